@@ -1,0 +1,179 @@
+"""Phonebook entries and the Windows ``rasphone.pbk`` syntax.
+
+An entry is an ordered list of ``(key, value)`` lines, exactly as in the file: keys are
+case-sensitive (``Device`` and ``DEVICE`` are different keys), repeated keys and unknown
+keys are kept, and order is kept, so import → export gives back the same entries.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from .codes import RasError, errors
+
+# Entry names: Windows forbids none of these in practice, but a name must fit on the
+# `[section]` line and must not start with '.' (that prefix marks a phone-number dial).
+_NAME_RE = re.compile(r"^[^\[\]\r\n\x00]{1,256}$")
+_KEY_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
+MAX_LINES = 4096
+MAX_VALUE = 4096
+
+DEVICE_KINDS = ("ssh", "serial", "modem", "tcp", "vpn")
+
+
+def check_name(name: str) -> str:
+    if not isinstance(name, str) or not _NAME_RE.match(name) or name.startswith(".") or name != name.strip():
+        raise RasError(errors.ERROR_INVALID_PARAMETER, f"invalid entry name {name!r}")
+    return name
+
+
+def check_line(key: str, value: str) -> tuple[str, str]:
+    if not isinstance(key, str) or not _KEY_RE.match(key):
+        raise RasError(errors.ERROR_INVALID_PARAMETER, f"invalid phonebook key {key!r}")
+    if not isinstance(value, str) or len(value) > MAX_VALUE or any(c in value for c in "\r\n\x00"):
+        raise RasError(errors.ERROR_INVALID_PARAMETER, f"invalid value for {key}")
+    return key, value
+
+
+@dataclass
+class Entry:
+    name: str
+    lines: list[tuple[str, str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        check_name(self.name)
+        if len(self.lines) > MAX_LINES:
+            raise RasError(errors.ERROR_INVALID_PARAMETER, "too many lines in entry")
+        self.lines = [check_line(k, v) for k, v in self.lines]
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        """The first value of ``key`` (case-sensitive)."""
+        for k, v in self.lines:
+            if k == key:
+                return v
+        return default
+
+    def get_int(self, key: str, default: int) -> int:
+        value = self.get(key)
+        if value is None or value.strip() == "":
+            return default
+        try:
+            return int(value.strip(), 0)
+        except ValueError:
+            raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"{self.name}: {key}={value!r} is not a number") from None
+
+    def set(self, key: str, value: str) -> None:
+        """Replace the first ``key`` line, or append one."""
+        check_line(key, value)
+        for i, (k, _) in enumerate(self.lines):
+            if k == key:
+                self.lines[i] = (key, value)
+                return
+        self.lines.append((key, value))
+
+    @property
+    def device(self) -> str:
+        return (self.get("DEVICE") or "").lower()
+
+    @property
+    def properties(self) -> dict[str, str]:
+        """First value of each key, in order (a convenience view; ``lines`` is authoritative)."""
+        out: dict[str, str] = {}
+        for k, v in self.lines:
+            out.setdefault(k, v)
+        return out
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "device": self.device, "lines": [list(kv) for kv in self.lines],
+                "properties": self.properties}
+
+
+def _decode(data: bytes) -> str:
+    for enc in ("utf-8-sig", "utf-16"):
+        if enc == "utf-16" and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            continue
+        try:
+            return data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("cp1252", errors="replace")
+
+
+def parse(data: bytes | str, source: str = "<phonebook>") -> list[Entry]:
+    """Parse a ``rasphone.pbk`` text. Raises RasError(625) naming the line on malformed input."""
+    text = _decode(data) if isinstance(data, bytes) else data
+    if "\x00" in text:
+        raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"{source}: NUL byte in phonebook")
+    entries: list[Entry] = []
+    seen: set[str] = set()
+    current: tuple[str, list[tuple[str, str]]] | None = None
+
+    def close() -> None:
+        if current is not None:
+            try:
+                entries.append(Entry(current[0], current[1]))
+            except RasError as exc:
+                raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"{source}: {exc.detail}") from None
+
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith(";") or line.startswith("#"):
+            continue
+        if line.startswith("["):
+            if not line.endswith("]") or len(line) < 3:
+                raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"{source}:{number}: malformed section header")
+            close()
+            name = line[1:-1]
+            if name in seen:
+                raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"{source}:{number}: entry [{name}] appears twice")
+            seen.add(name)
+            current = (name, [])
+            continue
+        if "=" not in line:
+            raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"{source}:{number}: expected KEY=VALUE")
+        if current is None:
+            raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"{source}:{number}: key outside any [entry]")
+        key, value = raw.lstrip().split("=", 1)
+        key = key.strip()
+        if not _KEY_RE.match(key):
+            raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"{source}:{number}: invalid key {key!r}")
+        current[1].append((key, value.rstrip("\r\n")))
+        if len(current[1]) > MAX_LINES:
+            raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"{source}:{number}: entry too long")
+    close()
+    return entries
+
+
+def serialize(entries: Iterable[Entry]) -> str:
+    out: list[str] = []
+    for entry in entries:
+        out.append(f"[{entry.name}]")
+        out.extend(f"{k}={v}" for k, v in entry.lines)
+        out.append("")
+    return "\r\n".join(out) + ("\r\n" if out else "")
+
+
+def read_file(path: str) -> list[Entry]:
+    try:
+        with open(path, "rb") as f:
+            data = f.read(16 * 1024 * 1024 + 1)
+    except FileNotFoundError:
+        raise RasError(errors.ERROR_CANNOT_OPEN_PHONEBOOK, f"{path}: no such file") from None
+    except OSError as exc:
+        raise RasError(errors.ERROR_CANNOT_OPEN_PHONEBOOK, f"{path}: {exc.strerror}") from None
+    if len(data) > 16 * 1024 * 1024:
+        raise RasError(errors.ERROR_CANNOT_LOAD_PHONEBOOK, f"{path}: larger than 16 MiB")
+    return parse(data, path)
+
+
+def find(entries: Iterable[Entry], name: str) -> Entry:
+    for entry in entries:
+        if entry.name == name:
+            return entry
+    raise RasError(errors.ERROR_CANNOT_FIND_PHONEBOOK_ENTRY, f"no entry named {name!r}")
+
+
+def iter_names(entries: Iterable[Entry]) -> Iterator[str]:
+    return (e.name for e in entries)
