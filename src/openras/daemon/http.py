@@ -1,0 +1,122 @@
+"""HTTP conventions shared by every route: peer credentials, JSON bodies, error responses.
+
+Errors are ``{"error": code, "name": "ERROR_…", "message": "…"}`` with the RAS / Win32 code;
+the HTTP status is only a coarse hint (404 for an unknown handle or name, 403 for access,
+400 for bad input, 409 for a state conflict).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from ..codes import RasError, error_name, error_string, errors
+
+M = TypeVar("M", bound=BaseModel)
+
+_STATUS = {
+    errors.ERROR_INVALID_HANDLE: 404,
+    errors.ERROR_CANNOT_FIND_PHONEBOOK_ENTRY: 404,
+    errors.ERROR_NOT_CONNECTED: 404,
+    errors.ERROR_BAD_NET_NAME: 404,
+    errors.ERROR_ACCESS_DENIED: 403,
+    errors.ERROR_INVALID_PARAMETER: 400,
+    errors.ERROR_CORRUPT_PHONEBOOK: 400,
+    errors.ERROR_CANNOT_LOAD_PHONEBOOK: 400,
+    errors.ERROR_CANNOT_OPEN_PHONEBOOK: 400,
+    errors.ERROR_INVALID_SIZE: 400,
+    errors.ERROR_NOT_SUPPORTED: 400,
+}
+
+PEER_KEY = web.AppKey("peer_cache", dict)
+
+
+@dataclass(frozen=True)
+class Peer:
+    pid: int
+    uid: int
+    gid: int
+
+    @property
+    def is_root(self) -> bool:
+        return self.uid == 0
+
+
+def peer(request: web.Request) -> Peer:
+    """SO_PEERCRED of the client on the other end of the Unix socket."""
+    cached = request.get("peer")
+    if cached is not None:
+        return cached
+    transport = request.transport
+    sock = transport.get_extra_info("socket") if transport else None
+    if sock is None or sock.family != socket.AF_UNIX:
+        raise RasError(errors.ERROR_ACCESS_DENIED, "peer credentials unavailable")
+    pid, uid, gid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+    result = Peer(pid, uid, gid)
+    request["peer"] = result
+    return result
+
+
+def error_body(code: int, detail: str = "") -> dict[str, Any]:
+    body: dict[str, Any] = {"error": code, "name": error_name(code), "message": error_string(code, "en")}
+    if detail:
+        body["detail"] = detail
+    return body
+
+
+def error_response(code: int, detail: str = "", status: int | None = None) -> web.Response:
+    return web.json_response(error_body(code, detail), status=status or _STATUS.get(code, 409))
+
+
+async def read_json(request: web.Request, model: type[M]) -> M:
+    """Parse and validate a JSON body; bad input is ERROR_INVALID_PARAMETER (87)."""
+    try:
+        raw = await request.read()
+        data = json.loads(raw or b"{}")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise RasError(errors.ERROR_INVALID_PARAMETER, f"body is not JSON: {exc}") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "body"
+        raise RasError(errors.ERROR_INVALID_PARAMETER, f"{where}: {first.get('msg')}") from None
+
+
+def query_int(request: web.Request, name: str, default: int | None = None, lo: int = 0,
+              hi: int = 2**63 - 1) -> int | None:
+    value = request.query.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise RasError(errors.ERROR_INVALID_PARAMETER, f"{name} must be an integer") from None
+    if not lo <= number <= hi:
+        raise RasError(errors.ERROR_INVALID_PARAMETER, f"{name} out of range")
+    return number
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Every failure becomes the JSON error body: RasError with its code, the rest 635/87."""
+    try:
+        return await handler(request)
+    except RasError as exc:
+        return error_response(exc.code, exc.detail)
+    except web.HTTPException as exc:
+        if exc.status in (404, 405):
+            return error_response(errors.ERROR_INVALID_PARAMETER if exc.status == 405 else errors.ERROR_NOT_SUPPORTED,
+                                  exc.reason, status=exc.status)
+        if exc.status == 413:
+            return error_response(errors.ERROR_INVALID_PARAMETER, "request body too large", status=413)
+        raise
+    except Exception as exc:
+        request.app.logger.exception("unhandled error in %s %s", request.method, request.path)
+        return error_response(errors.ERROR_UNKNOWN, type(exc).__name__, status=500)
