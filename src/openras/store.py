@@ -78,7 +78,7 @@ class Store:
 
     def list_entries(self) -> list[tuple[str, int, list[tuple[str, str]]]]:
         rows = self.db.execute("SELECT name, owner_uid, lines FROM entries ORDER BY name").fetchall()
-        return [(n, o, [tuple(kv) for kv in json.loads(l)]) for n, o, l in rows]
+        return [(n, o, [tuple(kv) for kv in json.loads(raw)]) for n, o, raw in rows]
 
     def delete_entry(self, name: str) -> bool:
         return self.db.execute("DELETE FROM entries WHERE name=?", (name,)).rowcount > 0
