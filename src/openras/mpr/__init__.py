@@ -1,0 +1,1 @@
+"""The Multiple Provider Router: WNet connections through providers, notifyees, remembered connections."""

@@ -1,0 +1,56 @@
+"""The provider interface the router walks (the analogue of a Windows network provider DLL).
+
+A provider that does not own a remote name raises ``RasError(WN_BAD_NETNAME)`` from
+:meth:`Provider.connect` (or WN_NO_NETWORK / WN_NOT_SUPPORTED...), and the router asks the
+next one (reference/mpr.md §6). Any other error ends the walk and is the caller's result.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+
+@dataclass
+class ConnectRequest:
+    remote_name: str  # as the caller wrote it: \\server\share, smb://host:port/share, sftp://user@host:port/path
+    user: str | None  # None = the default (the provider's / the remote name's)
+    password: str | None = field(repr=False)  # None = the default, "" = none
+    mount_point: Path | None  # where to mount through FUSE; None = deviceless
+    owner_uid: int  # the requesting user: the mount is owned by and usable by them
+    options: dict[str, Any] = field(default_factory=dict)  # provider options from openras.toml [mpr.<provider>]
+
+
+class ProviderConnection(ABC):
+    """One authenticated session to a remote resource, mounted or deviceless."""
+
+    provider: str
+    remote_name: str
+    user: str
+    mount_point: Path | None
+
+    @abstractmethod
+    async def open_files(self) -> int:
+        """How many files are open through this connection's mount (0 when deviceless)."""
+
+    @abstractmethod
+    async def close(self, force: bool) -> None:
+        """Unmount and end the session. Open files and not force → RasError(ERROR_OPEN_FILES)."""
+
+    @property
+    def alive(self) -> bool:
+        return True
+
+
+class Provider(ABC):
+    name: ClassVar[str]  # lpProvider value, e.g. "openras SMB"
+    provider_type: ClassVar[int]  # WNNC_NET_* style number, informative
+
+    @abstractmethod
+    async def connect(self, request: ConnectRequest) -> ProviderConnection:
+        """Authenticate (and mount when asked); RasError with the WNet code on failure."""
+
+    async def close(self) -> None:
+        """Release provider-wide resources at daemon shutdown."""
