@@ -1,0 +1,134 @@
+"""One ordered event stream: every state change gets a sequence number.
+
+Per-dial notifications and RasConnectionNotification are views (filters) of this stream.
+Events are kept in a replay ring (and in the store's log), so a subscriber can resume from
+any sequence number: subscribe-then-read races cannot lose an event. A subscriber that falls
+``queue_size`` events behind is cut off with an explicit ``overflow`` event carrying the last
+sequence number it was given; it never stalls :meth:`EventBus.publish`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from .store import Store
+
+Event = dict[str, Any]
+Predicate = Callable[[Event], bool]
+
+
+class Subscription:
+    def __init__(self, bus: EventBus, predicate: Predicate | None, limit: int) -> None:
+        self._bus = bus
+        self._predicate = predicate
+        self._limit = limit
+        self._queue: deque[tuple[Event, str]] = deque()
+        self._wakeup = asyncio.Event()
+        self.last_seq = 0
+        self.closed = False
+
+    def _offer(self, item: tuple[Event, str]) -> None:
+        if self.closed or (self._predicate is not None and not self._predicate(item[0])):
+            return
+        if len(self._queue) >= self._limit:
+            # Cut off: what is queued is still delivered, then the overflow event, then the end.
+            last = self._queue[-1][0]["seq"]
+            overflow = {"seq": last, "time": time.time(), "kind": "overflow",
+                        "resume_from": last, "message": "subscriber too slow; resume from resume_from"}
+            self._queue.append((overflow, json.dumps(overflow)))
+            self.closed = True
+            self._bus._drop(self)
+        else:
+            self._queue.append(item)
+        self._wakeup.set()
+
+    async def next_encoded(self, timeout: float | None = None) -> tuple[Event, str] | None:
+        """The next (event, its JSON); None at the end of the stream or on timeout."""
+        while not self._queue:
+            if self.closed:
+                return None
+            self._wakeup.clear()
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), timeout)
+            except TimeoutError:
+                return None
+        item = self._queue.popleft()
+        if item[0]["kind"] != "overflow":
+            self.last_seq = item[0]["seq"]
+        return item
+
+    def pending(self) -> int:
+        return len(self._queue)
+
+    async def __aiter__(self) -> AsyncIterator[Event]:
+        while (item := await self.next_encoded()) is not None:
+            yield item[0]
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self._bus._drop(self)
+            self._wakeup.set()
+
+
+class EventBus:
+    def __init__(self, store: Store, replay: int = 4096, queue_size: int = 1024, log_keep: int = 100_000) -> None:
+        self._store = store
+        self._seq = store.last_seq()
+        self._ring: deque[tuple[Event, str]] = deque(maxlen=max(replay, 1))
+        self._subs: set[Subscription] = set()
+        self._queue_size = max(queue_size, 1)
+        self._log_keep = log_keep
+        self._since_trim = 0
+
+    @property
+    def last_seq(self) -> int:
+        return self._seq
+
+    def publish(self, kind: str, **fields: Any) -> Event:
+        self._seq += 1
+        event: Event = {"seq": self._seq, "time": time.time(), "kind": kind, **fields}
+        encoded = json.dumps(event)
+        self._store.append_event(self._seq, event["time"], fields.get("handle"), event)
+        self._since_trim += 1
+        if self._since_trim >= 1000:
+            self._since_trim = 0
+            self._store.trim_events(self._log_keep)
+        item = (event, encoded)
+        self._ring.append(item)
+        for sub in list(self._subs):
+            sub._offer(item)
+        return event
+
+    def subscribe(self, since: int | None = None, predicate: Predicate | None = None,
+                  queue_size: int | None = None) -> Subscription:
+        """Events after ``since`` (None = only new ones), filtered by ``predicate``."""
+        sub = Subscription(self, predicate, queue_size or self._queue_size)
+        if since is not None and since < self._seq:
+            for item in self._replay(since):
+                sub._offer(item)
+                if sub.closed:
+                    return sub
+        if not sub.closed:
+            self._subs.add(sub)
+        return sub
+
+    def _replay(self, since: int) -> list[tuple[Event, str]]:
+        if self._ring and self._ring[0][0]["seq"] <= since + 1:
+            return [item for item in self._ring if item[0]["seq"] > since]
+        # Older than the ring: read the log (bounded), then the ring.
+        older = [(e, json.dumps(e)) for e in self._store.events_since(since, limit=self._queue_size * 4)]
+        first_ring = self._ring[0][0]["seq"] if self._ring else self._seq + 1
+        return [i for i in older if i[0]["seq"] < first_ring] + list(self._ring)
+
+    def _drop(self, sub: Subscription) -> None:
+        self._subs.discard(sub)
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._subs)
