@@ -47,7 +47,7 @@ class Subscription:
             self._queue.append(item)
         self._wakeup.set()
 
-    async def next_encoded(self, timeout: float | None = None) -> tuple[Event, str] | None:
+    async def next_encoded(self, timeout: float | None = None)  # noqa: ASYNC109 -> tuple[Event, str] | None:
         """The next (event, its JSON); None at the end of the stream or on timeout."""
         while not self._queue:
             if self.closed:
@@ -108,12 +108,16 @@ class EventBus:
     def subscribe(self, since: int | None = None, predicate: Predicate | None = None,
                   queue_size: int | None = None) -> Subscription:
         """Events after ``since`` (None = only new ones), filtered by ``predicate``."""
-        sub = Subscription(self, predicate, queue_size or self._queue_size)
-        if since is not None and since < self._seq:
-            for item in self._replay(since):
+        limit = queue_size or self._queue_size
+        backlog = self._replay(since) if since is not None and since < self._seq else []
+        # The replayed backlog does not count against the subscriber's lag allowance.
+        sub = Subscription(self, predicate, limit + len(backlog))
+        if backlog:
+            for item in backlog:
                 sub._offer(item)
                 if sub.closed:
                     return sub
+        sub._limit = limit + sub.pending()
         if not sub.closed:
             self._subs.add(sub)
         return sub

@@ -1,0 +1,5 @@
+"""Talking to the daemon: :class:`Client` (sync), :class:`AsyncClient` (asyncio), :class:`ApiError`."""
+
+from .api import ApiError, AsyncClient, Client
+
+__all__ = ["ApiError", "AsyncClient", "Client"]

@@ -1,0 +1,162 @@
+"""HTTP/1.1 + JSON over the daemon's Unix socket, synchronous and asynchronous, and the SSE event stream."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+
+from ..codes import RasError, error_name, error_string, errors
+from ..paths import Paths, resolve
+from .transport import ensure_daemon
+
+BASE = "http://openras"
+
+
+class ApiError(RasError):
+    """An error answered by the daemon: ``code`` is the RAS / Win32 code."""
+
+    def __init__(self, code: int, message: str = "", detail: str = "", status: int = 0) -> None:
+        super().__init__(code, detail or message)
+        self.name = error_name(code)
+        self.message = message or error_string(code)
+        self.status = status
+
+
+def _raise_for(response: httpx.Response) -> Any:
+    if response.status_code < 300:
+        return response.json() if response.content else None
+    try:
+        body = response.json()
+        raise ApiError(int(body["error"]), body.get("message", ""), body.get("detail", ""), response.status_code)
+    except (ValueError, KeyError, TypeError):
+        raise ApiError(errors.ERROR_UNKNOWN, f"HTTP {response.status_code}", response.text[:200],
+                       response.status_code) from None
+
+
+def _query(params: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not params:
+        return None
+    return {k: v for k, v in params.items() if v is not None}
+
+
+def _sse_event(lines: list[str]) -> dict[str, Any] | None:
+    data = "\n".join(line[5:].lstrip(" ") for line in lines if line.startswith("data:"))
+    return json.loads(data) if data else None
+
+
+class Client:
+    """Synchronous client. Starts the daemon on demand (``autostart``)."""
+
+    def __init__(self, home: str | None = None, autostart: bool = True, timeout: float = 60.0) -> None:
+        self.paths: Paths = resolve(home)
+        self.autostart = autostart
+        self.timeout = timeout
+        self._http: httpx.Client | None = None
+
+    def _client(self) -> httpx.Client:
+        if self._http is None:
+            ensure_daemon(self.paths, self.autostart)
+            transport = httpx.HTTPTransport(uds=str(self.paths.socket), retries=0)
+            self._http = httpx.Client(transport=transport, base_url=BASE, timeout=self.timeout)
+        return self._http
+
+    def call(self, method: str, path: str, json: Any = None, params: dict[str, Any] | None = None) -> Any:
+        try:
+            response = self._client().request(method, path, json=json, params=_query(params))
+        except httpx.TransportError as exc:
+            self.close()
+            raise ApiError(errors.ERROR_RASMAN_CANNOT_INITIALIZE, f"daemon unreachable: {exc}") from None
+        return _raise_for(response)
+
+    def events(self, since: int | None = None, **filters: Any) -> Iterator[dict[str, Any]]:
+        """The live event stream (blocking iterator); filters: handle, kinds, notify."""
+        params = _query({"since": since, **filters})
+        try:
+            with self._client().stream("GET", "/v1/events", params=params, timeout=httpx.Timeout(None, connect=10)) as r:
+                if r.status_code >= 300:
+                    r.read()
+                    _raise_for(r)
+                lines: list[str] = []
+                for line in r.iter_lines():
+                    if line:
+                        lines.append(line)
+                        continue
+                    event = _sse_event(lines)
+                    lines = []
+                    if event is not None:
+                        yield event
+        except httpx.TransportError as exc:
+            raise ApiError(errors.ERROR_RASMAN_CANNOT_INITIALIZE, f"event stream lost: {exc}") from None
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncClient:
+    """Asynchronous client for asyncio programs."""
+
+    def __init__(self, home: str | None = None, autostart: bool = True, timeout: float = 60.0) -> None:
+        self.paths: Paths = resolve(home)
+        self.autostart = autostart
+        self.timeout = timeout
+        self._http: httpx.AsyncClient | None = None
+
+    async def _client(self) -> httpx.AsyncClient:
+        if self._http is None:
+            import asyncio
+
+            await asyncio.to_thread(ensure_daemon, self.paths, self.autostart)
+            transport = httpx.AsyncHTTPTransport(uds=str(self.paths.socket), retries=0)
+            self._http = httpx.AsyncClient(transport=transport, base_url=BASE, timeout=self.timeout)
+        return self._http
+
+    async def call(self, method: str, path: str, json: Any = None, params: dict[str, Any] | None = None) -> Any:
+        try:
+            response = await (await self._client()).request(method, path, json=json, params=_query(params))
+        except httpx.TransportError as exc:
+            await self.aclose()
+            raise ApiError(errors.ERROR_RASMAN_CANNOT_INITIALIZE, f"daemon unreachable: {exc}") from None
+        return _raise_for(response)
+
+    async def events(self, since: int | None = None, **filters: Any) -> AsyncIterator[dict[str, Any]]:
+        params = _query({"since": since, **filters})
+        client = await self._client()
+        try:
+            async with client.stream("GET", "/v1/events", params=params,
+                                     timeout=httpx.Timeout(None, connect=10)) as r:
+                if r.status_code >= 300:
+                    await r.aread()
+                    _raise_for(r)
+                lines: list[str] = []
+                async for line in r.aiter_lines():
+                    if line:
+                        lines.append(line)
+                        continue
+                    event = _sse_event(lines)
+                    lines = []
+                    if event is not None:
+                        yield event
+        except httpx.TransportError as exc:
+            raise ApiError(errors.ERROR_RASMAN_CANNOT_INITIALIZE, f"event stream lost: {exc}") from None
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
