@@ -47,7 +47,7 @@ class Subscription:
             self._queue.append(item)
         self._wakeup.set()
 
-    async def next_encoded(self, timeout: float | None = None)  # noqa: ASYNC109 -> tuple[Event, str] | None:
+    async def next_encoded(self, timeout: float | None = None) -> tuple[Event, str] | None:  # noqa: ASYNC109
         """The next (event, its JSON); None at the end of the stream or on timeout."""
         while not self._queue:
             if self.closed:
