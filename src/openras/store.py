@@ -18,7 +18,7 @@ CREATE TABLE IF NOT EXISTS entries (
     name TEXT PRIMARY KEY, owner_uid INTEGER NOT NULL, lines TEXT NOT NULL,
     created REAL NOT NULL, modified REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS credentials (
-    entry TEXT PRIMARY KEY REFERENCES entries(name) ON DELETE CASCADE,
+    entry TEXT PRIMARY KEY,  -- an entry name, or 'file:<path>|<name>' for a phonebook file's entry
     user TEXT NOT NULL, password TEXT, domain TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS connections (
     handle INTEGER PRIMARY KEY, entry TEXT NOT NULL, state INTEGER NOT NULL,
@@ -81,7 +81,9 @@ class Store:
         return [(n, o, [tuple(kv) for kv in json.loads(raw)]) for n, o, raw in rows]
 
     def delete_entry(self, name: str) -> bool:
-        return self.db.execute("DELETE FROM entries WHERE name=?", (name,)).rowcount > 0
+        with self.db:
+            self.db.execute("DELETE FROM credentials WHERE entry=?", (name,))
+            return self.db.execute("DELETE FROM entries WHERE name=?", (name,)).rowcount > 0
 
     def rename_entry(self, old: str, new: str) -> None:
         with self.db:
@@ -92,6 +94,9 @@ class Store:
     def put_credentials(self, entry: str, user: str, password: str | None, domain: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO credentials(entry, user, password, domain) VALUES (?,?,?,?)",
                         (entry, user, password, domain))
+
+    def delete_credentials(self, entry: str) -> None:
+        self.db.execute("DELETE FROM credentials WHERE entry=?", (entry,))
 
     def get_credentials(self, entry: str) -> tuple[str, str | None, str] | None:
         row = self.db.execute("SELECT user, password, domain FROM credentials WHERE entry=?", (entry,)).fetchone()

@@ -75,3 +75,30 @@ class Device(ABC):
     def status(self) -> dict[str, Any]:
         """Device-specific status fields (addresses, listener ports, interface)."""
         return {}
+
+
+def check_user_file(path: str, uid: int, what: str, private: bool = False) -> str:
+    """Refuse a file named by an entry that the dialing user could not read themselves.
+
+    The daemon may run as root for every local user: without this check an entry could make it
+    read another user's key. ``private`` files (keys) must be owned by that user (or root's own).
+    """
+    import os
+    import stat
+
+    if not path:
+        raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"{what} is not set")
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise RasError(errors.ERROR_CANNOT_OPEN_PHONEBOOK, f"{what} {path}: {exc.strerror}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise RasError(errors.ERROR_CANNOT_OPEN_PHONEBOOK, f"{what} {path}: not a regular file")
+    if uid in (0, os.geteuid()):
+        return path
+    if private:
+        if st.st_uid != uid:
+            raise RasError(errors.ERROR_ACCESS_DENIED, f"{what} {path} is not owned by uid {uid}")
+    elif st.st_uid != uid and not st.st_mode & stat.S_IROTH:
+        raise RasError(errors.ERROR_ACCESS_DENIED, f"{what} {path} is not readable by uid {uid}")
+    return path

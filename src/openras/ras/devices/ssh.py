@@ -1,0 +1,226 @@
+"""The SSH device: an SSH session whose projection is a SOCKS5 listener on 127.0.0.1.
+
+States: OpenPort (name resolution, TCP connect) → PortOpened → ConnectDevice (key exchange)
+→ DeviceConnected (host key verified against SshKnownHosts) → AllDevicesConnected →
+Authenticate → Authenticated → Projected (SOCKS listening) → Connected (by the manager).
+Host keys are always checked: an unknown or changed key fails the dial.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from typing import Any
+
+import asyncssh
+
+from ...codes import RASCS, RasError, errors
+from ...codes.states import RASP_PppIp
+from .base import Device, DialContext, check_user_file
+
+RASP_Socks = 0x10001  # openras extension: the SOCKS5 listener an SSH link projects
+
+DEFAULT_PORT = 22
+
+
+def split_host_port(value: str, default_port: int) -> tuple[str, int]:
+    value = value.strip()
+    if value.startswith("["):  # [v6addr]:port
+        host, _, rest = value[1:].partition("]")
+        port = rest.lstrip(":")
+    elif value.count(":") == 1:
+        host, port = value.split(":")
+    else:
+        host, port = value, ""
+    if not host:
+        raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, "PhoneNumber has no host")
+    try:
+        number = int(port) if port else default_port
+    except ValueError:
+        raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"bad port in PhoneNumber {value!r}") from None
+    if not 0 < number < 65536:
+        raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"bad port in PhoneNumber {value!r}")
+    return host, number
+
+
+class _Client(asyncssh.SSHClient):
+    """Reports progress from asyncssh's callbacks and hands out credentials one at a time."""
+
+    def __init__(self, device: SshDevice) -> None:
+        self.device = device
+        self._password_given = False
+        self._key_given = False
+
+    def _auth_starting(self) -> None:
+        # Any auth callback means key exchange finished and the host key was accepted.
+        self.device._enter_auth()
+
+    def auth_banner_received(self, msg: str, lang: str) -> None:
+        self._auth_starting()
+
+    def public_key_auth_requested(self) -> asyncssh.SSHKey | None:
+        self._auth_starting()
+        if self._key_given or self.device.key is None:
+            return None
+        self._key_given = True
+        return self.device.key
+
+    def password_auth_requested(self) -> str | None:
+        self._auth_starting()
+        if self._password_given or not self.device.ctx.params.password:
+            return None
+        self._password_given = True
+        return self.device.ctx.params.password
+
+    def kbdint_auth_requested(self) -> str | None:
+        self._auth_starting()
+        return None
+
+    def auth_completed(self) -> None:
+        self.device.ctx.progress(RASCS.Authenticated)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.device._lost(exc)
+
+
+class SshDevice(Device):
+    device_type = "ssh"
+
+    def __init__(self, ctx: DialContext) -> None:
+        super().__init__(ctx)
+        self.host, self.port = "", 0
+        self.key: asyncssh.SSHKey | None = None
+        self.conn: asyncssh.SSHClientConnection | None = None
+        self.listener: asyncssh.SSHListener | None = None
+        self.server_addr = ""
+        self.local_addr = ""
+        self.socks_port = 0
+        self._in_auth = False
+        self._up = False
+        self._closing = False
+
+    @property
+    def device_name(self) -> str:
+        return f"ssh:{self.host}:{self.port}" if self.host else "ssh"
+
+    def _option(self, entry_key: str, option: str, default: float) -> float:
+        value = self.ctx.entry.get(entry_key)
+        if value is None:
+            value = self.ctx.options.get(option, default)
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"{entry_key}={value!r} is not a number") from None
+
+    def _enter_auth(self) -> None:
+        if not self._in_auth:
+            self._in_auth = True
+            for state in (RASCS.DeviceConnected, RASCS.AllDevicesConnected, RASCS.Authenticate):
+                self.ctx.progress(state)
+
+    async def dial(self) -> None:
+        ctx = self.ctx
+        entry = ctx.entry
+        ctx.progress(RASCS.OpenPort)
+        self.host, self.port = split_host_port(ctx.phone_number, DEFAULT_PORT)
+        known_hosts = check_user_file(entry.get("SshKnownHosts") or "", ctx.owner_uid, "SshKnownHosts")
+        key_path = entry.get("SshKey")
+        if key_path:
+            check_user_file(key_path, ctx.owner_uid, "SshKey", private=True)
+            try:
+                self.key = asyncssh.read_private_key(key_path)
+            except (OSError, asyncssh.KeyImportError) as exc:
+                raise RasError(errors.ERROR_CANNOT_LOAD_PHONEBOOK, f"SshKey {key_path}: {exc}") from None
+        socks_port = int(self._option("SocksPort", "socks_port", 0))
+        if not 0 <= socks_port < 65536:
+            raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"SocksPort={socks_port}")
+        timeout = self._option("SshConnectTimeout", "connect_timeout", 20)
+        loop = asyncio.get_running_loop()
+        try:
+            infos = await asyncio.wait_for(
+                loop.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM), timeout)
+        except (OSError, TimeoutError) as exc:
+            raise RasError(errors.ERROR_DNSNAME_NOT_RESOLVABLE, f"{self.host}: {exc}") from None
+        sock = await self._tcp_connect(infos, timeout)
+        ctx.progress(RASCS.PortOpened)
+        ctx.progress(RASCS.ConnectDevice)
+        try:
+            self.conn = await asyncio.wait_for(asyncssh.connect(
+                sock=sock, host=self.host, port=self.port, username=ctx.params.user or None,
+                known_hosts=known_hosts, client_factory=lambda: _Client(self), client_keys=None,
+                password=None, agent_path=None, config=None, host_based_auth=False, kbdint_auth=False,
+                gss_auth=False, ignore_encrypted=True,
+                keepalive_interval=self._option("SshKeepAliveSeconds", "keepalive_interval", 15),
+                keepalive_count_max=int(self._option("SshKeepAliveCount", "keepalive_count_max", 3)),
+                login_timeout=timeout), timeout + 5)
+        except asyncssh.HostKeyNotVerifiable as exc:
+            raise RasError(errors.ERROR_FROM_DEVICE, f"host key not verified for {self.host}:{self.port}: "
+                           f"{exc.reason}") from None
+        except asyncssh.PermissionDenied as exc:
+            raise RasError(errors.ERROR_AUTHENTICATION_FAILURE, exc.reason) from None
+        except TimeoutError:
+            sock.close()
+            raise RasError(errors.ERROR_REQUEST_TIMEOUT, "SSH negotiation timed out") from None
+        except (asyncssh.Error, OSError) as exc:
+            sock.close()
+            raise RasError(errors.ERROR_REMOTE_DISCONNECTION if self._in_auth else errors.ERROR_FROM_DEVICE,
+                           f"SSH: {exc}") from None
+        self.server_addr = self.conn.get_extra_info("peername")[0]
+        self.local_addr = self.conn.get_extra_info("sockname")[0]
+        try:
+            self.listener = await self.conn.forward_socks("127.0.0.1", socks_port)
+        except OSError as exc:
+            raise RasError(errors.ERROR_PORT_ALREADY_OPEN, f"SOCKS port {socks_port}: {exc.strerror}") from None
+        self.socks_port = self.listener.get_port()
+        ctx.progress(RASCS.Projected)
+        self._up = True
+
+    async def _tcp_connect(self, infos: list[Any], limit: float) -> socket.socket:
+        loop = asyncio.get_running_loop()
+        last: Exception | None = None
+        for family, type_, proto, _, addr in infos:
+            sock = socket.socket(family, type_, proto)
+            sock.setblocking(False)
+            try:
+                await asyncio.wait_for(loop.sock_connect(sock, addr), limit)
+                return sock
+            except (OSError, TimeoutError) as exc:
+                sock.close()
+                last = exc
+        if isinstance(last, TimeoutError):
+            raise RasError(errors.ERROR_REQUEST_TIMEOUT, f"{self.host}:{self.port}: no answer")
+        raise RasError(errors.ERROR_NO_ANSWER, f"{self.host}:{self.port}: {last}")
+
+    def _lost(self, exc: Exception | None) -> None:
+        if not self._up or self._closing:
+            return
+        self._up = False
+        text = str(exc) if exc else "connection closed by the server"
+        # asyncssh reports a keepalive failure as ConnectionLost("Server not responding to keepalive").
+        code = errors.ERROR_LINK_FAILURE if exc and "keepalive" in text.lower() else errors.ERROR_REMOTE_DISCONNECTION
+        self.ctx.link_lost(code, text)
+
+    async def hangup(self) -> None:
+        self._closing = True
+        self._up = False
+        if self.listener is not None:
+            self.listener.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.listener.wait_closed(), 5)
+        if self.conn is not None:
+            self.conn.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.conn.wait_closed(), 5)
+
+    def projection(self, kind: int) -> dict[str, Any]:
+        if kind == RASP_PppIp:
+            return {"dwError": 0, "szIpAddress": "127.0.0.1", "szServerIpAddress": self.server_addr,
+                    "dwOptions": 0, "dwServerOptions": 0, "dwSocksPort": self.socks_port}
+        if kind == RASP_Socks:
+            return {"dwError": 0, "szSocksAddress": "127.0.0.1", "dwSocksPort": self.socks_port}
+        return super().projection(kind)
+
+    def status(self) -> dict[str, Any]:
+        return {"socks_host": "127.0.0.1", "socks_port": self.socks_port, "server": self.server_addr,
+                "local_address": self.local_addr, "interface": None}
