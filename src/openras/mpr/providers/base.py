@@ -52,5 +52,5 @@ class Provider(ABC):
     async def connect(self, request: ConnectRequest) -> ProviderConnection:
         """Authenticate (and mount when asked); RasError with the WNet code on failure."""
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027 - optional hook, most providers hold nothing
         """Release provider-wide resources at daemon shutdown."""

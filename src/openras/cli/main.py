@@ -1,0 +1,261 @@
+"""``openras``: the daemon, the phonebook, dial / hang-up / status, the live event monitor, ``net use``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+from ..client import ApiError, Client
+from ..client.ras import Ras
+from ..codes import RASCS, error_name, state_name
+from .common import exit_status, print_ras_error
+
+
+def _client() -> Client:
+    return Client()
+
+
+def _kv(pairs: list[str]) -> list[tuple[str, str]]:
+    out = []
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"expected KEY=VALUE, got {pair!r}")
+        out.append((key, value))
+    return out
+
+
+def _dump(data: Any) -> None:
+    print(json.dumps(data, indent=2, sort_keys=False))
+
+
+def cmd_daemon(args: argparse.Namespace) -> int:
+    from ..daemon.main import run
+
+    return run(verbose=args.verbose)
+
+
+def cmd_entry(args: argparse.Namespace) -> int:
+    c = _client()
+    if args.action == "list":
+        entries = c.call("GET", "/v1/entries")
+        if args.json:
+            _dump(entries)
+        else:
+            for e in entries:
+                print(f"{e['name']:<30} {e['device']:<8} {e['properties'].get('PhoneNumber', '')}")
+    elif args.action == "show":
+        e = c.call("GET", f"/v1/entries/{args.name}")
+        if args.json:
+            _dump(e)
+        else:
+            print(f"[{e['name']}]")
+            for k, v in e["lines"]:
+                print(f"{k}={v}")
+    elif args.action == "create":
+        _dump(c.call("POST", "/v1/entries", json={"name": args.name, "lines": _kv(args.pairs)}))
+    elif args.action == "set":
+        _dump(c.call("PATCH", f"/v1/entries/{args.name}", json={"properties": dict(_kv(args.pairs))}))
+    elif args.action == "rename":
+        _dump(c.call("PATCH", f"/v1/entries/{args.name}", json={"name": args.pairs[0]}))
+    elif args.action == "delete":
+        c.call("DELETE", f"/v1/entries/{args.name}")
+    return 0
+
+
+def cmd_phonebook(args: argparse.Namespace) -> int:
+    c = _client()
+    if args.action == "import":
+        from ..phonebook import _decode
+
+        with open(args.file, "rb") as f:
+            text = _decode(f.read())
+        result = c.call("POST", "/v1/phonebook/import", json={"text": text, "replace": args.replace})
+        print("imported: " + ", ".join(result["imported"]))
+    else:
+        text = c.call("GET", "/v1/phonebook/export")["text"]
+        if args.file:
+            with open(args.file, "w", newline="") as f:
+                f.write(text)
+        else:
+            sys.stdout.write(text)
+    return 0
+
+
+def cmd_credentials(args: argparse.Namespace) -> int:
+    password = args.password
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    body = {"user": args.user, "domain": args.domain, "password": password, "remove_password": args.remove_password}
+    _dump(_client().call("PUT", f"/v1/entries/{args.name}/credentials", json=body))
+    return 0
+
+
+def cmd_dial(args: argparse.Namespace) -> int:
+    ras = Ras(_client())
+    started = ras.dial(args.entry, phonebook=args.phonebook, user=args.user or "", password=args.password or "")
+    handle = started["handle"]
+    last = None
+    for note in ras.notifications(handle, started["seq"]):
+        last = note
+        if args.json:
+            print(json.dumps({"handle": handle, "state": int(note.state), "state_name": state_name(note.state),
+                              "error": note.error}), flush=True)
+        else:
+            err = f"  error {note.error} {error_name(note.error)}" if note.error else ""
+            print(f"[{handle}] {state_name(note.state)}{err}", flush=True)
+    if last is not None and not last.error and last.state == RASCS.Connected:
+        return 0
+    code = last.error if last and last.error else 668
+    print_ras_error(code, last.detail if last else "")
+    return exit_status(code)
+
+
+def _find_handle(ras: Ras, target: str) -> int:
+    if target.isdigit():
+        return int(target)
+    for conn in ras.connections():
+        if conn["entry"] == target:
+            return int(conn["handle"])
+    raise ApiError(6, detail=f"no connection to {target}")
+
+
+def cmd_hangup(args: argparse.Namespace) -> int:
+    ras = Ras(_client())
+    handle = _find_handle(ras, args.target)
+    result = ras.hangup(handle)
+    if not args.no_wait and result.get("refs", 0) == 0:
+        ras.wait_gone(handle)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    ras = Ras(_client())
+    data = ras.status(int(args.handle)) if args.handle else ras.connections()
+    if args.json:
+        _dump(data)
+        return 0
+    rows = [data] if args.handle else data
+    if not rows:
+        print("No connections")
+    for r in rows:
+        err = f" error {r['error']} {r['error_name']}" if r["error"] else ""
+        dev = r.get("device") or {}
+        extra = f" socks 127.0.0.1:{dev['socks_port']}" if dev.get("socks_port") else ""
+        extra += f" if {dev['interface']}" if dev.get("interface") else ""
+        print(f"{r['handle']:>5}  {r['entry']:<24} {r['device_type']:<7} {r['state_name']:<26} "
+              f"{r['phase']:<11} uid {r['owner_uid']} refs {r['refs']}{extra}{err}")
+    return 0
+
+
+def _format_event(e: dict[str, Any]) -> str:
+    when = time.strftime("%H:%M:%S", time.localtime(e["time"])) + f".{int(e['time'] * 1000) % 1000:03d}"
+    if "handle" in e and "state_name" in e:
+        err = f" error={e['error']} {e.get('error_name', '')}" if e.get("error") else ""
+        note = f" [{e['notify']}]" if e.get("notify") else ""
+        return f"{when} #{e['seq']:<6} {e['kind']:<9} h={e['handle']} {e.get('entry', '')} {e['state_name']}{err}{note}"
+    rest = {k: v for k, v in e.items() if k not in ("seq", "time", "kind")}
+    return f"{when} #{e['seq']:<6} {e['kind']:<9} {json.dumps(rest)}"
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    client = _client()
+    filters = {"handle": args.handle, "kinds": args.kinds, "notify": args.notify}
+    since = args.since
+    while True:
+        try:
+            for event in client.events(since=since, **filters):
+                if event["kind"] == "overflow":
+                    since = event["resume_from"]
+                print(json.dumps(event) if args.json else _format_event(event), flush=True)
+                if event["kind"] != "overflow":
+                    since = event["seq"]
+        except ApiError:
+            # The daemon went away (restart): resume from the last sequence number seen.
+            time.sleep(0.5)
+            client.close()
+            continue
+
+
+def cmd_net(args: argparse.Namespace) -> int:
+    from .net import main as net_main
+
+    return net_main(args.rest)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from ..demo import main as demo_main
+
+    return demo_main()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="openras", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    d = sub.add_parser("daemon", help="run the daemon in the foreground")
+    d.add_argument("-v", "--verbose", action="store_true")
+    d.set_defaults(func=cmd_daemon)
+    e = sub.add_parser("entry", help="phonebook entries")
+    e.add_argument("action", choices=["list", "show", "create", "set", "rename", "delete"])
+    e.add_argument("name", nargs="?")
+    e.add_argument("pairs", nargs="*", help="KEY=VALUE lines (rename: the new name)")
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(func=cmd_entry)
+    pb = sub.add_parser("phonebook", help="import / export rasphone.pbk files")
+    pb.add_argument("action", choices=["import", "export"])
+    pb.add_argument("file", nargs="?")
+    pb.add_argument("--replace", action="store_true")
+    pb.set_defaults(func=cmd_phonebook)
+    cr = sub.add_parser("credentials", help="save an entry's dial credentials")
+    cr.add_argument("name")
+    cr.add_argument("--user", default="")
+    cr.add_argument("--domain", default="")
+    cr.add_argument("--password")
+    cr.add_argument("--password-stdin", action="store_true")
+    cr.add_argument("--remove-password", action="store_true")
+    cr.set_defaults(func=cmd_credentials)
+    di = sub.add_parser("dial", help="dial an entry, showing every state")
+    di.add_argument("entry")
+    di.add_argument("--user")
+    di.add_argument("--password")
+    di.add_argument("--phonebook")
+    di.add_argument("--json", action="store_true")
+    di.set_defaults(func=cmd_dial)
+    h = sub.add_parser("hangup", help="hang up a handle or an entry; waits until it is gone")
+    h.add_argument("target")
+    h.add_argument("--no-wait", action="store_true")
+    h.set_defaults(func=cmd_hangup)
+    s = sub.add_parser("status", help="connections, or one handle")
+    s.add_argument("handle", nargs="?")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_status)
+    m = sub.add_parser("monitor", help="the live event stream")
+    m.add_argument("--since", type=int)
+    m.add_argument("--handle", type=int)
+    m.add_argument("--kinds")
+    m.add_argument("--notify")
+    m.add_argument("--json", action="store_true")
+    m.set_defaults(func=cmd_monitor)
+    n = sub.add_parser("net", help="net use: map network resources", add_help=False)
+    n.add_argument("rest", nargs=argparse.REMAINDER)
+    n.set_defaults(func=cmd_net)
+    dm = sub.add_parser("demo", help="dial a real local SSH link and show the whole lifecycle")
+    dm.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ApiError as exc:
+        if getattr(args, "json", False):
+            _dump({"error": exc.code, "name": exc.name, "message": exc.message, "detail": exc.detail})
+        else:
+            print_ras_error(exc.code, exc.detail)
+        return exit_status(exc.code)
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,146 @@
+"""``rasdial`` with the Windows syntax.
+
+    rasdial ENTRY [USER [PASSWORD|*]] [/DOMAIN:d] [/PHONE:n] [/CALLBACK:n] [/PHONEBOOK:file] [/PREFIXSUFFIX]
+    rasdial [ENTRY] /DISCONNECT
+    rasdial
+
+Exit status: the RAS error code (modulo 256, see cli.common.exit_status), 0 on success.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+
+from ..client import ApiError, Client
+from ..client.ras import Ras
+from ..codes import RASCS, errors
+from .common import exit_status, print_ras_error
+
+USAGE = """USAGE:
+        rasdial entryname [username [password|*]] [/DOMAIN:domain]
+                [/PHONE:phonenumber] [/CALLBACK:callbacknumber]
+                [/PHONEBOOK:phonebookfile] [/PREFIXSUFFIX]
+
+        rasdial [entryname] /DISCONNECT
+
+        rasdial
+"""
+
+PROGRESS = {
+    RASCS.OpenPort: "Connecting to {entry}...",
+    RASCS.Authenticate: "Verifying username and password...",
+    RASCS.AuthProject: "Registering your computer on the network...",
+    RASCS.Projected: "Registering your computer on the network...",
+}
+
+
+def _parse(argv: list[str]) -> tuple[list[str], dict[str, str]]:
+    positional: list[str] = []
+    switches: dict[str, str] = {}
+    for arg in argv:
+        if arg.startswith("/") and len(arg) > 1 and not os.path.exists(arg):
+            name, _, value = arg[1:].partition(":")
+            name = name.upper()
+            if name == "D":
+                name = "DISCONNECT"
+            if name not in ("DOMAIN", "PHONE", "CALLBACK", "PHONEBOOK", "PREFIXSUFFIX", "DISCONNECT", "?"):
+                raise ValueError(f"unknown switch /{name}")
+            switches[name] = value
+        else:
+            positional.append(arg)
+    if len(positional) > 3:
+        raise ValueError("too many arguments")
+    return positional, switches
+
+
+def list_connections(ras: Ras) -> int:
+    conns = [c for c in ras.connections() if c["phase"] == "connected"]
+    if not conns:
+        print("No connections")
+    else:
+        print("Connected to")
+        for c in conns:
+            print(c["entry"])
+    print("Command completed successfully.")
+    return 0
+
+
+def disconnect(ras: Ras, entry: str | None) -> int:
+    conns = [c for c in ras.connections() if c["phase"] != "hanging_up"]
+    if entry:
+        conns = [c for c in conns if c["entry"] == entry]
+    if not conns:
+        print_ras_error(errors.ERROR_NO_CONNECTION, f"no connection to {entry}" if entry else "no connections")
+        return exit_status(errors.ERROR_NO_CONNECTION)
+    if not entry and len(conns) > 1:
+        print("More than one connection is active: give the entry name.", file=sys.stderr)
+        return exit_status(errors.ERROR_INVALID_PARAMETER)
+    for c in conns:
+        ras.hangup(c["handle"])
+    # Return only once the connections are gone (status answers ERROR_INVALID_HANDLE).
+    for c in conns:
+        ras.wait_gone(c["handle"])
+    print("Command completed successfully.")
+    return 0
+
+
+def dial(ras: Ras, entry: str, user: str, password: str, switches: dict[str, str]) -> int:
+    if password == "*":
+        password = getpass.getpass(f"Enter the password for {user} to connect to {entry}: ")
+    started = ras.dial(entry, phonebook=switches.get("PHONEBOOK") or None, phone_number=switches.get("PHONE", ""),
+                       user=user, password=password, domain=switches.get("DOMAIN", ""),
+                       callback_number=switches.get("CALLBACK", ""))
+    handle = started["handle"]
+    shown: set[str] = set()
+    last = None
+    for note in ras.notifications(handle, started["seq"]):
+        last = note
+        line = PROGRESS.get(note.state)
+        if line and not note.error and line not in shown:
+            shown.add(line)
+            print(line.format(entry=entry), flush=True)
+    if last is not None and not last.error and last.state == RASCS.Connected:
+        print(f"Successfully connected to {entry}.")
+        print("Command completed successfully.")
+        return 0
+    code = last.error if last and last.error else errors.ERROR_DISCONNECTION
+    print_ras_error(code, last.detail if last else "")
+    # Like rasdial.exe: a failed dial's handle is hung up before exiting.
+    try:
+        ras.hangup(handle)
+    except ApiError:
+        pass
+    return exit_status(code)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        positional, switches = _parse(argv)
+    except ValueError as exc:
+        print(f"{exc}\n\n{USAGE}", file=sys.stderr)
+        return exit_status(errors.ERROR_INVALID_PARAMETER)
+    if "?" in switches:
+        print(USAGE)
+        return 0
+    ras = Ras(Client())
+    try:
+        if "DISCONNECT" in switches:
+            return disconnect(ras, positional[0] if positional else None)
+        if not positional:
+            return list_connections(ras)
+        entry = positional[0]
+        user = positional[1] if len(positional) > 1 else ""
+        password = positional[2] if len(positional) > 2 else ""
+        return dial(ras, entry, user, password, switches)
+    except ApiError as exc:
+        print_ras_error(exc.code, exc.detail)
+        return exit_status(exc.code)
+    except KeyboardInterrupt:
+        return exit_status(errors.ERROR_USER_DISCONNECTION)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,342 @@
+"""The RAS API: phonebook entries, saved credentials, dial / hang-up / status / enumeration,
+projection, and the event stream (Server-Sent Events)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Annotated, Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from .. import phonebook
+from ..codes import RasError, errors
+from ..events import Event, EventBus
+from ..ras.devices.base import DialParams
+from ..ras.manager import SAVED_PASSWORD_HANDLE, ConnectionManager, DialRequest
+from ..store import Store
+from .http import peer, query_int, read_json
+from .routes import Route
+
+Short = Annotated[str, StringConstraints(max_length=1024)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+Line = tuple[Annotated[str, StringConstraints(min_length=1, max_length=128)],
+             Annotated[str, StringConstraints(max_length=4096)]]
+SSE_WRITE_TIMEOUT = 30.0
+SSE_KEEPALIVE = 15.0
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EntryCreate(_Body):
+    name: Name
+    lines: list[Line] | None = Field(default=None, max_length=4096,
+                                     description="Ordered KEY=VALUE lines, case-sensitive keys")
+    properties: dict[str, Annotated[str, StringConstraints(max_length=4096)]] | None = Field(
+        default=None, description="KEY -> VALUE, applied after lines (replacing the first occurrence)")
+
+
+class EntryUpdate(_Body):
+    name: Name | None = Field(default=None, description="New name (rename)")
+    lines: list[Line] | None = Field(default=None, max_length=4096, description="Replace all lines")
+    properties: dict[str, Annotated[str, StringConstraints(max_length=4096)]] | None = None
+
+
+class Credentials(_Body):
+    user: Short = ""
+    password: Annotated[str, StringConstraints(max_length=1024)] | None = Field(
+        default=None, description="None keeps the saved password")
+    domain: Short = ""
+    remove_password: bool = False
+
+
+class ImportBody(_Body):
+    text: Annotated[str, StringConstraints(max_length=16 * 1024 * 1024)]
+    replace: bool = Field(default=False, description="Replace entries that already exist")
+
+
+class DialBody(_Body):
+    entry: Annotated[str, StringConstraints(max_length=256)] = ""
+    phonebook: Annotated[str, StringConstraints(max_length=4096)] = Field(
+        default="", description="Path of a phonebook file (for RASCONN); its text goes in phonebook_text")
+    phonebook_text: Annotated[str, StringConstraints(max_length=16 * 1024 * 1024)] | None = Field(
+        default=None, description="The phonebook file's text, read by the client with its own permissions")
+    phone_number: Short = ""
+    callback_number: Short = ""
+    user: Short = ""
+    password: Annotated[str, StringConstraints(max_length=1024)] = ""
+    domain: Short = ""
+    device: Annotated[str, StringConstraints(max_length=32)] = Field(
+        default="", description="DEVICE for a dial without an entry")
+
+
+def _entry_from_body(name: str, lines: list[Line] | None, properties: dict[str, str] | None) -> phonebook.Entry:
+    entry = phonebook.Entry(phonebook.check_name(name), [tuple(kv) for kv in lines or []])
+    for key, value in (properties or {}).items():
+        entry.set(key, value)
+    return entry
+
+
+def _may_edit(owner_uid: int, uid: int, daemon_uid: int) -> None:
+    if uid not in (0, daemon_uid, owner_uid):
+        raise RasError(errors.ERROR_ACCESS_DENIED, "entry belongs to another user")
+
+
+def _entry_json(name: str, owner: int, lines: list[tuple[str, str]], store: Store) -> dict[str, Any]:
+    body = phonebook.Entry(name, lines).to_json()
+    body["owner_uid"] = owner
+    creds = store.get_credentials(name)
+    body["have_password"] = bool(creds and creds[1] is not None)
+    return body
+
+
+class RasApi:
+    def __init__(self, manager: ConnectionManager, store: Store, events: EventBus, daemon_uid: int) -> None:
+        self.m = manager
+        self.store = store
+        self.events = events
+        self.daemon_uid = daemon_uid
+
+    # -- entries ---------------------------------------------------------------------
+    def _get_entry(self, name: str) -> tuple[int, list[tuple[str, str]]]:
+        found = self.store.get_entry(name)
+        if found is None:
+            raise RasError(errors.ERROR_CANNOT_FIND_PHONEBOOK_ENTRY, f"no entry named {name!r}")
+        return found
+
+    async def list_entries(self, request: web.Request) -> web.Response:
+        return web.json_response([_entry_json(n, o, lines, self.store) for n, o, lines in self.store.list_entries()])
+
+    async def create_entry(self, request: web.Request) -> web.Response:
+        body = await read_json(request, EntryCreate)
+        entry = _entry_from_body(body.name, body.lines, body.properties)
+        if self.store.get_entry(entry.name) is not None:
+            raise RasError(errors.ERROR_ALREADY_ASSIGNED, f"entry {entry.name!r} exists")
+        self.store.put_entry(entry.name, peer(request).uid, entry.lines)
+        self.events.publish("entry", entry=entry.name, action="created", owner_uid=peer(request).uid)
+        return web.json_response(_entry_json(entry.name, peer(request).uid, entry.lines, self.store), status=201)
+
+    async def get_entry(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        owner, lines = self._get_entry(name)
+        return web.json_response(_entry_json(name, owner, lines, self.store))
+
+    async def update_entry(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        owner, lines = self._get_entry(name)
+        _may_edit(owner, peer(request).uid, self.daemon_uid)
+        body = await read_json(request, EntryUpdate)
+        new_name = body.name or name
+        entry = _entry_from_body(new_name, body.lines if body.lines is not None else lines, body.properties)
+        if new_name != name:
+            if self.store.get_entry(new_name) is not None:
+                raise RasError(errors.ERROR_ALREADY_ASSIGNED, f"entry {new_name!r} exists")
+            self.store.rename_entry(name, new_name)
+        self.store.put_entry(new_name, owner, entry.lines)
+        self.events.publish("entry", entry=new_name, action="updated", old_name=name)
+        return web.json_response(_entry_json(new_name, owner, entry.lines, self.store))
+
+    async def delete_entry(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        owner, _ = self._get_entry(name)
+        _may_edit(owner, peer(request).uid, self.daemon_uid)
+        self.store.delete_entry(name)
+        self.events.publish("entry", entry=name, action="deleted")
+        return web.json_response({"deleted": name})
+
+    async def import_phonebook(self, request: web.Request) -> web.Response:
+        body = await read_json(request, ImportBody)
+        entries = phonebook.parse(body.text, "import")
+        uid = peer(request).uid
+        existing = [e.name for e in entries if self.store.get_entry(e.name) is not None]
+        if existing and not body.replace:
+            raise RasError(errors.ERROR_ALREADY_ASSIGNED, f"entries exist: {', '.join(existing[:10])}")
+        for name in existing:
+            _may_edit(self._get_entry(name)[0], uid, self.daemon_uid)
+        for entry in entries:
+            self.store.put_entry(entry.name, uid, entry.lines)
+        self.events.publish("entry", action="imported", names=[e.name for e in entries])
+        return web.json_response({"imported": [e.name for e in entries]})
+
+    async def export_phonebook(self, request: web.Request) -> web.Response:
+        names = request.query.getall("name", [])
+        entries = [phonebook.Entry(n, lines) for n, _, lines in self.store.list_entries() if not names or n in names]
+        return web.json_response({"text": phonebook.serialize(entries)})
+
+    # -- credentials (never returned) ------------------------------------------------------
+    def _cred_key(self, request: web.Request) -> str:
+        name = request.match_info["name"]
+        path = request.query.get("phonebook", "")
+        if path:
+            return f"file:{path}|{name}"
+        self._get_entry(name)
+        return name
+
+    async def get_credentials(self, request: web.Request) -> web.Response:
+        saved = self.store.get_credentials(self._cred_key(request))
+        user, password, domain = saved or ("", None, "")
+        return web.json_response({"user": user, "domain": domain, "have_password": password is not None})
+
+    async def put_credentials(self, request: web.Request) -> web.Response:
+        key = self._cred_key(request)
+        if not key.startswith("file:"):
+            _may_edit(self._get_entry(key)[0], peer(request).uid, self.daemon_uid)
+        body = await read_json(request, Credentials)
+        saved = self.store.get_credentials(key)
+        password = None if body.remove_password else (body.password if body.password is not None
+                                                       else (saved[1] if saved else None))
+        if password == SAVED_PASSWORD_HANDLE and saved:
+            password = saved[1]
+        self.store.put_credentials(key, body.user, password, body.domain)
+        return web.json_response({"user": body.user, "domain": body.domain, "have_password": password is not None})
+
+    # -- connections -----------------------------------------------------------------
+    async def dial(self, request: web.Request) -> web.Response:
+        body = await read_json(request, DialBody)
+        who = peer(request)
+        if body.phonebook_text is not None:
+            entries = phonebook.parse(body.phonebook_text, body.phonebook or "phonebook")
+            cred_key = f"file:{body.phonebook}|{body.entry}"
+            entry = phonebook.find(entries, body.entry) if body.entry else None
+        else:
+            cred_key = body.entry
+            entry = None
+            if body.entry:
+                _, lines = self._get_entry(body.entry)
+                entry = phonebook.Entry(body.entry, lines)
+        if entry is None:
+            if not body.phone_number or not body.device:
+                raise RasError(errors.ERROR_INVALID_PARAMETER,
+                               "a dial without an entry needs phone_number and device")
+            entry = phonebook.Entry("phone", [("DEVICE", body.device), ("PhoneNumber", body.phone_number)])
+            entry_name = "." + body.phone_number
+        else:
+            entry_name = entry.name
+        saved = self.store.get_credentials(cred_key) if body.entry else None
+        user, password, domain = body.user, body.password, body.domain
+        if saved:
+            user = user or saved[0]
+            if (not password or password == SAVED_PASSWORD_HANDLE) and saved[1] is not None:
+                password = saved[1]
+            if domain in ("", "*"):
+                domain = saved[2]
+        if password == SAVED_PASSWORD_HANDLE:
+            password = ""
+        params = DialParams(entry=body.entry, phone_number=body.phone_number, callback_number=body.callback_number,
+                            user=user, password=password, domain=domain)
+        result = await self.m.dial(DialRequest(entry=entry, entry_name=entry_name, phonebook=body.phonebook,
+                                               params=params, uid=who.uid, pid=who.pid, credentials_key=cred_key))
+        return web.json_response(result, status=201)
+
+    async def list_connections(self, request: web.Request) -> web.Response:
+        uid = peer(request).uid
+        return web.json_response([self._flags(c, uid) for c in self.m.list()])
+
+    @staticmethod
+    def _flags(record: dict[str, Any], uid: int) -> dict[str, Any]:
+        # RASCONN dwFlags: the owner is always known here (SO_PEERCRED).
+        record["flags"] = 0x4 | (0x8 if record["owner_uid"] == uid else 0)
+        return record
+
+    async def status(self, request: web.Request) -> web.Response:
+        handle = int(request.match_info["handle"])
+        return web.json_response(self._flags(self.m.status(handle), peer(request).uid))
+
+    async def hangup(self, request: web.Request) -> web.Response:
+        handle = int(request.match_info["handle"])
+        who = peer(request)
+        return web.json_response(await self.m.hangup(handle, who.uid, who.pid))
+
+    async def projection(self, request: web.Request) -> web.Response:
+        handle = int(request.match_info["handle"])
+        kind = int(request.match_info["kind"], 0)
+        return web.json_response(self.m.projection(handle, kind))
+
+    # -- events ------------------------------------------------------------------------------
+    @staticmethod
+    def _predicate(request: web.Request) -> Any:
+        handle = query_int(request, "handle", None, 1)
+        kinds = {k for k in request.query.get("kinds", "").split(",") if k}
+        notify = {n for n in request.query.get("notify", "").split(",") if n}
+
+        def keep(event: Event) -> bool:
+            if handle is not None and event.get("handle") != handle:
+                return False
+            if kinds and event["kind"] not in kinds:
+                return False
+            return not (notify and event.get("notify") not in notify)
+
+        return keep
+
+    async def events_stream(self, request: web.Request) -> web.StreamResponse:
+        since = query_int(request, "since", None, 0)
+        sub = self.events.subscribe(since, self._predicate(request))
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        await response.prepare(request)
+        try:
+            await response.write(f": openras events, last seq {self.events.last_seq}\n\n".encode())
+            while True:
+                item = await sub.next_encoded(SSE_KEEPALIVE)
+                if item is None:
+                    if sub.closed:
+                        break
+                    chunk = b": keepalive\n\n"
+                else:
+                    event, encoded = item
+                    chunk = f"id: {event['seq']}\nevent: {event['kind']}\ndata: {encoded}\n\n".encode()
+                # A client that stops reading must not hold this stream open for ever.
+                await asyncio.wait_for(response.write(chunk), SSE_WRITE_TIMEOUT)
+        except (ConnectionResetError, TimeoutError, asyncio.CancelledError):
+            if request.transport is not None:
+                request.transport.close()
+        finally:
+            sub.close()
+        with contextlib.suppress(Exception):
+            await response.write_eof()
+        return response
+
+    async def events_log(self, request: web.Request) -> web.Response:
+        since = query_int(request, "since", 0, 0) or 0
+        limit = query_int(request, "limit", 1000, 1, 10000) or 1000
+        return web.json_response(self.store.events_since(since, limit))
+
+    def routes(self) -> list[Route]:
+        handle = {"handle": {"type": "integer", "minimum": 1, "maximum": 2**62}}
+        name = {"name": {"type": "string", "minLength": 1, "maxLength": 256}}
+        return [
+            Route("GET", "/v1/entries", self.list_entries, "List phonebook entries", tags=["phonebook"]),
+            Route("POST", "/v1/entries", self.create_entry, "Create an entry", body=EntryCreate, tags=["phonebook"]),
+            Route("GET", "/v1/entries/{name}", self.get_entry, "Get an entry", path_params=name, tags=["phonebook"]),
+            Route("PATCH", "/v1/entries/{name}", self.update_entry, "Edit or rename an entry", body=EntryUpdate,
+                  path_params=name, tags=["phonebook"]),
+            Route("DELETE", "/v1/entries/{name}", self.delete_entry, "Delete an entry", path_params=name,
+                  tags=["phonebook"]),
+            Route("GET", "/v1/entries/{name}/credentials", self.get_credentials,
+                  "Saved user and domain (never the password)", path_params=name,
+                  query={"phonebook": {"type": "string"}}, tags=["phonebook"]),
+            Route("PUT", "/v1/entries/{name}/credentials", self.put_credentials, "Save dial credentials",
+                  body=Credentials, path_params=name, query={"phonebook": {"type": "string"}}, tags=["phonebook"]),
+            Route("POST", "/v1/phonebook/import", self.import_phonebook, "Import rasphone.pbk text",
+                  body=ImportBody, tags=["phonebook"]),
+            Route("GET", "/v1/phonebook/export", self.export_phonebook, "Export entries as rasphone.pbk text",
+                  query={"name": {"type": "string"}}, tags=["phonebook"]),
+            Route("POST", "/v1/connections", self.dial, "RasDial: start a connection; returns the handle at once",
+                  body=DialBody, tags=["ras"]),
+            Route("GET", "/v1/connections", self.list_connections, "RasEnumConnections", tags=["ras"]),
+            Route("GET", "/v1/connections/{handle}", self.status, "RasGetConnectStatus", path_params=handle,
+                  tags=["ras"]),
+            Route("DELETE", "/v1/connections/{handle}", self.hangup, "RasHangUp (teardown completes asynchronously)",
+                  path_params=handle, tags=["ras"]),
+            Route("GET", "/v1/connections/{handle}/projection/{kind}", self.projection, "RasGetProjectionInfo",
+                  path_params={**handle, "kind": {"type": "string", "pattern": "^(0x[0-9a-fA-F]{1,8}|[0-9]{1,10})$"}},
+                  tags=["ras"]),
+            Route("GET", "/v1/events", self.events_stream, "The ordered event stream (Server-Sent Events)",
+                  query={"since": {"type": "integer", "minimum": 0}, "handle": {"type": "integer", "minimum": 1},
+                         "kinds": {"type": "string"}, "notify": {"type": "string"}}, stream=True, tags=["events"]),
+            Route("GET", "/v1/events/log", self.events_log, "The event log (JSON)",
+                  query={"since": {"type": "integer", "minimum": 0},
+                         "limit": {"type": "integer", "minimum": 1, "maximum": 10000}}, tags=["events"]),
+        ]

@@ -1,0 +1,217 @@
+"""pywin32's ``win32ras`` on openras: Windows RAS code runs unchanged.
+
+Signatures and return tuples follow pywin32 (reference/ras.md §10). A dial's callback is
+called as ``cb(hrasconn, msg, rascs, error, extendedError)`` on one callback thread per
+process (as Windows runs a process's RAS callbacks on one thread).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from . import phonebook as _pbk
+from .client import ApiError, Client
+from .client.ras import Ras
+from .codes import RASCS, error_string, errors
+from .codes.states import (  # noqa: F401 - re-exported constants
+    RASCS_DONE,
+    RASCS_PAUSED,
+    RASCN_BandwidthAdded,
+    RASCN_BandwidthRemoved,
+    RASCN_Connection,
+    RASCN_Disconnection,
+    RASCN_Dormant,
+    RASCN_ReConnection,
+    RASP_PppIp,
+    RASP_PppIpv6,
+    RASP_PppLcp,
+    RDEOPT_PausedStates,
+)
+from .ras.devices.ssh import RASP_Socks  # noqa: F401
+
+WM_RASDIALEVENT = 0xCCCD
+
+for _state in RASCS:
+    globals()[f"RASCS_{_state.name}"] = int(_state)
+
+
+class error(Exception):
+    """pywintypes.error: ``(winerror, funcname, strerror)``."""
+
+    def __init__(self, winerror: int, funcname: str, strerror: str) -> None:
+        super().__init__(winerror, funcname, strerror)
+        self.winerror, self.funcname, self.strerror = winerror, funcname, strerror
+
+
+_lock = threading.Lock()
+_client: Client | None = None
+
+
+def _ras() -> Ras:
+    global _client
+    with _lock:
+        if _client is None:
+            _client = Client()
+        return Ras(_client)
+
+
+def _raise(exc: ApiError, func: str) -> None:
+    raise error(exc.code, func, error_string(exc.code)) from None
+
+
+# -- the process's callback thread ---------------------------------------------------------
+_callbacks: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+_callback_thread: threading.Thread | None = None
+
+
+def _callback_loop() -> None:
+    while True:
+        job = _callbacks.get()
+        try:
+            job()
+        except Exception:
+            import traceback
+
+            traceback.print_exc()
+
+
+def _post(job: Callable[[], None]) -> None:
+    global _callback_thread
+    with _lock:
+        if _callback_thread is None:
+            _callback_thread = threading.Thread(target=_callback_loop, name="win32ras-callbacks", daemon=True)
+            _callback_thread.start()
+    _callbacks.put(job)
+
+
+def _follow(handle: int, since: int, callback: Callable[..., Any]) -> None:
+    """Relay the dial's notifications to the callback thread, in order."""
+    try:
+        for note in Ras(Client()).notifications(handle, since):
+            _post(lambda n=note: callback(handle, WM_RASDIALEVENT, int(n.state), n.error, n.extended_error))
+    except ApiError:
+        pass  # the daemon went away: no further notification can come
+
+
+def _params(params: Sequence[str] | None) -> list[str]:
+    values = [str(p or "") for p in (params or [])][:6]
+    return values + [""] * (6 - len(values))
+
+
+def Dial(dialExtensions: Any, fileName: str | None, params: Sequence[str],
+         callback: Callable[..., Any] | None) -> tuple[int, int]:
+    """RasDial. Returns ``(handle, retcode)``; a non-zero handle must be hung up even on failure."""
+    entry, phone, callback_number, user, password, domain = _params(params)
+    ras = _ras()
+    try:
+        started = ras.dial(entry, phonebook=fileName, phone_number=phone, user=user, password=password,
+                           domain=domain, callback_number=callback_number)
+    except ApiError as exc:
+        return 0, exc.code
+    handle = started["handle"]
+    if callback is not None:
+        threading.Thread(target=_follow, args=(handle, started["seq"], callback), name=f"win32ras-dial-{handle}",
+                         daemon=True).start()
+        return handle, 0
+    last = None
+    try:
+        for note in ras.notifications(handle, started["seq"]):
+            last = note
+    except ApiError as exc:
+        return handle, exc.code
+    if last is None:
+        return handle, errors.ERROR_USER_DISCONNECTION
+    if last.error:
+        return handle, last.error
+    return handle, 0 if last.state == RASCS.Connected else errors.ERROR_DISCONNECTION
+
+
+def HangUp(handle: int) -> None:
+    try:
+        _ras().hangup(int(handle))
+    except ApiError as exc:
+        _raise(exc, "RasHangUp")
+
+
+def GetConnectStatus(handle: int) -> tuple[int, int, str, str]:
+    try:
+        s = _ras().status(int(handle))
+    except ApiError as exc:
+        _raise(exc, "RasGetConnectStatus")
+    return s["state"], s["error"], s["device_type"], s["device_name"]
+
+
+def EnumConnections() -> list[tuple[int, str, str, str]]:
+    try:
+        return [(c["handle"], c["entry"], c["device_type"], c["device_name"]) for c in _ras().connections()]
+    except ApiError as exc:
+        _raise(exc, "RasEnumConnections")
+    return []
+
+
+def EnumEntries(reserved: Any = None, fileName: str | None = None) -> tuple[str, ...]:
+    try:
+        if fileName:
+            return tuple(e.name for e in _pbk.read_file(fileName))
+        return tuple(e["name"] for e in _ras().client.call("GET", "/v1/entries"))
+    except ApiError as exc:
+        _raise(exc, "RasEnumEntries")
+    except _pbk.RasError as exc:
+        raise error(exc.code, "RasEnumEntries", error_string(exc.code)) from None
+    return ()
+
+
+def _cred_params(fileName: str | None) -> dict[str, str] | None:
+    return {"phonebook": os.path.abspath(fileName)} if fileName else None
+
+
+def GetEntryDialParams(fileName: str | None, entryName: str) -> tuple[tuple[str, ...], int]:
+    """Saved credentials; a saved password comes back as the 16-asterisk handle, never itself."""
+    client = _ras().client
+    try:
+        if fileName:
+            entry = _pbk.find(_pbk.read_file(fileName), entryName)
+        else:
+            entry = _pbk.Entry(entryName, [tuple(kv) for kv in client.call("GET", f"/v1/entries/{entryName}")["lines"]])
+        creds = client.call("GET", f"/v1/entries/{entryName}/credentials", params=_cred_params(fileName))
+    except ApiError as exc:
+        _raise(exc, "RasGetEntryDialParams")
+    except _pbk.RasError as exc:
+        raise error(exc.code, "RasGetEntryDialParams", error_string(exc.code)) from None
+    password = "*" * 16 if creds["have_password"] else ""
+    phone = entry.get("PhoneNumber") or ""
+    return (entryName, phone, "", creds["user"], password, creds["domain"]), int(creds["have_password"])
+
+
+def SetEntryDialParams(fileName: str | None, params: Sequence[str], removePassword: int) -> None:
+    entry, _phone, _cb, user, password, domain = _params(params)
+    body = {"user": user, "domain": domain, "remove_password": bool(removePassword),
+            "password": None if removePassword else password}
+    try:
+        _ras().client.call("PUT", f"/v1/entries/{entry}/credentials", json=body, params=_cred_params(fileName))
+    except ApiError as exc:
+        _raise(exc, "RasSetEntryDialParams")
+
+
+def GetErrorString(code: int) -> str:
+    return error_string(int(code))
+
+
+def IsHandleValid(handle: Any) -> bool:
+    try:
+        return int(handle) > 0 and bool(_ras().status(int(handle)))
+    except (ApiError, TypeError, ValueError):
+        return False
+
+
+def GetProjectionInfo(handle: int, projection: int) -> dict[str, Any]:
+    """RasGetProjectionInfo: a dict with the RASPPPIP-style keys of what the device projects."""
+    try:
+        return _ras().projection(int(handle), int(projection))
+    except ApiError as exc:
+        _raise(exc, "RasGetProjectionInfo")
+    return {}
