@@ -17,6 +17,7 @@ from .codes import RasError, errors
 # `[section]` line and must not start with '.' (that prefix marks a phone-number dial).
 _NAME_RE = re.compile(r"^[^\[\]\r\n\x00]{1,256}$")
 _KEY_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
+_LINE_BREAK = re.compile(r"\r\n|\n|\r")
 MAX_LINES = 4096
 MAX_VALUE = 4096
 
@@ -117,7 +118,8 @@ def parse(data: bytes | str, source: str = "<phonebook>") -> list[Entry]:
             except RasError as exc:
                 raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"{source}: {exc.detail}") from None
 
-    for number, raw in enumerate(text.splitlines(), 1):
+    # Only CR/LF end lines (str.splitlines would also split on \x0b, \x1c, U+2028, ...).
+    for number, raw in enumerate(_LINE_BREAK.split(text), 1):
         line = raw.strip()
         if not line or line.startswith(";") or line.startswith("#"):
             continue

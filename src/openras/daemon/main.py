@@ -60,7 +60,7 @@ async def serve(paths: Paths) -> int:
         await mpr.start()
         extra = mpr.routes()
     app = build_app(ctx, manager, extra)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None, handler_cancellation=True)
     await runner.setup()
     with contextlib.suppress(FileNotFoundError):
         os.unlink(paths.socket)
