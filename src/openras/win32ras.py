@@ -197,6 +197,26 @@ def SetEntryDialParams(fileName: str | None, params: Sequence[str], removePasswo
         _raise(exc, "RasSetEntryDialParams")
 
 
+def RasConnectionNotification(hrasconn: int | None, hEvent: Any, dwFlags: int) -> None:
+    """Signal ``hEvent`` (anything with ``.set()``, e.g. threading.Event) each time a connection
+    is made (RASCN_Connection, only for all handles) or ended (RASCN_Disconnection).
+    ``hrasconn`` None or INVALID_HANDLE_VALUE (-1) = all connections. As on Windows, the event
+    only signals: the program then re-enumerates. The watch lasts for the process's lifetime."""
+    handle = None if hrasconn in (None, 0, -1, 0xFFFFFFFF) else int(hrasconn)
+    if handle is not None and not IsHandleValid(handle):
+        raise error(errors.ERROR_INVALID_HANDLE, "RasConnectionNotification", error_string(6))
+    since = _ras().client.call("GET", "/v1/health")["last_seq"]
+
+    def watch() -> None:
+        try:
+            for _flag, _event in Ras(Client()).watch(handle, int(dwFlags), since=since):
+                hEvent.set()
+        except ApiError:
+            pass  # the daemon went away; nothing more will be signalled
+
+    threading.Thread(target=watch, name="win32ras-notification", daemon=True).start()
+
+
 def GetErrorString(code: int) -> str:
     return error_string(int(code))
 

@@ -186,12 +186,6 @@ def cmd_net(args: argparse.Namespace) -> int:
     return net_main(args.rest)
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    from ..demo import main as demo_main
-
-    return demo_main()
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="openras", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -242,8 +236,6 @@ def build_parser() -> argparse.ArgumentParser:
     n = sub.add_parser("net", help="net use: map network resources", add_help=False)
     n.add_argument("rest", nargs=argparse.REMAINDER)
     n.set_defaults(func=cmd_net)
-    dm = sub.add_parser("demo", help="dial a real local SSH link and show the whole lifecycle")
-    dm.set_defaults(func=cmd_demo)
     return p
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -47,12 +48,17 @@ def _sse_event(lines: list[str]) -> dict[str, Any] | None:
     return json.loads(data) if data else None
 
 
+def _autostart_default() -> bool:
+    # OPENRAS_NO_AUTOSTART=1: never start a daemon (watchers, tests that manage the daemon).
+    return os.environ.get("OPENRAS_NO_AUTOSTART", "") not in ("1", "true", "yes")
+
+
 class Client:
     """Synchronous client. Starts the daemon on demand (``autostart``)."""
 
-    def __init__(self, home: str | None = None, autostart: bool = True, timeout: float = 60.0) -> None:
+    def __init__(self, home: str | None = None, autostart: bool | None = None, timeout: float = 60.0) -> None:
         self.paths: Paths = resolve(home)
-        self.autostart = autostart
+        self.autostart = _autostart_default() if autostart is None else autostart
         self.timeout = timeout
         self._http: httpx.Client | None = None
 
@@ -106,9 +112,9 @@ class Client:
 class AsyncClient:
     """Asynchronous client for asyncio programs."""
 
-    def __init__(self, home: str | None = None, autostart: bool = True, timeout: float = 60.0) -> None:
+    def __init__(self, home: str | None = None, autostart: bool | None = None, timeout: float = 60.0) -> None:
         self.paths: Paths = resolve(home)
-        self.autostart = autostart
+        self.autostart = _autostart_default() if autostart is None else autostart
         self.timeout = timeout
         self._http: httpx.AsyncClient | None = None
 

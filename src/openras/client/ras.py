@@ -100,6 +100,18 @@ class Ras:
     def projection(self, handle: int, kind: int) -> dict[str, Any]:
         return self.client.call("GET", f"/v1/connections/{handle}/projection/{kind}")
 
+    def watch(self, handle: int | None = None, flags: int = 0x3, since: int | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+        """RasConnectionNotification as an iterator of ``(RASCN_* flag, event)``.
+
+        RASCN_Connection (1) is reported only when watching all handles, as on Windows.
+        """
+        for event in self.client.events(since=since, handle=handle, notify="connection,disconnection"):
+            flag = 0x1 if event.get("notify") == "connection" else 0x2
+            if flag == 0x1 and handle is not None:
+                continue
+            if flags & flag:
+                yield flag, event
+
     def wait_gone(self, handle: int, timeout: float = 30.0, interval: float = 0.02) -> bool:
         """Poll status until ERROR_INVALID_HANDLE (Microsoft's recommended hang-up loop)."""
         deadline = time.monotonic() + timeout
