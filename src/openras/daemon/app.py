@@ -32,6 +32,20 @@ def _access_middleware(ctx: DaemonContext) -> Any:
     return access
 
 
+def _aiohttp_path(route: Route) -> str:
+    """Constrain path parameters to their schema, so '/v1/connections/abc' is a clean 404."""
+    path = route.path
+    for name, schema in route.path_params.items():
+        if schema.get("type") == "integer":
+            pattern = r"\d{1,18}"
+        elif "pattern" in schema:
+            pattern = schema["pattern"].lstrip("^").rstrip("$")
+        else:
+            continue
+        path = path.replace("{" + name + "}", "{" + name + ":" + pattern + "}")
+    return path
+
+
 def build_app(ctx: DaemonContext, manager: ConnectionManager, extra_routes: list[Route]) -> web.Application:
     app = web.Application(middlewares=[errors_middleware, _access_middleware(ctx)], client_max_size=MAX_BODY)
     ras = RasApi(manager, ctx.store, ctx.events, ctx.uid)
@@ -60,7 +74,7 @@ def build_app(ctx: DaemonContext, manager: ConnectionManager, extra_routes: list
         return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
 
     for route in routes:
-        app.router.add_route(route.method, route.path, route.handler)
+        app.router.add_route(route.method, _aiohttp_path(route), route.handler)
     for path in ("/openapi.json", "/v1/openapi.json"):
         app.router.add_get(path, get_openapi)
     app.router.add_get("/v1/health", health)

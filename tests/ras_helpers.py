@@ -1,0 +1,52 @@
+"""Helpers for RAS tests: entries pointing at the test sshd, waiting on the API, SOCKS probes."""
+
+from __future__ import annotations
+
+import socket
+import time
+from typing import Any
+
+from openras.client import ApiError
+
+SSH_STATES = ["OpenPort", "PortOpened", "ConnectDevice", "DeviceConnected", "AllDevicesConnected",
+              "Authenticate", "Authenticated", "Projected", "Connected"]
+
+
+def ssh_entry(daemon: Any, sshd: Any, name: str = "lab", **extra: str) -> str:
+    lines = [["MEDIA", "none"], ["DEVICE", "ssh"], ["PhoneNumber", f"{sshd.host}:{sshd.port}"],
+             ["SshKnownHosts", str(sshd.known_hosts)]]
+    lines += [[k, v] for k, v in extra.items()]
+    with daemon.client() as c:
+        c.call("POST", "/v1/entries", json={"name": name, "lines": lines})
+    return name
+
+
+def wait_for(predicate: Any, timeout: float = 20.0, interval: float = 0.02) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("condition not reached")
+
+
+def status_or_none(daemon: Any, handle: int) -> dict[str, Any] | None:
+    with daemon.client() as c:
+        try:
+            return c.call("GET", f"/v1/connections/{handle}")
+        except ApiError as exc:
+            assert exc.code == 6, exc
+            return None
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def events_of(daemon: Any, handle: int | None = None) -> list[dict[str, Any]]:
+    with daemon.client() as c:
+        events = c.call("GET", "/v1/events/log", params={"since": 0, "limit": 10000})
+    return [e for e in events if handle is None or e.get("handle") == handle]
