@@ -3,7 +3,7 @@
 The test user. ``smbpasswd -a`` needs a Unix account, and the real /etc must not change.
 So smbpasswd and smbd run inside a private mount namespace (``unshare -m``, as the sshd
 fixture does) where copies of /etc/passwd and /etc/group with one extra user are
-bind-mounted over the real ones. The user's uid (40100+) has no entry outside: files it
+bind-mounted over the real ones. The user's uid (40110) has no entry outside: files it
 writes into the share directory show up with a bare uid. (Using an existing account such as
 ``nobody`` was the alternative; it is smbd's guest account, which invites special cases.)
 
@@ -170,7 +170,7 @@ def _config(d: Path, port: int, share: str, user: str, share_dir: Path) -> str:
 
 
 def start_smbd(base: Path, user: str = "rasuser", password: str = "s3cret-Pw", share: str = "data",
-               uid: int = 40100) -> Smbd:
+               uid: int = 40110) -> Smbd:
     d = base / "smbd"
     for sub in ("private", "lock", "state", "cache", "pid", "ncalrpc", "binddns", "log", "share"):
         (d / sub).mkdir(parents=True, exist_ok=True)
