@@ -155,9 +155,3 @@ def win32ras(daemon: Daemon, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setattr(module, "_client", None)
     return module
 
-
-@pytest.fixture
-def other_uids() -> tuple[int, int]:
-    """Two uids with no passwd entry, for clients running as other local users."""
-    need(os.geteuid() == 0, "running clients as other uids needs root")
-    return 40001, 40002

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -128,8 +129,11 @@ def test_connection_outlives_the_dialer_and_is_used_listed_and_hung_up_by_others
 def test_server_side_kill_gives_disconnected_with_a_code_and_rascn_disconnection(win32ras: Any, daemon: Any,
                                                                                  sshd: Any) -> None:
     ssh_entry(daemon, sshd)
+    with daemon.client() as c:
+        since = c.call("GET", "/v1/health")["last_seq"]
+    # The watcher resumes from `since`: it cannot miss an event that happens before it subscribes.
     watcher = subprocess.Popen(
-        [sys.executable, "-m", "openras", "monitor", "--json", "--notify", "disconnection"],
+        [sys.executable, "-m", "openras", "monitor", "--json", "--notify", "disconnection", "--since", str(since)],
         env={**daemon.env, "OPENRAS_NO_AUTOSTART": "1"}, stdout=subprocess.PIPE, text=True)
     fired = threading.Event()
     try:
@@ -137,8 +141,9 @@ def test_server_side_kill_gives_disconnected_with_a_code_and_rascn_disconnection
         assert rc == 0
         win32ras.RasConnectionNotification(handle, fired, win32ras.RASCN_Disconnection)
         sshd.kill_sessions()
-        line = watcher.stdout.readline()
-        event = json.loads(line)
+        ready, _, _ = select.select([watcher.stdout], [], [], 30)
+        assert ready, "the watcher saw no disconnection"
+        event = json.loads(watcher.stdout.readline())
         assert event["handle"] == handle and event["notify"] == "disconnection"
         assert event["state"] == win32ras.RASCS_Disconnected and event["error"] in (629, 829)
         assert fired.wait(10)
@@ -181,10 +186,10 @@ def test_two_dials_share_a_handle_until_both_hang_up(win32ras: Any, daemon: Any,
     assert not port_open(port)
 
 
-def test_another_user_may_list_but_not_hang_up(daemon_factory: Any, sshd: Any, other_uids: tuple[int, int]) -> None:
+def test_another_user_may_list_but_not_hang_up(daemon_factory: Any, sshd: Any, client_uids: tuple[int, int]) -> None:
     daemon = daemon_factory('[daemon]\nallow_users = "*"\n')
     ssh_entry(daemon, sshd)
-    owner, other = other_uids
+    owner, other = client_uids
     dialed = dial_in_process(daemon, sshd, uid=owner)
     assert dialed["rc"] == 0
     handle = dialed["handle"]

@@ -319,7 +319,7 @@ class ConnectionManager:
         """Records left by a daemon that died without hanging up: those links are gone."""
         for record in self.ctx.store.list_connections():
             handle = int(record["handle"])
-            entry = Entry(".recovered", [])
+            entry = Entry("recovered", [])  # display name comes from the record
             dctx = DialContext(handle=handle, entry=entry, params=DialParams(user=record.get("user", "")),
                                owner_uid=int(record["owner_uid"]), progress=lambda s: None,
                                link_lost=lambda c, d: None, log=self.ctx.log)
