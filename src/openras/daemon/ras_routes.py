@@ -252,7 +252,8 @@ class RasApi:
 
     async def projection(self, request: web.Request) -> web.Response:
         handle = int(request.match_info["handle"])
-        kind = int(request.match_info["kind"], 0)
+        text = request.match_info["kind"]
+        kind = int(text[2:], 16) if text.lower().startswith("0x") else int(text, 10)
         return web.json_response(self.m.projection(handle, kind))
 
     # -- events ------------------------------------------------------------------------------
@@ -331,7 +332,7 @@ class RasApi:
             Route("DELETE", "/v1/connections/{handle}", self.hangup, "RasHangUp (teardown completes asynchronously)",
                   path_params=handle, tags=["ras"]),
             Route("GET", "/v1/connections/{handle}/projection/{kind}", self.projection, "RasGetProjectionInfo",
-                  path_params={**handle, "kind": {"type": "string", "pattern": "^(0x[0-9a-fA-F]{1,8}|[0-9]{1,10})$"}},
+                  path_params={**handle, "kind": {"type": "string", "pattern": "^(?:0x[0-9a-fA-F]{1,8}|[0-9]{1,10})$"}},
                   tags=["ras"]),
             Route("GET", "/v1/events", self.events_stream, "The ordered event stream (Server-Sent Events)",
                   query={"since": {"type": "integer", "minimum": 0}, "handle": {"type": "integer", "minimum": 1},
