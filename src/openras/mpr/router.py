@@ -1,0 +1,669 @@
+"""The Multiple Provider Router: WNet connections through providers (reference/mpr.md §3–§6).
+
+Local names. ``X:`` (A–Z, any case) is a drive: a directory ``<drives>/<uid>/X`` that the
+provider mounts on; each user has their own drives, so ``Z:`` of one user is not ``Z:`` of
+another. An absolute directory path is a mount point: it must exist, be a directory and
+belong to the requesting user (root: any), the rule fusermount applies. No local name (None
+or "") makes a deviceless connection; with CONNECT_REDIRECT a free drive is picked from Z:
+downwards. Anything else is ERROR_BAD_DEVICE (WN_BAD_LOCALNAME).
+
+What the router rejects itself, it rejects before any notifyee is called (reference/mpr.md
+§1: "a request the MPR rejects itself notifies nobody"): bad parameters (87), a print type
+(66), an unknown lpProvider (1204), a bad local name (1200), a directory the caller may not
+use (5), a local name in use (85), a local name remembered for another remote name (1202) —
+as Windows' MPR answers when ``net use Z: …`` meets a remembered, unavailable Z: — and a
+cancel of a name that is neither connected nor remembered (2250).
+
+Visibility. A user sees, queries and cancels their own connections; root sees all. Drive
+names resolve in one user's drives (the caller's; root may name another uid).
+
+WNetGetLastError. Windows keeps the provider's extended error per thread. Here it is kept
+per client process: the (uid, pid) from the caller's SO_PEERCRED, for the last provider
+failure of that process's requests (bounded to the 1024 most recent processes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import os
+import pwd
+import re
+import stat
+import time
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from ..codes import RasError, error_string, errors
+from ..events import EventBus
+from .netresource import (
+    CONNECT_REDIRECT,
+    CONNECT_UPDATE_PROFILE,
+    CONNECT_VALID_FLAGS,
+    NETRESOURCE,
+    NOTIFY_PRE,
+    RESOURCE_CONNECTED,
+    RESOURCE_CONTEXT,
+    RESOURCE_GLOBALNET,
+    RESOURCE_RECENT,
+    RESOURCE_REMEMBERED,
+    RESOURCEDISPLAYTYPE_NETWORK,
+    RESOURCEDISPLAYTYPE_SHARE,
+    RESOURCETYPE_ANY,
+    RESOURCETYPE_DISK,
+    RESOURCETYPE_PRINT,
+    RESOURCEUSAGE_CONNECTABLE,
+    RESOURCEUSAGE_CONTAINER,
+)
+from .notifyees import NOTIFYADD, NOTIFYCANCEL, Notifyees, Outcome
+from .providers.base import ConnectRequest, Provider, ProviderConnection
+from .remembered import Remembered, RememberedEntry
+
+# Answers by which a provider says "not mine": the router asks the next one (§6).
+DECLINES = frozenset({errors.WN_BAD_NETNAME, errors.WN_NO_NETWORK, errors.WN_NOT_SUPPORTED,
+                      errors.WN_BAD_LOCALNAME, errors.WN_NOT_CONNECTED})
+DRIVE_RE = re.compile(r"^[A-Za-z]:$")
+MAX_NAME = 4096
+MAX_ENUMS_PER_UID = 64
+MAX_LAST_ERRORS = 1024
+
+
+@dataclass(frozen=True)
+class Caller:
+    uid: int
+    pid: int = 0
+
+    @property
+    def is_root(self) -> bool:
+        return self.uid == 0
+
+
+class MprError(RasError):
+    """A WNet failure that went through the notifyees: carries what they reported."""
+
+    def __init__(self, code: int, detail: str = "", notifyee_errors: list[dict[str, str]] | None = None,
+                 **extra: Any) -> None:
+        super().__init__(code, detail)
+        self.notifyee_errors = notifyee_errors or []
+        self.extra = extra
+
+
+@dataclass
+class Connection:
+    id: int
+    uid: int
+    local_name: str | None  # "Z:", a real directory path, or None (deviceless)
+    remote_name: str
+    provider: str
+    user: str
+    type: int
+    conn: ProviderConnection = field(repr=False)
+    mount_point: Path | None
+    created: float = field(default_factory=time.time)
+    closing: bool = False
+
+    @property
+    def key(self) -> tuple[Any, ...] | None:
+        return local_key(self.uid, self.local_name) if self.local_name else None
+
+    def netresource(self, scope: int) -> NETRESOURCE:
+        return NETRESOURCE(scope, RESOURCETYPE_DISK, RESOURCEDISPLAYTYPE_SHARE, RESOURCEUSAGE_CONNECTABLE,
+                           self.local_name, self.remote_name, None, self.provider)
+
+
+@dataclass
+class EnumState:
+    uid: int
+    items: list[NETRESOURCE]
+    pos: int = 0
+
+
+def is_drive(name: str) -> bool:
+    return bool(DRIVE_RE.match(name))
+
+
+def is_local_path(name: str) -> bool:
+    # "//server/share" is a UNC name written with slashes (names.py accepts it), not a path.
+    return name.startswith("/") and not (name.startswith("//") and not name.startswith("///"))
+
+
+def local_key(uid: int, local: str) -> tuple[Any, ...]:
+    """What makes two local names the same: drives are per user, directories are global."""
+    return ("drive", uid, local) if is_drive(local) else ("path", local)
+
+
+def same_remote(a: str, b: str) -> bool:
+    # Server and share names are case-insensitive in UNC; URLs are compared as written.
+    return a == b or (a.startswith("\\\\") and a.casefold() == b.casefold())
+
+
+def user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def _check_text(value: str | None, what: str, required: bool = False) -> None:
+    if value is None or value == "":
+        if required:
+            raise RasError(errors.ERROR_INVALID_PARAMETER, f"{what} is required")
+        return
+    if not isinstance(value, str) or "\0" in value or len(value) > MAX_NAME:
+        raise RasError(errors.ERROR_INVALID_PARAMETER, f"bad {what}")
+
+
+class Router:
+    def __init__(self, providers: Iterable[Provider], *, remembered: Remembered, notifyees: Notifyees,
+                 drives_dir: Path, events: EventBus | None = None, log: logging.Logger | None = None,
+                 provider_options: dict[str, dict[str, Any]] | None = None, connect_timeout: float = 60.0) -> None:
+        self.providers = list(providers)
+        self.by_name = {p.name.casefold(): p for p in self.providers}
+        self.remembered = remembered
+        self.notifyees = notifyees
+        self.drives_dir = drives_dir
+        self.events = events
+        self.log = log or logging.getLogger("openras.mpr")
+        self.provider_options = provider_options or {}
+        self.connect_timeout = connect_timeout
+        self.connections: dict[int, Connection] = {}
+        self._ids = itertools.count(1)
+        self._reserved: set[tuple[Any, ...]] = set()  # local names with an add in progress
+        self._enums: dict[int, EnumState] = {}
+        self._enum_ids = itertools.count(1)
+        self._last_errors: OrderedDict[tuple[int, int], tuple[int, str, str]] = OrderedDict()
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _publish(self, action: str, c: Connection | RememberedEntry, **extra: Any) -> None:
+        if self.events is not None:
+            self.events.publish("net", action=action, uid=c.uid, local_name=c.local_name,
+                                remote_name=c.remote_name, provider=c.provider, **extra)
+
+    def _visible(self, c: Connection | RememberedEntry, caller: Caller) -> bool:
+        return caller.is_root or c.uid == caller.uid
+
+    def _in_use(self, key: tuple[Any, ...]) -> bool:
+        return key in self._reserved or any(c.key == key for c in self.connections.values())
+
+    def _set_last_error(self, caller: Caller, code: int, text: str, provider: str) -> None:
+        self._last_errors[(caller.uid, caller.pid)] = (code, text, provider)
+        self._last_errors.move_to_end((caller.uid, caller.pid))
+        while len(self._last_errors) > MAX_LAST_ERRORS:
+            self._last_errors.popitem(last=False)
+
+    def _options(self, p: Provider) -> dict[str, Any]:
+        short = p.name.split()[-1].lower()  # "openras SMB" -> [mpr.smb]
+        options = self.provider_options.get(p.name) or self.provider_options.get(short) or {}
+        return dict(options) if isinstance(options, dict) else {}
+
+    def resolve_local(self, caller: Caller, local: str) -> str:
+        """Validate a local name for an add; the normalised name (``Z:`` or a real path)."""
+        if is_drive(local):
+            return local.upper()
+        if not is_local_path(local) or "\0" in local or len(local) > MAX_NAME:
+            raise RasError(errors.ERROR_BAD_DEVICE, f"{local!r} is neither a drive (X:) nor an absolute path")
+        real = os.path.realpath(local)
+        try:
+            st = os.stat(real)
+        except OSError as exc:
+            raise RasError(errors.ERROR_BAD_DEVICE, f"{local}: {exc.strerror}") from None
+        if not stat.S_ISDIR(st.st_mode):
+            raise RasError(errors.ERROR_BAD_DEVICE, f"{local}: not a directory")
+        if not caller.is_root and st.st_uid != caller.uid:
+            raise RasError(errors.ERROR_ACCESS_DENIED, f"{local}: not owned by uid {caller.uid}")
+        return real
+
+    def lookup_local(self, local: str) -> str:
+        """Normalise a local name for a query or cancel (no existence check)."""
+        if is_drive(local):
+            return local.upper()
+        return os.path.realpath(local)
+
+    def _free_drive(self, uid: int) -> str:
+        for letter in "ZYXWVUTSRQPONMLKJIHGFEDC":
+            name = f"{letter}:"
+            if not self._in_use(("drive", uid, name)) and self.remembered.get(uid, name) is None:
+                return name
+        raise RasError(errors.ERROR_ALREADY_ASSIGNED, "no free drive name")
+
+    def drive_dir(self, uid: int, drive: str) -> Path:
+        return self.drives_dir / str(uid) / drive[0]
+
+    def _make_drive_dir(self, uid: int, drive: str) -> Path:
+        """Create ``<drives>/<uid>/X`` for a mount, owned by the user.
+
+        ``<drives>`` and ``<drives>/<uid>`` stay the daemon's: a user who could rename
+        entries there could swap X for a symlink to any directory just before the mount.
+        """
+        user_dir = self.drives_dir / str(uid)
+        for d in (self.drives_dir, user_dir):
+            with contextlib.suppress(FileExistsError):
+                d.mkdir(mode=0o755, parents=True)
+        path = self.drive_dir(uid, drive)
+        try:
+            path.mkdir(mode=0o700)
+        except FileExistsError:
+            if not stat.S_ISDIR(os.lstat(path).st_mode):
+                raise RasError(errors.ERROR_BAD_DEVICE, f"{path} is not a directory") from None
+        except OSError as exc:
+            raise RasError(errors.ERROR_BAD_DEVICE, f"{path}: {exc.strerror}") from None
+        if os.geteuid() == 0:
+            os.chown(path, uid, -1)
+        os.chmod(path, 0o700)
+        return path
+
+    def _remove_drive_dir(self, uid: int, local: str | None) -> None:
+        if local and is_drive(local):
+            with contextlib.suppress(OSError):
+                self.drive_dir(uid, local).rmdir()
+
+    # -- the provider walk (§6) --------------------------------------------------------------
+    async def _connect(self, caller: Caller, uid: int, remote: str, user: str | None, password: str | None,
+                       mount_point: Path | None, only: str | None) -> ProviderConnection:
+        providers = [self.by_name[only.casefold()]] if only else self.providers
+        if not providers:
+            raise RasError(errors.ERROR_NO_NETWORK, "no network provider is configured")
+        declined: list[tuple[int, str, str]] = []
+        for p in providers:
+            request = ConnectRequest(remote_name=remote, user=user, password=password, mount_point=mount_point,
+                                     owner_uid=uid, options=self._options(p))
+            try:
+                return await asyncio.wait_for(p.connect(request), self.connect_timeout)
+            except RasError as exc:
+                failure = (exc.extended or exc.code, exc.detail or error_string(exc.code, "en"), p.name)
+                if exc.code not in DECLINES or len(providers) == 1:
+                    self._set_last_error(caller, *failure)
+                    raise RasError(exc.code, exc.detail) from None
+                declined.append((exc.code, failure[1], p.name))
+            except TimeoutError:
+                declined.append((errors.ERROR_NO_NETWORK, f"no answer in {self.connect_timeout:g} s", p.name))
+                if len(providers) == 1:
+                    self._set_last_error(caller, *declined[-1])
+                    raise RasError(errors.ERROR_NO_NETWORK, declined[-1][1]) from None
+            except Exception as exc:
+                # A provider bug: the caller sees ERROR_EXTENDED_ERROR, WNetGetLastError the text.
+                self.log.exception("provider %s failed on %r", p.name, remote)
+                self._set_last_error(caller, errors.ERROR_EXTENDED_ERROR, f"{type(exc).__name__}: {exc}", p.name)
+                raise RasError(errors.ERROR_EXTENDED_ERROR, f"{p.name}: {type(exc).__name__}") from None
+        codes = {code for code, _, _ in declined}
+        code = (errors.ERROR_BAD_NET_NAME if codes == {errors.ERROR_BAD_NET_NAME}
+                else errors.ERROR_NO_NETWORK if codes == {errors.ERROR_NO_NETWORK}
+                else errors.ERROR_NO_NET_OR_BAD_PATH)
+        # The most telling refusal: the first that is not a plain "not my name".
+        best = next((d for d in declined if d[0] != errors.ERROR_BAD_NET_NAME), declined[0])
+        self._set_last_error(caller, *best)
+        raise RasError(code, "; ".join(f"{name}: {text}" for _, text, name in declined))
+
+    # -- WNetAddConnection / 2 / 3 ---------------------------------------------------------------
+    async def add_connection(self, caller: Caller, netresource: NETRESOURCE, password: str | None = None,
+                             user: str | None = None, flags: int = 0, owner: int | None = None) -> dict[str, Any]:
+        """WNetAddConnection2 (owner None) / WNetAddConnection3. The result's fields or MprError."""
+        nr = replace(netresource)
+        _check_text(nr.lpRemoteName, "lpRemoteName", required=True)
+        _check_text(nr.lpLocalName, "lpLocalName")
+        _check_text(nr.lpProvider, "lpProvider")
+        _check_text(user, "user name")
+        if password is not None and ("\0" in password or len(password) > MAX_NAME):
+            raise RasError(errors.ERROR_INVALID_PARAMETER, "bad password")
+        if not isinstance(flags, int) or flags & ~CONNECT_VALID_FLAGS or flags < 0:
+            raise RasError(errors.ERROR_INVALID_PARAMETER, f"unknown flags {flags:#x}")
+        if nr.dwType == RESOURCETYPE_PRINT:
+            raise RasError(errors.ERROR_BAD_DEV_TYPE, "no provider here connects printers")
+        if nr.dwType not in (RESOURCETYPE_ANY, RESOURCETYPE_DISK):
+            raise RasError(errors.ERROR_INVALID_PARAMETER, f"dwType {nr.dwType}")
+        if nr.lpProvider and nr.lpProvider.casefold() not in self.by_name:
+            raise RasError(errors.ERROR_BAD_PROVIDER, f"no provider named {nr.lpProvider!r}")
+        remote = nr.lpRemoteName or ""
+        local: str | None = None
+        if nr.lpLocalName:
+            local = self.resolve_local(caller, nr.lpLocalName)
+        elif flags & CONNECT_REDIRECT:
+            local = self._free_drive(caller.uid)
+        key = local_key(caller.uid, local) if local else None
+        if key is not None:
+            if self._in_use(key):
+                raise RasError(errors.ERROR_ALREADY_ASSIGNED, f"{local} is already in use")
+            remembered = self.remembered.get(caller.uid, local or "")
+            if remembered is not None and not same_remote(remembered.remote_name, remote):
+                raise RasError(errors.ERROR_DEVICE_ALREADY_REMEMBERED,
+                               f"{local} is remembered for {remembered.remote_name}")
+            self._reserved.add(key)
+        nr.lpLocalName = local
+        result: dict[str, Any] = {}
+
+        async def attempt() -> int:
+            try:
+                made = await self._add_once(caller, nr, password, user, flags, local)
+            except RasError as exc:
+                result["detail"] = exc.detail
+                return exc.code
+            result.update(made)
+            return errors.WN_SUCCESS
+
+        def payload(status: int) -> NOTIFYADD:
+            return NOTIFYADD(owner, replace(nr), flags)
+
+        try:
+            outcome = await self.notifyees.run("add", payload, attempt, (caller.uid, caller.pid))
+        finally:
+            if key is not None:
+                self._reserved.discard(key)
+        return self._finish(outcome, result)
+
+    def _finish(self, outcome: Outcome, result: dict[str, Any]) -> dict[str, Any]:
+        errs = [e.to_json() for e in outcome.errors]
+        if outcome.status != errors.WN_SUCCESS:
+            raise MprError(outcome.status, result.get("detail", ""), errs)
+        result.pop("detail", None)
+        result["notifyee_errors"] = errs
+        return result
+
+    async def _add_once(self, caller: Caller, nr: NETRESOURCE, password: str | None, user: str | None,
+                        flags: int, local: str | None) -> dict[str, Any]:
+        remote = nr.lpRemoteName or ""
+        if local is None:
+            # Windows keeps one use per remote name and user: a second deviceless add reuses it.
+            for c in self.connections.values():
+                if c.uid == caller.uid and c.local_name is None and same_remote(c.remote_name, remote) \
+                        and not c.closing and (nr.lpProvider is None or c.provider == nr.lpProvider):
+                    if user and user != c.user:
+                        raise RasError(errors.ERROR_SESSION_CREDENTIAL_CONFLICT,
+                                       f"{remote} is already used as {c.user}")
+                    return self._describe(c, remembered=False)
+        mount_point = self._make_drive_dir(caller.uid, local) if local and is_drive(local) else (
+            Path(local) if local else None)
+        try:
+            pc = await self._connect(caller, caller.uid, remote, user, password, mount_point, nr.lpProvider)
+        except BaseException:
+            self._remove_drive_dir(caller.uid, local)
+            raise
+        c = Connection(next(self._ids), caller.uid, local, remote, pc.provider, pc.user,
+                       RESOURCETYPE_DISK, pc, pc.mount_point)
+        self.connections[c.id] = c
+        remembered = False
+        if local is not None and flags & CONNECT_UPDATE_PROFILE:
+            self.remembered.put(RememberedEntry(caller.uid, local, remote, c.user, c.provider, RESOURCETYPE_DISK,
+                                                password))
+            remembered = True
+        elif local is not None:
+            remembered = self.remembered.get(caller.uid, local) is not None
+        self._publish("connected", c)
+        self.log.info("uid %d connected %s%s via %s as %s", c.uid, remote, f" on {local}" if local else "",
+                      c.provider, c.user)
+        return self._describe(c, remembered)
+
+    @staticmethod
+    def _describe(c: Connection, remembered: bool) -> dict[str, Any]:
+        return {"local_name": c.local_name, "remote_name": c.remote_name, "provider": c.provider, "user": c.user,
+                "mount_point": str(c.mount_point) if c.mount_point else None, "remembered": remembered}
+
+    async def add_connection_compat(self, caller: Caller, remote: str, password: str | None,
+                                    local: str | None) -> dict[str, Any]:
+        """WNetAddConnection: documented as persistent, so CONNECT_UPDATE_PROFILE."""
+        nr = NETRESOURCE(dwType=RESOURCETYPE_DISK, lpRemoteName=remote, lpLocalName=local)
+        return await self.add_connection(caller, nr, password, None, CONNECT_UPDATE_PROFILE)
+
+    # -- WNetCancelConnection / 2 --------------------------------------------------------------
+    async def cancel_connection(self, caller: Caller, name: str, flags: int = 0, force: bool = False,
+                                uid: int | None = None) -> dict[str, Any]:
+        """WNetCancelConnection2. ``uid``: whose drive names (root only; default the caller's)."""
+        _check_text(name, "lpName", required=True)
+        if not isinstance(flags, int) or flags & ~CONNECT_VALID_FLAGS or flags < 0:
+            raise RasError(errors.ERROR_INVALID_PARAMETER, f"unknown flags {flags:#x}")
+        owner = self._drive_owner(caller, uid)
+        targets: list[Connection]
+        entry: RememberedEntry | None = None
+        device = is_drive(name) or is_local_path(name)
+        if device:
+            local = self.lookup_local(name)
+            key = local_key(owner, local)
+            targets = [c for c in self.connections.values()
+                       if c.key == key and not c.closing and self._visible(c, caller)]
+            entry_uid = targets[0].uid if targets else owner
+            entry = self.remembered.get(entry_uid, local)
+            if not targets and (entry is None or not flags & CONNECT_UPDATE_PROFILE):
+                raise RasError(errors.ERROR_NOT_CONNECTED, f"{name} is not connected")
+        else:
+            targets = [c for c in self.connections.values()
+                       if c.local_name is None and same_remote(c.remote_name, name) and not c.closing
+                       and self._visible(c, caller)]
+            if not targets:
+                raise RasError(errors.ERROR_NOT_CONNECTED, f"no deviceless connection to {name}")
+        for c in targets:
+            c.closing = True
+        result: dict[str, Any] = {"name": name, "provider": None, "forgotten": False}
+
+        async def attempt() -> int:
+            for c in list(targets):
+                try:
+                    if not force and await c.conn.open_files():
+                        raise RasError(errors.ERROR_OPEN_FILES, f"{c.local_name or c.remote_name} has open files")
+                    await c.conn.close(force)
+                except RasError as exc:
+                    result["detail"] = exc.detail
+                    self._set_last_error(caller, exc.extended or exc.code, exc.detail, c.provider)
+                    return exc.code
+                except Exception as exc:
+                    self.log.exception("provider %s failed to close %r", c.provider, c.remote_name)
+                    result["detail"] = f"{type(exc).__name__}"
+                    self._set_last_error(caller, errors.ERROR_EXTENDED_ERROR, f"{type(exc).__name__}: {exc}",
+                                         c.provider)
+                    return errors.ERROR_EXTENDED_ERROR
+                targets.remove(c)
+                self.connections.pop(c.id, None)
+                self._remove_drive_dir(c.uid, c.local_name)
+                result["provider"] = c.provider
+                self._publish("disconnected", c, forced=force)
+            if entry is not None and flags & CONNECT_UPDATE_PROFILE:
+                result["forgotten"] = self.remembered.forget(entry.uid, entry.local_name)
+                result["provider"] = result["provider"] or entry.provider
+                if result["forgotten"]:
+                    self._publish("forgotten", entry)
+            return errors.WN_SUCCESS
+
+        def payload(status: int) -> NOTIFYCANCEL:
+            # lpProvider is undefined in the pre call; after the cancel, the provider that did it.
+            return NOTIFYCANCEL(name, None if status == NOTIFY_PRE else result["provider"], flags, bool(force))
+
+        try:
+            outcome = await self.notifyees.run("cancel", payload, attempt, (caller.uid, caller.pid))
+        finally:
+            for c in targets:
+                c.closing = False
+        return self._finish(outcome, result)
+
+    async def cancel_connection_compat(self, caller: Caller, name: str, force: bool) -> dict[str, Any]:
+        """WNetCancelConnection: the counterpart of the persistent WNetAddConnection, so it also
+        forgets the remembered entry (CONNECT_UPDATE_PROFILE), as Windows NT's MPR does."""
+        return await self.cancel_connection(caller, name, CONNECT_UPDATE_PROFILE, force)
+
+    def _drive_owner(self, caller: Caller, uid: int | None) -> int:
+        if uid is None or uid == caller.uid:
+            return caller.uid
+        if not caller.is_root:
+            raise RasError(errors.ERROR_ACCESS_DENIED, "only root may name another user's drives")
+        return uid
+
+    # -- queries -----------------------------------------------------------------------------
+    def get_connection(self, caller: Caller, local: str, uid: int | None = None) -> dict[str, Any]:
+        """WNetGetConnection: the remote name behind a local name."""
+        if not local or "\0" in local or not (is_drive(local) or is_local_path(local)):
+            raise RasError(errors.ERROR_BAD_DEVICE, f"{local!r} is not a local device name")
+        owner = self._drive_owner(caller, uid)
+        name = self.lookup_local(local)
+        key = local_key(owner, name)
+        for c in self.connections.values():
+            if c.key == key and self._visible(c, caller):
+                return {"local_name": name, "remote_name": c.remote_name, "provider": c.provider, "user": c.user,
+                        "status": "OK" if c.conn.alive else "Disconnected"}
+        candidates = [self.remembered.get(owner, name)] if is_drive(name) else [
+            e for e in self.remembered.list(None if caller.is_root else caller.uid) if e.local_name == name]
+        entry = next((e for e in candidates if e is not None), None)
+        if entry is not None:
+            raise MprError(errors.ERROR_CONNECTION_UNAVAIL, f"{name} is remembered for {entry.remote_name}",
+                           remote_name=entry.remote_name, provider=entry.provider)
+        raise RasError(errors.ERROR_NOT_CONNECTED, f"{name} is not connected")
+
+    def list_connections(self, caller: Caller, all_users: bool = False) -> list[dict[str, Any]]:
+        """``net use``: connections (OK / Disconnected) and remembered ones not connected (Unavailable)."""
+        def mine(uid: int) -> bool:
+            return uid == caller.uid or (all_users and caller.is_root)
+
+        rows = []
+        connected = set()
+        for c in self.connections.values():
+            if not mine(c.uid):
+                continue
+            remembered = c.local_name is not None and self.remembered.get(c.uid, c.local_name) is not None
+            if c.local_name:
+                connected.add((c.uid, c.local_name))
+            rows.append({"status": "OK" if c.conn.alive else "Disconnected", "uid": c.uid,
+                         "local_name": c.local_name, "remote_name": c.remote_name, "provider": c.provider,
+                         "user": c.user, "remembered": remembered,
+                         "mount_point": str(c.mount_point) if c.mount_point else None})
+        for e in self.remembered.list(None if all_users and caller.is_root else caller.uid):
+            if (e.uid, e.local_name) not in connected:
+                rows.append({"status": "Unavailable", "uid": e.uid, "local_name": e.local_name,
+                             "remote_name": e.remote_name, "provider": e.provider, "user": e.user,
+                             "remembered": True, "mount_point": None})
+        rows.sort(key=lambda r: (r["uid"], r["local_name"] is None, r["local_name"] or "", r["remote_name"]))
+        return rows
+
+    def last_error(self, caller: Caller) -> tuple[int, str, str]:
+        """WNetGetLastError: (code, text, provider) of this client process's last provider failure."""
+        return self._last_errors.get((caller.uid, caller.pid), (errors.NO_ERROR, "", ""))
+
+    def get_user(self, caller: Caller, name: str | None = None, uid: int | None = None) -> str:
+        """WNetGetUser: the user a connection was made as; without a name, the caller's own."""
+        if not name:
+            return user_name(caller.uid)
+        _check_text(name, "name")
+        if is_drive(name) or is_local_path(name):
+            owner = self._drive_owner(caller, uid)
+            local = self.lookup_local(name)
+            key = local_key(owner, local)
+            for c in self.connections.values():
+                if c.key == key and self._visible(c, caller):
+                    return c.user
+            entry = self.remembered.get(owner, local)
+            if entry is not None and entry.user:
+                return entry.user
+        else:
+            for c in self.connections.values():
+                if same_remote(c.remote_name, name) and c.uid == caller.uid:
+                    return c.user
+        raise RasError(errors.ERROR_NOT_CONNECTED, f"{name} is not connected")
+
+    # -- enumeration (§5) ----------------------------------------------------------------------
+    def open_enum(self, caller: Caller, scope: int, type_: int = RESOURCETYPE_ANY, usage: int = 0,
+                  container: NETRESOURCE | None = None) -> int:
+        """WNetOpenEnum: a snapshot taken now, read with :meth:`enum_resource`."""
+        if type_ not in (RESOURCETYPE_ANY, RESOURCETYPE_DISK, RESOURCETYPE_PRINT):
+            raise RasError(errors.ERROR_INVALID_PARAMETER, f"dwType {type_}")
+        if scope == RESOURCE_CONNECTED:
+            items = [c.netresource(RESOURCE_CONNECTED) for c in self._sorted_connections(caller)]
+        elif scope == RESOURCE_REMEMBERED:
+            items = [NETRESOURCE(RESOURCE_REMEMBERED, e.type, RESOURCEDISPLAYTYPE_SHARE, RESOURCEUSAGE_CONNECTABLE,
+                                 e.local_name, e.remote_name, None, e.provider)
+                     for e in self.remembered.list(None if caller.is_root else caller.uid)]
+        elif scope == RESOURCE_GLOBALNET:
+            if usage & ~(RESOURCEUSAGE_CONNECTABLE | RESOURCEUSAGE_CONTAINER):
+                raise RasError(errors.ERROR_INVALID_PARAMETER, f"dwUsage {usage:#x}")
+            if container is not None and (container.lpRemoteName or container.lpProvider):
+                # No provider here can browse servers or shares (smbprotocol cannot list shares).
+                raise RasError(errors.ERROR_NOT_SUPPORTED, "browsing below the providers is not supported")
+            # The root of the network: one container per provider, as Windows lists its networks.
+            items = [NETRESOURCE(RESOURCE_GLOBALNET, RESOURCETYPE_ANY, RESOURCEDISPLAYTYPE_NETWORK,
+                                 RESOURCEUSAGE_CONTAINER, None, p.name, None, p.name) for p in self.providers]
+            if usage and not usage & RESOURCEUSAGE_CONTAINER:
+                items = []
+        elif scope in (RESOURCE_CONTEXT, RESOURCE_RECENT):
+            raise RasError(errors.ERROR_NOT_SUPPORTED, f"dwScope {scope} is not supported")
+        else:
+            raise RasError(errors.ERROR_INVALID_PARAMETER, f"dwScope {scope}")
+        if type_ == RESOURCETYPE_PRINT:
+            items = [i for i in items if i.dwType == RESOURCETYPE_PRINT]
+        mine = sorted(h for h, e in self._enums.items() if e.uid == caller.uid)
+        for h in mine[: max(0, len(mine) - MAX_ENUMS_PER_UID + 1)]:
+            del self._enums[h]  # forgotten handles: the oldest go first
+        handle = next(self._enum_ids)
+        self._enums[handle] = EnumState(caller.uid, items)
+        return handle
+
+    def _sorted_connections(self, caller: Caller) -> list[Connection]:
+        return sorted((c for c in self.connections.values() if self._visible(c, caller)),
+                      key=lambda c: (c.uid, c.local_name is None, c.local_name or "", c.id))
+
+    def _enum(self, caller: Caller, handle: int) -> EnumState:
+        state = self._enums.get(handle)
+        if state is None or state.uid != caller.uid:
+            raise RasError(errors.ERROR_INVALID_HANDLE, f"no enumeration {handle}")
+        return state
+
+    def enum_resource(self, caller: Caller, handle: int, count: int) -> list[NETRESOURCE]:
+        """WNetEnumResource: up to ``count`` more items; ERROR_NO_MORE_ITEMS at the end."""
+        if count < 1:
+            raise RasError(errors.ERROR_INVALID_PARAMETER, "count must be at least 1")
+        state = self._enum(caller, handle)
+        if state.pos >= len(state.items):
+            raise RasError(errors.ERROR_NO_MORE_ITEMS, "end of the enumeration")
+        chunk = state.items[state.pos: state.pos + count]
+        state.pos += len(chunk)
+        return chunk
+
+    def close_enum(self, caller: Caller, handle: int) -> None:
+        self._enum(caller, handle)
+        del self._enums[handle]
+
+    # -- remembered connections at start, everything at stop -----------------------------------
+    async def restore(self) -> list[dict[str, Any]]:
+        """Reconnect every remembered connection — through its own provider, with no notifyee."""
+        entries = [e for e in self.remembered.list()
+                   if not self._in_use(local_key(e.uid, e.local_name))]
+        return list(await asyncio.gather(*(self._restore_one(e) for e in entries)))
+
+    async def _restore_one(self, e: RememberedEntry) -> dict[str, Any]:
+        key = local_key(e.uid, e.local_name)
+        self._reserved.add(key)
+        caller = Caller(e.uid, 0)
+        try:
+            if e.provider.casefold() not in self.by_name:
+                raise RasError(errors.ERROR_BAD_PROVIDER, f"provider {e.provider!r} is not loaded")
+            mount_point = self._make_drive_dir(e.uid, e.local_name) if is_drive(e.local_name) else (
+                Path(e.local_name))
+            try:
+                pc = await self._connect(caller, e.uid, e.remote_name, e.user, e.password, mount_point, e.provider)
+            except BaseException:
+                self._remove_drive_dir(e.uid, e.local_name)
+                raise
+        except RasError as exc:
+            self.log.warning("remembered %s -> %s (uid %d) not restored: %s", e.local_name, e.remote_name, e.uid,
+                             exc)
+            return {"local_name": e.local_name, "uid": e.uid, "error": exc.code}
+        finally:
+            self._reserved.discard(key)
+        c = Connection(next(self._ids), e.uid, e.local_name, e.remote_name, pc.provider, pc.user, e.type, pc,
+                       pc.mount_point)
+        self.connections[c.id] = c
+        self._publish("restored", c)
+        self.log.info("restored %s -> %s (uid %d)", e.local_name, e.remote_name, e.uid)
+        return {"local_name": e.local_name, "uid": e.uid, "error": 0}
+
+    async def close_all(self) -> None:
+        """Daemon shutdown: every connection closed, forced, without notifyees; remembered kept."""
+        conns = list(self.connections.values())
+        self.connections.clear()
+
+        async def close(c: Connection) -> None:
+            try:
+                await asyncio.wait_for(c.conn.close(True), self.connect_timeout)
+            except Exception as exc:
+                self.log.warning("closing %s at shutdown: %s", c.remote_name, exc)
+            self._remove_drive_dir(c.uid, c.local_name)
+
+        await asyncio.gather(*(close(c) for c in conns))
