@@ -194,7 +194,7 @@ class SftpProvider(Provider):
         if request.mount_point is not None:
             from ..mount import mount
 
-            return await mount(self.name, "sftp", target.name, request, user=target.user)
+            return await mount(self.name, "sftp", target.name, target.user, target.to_json(), request)
         started = time.monotonic()
         conn, sftp, root = await target.open()
         log.info("SFTP %r connected in %.3f s", target, time.monotonic() - started)

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import errno
 import logging
 import os
@@ -48,6 +49,8 @@ from typing import Any, ClassVar
 
 import smbclient
 from smbprotocol import exceptions as smbexc
+from smbprotocol.file_info import FileAttributes
+from smbprotocol.structure import DateTimeField
 from smbprotocol.tree import TreeConnect
 
 from ...codes import RasError, errors
@@ -129,6 +132,25 @@ def _stat_of(result: Any) -> RemoteStat:
                       nlink=2 if is_dir else max(1, int(result.st_nlink)))
 
 
+def _ns(value: Any) -> int:
+    """A FILETIME (int, 100 ns since 1601) or datetime from smbprotocol → ns since the epoch."""
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=datetime.UTC)
+        return int(value.timestamp()) * 1_000_000_000 + value.microsecond * 1000
+    return max(0, (int(value) - DateTimeField.EPOCH_FILETIME) * 100)
+
+
+def _dir_stat(info: Any) -> RemoteStat:
+    attrs = int(info.file_attributes)
+    is_dir = bool(attrs & FileAttributes.FILE_ATTRIBUTE_DIRECTORY)
+    mode = 0o444 if attrs & FileAttributes.FILE_ATTRIBUTE_READONLY else 0o666
+    return RemoteStat(is_dir=is_dir, size=0 if is_dir else int(info.end_of_file),
+                      mode=mode | (0o111 if is_dir else 0), atime_ns=_ns(info.last_access_time),
+                      mtime_ns=_ns(info.last_write_time), ctime_ns=_ns(info.change_time),
+                      nlink=2 if is_dir else 1)
+
+
 class SmbFile:
     """An open SMB file; reads and writes at explicit offsets (FUSE gives them)."""
 
@@ -181,6 +203,16 @@ class SmbSession:
     encrypt: bool = False
     cache: dict[str, Any] = field(default_factory=dict, repr=False)
     tree: TreeConnect | None = field(default=None, repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        """For the mount child (sent over its pipe, never in argv or the environment)."""
+        return {"text": self.name.text, "user": self.user, "password": self.password, "port": self.port,
+                "timeout": self.timeout, "encrypt": self.encrypt}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SmbSession:
+        return cls(name=parse_for(data["text"], "smb"), user=data["user"], password=data["password"],
+                   port=int(data["port"]), timeout=float(data["timeout"]), encrypt=bool(data["encrypt"]))
 
     def _kwargs(self) -> dict[str, Any]:
         return {"username": self.user, "password": self.password, "port": self.port,
@@ -242,7 +274,7 @@ class SmbSession:
                 if entry.name in (".", ".."):
                     continue
                 # The directory listing already carries the attributes: no extra round trip.
-                out.append((entry.name, _stat_of(entry.stat(follow_symlinks=False))))
+                out.append((entry.name, _dir_stat(entry.smb_info)))
         except Exception as exc:
             raise _fs_error(exc, path) from None
         return out
@@ -367,7 +399,7 @@ class SmbProvider(Provider):
         if request.mount_point is not None:
             from ..mount import mount
 
-            return await mount(self.name, "smb", session.name, request, user=session.user)
+            return await mount(self.name, "smb", session.name, session.user, session.to_json(), request)
         started = time.monotonic()
         await self.run(session.connect)
         log.info("SMB %s as %s connected in %.3f s", session.name.unc(), session.user,
