@@ -1,0 +1,74 @@
+"""PPP protocol numbers, control-packet codes and option types (RFC 1661, 1332, 1877, 5072, 1334, 1994)."""
+
+from __future__ import annotations
+
+# Protocol field values.
+PROTO_IPV4 = 0x0021
+PROTO_IPV6 = 0x0057
+PROTO_VJ_COMPRESSED = 0x002D
+PROTO_VJ_UNCOMPRESSED = 0x002F
+PROTO_IPCP = 0x8021
+PROTO_IPV6CP = 0x8057
+PROTO_CCP = 0x80FD
+PROTO_LCP = 0xC021
+PROTO_PAP = 0xC023
+PROTO_LQR = 0xC025
+PROTO_CHAP = 0xC223
+PROTO_EAP = 0xC227
+
+PROTOCOL_NAMES: dict[int, str] = {
+    PROTO_IPV4: "IPv4",
+    PROTO_IPV6: "IPv6",
+    PROTO_IPCP: "IPCP",
+    PROTO_IPV6CP: "IPV6CP",
+    PROTO_CCP: "CCP",
+    PROTO_LCP: "LCP",
+    PROTO_PAP: "PAP",
+    PROTO_CHAP: "CHAP",
+    PROTO_EAP: "EAP",
+}
+
+# Control-protocol codes shared by LCP and the NCPs (RFC 1661 §5).
+CONF_REQ = 1
+CONF_ACK = 2
+CONF_NAK = 3
+CONF_REJ = 4
+TERM_REQ = 5
+TERM_ACK = 6
+CODE_REJ = 7
+# LCP only.
+PROTO_REJ = 8
+ECHO_REQ = 9
+ECHO_REPLY = 10
+DISCARD_REQ = 11
+
+# LCP configuration options (RFC 1661 §6).
+LCP_MRU = 1
+LCP_ACCM = 2
+LCP_AUTH = 3
+LCP_QUALITY = 4
+LCP_MAGIC = 5
+LCP_PFC = 7
+LCP_ACFC = 8
+
+# IPCP options (RFC 1332, RFC 1877).
+IPCP_ADDRESSES = 1
+IPCP_COMPRESSION = 2
+IPCP_ADDRESS = 3
+IPCP_DNS1 = 129
+IPCP_NBNS1 = 130
+IPCP_DNS2 = 131
+IPCP_NBNS2 = 132
+
+# IPV6CP options (RFC 5072).
+IPV6CP_IFID = 1
+IPV6CP_COMPRESSION = 2
+
+# CHAP algorithms (the byte after 0xC223 in the LCP Authentication-Protocol option).
+CHAP_MD5 = 5
+CHAP_MSV1 = 0x80
+CHAP_MSV2 = 0x81
+
+DEFAULT_MRU = 1500
+MIN_MRU = 128
+DEFAULT_ACCM = 0xFFFFFFFF

@@ -1,0 +1,500 @@
+"""``PppEngine``: one end of a PPP link, sans-IO.
+
+Bytes and ``now`` (float seconds, any monotonic origin) go in; events, bytes to send and
+the next timer deadline come out. A device adapter does only this::
+
+    engine.start(now)
+    loop:
+        transport.write(engine.data_to_send())
+        wait for bytes or until engine.get_timer()
+        engine.receive_data(data, now) / engine.handle_timer(now)
+        for event in engine.events(): ...   # LinkDown is last: flush, then hang up
+
+The engine never reads a clock, never sleeps and never touches a file descriptor.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from openras.codes import errors
+
+from . import constants as c
+from .auth import Authentication, make_authenticator, make_peer
+from .config import PppConfig
+from .events import (
+    ROLE_PEER,
+    AuthFailed,
+    AuthStarted,
+    AuthSucceeded,
+    IpDown,
+    IpUp,
+    Ipv6Down,
+    Ipv6Up,
+    LinkDown,
+    LinkEstablished,
+    PacketReceived,
+    Phase,
+    PhaseChanged,
+    PppEvent,
+)
+from .fsm import (
+    FINISH_REJECTED,
+    FINISH_TIMEOUT,
+    Act,
+    ControlProtocol,
+    CpTimers,
+    State,
+)
+from .hdlc import Deframer, DeframerStats, Frame, encode_frame
+from .ipcp import ANY, Ipcp, IpcpInfo
+from .ipv6cp import Ipv6cp, Ipv6cpInfo
+from .lcp import Lcp, LcpInfo
+
+_NEGOTIATING = (State.REQ_SENT, State.ACK_RCVD, State.ACK_SENT)
+
+
+@dataclass
+class LinkStats:
+    tx_frames: int = 0
+    tx_octets: int = 0
+    rx_packets: int = 0
+    rx_discarded: int = 0
+    protocol_rejects_sent: int = 0
+    framing: DeframerStats = field(default_factory=DeframerStats)
+
+
+class PppEngine:
+    """One end of a PPP link: LCP, authentication (either role), IPCP and IPV6CP."""
+
+    def __init__(self, config: PppConfig | None = None) -> None:
+        self.config = config = config or PppConfig()
+        timers = CpTimers(
+            restart=config.restart_timer,
+            max_configure=config.max_configure,
+            max_terminate=config.max_terminate,
+            max_failure=config.max_failure,
+        )
+        self.lcp = Lcp(
+            owner=self,
+            timers=timers,
+            passive=config.passive,
+            config=config,
+            on_protocol_reject=self._protocol_rejected,
+        )
+        self.ipcp: Ipcp | None = (
+            Ipcp(owner=self, timers=timers, config=config) if config.ipv4 else None
+        )
+        self.ipv6cp: Ipv6cp | None = (
+            Ipv6cp(owner=self, timers=timers, config=config) if config.ipv6 else None
+        )
+        self._deframer = Deframer(max_frame=max(config.mru, c.DEFAULT_MRU) + 8)
+        self.stats = LinkStats(framing=self._deframer.stats)
+        self._out = bytearray()
+        self._events: deque[PppEvent] = deque()
+        self.phase = Phase.DEAD
+        self._started = False
+        self._finished = False
+        self._pending: tuple[int, str] | None = None
+        self._auth: list[Authentication] = []
+        self._tx_accm = c.DEFAULT_ACCM
+        self._tx_acfc = False
+        self._tx_pfc = False
+        self._ipcp_info: IpcpInfo | None = None
+        self._ipv6cp_info: Ipv6cpInfo | None = None
+        self._lcp_info: LcpInfo | None = None
+
+    def __repr__(self) -> str:
+        return f"<PppEngine phase={self.phase.value} lcp={self.lcp.state.name}>"
+
+    # ---- the adapter's side ----------------------------------------------------------------
+
+    def start(self, now: float) -> None:
+        """The transport is connected: open LCP (and send the first Configure-Request)."""
+        if self._started:
+            return
+        self._started = True
+        self._set_phase(Phase.ESTABLISH)
+        self.lcp.open(now)
+        self.lcp.up(now)
+
+    def receive_data(self, data: bytes, now: float) -> None:
+        if self._finished or not self._started:
+            return
+        for frame in self._deframer.feed(data):
+            self._dispatch(frame, now)
+            if self._finished:
+                break
+
+    def get_timer(self) -> float | None:
+        """When ``handle_timer`` wants to be called next; None: no timer running."""
+        if self._finished:
+            return None
+        times = [self.lcp.next_deadline()]
+        times += [cp.deadline for cp in self._ncps()]
+        times += [auth.deadline for auth in self._auth]
+        present = [t for t in times if t is not None]
+        return min(present) if present else None
+
+    def handle_timer(self, now: float) -> None:
+        if self._finished:
+            return
+        self.lcp.handle_timer(now)
+        for cp in self._ncps():
+            if self._finished:
+                return
+            cp.handle_timer(now)
+        for auth in list(self._auth):
+            if self._finished:
+                return
+            auth.handle_timer(now)
+
+    def data_to_send(self) -> bytes:
+        data = bytes(self._out)
+        self._out.clear()
+        return data
+
+    def next_event(self) -> PppEvent | None:
+        return self._events.popleft() if self._events else None
+
+    def events(self) -> list[PppEvent]:
+        drained = list(self._events)
+        self._events.clear()
+        return drained
+
+    def send_packet(self, packet: bytes, protocol: int | None = None) -> bool:
+        """Queue an IPv4 (0x0021) or IPv6 (0x0057) packet; False if that network is not up.
+
+        Without ``protocol`` the IP version nibble decides.
+        """
+        if self._finished or not packet:
+            return False
+        if protocol is None:
+            version = packet[0] >> 4
+            protocol = c.PROTO_IPV4 if version == 4 else c.PROTO_IPV6 if version == 6 else 0
+        ncp = (
+            self.ipcp
+            if protocol == c.PROTO_IPV4
+            else self.ipv6cp
+            if protocol == c.PROTO_IPV6
+            else None
+        )
+        if ncp is None or not ncp.is_opened or not self.lcp.is_opened:
+            return False
+        if self._lcp_info is not None and len(packet) > self._lcp_info.peer_mru:
+            return False
+        self._send_frame(protocol, packet)
+        return True
+
+    def close(self, now: float) -> None:
+        """Hang up: LCP Terminate-Request, then LinkDown(631) once acked or timed out."""
+        if self._finished:
+            return
+        if not self._started:
+            self._finish(errors.ERROR_USER_DISCONNECTION, "closed by the user")
+            return
+        self._close_link(errors.ERROR_USER_DISCONNECTION, "closed by the user", now)
+
+    def connection_lost(self, now: float) -> None:
+        """The transport went away (EOF, carrier lost)."""
+        if self._finished:
+            return
+        if self._pending is None:
+            if self.lcp.is_opened:
+                self._pending = (
+                    errors.ERROR_REMOTE_DISCONNECTION,
+                    "the transport was disconnected",
+                )
+            else:
+                self._pending = (errors.ERROR_PORT_DISCONNECTED, "the transport was disconnected")
+        self.lcp.down(now)
+        self._finish(*self._pending)
+
+    # ---- state for the RAS layer ------------------------------------------------------------
+
+    @property
+    def is_running(self) -> bool:
+        return self.phase is Phase.RUNNING
+
+    @property
+    def is_finished(self) -> bool:
+        return self._finished
+
+    @property
+    def lcp_info(self) -> LcpInfo | None:
+        """Negotiated LCP options once LCP has been Opened."""
+        return self._lcp_info
+
+    @property
+    def ipcp_info(self) -> IpcpInfo | None:
+        return self._ipcp_info
+
+    @property
+    def ipv6cp_info(self) -> Ipv6cpInfo | None:
+        return self._ipv6cp_info
+
+    # ---- receiving ----------------------------------------------------------------------------
+
+    def _dispatch(self, frame: Frame, now: float) -> None:
+        protocol, info = frame.protocol, frame.info
+        self.stats.rx_packets += 1
+        if protocol == c.PROTO_LCP:
+            self.lcp.receive(info, now)
+            return
+        if not self.lcp.is_opened:
+            self.stats.rx_discarded += 1  # only LCP before LCP is up (RFC 1661 §3.4)
+            return
+        if protocol in (c.PROTO_PAP, c.PROTO_CHAP):
+            self._dispatch_auth(protocol, info, now)
+            return
+        if self.phase not in (Phase.NETWORK, Phase.RUNNING):
+            self.stats.rx_discarded += 1  # network packets wait for authentication (§3.5)
+            return
+        if protocol == c.PROTO_IPCP and self.ipcp is not None:
+            self.ipcp.receive(info, now)
+        elif protocol == c.PROTO_IPV6CP and self.ipv6cp is not None:
+            self.ipv6cp.receive(info, now)
+        elif protocol == c.PROTO_IPV4 and self.ipcp is not None:
+            self._deliver(self.ipcp, protocol, info)
+        elif protocol == c.PROTO_IPV6 and self.ipv6cp is not None:
+            self._deliver(self.ipv6cp, protocol, info)
+        else:
+            # CCP (slirp sends it), IPX, … — and IPv6 when it is switched off.
+            self.stats.protocol_rejects_sent += 1
+            self.lcp.send_protocol_reject(protocol, info, self._peer_mru())
+
+    def _deliver(self, ncp: ControlProtocol, protocol: int, info: bytes) -> None:
+        if ncp.is_opened:
+            self._events.append(PacketReceived(protocol, info))
+        else:
+            self.stats.rx_discarded += 1
+
+    def _dispatch_auth(self, protocol: int, info: bytes, now: float) -> None:
+        code = info[0] if info else 0
+        # Which of our two roles a packet is for follows from its code.
+        to_authenticator = code == 1 if protocol == c.PROTO_PAP else code == 2
+        for auth in self._auth:
+            if auth.method.protocol == protocol and (auth.role != ROLE_PEER) == to_authenticator:
+                auth.receive(info, now)
+                return
+        self.stats.rx_discarded += 1
+
+    def _peer_mru(self) -> int:
+        return self._lcp_info.peer_mru if self._lcp_info else c.DEFAULT_MRU
+
+    # ---- sending ------------------------------------------------------------------------------
+
+    def send_cp(self, protocol: int, payload: bytes) -> None:
+        self._send_frame(protocol, payload)
+
+    def send_auth(self, protocol: int, payload: bytes) -> None:
+        self._send_frame(protocol, payload)
+
+    def _send_frame(self, protocol: int, info: bytes) -> None:
+        if protocol == c.PROTO_LCP:
+            # LCP always goes out with every control character escaped and full headers,
+            # so a peer that has not switched its ACCM yet still reads it (RFC 1662 §7.1).
+            frame = encode_frame(protocol, info)
+        else:
+            frame = encode_frame(protocol, info, self._tx_accm, self._tx_acfc, self._tx_pfc)
+        self.stats.tx_frames += 1
+        self.stats.tx_octets += len(frame)
+        self._out += frame
+
+    # ---- callbacks from the control protocols -------------------------------------------------
+
+    def layer_event(self, cp: ControlProtocol, action: Act, now: float) -> None:
+        if self._finished:
+            return
+        if cp is self.lcp:
+            self._lcp_layer(action, now)
+        else:
+            self._ncp_layer(cp, action, now)
+
+    def _lcp_layer(self, action: Act, now: float) -> None:
+        if action is Act.TLU:
+            info = self._lcp_info = self.lcp.info()
+            self._tx_accm, self._tx_acfc, self._tx_pfc = (
+                info.peer_accm,
+                info.send_acfc,
+                info.send_pfc,
+            )
+            self._deframer.rx_accm = info.accm
+            self._events.append(LinkEstablished())
+            self.lcp.start_keepalive(now)
+            self._start_auth(info, now)
+        elif action is Act.TLD:
+            self.lcp.stop_keepalive()
+            self._auth = []
+            for cp in self._ncps():
+                cp.down(now)
+                cp.close(now)
+            self._tx_accm, self._tx_acfc, self._tx_pfc = c.DEFAULT_ACCM, False, False
+            self._deframer.rx_accm = c.DEFAULT_ACCM
+            closing = self.lcp.state in (State.CLOSING, State.STOPPING)
+            self._set_phase(Phase.TERMINATE if closing else Phase.ESTABLISH)
+        elif action is Act.TLF:
+            if self._pending is not None:
+                self._finish(*self._pending)
+            elif self.lcp.finish_reason == FINISH_TIMEOUT:
+                self._finish(errors.ERROR_PPP_TIMEOUT, "LCP: no response from the peer")
+            elif self.lcp.finish_reason == FINISH_REJECTED:
+                self._finish(errors.ERROR_PPP_CP_REJECTED, "LCP: the peer rejected LCP")
+            else:
+                self._finish(errors.ERROR_PPP_LCP_TERMINATED, "LCP finished")
+
+    def _ncp_layer(self, cp: ControlProtocol, action: Act, now: float) -> None:
+        if action is Act.TLU:
+            if cp is self.ipcp:
+                info = self._ipcp_info = self.ipcp.info()
+                if info.local == ANY:
+                    self._close_link(
+                        errors.ERROR_PPP_NO_ADDRESS_ASSIGNED, "IPCP: no address assigned", now
+                    )
+                    return
+                self._events.append(IpUp(info.local, info.remote, info.dns1, info.dns2))
+                self._set_phase(Phase.RUNNING)
+            elif cp is self.ipv6cp:
+                info6 = self._ipv6cp_info = self.ipv6cp.info()
+                self._events.append(Ipv6Up(info6.local_ifid, info6.remote_ifid))
+                if self.ipcp is None or not self.config.ipv4_required:
+                    self._set_phase(Phase.RUNNING)
+        elif action is Act.TLD:
+            self._events.append(IpDown() if cp is self.ipcp else Ipv6Down())
+        elif action is Act.TLF:
+            if not self.lcp.is_opened or self.phase not in (Phase.NETWORK, Phase.RUNNING):
+                return  # finishing because the link itself is going down
+            if self._ncp_still_possible():
+                return
+            if cp.finish_reason == FINISH_TIMEOUT:
+                code, why = errors.ERROR_PPP_TIMEOUT, f"{cp.name}: no response from the peer"
+            elif cp.finish_reason == FINISH_REJECTED:
+                code, why = errors.ERROR_PPP_CP_REJECTED, f"the peer rejected {cp.name}"
+            else:
+                code, why = errors.ERROR_PPP_NCP_TERMINATED, f"{cp.name} terminated"
+            self._close_link(code, why, now)
+
+    def _ncp_still_possible(self) -> bool:
+        """Whether the link can still carry what the config requires."""
+        alive = (State.REQ_SENT, State.ACK_RCVD, State.ACK_SENT, State.OPENED)
+        if self.ipcp is not None and self.config.ipv4_required:
+            return self.ipcp.state in alive
+        return any(cp.state in alive for cp in self._ncps())
+
+    def cp_failed(self, cp: ControlProtocol, code: int, reason: str, now: float) -> None:
+        if self._finished:
+            return
+        if code == errors.ERROR_LINK_FAILURE:
+            # A dead peer will not answer a Terminate-Request: send one anyway, finish now.
+            self.lcp.close(now)
+            self._finish(code, reason)
+            return
+        self._close_link(code, reason, now)
+
+    def peer_terminated(self, cp: ControlProtocol, now: float) -> None:
+        if self._finished:
+            return
+        if cp is self.lcp:
+            # The Terminate-Ack is queued; the link is over. Before Opened, Windows calls it
+            # 734 (LCP terminated); afterwards, 629 (remote disconnection).
+            if self._pending is not None:
+                self._finish(*self._pending)
+            elif self.lcp.state is State.STOPPING:
+                self._finish(errors.ERROR_REMOTE_DISCONNECTION, "the peer terminated the link")
+            else:
+                self._finish(errors.ERROR_PPP_LCP_TERMINATED, "the peer terminated LCP")
+            return
+        cp.close(now)  # do not renegotiate what the peer has just shut down
+        if self.lcp.is_opened and not self._ncp_still_possible():
+            self._close_link(errors.ERROR_PPP_NCP_TERMINATED, f"the peer terminated {cp.name}", now)
+
+    def _protocol_rejected(self, protocol: int, now: float) -> None:
+        for cp in self._ncps():
+            if cp.protocol == protocol:
+                cp.protocol_rejected(now)
+                return
+        if protocol in (c.PROTO_PAP, c.PROTO_CHAP) and self.phase is Phase.AUTHENTICATE:
+            self._close_link(errors.ERROR_PPP_CP_REJECTED, "the peer rejected authentication", now)
+
+    # ---- authentication ---------------------------------------------------------------------
+
+    def _start_auth(self, info: LcpInfo, now: float) -> None:
+        self._auth = []
+        ours, theirs = info.auth_method, info.peer_auth_method
+        if ours is not None:
+            self._auth.append(make_peer(self, self.config, ours))
+        if theirs is not None:
+            self._auth.append(make_authenticator(self, self.config, theirs))
+        if not self._auth:
+            self._enter_network(now)
+            return
+        self._set_phase(Phase.AUTHENTICATE)
+        for auth in self._auth:
+            self._events.append(AuthStarted(auth.method.protocol, auth.method.algorithm, auth.role))
+        for auth in list(self._auth):
+            auth.start(now)
+
+    def auth_finished(
+        self, auth: Authentication, ok: bool, code: int, message: str, now: float
+    ) -> None:
+        if self._finished or auth not in self._auth:
+            return
+        method = auth.method
+        if not ok:
+            self._events.append(
+                AuthFailed(method.protocol, method.algorithm, auth.role, code, message)
+            )
+            self._close_link(code, message or "authentication failed", now)
+            return
+        self._events.append(AuthSucceeded(method.protocol, method.algorithm, auth.role, message))
+        if self.phase is Phase.AUTHENTICATE and all(a.succeeded for a in self._auth):
+            self._enter_network(now)
+
+    # ---- phases -------------------------------------------------------------------------------
+
+    def _enter_network(self, now: float) -> None:
+        ncps = self._ncps()
+        if not ncps:
+            self._close_link(
+                errors.ERROR_PPP_NO_PROTOCOLS_CONFIGURED, "no network protocol configured", now
+            )
+            return
+        self._set_phase(Phase.NETWORK)
+        for cp in ncps:
+            cp.open(now)
+            cp.up(now)
+
+    def _close_link(self, code: int, reason: str, now: float) -> None:
+        """Terminate LCP gracefully; LinkDown(code) follows its end. The first reason wins."""
+        if self._finished:
+            return
+        if self._pending is None:
+            self._pending = (code, reason)
+        if self.lcp.state in (State.CLOSING, State.STOPPING):
+            return
+        self.lcp.close(now)
+        if self.lcp.state not in (State.CLOSING, State.STOPPING) and not self._finished:
+            self._finish(*self._pending)  # nothing to terminate (never opened)
+        else:
+            self._set_phase(Phase.TERMINATE)
+
+    def _finish(self, code: int, reason: str) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        self._set_phase(Phase.DEAD)
+        self._events.append(LinkDown(code, reason))
+        self.lcp.deadline = self.lcp.echo_deadline = None
+        for cp in self._ncps():
+            cp.deadline = None
+        for auth in self._auth:
+            auth.deadline = None
+
+    def _set_phase(self, phase: Phase) -> None:
+        if phase is not self.phase:
+            self.phase = phase
+            self._events.append(PhaseChanged(phase))
+
+    def _ncps(self) -> list[ControlProtocol]:
+        return [cp for cp in (self.ipcp, self.ipv6cp) if cp is not None]
