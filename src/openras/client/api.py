@@ -65,7 +65,7 @@ class Client:
     def _client(self) -> httpx.Client:
         if self._http is None:
             ensure_daemon(self.paths, self.autostart)
-            transport = httpx.HTTPTransport(uds=str(self.paths.socket), retries=0)
+            transport = httpx.HTTPTransport(uds=str(self.paths.socket), retries=0, verify=False)  # no TLS on a Unix socket
             self._http = httpx.Client(transport=transport, base_url=BASE, timeout=self.timeout)
         return self._http
 
@@ -123,7 +123,7 @@ class AsyncClient:
             import asyncio
 
             await asyncio.to_thread(ensure_daemon, self.paths, self.autostart)
-            transport = httpx.AsyncHTTPTransport(uds=str(self.paths.socket), retries=0)
+            transport = httpx.AsyncHTTPTransport(uds=str(self.paths.socket), retries=0, verify=False)
             self._http = httpx.AsyncClient(transport=transport, base_url=BASE, timeout=self.timeout)
         return self._http
 
