@@ -25,7 +25,7 @@ EXCLUDED = {("POST", "/v1/connections"), ("GET", "/v1/events"), ("POST", "/v1/ne
 
 @pytest.fixture(scope="module")
 def api_daemon() -> Any:
-    from conftest import Daemon
+    from harness import Daemon
 
     d = Daemon("[daemon]\nfailed_handle_grace = 1\n").start()
     yield d
