@@ -118,8 +118,13 @@ class RemoteOperations(mfusepy.Operations):
 
     def truncate(self, path: str, length: int, fh: int | None = None) -> int:
         self._forget()
-        if fh and fh in self.handles:
-            self.handles[fh].truncate(length)
+        file = self.handles.get(fh or 0)
+        if file is None:
+            # mfusepy does not pass the handle of ftruncate() under libfuse 3: use an open
+            # handle of the same file when there is one (servers may refuse a second opener).
+            file = next((f for f in self.handles.values() if getattr(f, "path", None) == path), None)
+        if file is not None:
+            file.truncate(length)
         else:
             self.fs.truncate(path, length)
         return 0

@@ -111,10 +111,31 @@ def _connect_error(exc: BaseException, where: str) -> RasError:
     return RasError(errors.ERROR_EXTENDED_ERROR, f"{where}: {type(exc).__name__}: {exc}")
 
 
+# NTSTATUS → errno for the statuses smbclient leaves without one (SMBOSError errno 0).
+_NTSTATUS_ERRNO = {
+    0xC0000022: errno.EACCES,  # ACCESS_DENIED
+    0xC0000121: errno.EACCES,  # CANNOT_DELETE
+    0xC0000043: errno.EBUSY,  # SHARING_VIOLATION
+    0xC0000101: errno.ENOTEMPTY,  # DIRECTORY_NOT_EMPTY
+    0xC0000035: errno.EEXIST,  # OBJECT_NAME_COLLISION
+    0xC000007F: errno.ENOSPC,  # DISK_FULL
+    0xC00000BA: errno.EISDIR,  # FILE_IS_A_DIRECTORY
+    0xC0000103: errno.ENOTDIR,  # NOT_A_DIRECTORY
+    0xC0000056: errno.ENOENT,  # DELETE_PENDING
+    0xC0000034: errno.ENOENT,  # OBJECT_NAME_NOT_FOUND
+    0xC000003A: errno.ENOENT,  # OBJECT_PATH_NOT_FOUND
+    0xC0000033: errno.EINVAL,  # OBJECT_NAME_INVALID
+    0xC00000BB: errno.ENOTSUP,  # NOT_SUPPORTED
+}
+
+
 def _fs_error(exc: BaseException, path: str) -> OSError:
     """Map an smbprotocol failure during file operations to an errno for FUSE."""
-    if isinstance(exc, OSError) and exc.errno:  # SMBOSError carries the errno already
+    if isinstance(exc, OSError) and exc.errno:  # SMBOSError usually carries the errno already
         return OSError(exc.errno, os.strerror(exc.errno), path)
+    status = getattr(exc, "ntstatus", None) or getattr(exc, "status", None)
+    if isinstance(status, int) and status in _NTSTATUS_ERRNO:
+        return os_error(_NTSTATUS_ERRNO[status], path)
     if isinstance(exc, smbexc.ObjectNameNotFound | smbexc.ObjectPathNotFound | smbexc.NotFound):
         return os_error(errno.ENOENT, path)
     if isinstance(exc, smbexc.AccessDenied):
@@ -325,7 +346,10 @@ class SmbSession:
 
     def truncate(self, path: str, length: int) -> None:
         try:
-            smbclient.truncate(self._unc(path), length, **self._kwargs())
+            # smbclient.truncate opens without sharing: it would fail while the file is open.
+            with smbclient.open_file(self._unc(path), mode="r+b", buffering=0, share_access="rwd",
+                                     **self._kwargs()) as f:
+                f.truncate(length)
         except Exception as exc:
             raise _fs_error(exc, path) from None
 
