@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -183,3 +184,41 @@ async def test_daemon_gone_unmounts(smbd: Smbd, tmp_path: Path) -> None:
     conn._writer.close()  # what the kernel does to the socket when the daemon dies
     await asyncio.wait_for(conn.proc.wait(), 15)
     assert not is_mount_point(tmp_path / "mnt")
+
+
+async def test_mount_for_another_uid(smbd: Smbd, tmp_path: Path, cleanup: Any) -> None:
+    """Root mounts for uid A: A's programs use it (allow_other), uid B is kept out."""
+    from peers.users import require_other_uids, run_as
+
+    owner, other = require_other_uids()
+    # pytest's tmp_path sits under a 0700 directory the other uid cannot traverse.
+    top = Path(tempfile.mkdtemp(prefix="openras-mnt-"))
+    top.chmod(0o755)
+    request_cleanup = top
+    base = top / "home"
+    base.mkdir()
+    os.chown(base, owner, owner)
+    req = ConnectRequest(smbd.unc, smbd.user, smbd.password, base / "mnt", owner, {})
+    conn = cleanup(await SmbProvider().connect(req))
+    mp = base / "mnt"
+    assert mp.stat().st_uid == owner
+    result = run_as(owner, owner, ["/bin/sh", "-c", f"echo mine > '{mp}/a' && cat '{mp}/a' && ls -ln '{mp}'"])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("mine\n") and f" {owner} {owner} " in result.stdout
+    assert (smbd.share_dir / "a").read_text() == "mine\n"
+    intruder = run_as(other, other, ["/bin/cat", f"{mp}/a"])
+    assert intruder.returncode != 0 and "denied" in intruder.stderr.lower()
+    await conn.close(force=False)
+    assert not is_mount_point(mp)
+    shutil.rmtree(request_cleanup)
+
+
+async def test_mount_point_of_another_user_refused(smbd: Smbd, tmp_path: Path) -> None:
+    from peers.users import require_other_uids
+
+    owner, _other = require_other_uids()
+    (tmp_path / "rootdir").mkdir()  # owned by root, not by the requesting uid
+    req = ConnectRequest(smbd.unc, smbd.user, smbd.password, tmp_path / "rootdir", owner, {})
+    with pytest.raises(RasError) as info:
+        await SmbProvider().connect(req)
+    assert info.value.code == errors.ERROR_ACCESS_DENIED
