@@ -44,7 +44,7 @@ def run(dials: int) -> list[float]:
     for _ in range(dials):
         done = threading.Event()
 
-        def cb(h: int, msg: int, state: int, error: int, ext: int) -> None:
+        def cb(h: int, msg: int, state: int, error: int, ext: int, done: threading.Event = done) -> None:
             received.append((h, state, error, time.time()))
             if error or state == win32ras.RASCS_Connected:
                 done.set()
