@@ -60,8 +60,9 @@ Absent values are empty strings. The answer is, in order of precedence:
 
 Exit statuses 126–255 (the shell's "cannot execute" / "not found" / killed-by-signal) and
 death by a signal count as a notifyee failure: skipped and reported, like a Python exception.
-A line ``lpContext=VALUE`` on stdout sets the context (a string); without one the notifyee
-gets no post call, exactly as for a Python notifyee. stdout is read from a file, not a pipe,
+A line ``lpContext=VALUE`` on stdout sets the context (a string; an empty value clears it).
+Without one in the pre call the notifyee gets no post call, exactly as for a Python notifyee;
+in a post call the context it had is kept unless it prints a new one. stdout is read from a file, not a pipe,
 so a daemon the notifyee leaves running (e.g. a server it starts) cannot hold the call open.
 
 Every notifyee is checked before each call: its file (and its real path when it is a
@@ -366,7 +367,7 @@ class ExecutableNotifyee(Notifyee):
             err.seek(0)
             stderr = err.read(2048).decode("utf-8", "replace").strip()
         status: int | None = None
-        context: str | None = None
+        context: str | None = info.lpContext  # kept unless the notifyee prints a new one
         for line in stdout.splitlines():
             key, sep, value = line.partition("=")
             if not sep:
@@ -380,7 +381,7 @@ class ExecutableNotifyee(Notifyee):
                 how = f"killed by signal {-rc}" if rc < 0 else f"exit status {rc}"
                 raise NotifyeeFailure(f"failed ({how})" + (f": {stderr[:300]}" if stderr else ""))
             status = {0: WN_SUCCESS, 1: WN_CANCEL, 2: WN_RETRY}.get(rc, rc)
-        info.lpContext = context if context != "" else None
+        info.lpContext = context or None
         return status
 
 
