@@ -122,7 +122,7 @@ class PppEngine:
     def receive_data(self, data: bytes, now: float) -> None:
         if self._finished or not self._started:
             return
-        for frame in self._deframer.feed(data):
+        for frame in self._deframer.iter_frames(data):
             self._dispatch(frame, now)
             if self._finished:
                 break

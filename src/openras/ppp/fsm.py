@@ -385,6 +385,11 @@ class ControlProtocol:
     # ---- the automaton --------------------------------------------------------------------
 
     def _event(self, event: Ev, now: float) -> None:
+        if self._failure is not None and event in (Ev.RCR_MINUS, Ev.RCN):
+            # The options judged just now cannot converge: answering or sending yet another
+            # request would only prolong it. The owner closes the layer instead.
+            self._report_failure(now)
+            return
         transition = TRANSITIONS.get((self.state, event))
         if transition is None:
             self.stats.illegal_events += 1

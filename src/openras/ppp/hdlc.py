@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -113,7 +114,14 @@ class Deframer:
 
     def feed(self, data: bytes) -> list[Frame]:
         """Add octets from the wire; return the frames they completed, in order."""
-        frames: list[Frame] = []
+        return list(self.iter_frames(data))
+
+    def iter_frames(self, data: bytes) -> Iterator[Frame]:
+        """Like ``feed``, lazily: a change to ``rx_accm`` between two frames applies to the next.
+
+        LCP reaching Opened changes the receive ACCM, and the very next frame in the same
+        read may already be sent under it.
+        """
         self.stats.octets += len(data)
         chunks = data.split(_FLAG_B)
         for index, chunk in enumerate(chunks):
@@ -121,7 +129,7 @@ class Deframer:
                 if self._synced:
                     frame = self._finish()
                     if frame is not None:
-                        frames.append(frame)
+                        yield frame
                 self._synced = True
                 self._raw.clear()
                 self._overflow = False
@@ -138,7 +146,6 @@ class Deframer:
                 self._raw.clear()
                 continue
             self._raw += chunk
-        return frames
 
     def _finish(self) -> Frame | None:
         raw = bytes(self._raw)
