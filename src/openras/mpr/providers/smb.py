@@ -175,18 +175,28 @@ def _dir_stat(info: Any) -> RemoteStat:
 class SmbFile:
     """An open SMB file; reads and writes at explicit offsets (FUSE gives them)."""
 
+    READ_AHEAD = 1 << 20  # FUSE asks for 128 KiB at a time; one SMB round trip per MiB instead
+
     def __init__(self, raw: Any, path: str) -> None:
         self.raw = raw
         self.path = path
+        self._buf = b""
+        self._buf_at = 0
 
     def read(self, offset: int, size: int) -> bytes:
+        start = offset - self._buf_at
+        if 0 <= start and offset + size <= self._buf_at + len(self._buf):
+            return self._buf[start:start + size]
         try:
             self.raw.seek(offset)
-            return self.raw.read(size) or b""
+            data = self.raw.read(max(size, self.READ_AHEAD)) or b""
         except Exception as exc:
             raise _fs_error(exc, self.path) from None
+        self._buf, self._buf_at = data, offset
+        return data[:size]
 
     def write(self, offset: int, data: bytes) -> int:
+        self._buf = b""  # the read-ahead may now be stale
         try:
             self.raw.seek(offset)
             return int(self.raw.write(data))
@@ -194,6 +204,7 @@ class SmbFile:
             raise _fs_error(exc, self.path) from None
 
     def truncate(self, length: int) -> None:
+        self._buf = b""
         try:
             self.raw.truncate(length)
         except Exception as exc:
