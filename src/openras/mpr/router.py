@@ -2,8 +2,10 @@
 
 Local names. ``X:`` (A–Z, any case) is a drive: a directory ``<drives>/<uid>/X`` that the
 provider mounts on; each user has their own drives, so ``Z:`` of one user is not ``Z:`` of
-another. An absolute directory path is a mount point: it must exist, be a directory and
-belong to the requesting user (root: any), the rule fusermount applies. No local name (None
+another. An absolute directory path is a mount point: an existing one must be a directory
+belonging to the requesting user (root: any), the rule fusermount applies; a missing one is
+created by the mount if its parent exists (openras.mpr.mount checks the rest: empty, not
+already mounted). No local name (None
 or "") makes a deviceless connection; with CONNECT_REDIRECT a free drive is picked from Z:
 downwards. Anything else is ERROR_BAD_DEVICE (WN_BAD_LOCALNAME).
 
@@ -210,6 +212,11 @@ class Router:
         real = os.path.realpath(local)
         try:
             st = os.stat(real)
+        except FileNotFoundError:
+            # The mount creates a missing directory (and removes it again) if its parent exists.
+            if not os.path.isdir(os.path.dirname(real)):
+                raise RasError(errors.ERROR_BAD_DEVICE, f"{os.path.dirname(real)} does not exist") from None
+            return real
         except OSError as exc:
             raise RasError(errors.ERROR_BAD_DEVICE, f"{local}: {exc.strerror}") from None
         if not stat.S_ISDIR(st.st_mode):
@@ -621,8 +628,23 @@ class Router:
         del self._enums[handle]
 
     # -- remembered connections at start, everything at stop -----------------------------------
+    async def _clear_stale_drives(self) -> None:
+        """Lazily unmount what a killed daemon left mounted under the drives directory (only
+        ours live there), so remembered drives can be mounted again."""
+        from .mount import FUSERMOUNT, mount_points
+
+        prefix = str(self.drives_dir) + os.sep
+        for mp in sorted(m for m in mount_points() if m.startswith(prefix)):
+            self.log.warning("unmounting stale drive mount %s", mp)
+            with contextlib.suppress(OSError):
+                proc = await asyncio.create_subprocess_exec(
+                    FUSERMOUNT, "-u", "-z", "--", mp, stdin=asyncio.subprocess.DEVNULL,
+                    stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+                await proc.wait()
+
     async def restore(self) -> list[dict[str, Any]]:
         """Reconnect every remembered connection — through its own provider, with no notifyee."""
+        await self._clear_stale_drives()
         entries = [e for e in self.remembered.list()
                    if not self._in_use(local_key(e.uid, e.local_name))]
         return list(await asyncio.gather(*(self._restore_one(e) for e in entries)))
