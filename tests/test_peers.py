@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
+import select
 import socket
+import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import asyncssh
 import pytest
+from peers import hdlc
 from peers.http import HttpServer
 from peers.procs import alive
+from peers.slirp import Slirp
 from peers.sshd import Sshd
 from peers.users import CLIENT_UIDS, run_as
 
@@ -98,8 +104,6 @@ async def test_many_parallel_logins(sshd: Sshd) -> None:
 def test_stop_ends_the_listener_and_every_session() -> None:
     server = Sshd().start()
     try:
-        import subprocess
-
         # A session held open by a real ssh client, to prove stop() reaches per-connection processes.
         client = subprocess.Popen(
             ["ssh", "-F", "/dev/null", "-i", str(server.client_key), "-p", str(server.port),
@@ -129,7 +133,6 @@ def test_http_server_serves_the_token_and_big_files(http_server: HttpServer) -> 
     with urllib.request.urlopen(http_server.url, timeout=10) as r:
         assert r.read().decode() == http_server.token
     url, digest = http_server.add_file("big.bin", 2)
-    import hashlib
 
     with urllib.request.urlopen(url, timeout=30) as r:
         body = r.read()
@@ -149,3 +152,119 @@ def test_client_uids_run_the_venv_python(client_uids: tuple[int, int]) -> None:
         r = run_as(uid, uid, [sys.executable, "-c", "import os, openras; print(os.getuid(), os.getgid(), os.getgroups())"])
         assert r.returncode == 0, r.stderr
         assert r.stdout.split() == [str(uid), str(uid), "[]"]
+
+
+MAGIC = bytes([5, 6, 0x12, 0x34, 0x56, 0x78])  # LCP option: magic number
+
+
+def lcp_exchange(send: Callable[[bytes], object], recv: Callable[[], bytes],
+                 auth: tuple[str, str, str] | None = None) -> list[tuple[int, bytes]]:
+    """Send our LCP Configure-Request, ack the peer's, authenticate if asked; return every frame seen.
+
+    auth is (method, user, password); the exchange ends at the peer's Configure-Ack (no
+    auth) or at its PAP/CHAP verdict.
+    """
+    send(hdlc.encode(hdlc.LCP, hdlc.control(hdlc.CONF_REQ, 1, MAGIC)))
+    handled = 0
+    verdict = {"pap": (hdlc.PAP, (2, 3)), "chap": (hdlc.CHAP, (3, 4))}
+
+    def answer(proto: int, p: bytes) -> None:
+        if proto == hdlc.LCP and p[0] == hdlc.CONF_REQ:
+            send(hdlc.encode(hdlc.LCP, bytes([hdlc.CONF_ACK]) + p[1:]))
+            if auth and auth[0] == "pap":
+                user, password = auth[1].encode(), auth[2].encode()
+                send(hdlc.encode(hdlc.PAP, hdlc.control(1, 1, bytes([len(user)]) + user
+                                                        + bytes([len(password)]) + password)))
+        if auth and proto == hdlc.CHAP and p[0] == 1:  # Challenge: id, value-size, value, name
+            value = p[5 : 5 + p[4]]
+            digest = hashlib.md5(bytes([p[1]]) + auth[2].encode() + value).digest()
+            send(hdlc.encode(hdlc.CHAP, hdlc.control(2, p[1], bytes([16]) + digest + auth[1].encode())))
+
+    def enough(frames: list[tuple[int, bytes]]) -> bool:
+        nonlocal handled
+        for proto, p in frames[handled:]:
+            answer(proto, p)
+        handled = len(frames)
+        if auth is None:
+            lcp = [p[0] for proto, p in frames if proto == hdlc.LCP]
+            return hdlc.CONF_REQ in lcp and hdlc.CONF_ACK in lcp
+        proto_auth, codes = verdict[auth[0]]
+        return any(proto == proto_auth and p[0] in codes for proto, p in frames)
+
+    return hdlc.read_frames(recv, hdlc.Deframer(), enough, timeout=8)
+
+
+def check_lcp(frames: list[tuple[int, bytes]]) -> None:
+    requests = [p for proto, p in frames if proto == hdlc.LCP and p[0] == hdlc.CONF_REQ]
+    acks = [p for proto, p in frames if proto == hdlc.LCP and p[0] == hdlc.CONF_ACK]
+    assert requests, f"slirp sent no Configure-Request: {frames}"
+    assert acks and acks[0][1] == 1 and acks[0][4:] == MAGIC, f"slirp did not ack ours: {frames}"
+    assert bytes([1, 4, 0x05, 0xDC]) in requests[0]  # its MRU 1500 (peers.md)
+
+
+def test_slirp_answers_lcp_over_tcp_and_runs_only_in_its_namespace(slirp: Slirp) -> None:
+    with socket.create_connection((slirp.host, slirp.port), timeout=5) as s:
+        s.settimeout(0.5)
+        check_lcp(lcp_exchange(s.sendall, lambda: s.recv(4096)))
+        pids = slirp.netns_pids()
+        assert pids, "the slirp serving this connection runs inside the test namespace"
+        ns = os.readlink(f"/proc/{pids[0]}/ns/net")
+        assert ns != os.readlink("/proc/self/ns/net")
+        assert Path(f"/proc/{pids[0]}/exe").resolve().name == "slirp-fullbolt"
+    links = subprocess.run(["ip", "-n", slirp.netns, "-o", "link"], capture_output=True, text=True, check=True)
+    assert [line.split(":")[1].strip() for line in links.stdout.splitlines()] == ["lo"]
+
+
+def test_slirp_listening_inside_the_namespace(slirp_factory: Callable[..., Slirp]) -> None:
+    peer = slirp_factory(listen_in_netns=True)
+    assert os.readlink(f"/proc/{peer.pid}/ns/net") != os.readlink("/proc/self/ns/net")
+    with peer.netns_socket() as s:
+        s.settimeout(5)
+        s.connect(("127.0.0.1", peer.port))
+        s.settimeout(0.5)
+        check_lcp(lcp_exchange(s.sendall, lambda: s.recv(4096)))
+
+
+def test_slirp_on_a_pty(slirp_pty: Slirp) -> None:
+    fd = os.open(slirp_pty.pty, os.O_RDWR | os.O_NOCTTY)
+    try:
+        def recv() -> bytes:
+            ready, _, _ = select.select([fd], [], [], 0.5)
+            if not ready:
+                raise TimeoutError
+            return os.read(fd, 4096)
+
+        check_lcp(lcp_exchange(lambda b: os.write(fd, b), recv))
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.parametrize("method", ["pap", "chap"])
+@pytest.mark.parametrize("good", [True, False])
+def test_slirp_authenticates(slirp_factory: Callable[..., Slirp], method: str, good: bool) -> None:
+    peer = slirp_factory(auth=method)
+    password = peer.password if good else "wrong"
+    with socket.create_connection((peer.host, peer.port), timeout=5) as s:
+        s.settimeout(0.5)
+        frames = lcp_exchange(s.sendall, lambda: s.recv(4096), auth=(method, peer.user, password))
+    proto = hdlc.PAP if method == "pap" else hdlc.CHAP
+    auth_option = bytes([3, 4, 0xC0, 0x23]) if method == "pap" else bytes([3, 5, 0xC2, 0x23, 5])
+    assert any(p[0] == hdlc.CONF_REQ and auth_option in p for q, p in frames if q == hdlc.LCP)
+    # PAP: Authenticate-Ack 2 / Nak 3; CHAP: Success 3 / Failure 4.
+    success, failure = (2, 3) if method == "pap" else (3, 4)
+    replies = [p[0] for q, p in frames if q == proto and p[0] in (success, failure)]
+    assert replies == [success if good else failure], frames
+
+
+def test_slirp_stop_removes_namespace_and_processes() -> None:
+    peer = Slirp().start()
+    with socket.create_connection((peer.host, peer.port), timeout=5) as s:
+        s.settimeout(0.5)
+        lcp_exchange(s.sendall, lambda: s.recv(4096))
+        pids = [peer.pid, *peer.netns_pids()]
+        assert len(pids) >= 2
+        netns = peer.netns
+        peer.cleanup()
+    assert not any(alive(p) for p in pids)
+    assert netns not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert not peer.dir.exists()

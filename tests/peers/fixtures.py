@@ -5,16 +5,21 @@
   or stop its sessions: other tests share them).
 - ``sshd_factory``: ``make(extra_config="")`` starts another sshd (e.g. with extra options).
 - ``http_server``: a local HTTP server with a random token in index.html.
+- ``slirp_factory``: ``make(transport="tcp"|"pty", auth=None|"pap"|"chap", listen_in_netns=False, …)``
+  starts a slirp PPP peer in a fresh network namespace.
+- ``slirp`` (PPP over TCP on 127.0.0.1:port, no auth) and ``slirp_pty`` (PPP on a pty).
 - ``client_uids``: (40001, 40002), checked to be able to run the venv's python.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
 from .http import HttpServer
+from .slirp import Slirp
 from .sshd import Sshd, sshd_available
 from .users import require_other_uids
 
@@ -52,6 +57,30 @@ def http_server() -> Iterator[HttpServer]:
     server = HttpServer().start()
     yield server
     server.cleanup()
+
+
+@pytest.fixture
+def slirp_factory() -> Iterator[Callable[..., Slirp]]:
+    started: list[Slirp] = []
+
+    def make(**kwargs: Any) -> Slirp:
+        peer = Slirp(**kwargs)
+        started.append(peer)
+        return peer.start()
+
+    yield make
+    for peer in started:
+        peer.cleanup()
+
+
+@pytest.fixture
+def slirp(slirp_factory: Callable[..., Slirp]) -> Slirp:
+    return slirp_factory()
+
+
+@pytest.fixture
+def slirp_pty(slirp_factory: Callable[..., Slirp]) -> Slirp:
+    return slirp_factory(transport="pty")
 
 
 @pytest.fixture

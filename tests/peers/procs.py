@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import time
+from typing import Any
 
 
 def children_map() -> dict[int, list[int]]:
@@ -95,17 +96,28 @@ def wait_gone(pids: list[int], timeout: float = 5.0) -> bool:
     return not any(alive(p) for p in pids)
 
 
-def stop_tree(proc: subprocess.Popen[bytes], term_timeout: float = 5.0) -> None:
+def kill_descendants(root: int, timeout: float = 5.0) -> list[int]:
+    """Freeze every descendant of root (a stable set, see freeze_descendants), then SIGKILL them all.
+
+    Orphans killed this way are re-parented to PID 1 and stay zombies until it reaps them;
+    on these machines PID 1 (not a classic init) does so only every few seconds, so
+    zombies listed in ps shortly after a test are expected; alive() treats them as gone.
+    """
+    pids = freeze_descendants(root, timeout)
+    signal_pids(pids, signal.SIGKILL)
+    return pids
+
+
+def stop_tree(proc: subprocess.Popen[Any], term_timeout: float = 5.0) -> None:
     """Stop proc and everything under it, by PID and by its own process group.
 
     The leader is frozen first so it cannot fork while its tree is collected; the tree is
-    collected before anything dies, since orphans are re-parented away from it.
+    frozen and killed before the leader (see kill_descendants).
     """
     if proc.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(proc.pid, signal.SIGSTOP)
-    tree = descendants(proc.pid)
-    signal_pids(tree, signal.SIGKILL)
+    tree = kill_descendants(proc.pid, term_timeout)
     # Our own process group (start_new_session=True made proc its leader), signalled while
     # the unreaped leader still reserves its number: catches members re-parented before we looked.
     if proc.returncode is None:  # unreaped, so the group number cannot have been reused

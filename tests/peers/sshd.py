@@ -20,7 +20,15 @@ from pathlib import Path
 from types import TracebackType
 
 from . import can_unshare_mounts, free_port, have_program, require
-from .procs import descendants, freeze_descendants, signal_pids, stop_tree, wait_gone
+from .procs import (
+    alive,
+    descendants,
+    freeze_descendants,
+    kill_descendants,
+    signal_pids,
+    stop_tree,
+    wait_gone,
+)
 
 SSHD = "/usr/sbin/sshd"  # sshd refuses to re-exec itself unless started by absolute path
 TEST_USER = "rastest"
@@ -201,14 +209,14 @@ class Sshd:
             return ""
 
     def session_pids(self) -> list[int]:
-        """PIDs of the per-connection sshd processes (the listener's descendants)."""
-        return descendants(self.pid) if self.proc is not None else []
+        """PIDs of the live per-connection sshd processes (the listener's descendants, no zombies)."""
+        return [p for p in descendants(self.pid) if alive(p)] if self.proc is not None else []
 
     def kill_sessions(self, timeout: float = 5.0) -> list[int]:
         """SIGKILL every session: the server side drops each SSH connection at once."""
-        # Freeze first: a session caught mid-fork would otherwise leave an orphan holding the socket.
-        pids = freeze_descendants(self.pid) if self.proc is not None else []
-        signal_pids(pids, signal.SIGKILL)
+        # Frozen first (a session caught mid-fork would leave an orphan holding the socket),
+        # then killed together.
+        pids = kill_descendants(self.pid, timeout) if self.proc is not None else []
         wait_gone(pids, timeout)
         return pids
 
