@@ -385,12 +385,8 @@ class PppEngine:
     def cp_failed(self, cp: ControlProtocol, code: int, reason: str, now: float) -> None:
         if self._finished:
             return
-        if code == errors.ERROR_LINK_FAILURE:
-            # A dead peer will not answer a Terminate-Request: send one anyway, finish now.
-            self.lcp.close(now)
-            self._finish(code, reason)
-            return
-        self._close_link(code, reason, now)
+        # A dead peer will not answer a Terminate-Request: send one anyway, finish now.
+        self._close_link(code, reason, now, wait=code != errors.ERROR_LINK_FAILURE)
 
     def peer_terminated(self, cp: ControlProtocol, now: float) -> None:
         if self._finished:
@@ -445,7 +441,9 @@ class PppEngine:
             self._events.append(
                 AuthFailed(method.protocol, method.algorithm, auth.role, code, message)
             )
-            self._close_link(code, message or "authentication failed", now)
+            # A peer that stopped answering will not answer a Terminate-Request either.
+            wait = code != errors.ERROR_PPP_TIMEOUT
+            self._close_link(code, message or "authentication failed", now, wait=wait)
             return
         self._events.append(AuthSucceeded(method.protocol, method.algorithm, auth.role, message))
         if self.phase is Phase.AUTHENTICATE and all(a.succeeded for a in self._auth):
@@ -465,17 +463,19 @@ class PppEngine:
             cp.open(now)
             cp.up(now)
 
-    def _close_link(self, code: int, reason: str, now: float) -> None:
-        """Terminate LCP gracefully; LinkDown(code) follows its end. The first reason wins."""
+    def _close_link(self, code: int, reason: str, now: float, wait: bool = True) -> None:
+        """Terminate LCP; LinkDown(code) follows the Terminate-Ack (or Max-Terminate
+        time-outs), or comes at once when ``wait`` is false. The first reason wins."""
         if self._finished:
             return
         if self._pending is None:
             self._pending = (code, reason)
-        if self.lcp.state in (State.CLOSING, State.STOPPING):
+        if self.lcp.state not in (State.CLOSING, State.STOPPING):
+            self.lcp.close(now)
+        if self._finished:
             return
-        self.lcp.close(now)
-        if self.lcp.state not in (State.CLOSING, State.STOPPING) and not self._finished:
-            self._finish(*self._pending)  # nothing to terminate (never opened)
+        if not wait or self.lcp.state not in (State.CLOSING, State.STOPPING):
+            self._finish(*self._pending)  # nothing (more) to wait for
         else:
             self._set_phase(Phase.TERMINATE)
 
