@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Install openras and its test peers on a fresh Debian 12 machine. Run as root; safe to re-run.
+#
+# Installs the system packages the runtime and the real test peers need (tests/peers/,
+# /work/shared/peers.md), then the project into .venv. It starts nothing: services the
+# packages ship (ssh, smbd, openvpn) stay stopped; tests run their own instances by PID.
+set -euo pipefail
+
+trap 'echo "install.sh: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
+
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install.sh: run as root (apt-get, and the tests need root for namespaces)" >&2
+    exit 1
+fi
+
+PACKAGES=(
+    # Python: Debian's interpreter for the venv, headers and a compiler for wheels without binaries
+    python3 python3-venv python3-dev gcc
+    # Real test peers: SSH/SFTP, PPP (slirp behind socat), SMB, VPN
+    openssh-server openssh-client slirp socat samba smbclient openvpn
+    # Runtime: FUSE mounts, network namespaces and links, process tools, the store, PKI for tests
+    fuse3 libfuse3-3 iproute2 util-linux procps psmisc sqlite3 openssl
+)
+
+export DEBIAN_FRONTEND=noninteractive
+
+# Package scripts would start ssh/smbd/openvpn through invoke-rc.d on a machine without
+# systemd. A policy-rc.d that answers 101 ("action forbidden") stops that. Keep an existing one.
+POLICY=/usr/sbin/policy-rc.d
+if [ ! -e "$POLICY" ]; then
+    printf '#!/bin/sh\n# openras install.sh: start no services while installing\nexit 101\n' >"$POLICY"
+    chmod 0755 "$POLICY"
+    trap 'rm -f "$POLICY"' EXIT
+fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "install.sh: installing ${missing[*]}"
+    apt-get update -qq
+    apt-get install -y -qq -o Dpkg::Use-Pty=0 --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The packages create sshd's privilege separation user; the test fixture (not this script)
+# makes /run/sshd inside its private mount namespace.
+if ! id sshd >/dev/null 2>&1; then
+    echo "install.sh: user 'sshd' is missing after installing openssh-server" >&2
+    exit 1
+fi
+for prog in /usr/sbin/sshd /usr/bin/slirp-fullbolt /usr/bin/socat /usr/sbin/smbd /usr/sbin/openvpn; do
+    [ -x "$prog" ] || { echo "install.sh: $prog is missing" >&2; exit 1; }
+done
+
+# The venv is built on Debian's /usr/bin/python3 (not a python under /root or another
+# user's home) so that other uids can run .venv/bin/python in the multi-user tests.
+if ! .venv/bin/python -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    rm -rf .venv
+    /usr/bin/python3 -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+
+echo "install.sh: ok ($(.venv/bin/python --version), $(.venv/bin/pip --version | cut -d' ' -f1-2))"
