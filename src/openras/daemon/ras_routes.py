@@ -276,6 +276,8 @@ class RasApi:
         since = query_int(request, "since", None, 0)
         sub = self.events.subscribe(since, self._predicate(request))
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        # A stream that ends (overflow, daemon stopping) ends its connection: clients see EOF.
+        response.force_close()
         await response.prepare(request)
         try:
             await response.write(f": openras events, last seq {self.events.last_seq}\n\n".encode())
