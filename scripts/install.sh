@@ -22,6 +22,8 @@ PACKAGES=(
     openssh-server openssh-client slirp socat samba smbclient openvpn
     # Runtime: FUSE mounts, network namespaces and links, process tools, the store, PKI for tests
     fuse3 libfuse3-3 iproute2 util-linux procps psmisc sqlite3 openssl
+    # Clients the tests and the demo use through the links (curl --socks5)
+    curl ca-certificates
 )
 
 export DEBIAN_FRONTEND=noninteractive
@@ -57,7 +59,8 @@ done
 
 # The venv is built on Debian's /usr/bin/python3 (not a python under /root or another
 # user's home) so that other uids can run .venv/bin/python in the multi-user tests.
-if ! .venv/bin/python -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+if ! .venv/bin/python -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
+        || [ "$(readlink -f .venv/bin/python)" != "$(readlink -f /usr/bin/python3)" ]; then
     rm -rf .venv
     /usr/bin/python3 -m venv .venv
 fi
