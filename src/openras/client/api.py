@@ -64,7 +64,10 @@ class Client:
 
     def _client(self) -> httpx.Client:
         if self._http is None:
-            ensure_daemon(self.paths, self.autostart)
+            try:
+                ensure_daemon(self.paths, self.autostart)
+            except RasError as exc:
+                raise ApiError(exc.code, detail=exc.detail) from None
             transport = httpx.HTTPTransport(uds=str(self.paths.socket), retries=0, verify=False)  # no TLS on a Unix socket
             self._http = httpx.Client(transport=transport, base_url=BASE, timeout=self.timeout)
         return self._http
@@ -122,7 +125,10 @@ class AsyncClient:
         if self._http is None:
             import asyncio
 
-            await asyncio.to_thread(ensure_daemon, self.paths, self.autostart)
+            try:
+                await asyncio.to_thread(ensure_daemon, self.paths, self.autostart)
+            except RasError as exc:
+                raise ApiError(exc.code, detail=exc.detail) from None
             transport = httpx.AsyncHTTPTransport(uds=str(self.paths.socket), retries=0, verify=False)
             self._http = httpx.AsyncClient(transport=transport, base_url=BASE, timeout=self.timeout)
         return self._http
