@@ -24,6 +24,7 @@ from aiohttp import web
 from peers.smbd import smbd  # noqa: F401 - a fixture
 
 from openras import config as config_mod
+from openras.daemon.app import _aiohttp_path
 from openras.daemon.context import DaemonContext
 from openras.daemon.http import errors_middleware
 from openras.events import EventBus
@@ -101,9 +102,8 @@ def serve(home: Path, config_text: str = "") -> tuple[ApiServer, Callable[[], No
         await service.start()
         await service.wait_restored()
         app = web.Application(middlewares=[errors_middleware])
-        for route in service.routes():
-            path = route.path.replace("{name}", "{name:.+}").replace("{handle}", r"{handle:\d+}")
-            app.router.add_route(route.method, path, route.handler)
+        for route in service.routes():  # registered as the daemon's app registers them
+            app.router.add_route(route.method, _aiohttp_path(route), route.handler)
         runner = web.AppRunner(app)
         await runner.setup()
         site = web.UnixSite(runner, str(ctx.paths.socket))
