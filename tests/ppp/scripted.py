@@ -16,7 +16,9 @@ class Peer:
 
     def read(self) -> list[tuple[int, bytes]]:
         """Every (protocol, information) the engine has sent and the test has not read."""
-        self._unread += [(f.protocol, f.info) for f in self._deframer.feed(self.engine.data_to_send())]
+        self._unread += [
+            (f.protocol, f.info) for f in self._deframer.feed(self.engine.data_to_send())
+        ]
         frames, self._unread = self._unread, []
         return frames
 
@@ -37,7 +39,9 @@ class Peer:
         accm = 0xFFFFFFFF if protocol == 0xC021 else 0
         self.engine.receive_data(encode_frame(protocol, info, accm=accm), self.now)
 
-    def send_cp(self, protocol: int, code: int, ident: int, data: bytes | list[Option] = b"") -> None:
+    def send_cp(
+        self, protocol: int, code: int, ident: int, data: bytes | list[Option] = b""
+    ) -> None:
         if isinstance(data, list):
             data = encode_options(data)
         self.send(protocol, CpPacket(code, ident, data).encode())

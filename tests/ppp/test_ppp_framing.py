@@ -82,7 +82,9 @@ def test_deframer_whole_frames() -> None:
     accm=st.sampled_from([0, 0xFFFFFFFF, 0x000A0000]),
     compress=st.booleans(),
 )
-def test_deframer_any_split(payloads: list[bytes], cuts: list[int], accm: int, compress: bool) -> None:
+def test_deframer_any_split(
+    payloads: list[bytes], cuts: list[int], accm: int, compress: bool
+) -> None:
     wire = b"".join(encode_frame(0x0021, p, accm, compress, compress) for p in payloads)
     points = sorted({min(c, len(wire)) for c in cuts})
     pieces = [wire[i:j] for i, j in zip([0, *points], [*points, len(wire)], strict=True)]

@@ -175,7 +175,13 @@ def test_every_cell_executes(state: State, event: Ev) -> None:
         assert cp.state is state and cp.stats.illegal_events == 1
     else:
         assert cp.state is expected[1]
-        timer_states = (State.CLOSING, State.STOPPING, State.REQ_SENT, State.ACK_RCVD, State.ACK_SENT)
+        timer_states = (
+            State.CLOSING,
+            State.STOPPING,
+            State.REQ_SENT,
+            State.ACK_RCVD,
+            State.ACK_SENT,
+        )
         if expected[1] not in timer_states:
             assert cp.deadline is None  # the restart timer runs only in these five states
         elif any(a in (Act.SCR, Act.STR, Act.ZRC) for a in expected[0]):

@@ -191,7 +191,9 @@ CP_CLASSES = [Lcp, Ipcp, Ipv6cp]
     state=st.sampled_from(list(State)),
     packets=st.lists(cp_payloads(), min_size=1, max_size=6),
 )
-def test_every_control_protocol_in_every_state(cls: type, state: State, packets: list[bytes]) -> None:
+def test_every_control_protocol_in_every_state(
+    cls: type, state: State, packets: list[bytes]
+) -> None:
     rec = Recorder()
     cp = cls(owner=rec, config=client_config(require_auth=(AuthMethod.CHAP_MD5,)))
     cp.reset_options()

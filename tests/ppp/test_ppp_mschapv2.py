@@ -56,6 +56,7 @@ def test_chap_md5_definition() -> None:
     from openras.ppp.auth import ChapPeer  # noqa: F401 — the module imports cleanly
 
     ident, secret, challenge = 7, b"secret", bytes(range(16))
-    assert hashlib.md5(bytes([ident]) + secret + challenge).hexdigest() == hashlib.md5(
-        b"\x07secret" + challenge
-    ).hexdigest()
+    assert (
+        hashlib.md5(bytes([ident]) + secret + challenge).hexdigest()
+        == hashlib.md5(b"\x07secret" + challenge).hexdigest()
+    )

@@ -26,13 +26,17 @@ from openras.ppp.packets import CpPacket, encode_options
 
 from .pairing import Link, client_config, of_type, server_config
 
-IPV4_PACKET = bytes.fromhex("4500001c000100004011f96e0a0900020a090001") + b"\x00\x35\x00\x35\x00\x08\x00\x00"
+IPV4_PACKET = (
+    bytes.fromhex("4500001c000100004011f96e0a0900020a090001") + b"\x00\x35\x00\x35\x00\x08\x00\x00"
+)
 IPV6_PACKET = bytes.fromhex("6000000000003b40") + bytes(15) + b"\x01" + bytes(15) + b"\x02"
 
 METHODS = [AuthMethod.PAP, AuthMethod.CHAP_MD5, AuthMethod.MSCHAP_V2]
 
 
-def connect(method: AuthMethod | None = AuthMethod.PAP, cli: dict | None = None, srv: dict | None = None) -> Link:
+def connect(
+    method: AuthMethod | None = AuthMethod.PAP, cli: dict | None = None, srv: dict | None = None
+) -> Link:
     client = PppEngine(client_config(**(cli or {})))
     server = PppEngine(server_config(method, **(srv or {})))
     return Link(client, server).start()
@@ -68,7 +72,13 @@ def test_negotiates_to_ip_up(method: AuthMethod) -> None:
     assert (lcp.auth_protocol, lcp.auth_algorithm) == (method.protocol, method.algorithm)
     assert lcp.auth_method is method
     assert server.lcp_info is not None and server.lcp_info.peer_auth_method is method
-    assert (lcp.mru, lcp.peer_mru, lcp.send_pfc, lcp.send_acfc, lcp.accm) == (1500, 1500, True, True, 0)
+    assert (lcp.mru, lcp.peer_mru, lcp.send_pfc, lcp.send_acfc, lcp.accm) == (
+        1500,
+        1500,
+        True,
+        True,
+        0,
+    )
     assert lcp.magic and lcp.peer_magic and lcp.magic != lcp.peer_magic
     assert client.ipcp_info is not None and client.ipcp_info.local == IPv4Address("10.9.0.2")
     v6a, v6b = of_type(link.events_a, Ipv6Up), of_type(link.events_b, Ipv6Up)
@@ -338,7 +348,12 @@ def test_ipcp_rejected_by_peer_is_733() -> None:
 
 def test_secrets_never_in_reprs_or_events() -> None:
     link = connect(AuthMethod.PAP)
-    text = repr(link.a.config) + repr(link.b.config) + repr(link.a) + repr(link.events_a + link.events_b)
+    text = (
+        repr(link.a.config)
+        + repr(link.b.config)
+        + repr(link.a)
+        + repr(link.events_a + link.events_b)
+    )
     text += repr(link.a.lcp) + repr(link.a._auth)
     assert "s3cret-pw" not in text
     bad = connect(AuthMethod.MSCHAP_V2, cli={"password": "wrong-secret"}).run_until(60)

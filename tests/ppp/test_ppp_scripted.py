@@ -58,8 +58,12 @@ def test_slirp_conversation() -> None:
     # slirp drops VJ and asks 0.0.0.0 again: Nak with 10.0.2.2 (never Ack 0.0.0.0).
     peer.send_cp(c.PROTO_IPCP, c.CONF_REQ, 2, [Option(c.IPCP_ADDRESS, bytes(4))])
     nak = peer.read_cp(c.PROTO_IPCP)[0]
-    assert nak.code == c.CONF_NAK and by_type(nak) == {c.IPCP_ADDRESS: IPv4Address("10.0.2.2").packed}
-    peer.send_cp(c.PROTO_IPCP, c.CONF_REQ, 3, [Option(c.IPCP_ADDRESS, IPv4Address("10.0.2.2").packed)])
+    assert nak.code == c.CONF_NAK and by_type(nak) == {
+        c.IPCP_ADDRESS: IPv4Address("10.0.2.2").packed
+    }
+    peer.send_cp(
+        c.PROTO_IPCP, c.CONF_REQ, 3, [Option(c.IPCP_ADDRESS, IPv4Address("10.0.2.2").packed)]
+    )
     assert peer.read_cp(c.PROTO_IPCP)[0].code == c.CONF_ACK
     # slirp Naks our request with its addresses.
     peer.send_cp(c.PROTO_IPCP, c.CONF_NAK, ours.identifier, [
