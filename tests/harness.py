@@ -18,7 +18,10 @@ PYTHON = sys.executable
 class Daemon:
     """An openras daemon on its own OPENRAS_HOME (a 0755 directory so other uids reach the socket)."""
 
-    def __init__(self, config: str = "") -> None:
+    def __init__(self, config: str = "", netns: str | None = None) -> None:
+        # netns: run the daemon inside that network namespace (``ip netns exec``, which execs, so
+        # proc.pid is the daemon itself); its Unix socket is still reached from anywhere.
+        self.netns = netns
         self.home = Path(tempfile.mkdtemp(prefix="openras-test-"))
         os.chmod(self.home, 0o755)
         if config:
@@ -38,7 +41,10 @@ class Daemon:
 
     def start(self) -> Daemon:
         log = open(self.home / "daemon.log", "ab")
-        self.proc = subprocess.Popen([PYTHON, "-m", "openras", "daemon", "-v"], env=self.env, stdout=log,
+        argv = [PYTHON, "-m", "openras", "daemon", "-v"]
+        if self.netns is not None:
+            argv = ["ip", "netns", "exec", self.netns, *argv]
+        self.proc = subprocess.Popen(argv, env=self.env, stdout=log,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         log.close()
         deadline = time.monotonic() + 20

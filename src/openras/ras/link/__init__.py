@@ -1,0 +1,1 @@
+"""Links the daemon plumbs into the kernel (TUN interfaces)."""
