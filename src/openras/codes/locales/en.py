@@ -59,6 +59,7 @@ MESSAGES: dict[int, str] = {
     733: "A connection to the remote computer could not be completed: the remote computer rejected a required PPP control protocol.",
     734: "The PPP link control protocol was terminated.",
     736: "The PPP control protocol for this network protocol was terminated by the remote computer.",
+    737: "Loopback was detected: the line echoes what this computer sends.",
     738: "The server did not assign an address.",
     753: "The connection could not be disconnected because it was created by the multi-protocol router.",
     756: "This connection is already being dialed.",
