@@ -25,7 +25,8 @@ registration order. Semantics follow reference/mpr.md §1 exactly:
 Python notifyees (a path ending in ``.py``) export ``AddConnectNotify(info, add)`` and
 ``CancelConnectNotify(info, cancel)`` taking objects with the Windows field names
 (:class:`NOTIFYINFO`, :class:`NOTIFYADD`, :class:`NOTIFYCANCEL`) and returning a code
-(None counts as WN_SUCCESS). A missing function means "not interested": it is not called.
+(None counts as WN_SUCCESS). Beyond Windows, ``info.caller_uid`` / ``info.caller_pid`` say
+who asked (on Windows the notifyee runs in the caller's process and knows that anyway). A missing function means "not interested": it is not called.
 They run in the daemon process, like a DLL in Windows, so a module keeps its globals between
 calls and ``lpContext`` can be any object. Each call runs in its own thread with a time-out
 (``[mpr] notifyee_timeout``, default 10 s). A call that times out is abandoned (Python cannot
