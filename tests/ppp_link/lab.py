@@ -121,3 +121,28 @@ class Lab:
 
 def names(notes: list[Notification]) -> list[str]:
     return [n.state.name for n in notes]
+
+
+def slirp_pids(lab: Lab) -> list[int]:
+    """The slirp processes serving this lab (found among the namespace's PIDs by their executable)."""
+    import os
+
+    out = []
+    for pid in lab.slirp.netns_pids():
+        try:
+            exe = os.path.basename(os.readlink(f"/proc/{pid}/exe"))
+        except OSError:
+            continue
+        if exe == "slirp-fullbolt":
+            out.append(pid)
+    return out
+
+
+def wait_for(predicate: Any, timeout: float = 20.0, interval: float = 0.02) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("condition not reached")
