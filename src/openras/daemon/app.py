@@ -8,10 +8,10 @@ from aiohttp import web
 
 from .. import __version__
 from ..codes import RasError, errors
+from ..context import DaemonContext
 from ..ras.connection import Phase
 from ..ras.manager import ConnectionManager
 from . import openapi
-from .context import DaemonContext
 from .http import errors_middleware, peer
 from .ras_routes import RasApi
 from .routes import Route

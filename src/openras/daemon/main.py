@@ -18,13 +18,13 @@ from typing import Any
 from aiohttp import web
 
 from .. import config as config_mod
+from ..context import DaemonContext
 from ..events import EventBus
 from ..paths import Paths, resolve
 from ..ras.devices import registry
 from ..ras.manager import ConnectionManager
 from ..store import Store
 from .app import build_app
-from .context import DaemonContext
 
 log = logging.getLogger("openras")
 

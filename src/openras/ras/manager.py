@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..codes import RASCS, RasError, error_name, errors, state_name
-from ..daemon.context import DaemonContext
+from ..context import DaemonContext
 from ..phonebook import Entry
 from .connection import Connection, Phase, Reference
 from .devices.base import Device, DialContext, DialParams
