@@ -64,6 +64,6 @@ if ! .venv/bin/python -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/d
     rm -rf .venv
     /usr/bin/python3 -m venv .venv
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+.venv/bin/python -m pip install -qq --disable-pip-version-check -e '.[test]'
 
 echo "install.sh: ok ($(.venv/bin/python --version), $(.venv/bin/pip --version | cut -d' ' -f1-2))"

@@ -154,6 +154,28 @@ def test_client_uids_run_the_venv_python(client_uids: tuple[int, int]) -> None:
         assert r.stdout.split() == [str(uid), str(uid), "[]"]
 
 
+
+ASYNCSSH_KEY_LOGIN = """
+import asyncio, asyncssh, sys
+async def main():
+    async with asyncssh.connect(sys.argv[1], int(sys.argv[2]), username=sys.argv[3], client_keys=[sys.argv[4]],
+                                known_hosts=sys.argv[5], agent_path=None) as conn:
+        print((await conn.run("id -u", check=True)).stdout.strip())
+asyncio.run(main())
+"""
+
+
+def test_another_uid_logs_in_with_its_copy_of_the_client_key(sshd: Sshd, client_uids: tuple[int, int]) -> None:
+    # asyncssh, not the ssh CLI: OpenSSH's client refuses to run for a uid without a passwd entry.
+    uid = client_uids[0]
+    argv = [sys.executable, "-c", ASYNCSSH_KEY_LOGIN, sshd.host, str(sshd.port), sshd.user,
+            str(sshd.client_key_for(uid)), str(sshd.known_hosts)]
+    r = run_as(uid, uid, argv, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == str(sshd.uid)
+    # The root-owned original stays unreadable to that uid.
+    assert run_as(uid, uid, ["cat", str(sshd.client_key)]).returncode != 0
+
 MAGIC = bytes([5, 6, 0x12, 0x34, 0x56, 0x78])  # LCP option: magic number
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from .http import HttpServer
-from .slirp import Slirp
+from .slirp import Slirp, slirp_available
 from .sshd import Sshd, sshd_available
 from .users import require_other_uids
 
@@ -64,6 +64,7 @@ def slirp_factory() -> Iterator[Callable[..., Slirp]]:
     started: list[Slirp] = []
 
     def make(**kwargs: Any) -> Slirp:
+        slirp_available()
         peer = Slirp(**kwargs)
         started.append(peer)
         return peer.start()

@@ -98,7 +98,8 @@ class Sshd:
     """One sshd listener with its own host key, test user, password and client key.
 
     Attributes: host, port, user, password, uid, gid, home, client_key, client_pubkey,
-    known_hosts, wrong_known_hosts, host_key_line, dir, pid.
+    known_hosts, wrong_known_hosts, host_key_line, dir, pid. Methods: session_pids(),
+    kill_sessions(), stop_sessions(), cont_sessions(), client_key_for(uid), log(), stop().
     """
 
     def __init__(self, extra_config: str = "", user: str = TEST_USER) -> None:
@@ -158,6 +159,15 @@ class Sshd:
         os.chmod(self.home, 0o755)
         for p in (self.home, ssh, ssh / "authorized_keys"):
             os.chown(p, self.uid, self.gid)
+
+    def client_key_for(self, uid: int, gid: int | None = None) -> Path:
+        """A copy of the client key that uid may read (ssh clients insist on 0600 and ownership)."""
+        copy = self.dir / f"client_ed25519.{uid}"
+        if not copy.exists():
+            shutil.copyfile(self.client_key, copy)
+            os.chown(copy, uid, uid if gid is None else gid)
+            os.chmod(copy, 0o600)
+        return copy
 
     def _write_known_hosts(self) -> None:
         pattern = f"[{self.host}]:{self.port}"

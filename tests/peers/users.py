@@ -23,18 +23,30 @@ from . import require
 CLIENT_UIDS: tuple[int, int] = (40001, 40002)
 
 
+def _environment(uid: int, env: Mapping[str, str] | None) -> dict[str, str]:
+    """env (default: ours) fitted to uid: HOME, USER and LOGNAME must not point at root's.
+
+    A passwd-less uid has no name, and getpass.getuser() (asyncssh calls it for the default
+    local user name) raises unless USER/LOGNAME is set: give it ``u<uid>``.
+    """
+    environment = dict(os.environ if env is None else env)
+    explicit = env if env is not None else {}
+    for key, value in (("HOME", "/tmp"), ("USER", f"u{uid}"), ("LOGNAME", f"u{uid}")):
+        if key not in explicit:
+            environment[key] = value
+    environment.pop("PYTHONPATH", None)  # the caller's paths may not be readable by uid
+    return environment
+
+
 def run_as(uid: int, gid: int | None, argv: Sequence[str], env: Mapping[str, str] | None = None,
            *, timeout: float = 60, input: str | None = None, cwd: str = "/",
            check: bool = False) -> subprocess.CompletedProcess[str]:
     """Run argv as uid:gid (gid defaults to uid) with no supplementary groups; capture text output.
 
-    cwd defaults to "/" because the caller's directory may not be readable by that uid. HOME
-    is pointed at a directory that exists for everyone unless env sets it.
+    cwd defaults to "/" because the caller's directory may not be readable by that uid;
+    HOME, USER and LOGNAME are set for uid unless env gives them.
     """
-    environment = dict(os.environ if env is None else env)
-    environment.setdefault("HOME", "/tmp")
-    environment.pop("PYTHONPATH", None)  # the caller's paths may not be readable by uid
-    return subprocess.run(list(argv), env=environment, capture_output=True, text=True,
+    return subprocess.run(list(argv), env=_environment(uid, env), capture_output=True, text=True,
                           timeout=timeout, input=input, cwd=cwd, check=check, user=uid,
                           group=uid if gid is None else gid, extra_groups=[])
 
@@ -42,10 +54,7 @@ def run_as(uid: int, gid: int | None, argv: Sequence[str], env: Mapping[str, str
 def popen_as(uid: int, gid: int | None, argv: Sequence[str], env: Mapping[str, str] | None = None,
              **kwargs: object) -> subprocess.Popen[bytes]:
     """Start argv as uid:gid in its own session (stop it by PID/process group)."""
-    environment = dict(os.environ if env is None else env)
-    environment.setdefault("HOME", "/tmp")
-    environment.pop("PYTHONPATH", None)
-    return subprocess.Popen(list(argv), env=environment, user=uid, group=uid if gid is None else gid,
+    return subprocess.Popen(list(argv), env=_environment(uid, env), user=uid, group=uid if gid is None else gid,
                             extra_groups=[], start_new_session=True, cwd=kwargs.pop("cwd", "/"),
                             **kwargs)  # type: ignore[call-overload]
 
