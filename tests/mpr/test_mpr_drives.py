@@ -206,3 +206,14 @@ async def test_users_see_only_their_own(mpr_factory: Any, smbd: Any, mpr_home: P
     assert e.value.code == errors.ERROR_ACCESS_DENIED
     assert len(r.list_connections(ROOT, all_users=True)) == 1
     await r.cancel_connection(ROOT, smbd.unc)
+
+
+async def test_compatibility_forms_remember_and_forget(mpr_factory: Any, smbd: Any) -> None:
+    """WNetAddConnection is documented as persistent; WNetCancelConnection forgets again."""
+    svc = await mpr_factory()
+    r = svc.router
+    url = f"smb://{smbd.user}@{smbd.host}:{smbd.port}/{smbd.share}"  # no user parameter: the URL's
+    await r.add_connection_compat(ROOT, url, smbd.password, "U:")
+    assert [(e.local_name, e.user) for e in svc.remembered.list()] == [("U:", smbd.user)]
+    await r.cancel_connection_compat(ROOT, "U:", False)
+    assert svc.remembered.list() == [] and r.list_connections(ROOT) == []

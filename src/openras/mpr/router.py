@@ -164,8 +164,7 @@ class Router:
     def __init__(self, providers: Iterable[Provider], *, remembered: Remembered, notifyees: Notifyees,
                  drives_dir: Path, events: EventBus | None = None, log: logging.Logger | None = None,
                  provider_options: dict[str, dict[str, Any]] | None = None, connect_timeout: float = 60.0) -> None:
-        self.providers = list(providers)
-        self.by_name = {p.name.casefold(): p for p in self.providers}
+        self.set_providers(providers)
         self.remembered = remembered
         self.notifyees = notifyees
         self.drives_dir = drives_dir
@@ -179,6 +178,11 @@ class Router:
         self._enums: dict[int, EnumState] = {}
         self._enum_ids = itertools.count(1)
         self._last_errors: OrderedDict[tuple[int, int], tuple[int, str, str]] = OrderedDict()
+
+    def set_providers(self, providers: Iterable[Provider]) -> None:
+        """The providers, in the order they are asked (ProviderOrder)."""
+        self.providers = list(providers)
+        self.by_name = {p.name.casefold(): p for p in self.providers}
 
     # -- helpers ---------------------------------------------------------------------------
     def _publish(self, action: str, c: Connection | RememberedEntry, **extra: Any) -> None:

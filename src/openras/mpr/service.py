@@ -147,8 +147,7 @@ class MprService:
                     providers.append(load_provider(spec))
                 except Exception as exc:
                     self.log.error("provider %r not loaded: %s", spec, exc)
-        self.router.providers = providers
-        self.router.by_name = {p.name.casefold(): p for p in providers}
+        self.router.set_providers(providers)
         self.log.info("providers: %s", ", ".join(p.name for p in providers) or "none")
         self.notifyees.check_all()
         self._restore_task = asyncio.create_task(self.router.restore(), name="mpr-restore")
@@ -179,7 +178,7 @@ class MprService:
             return _mpr_error(exc)
         return web.json_response(result, status=201)
 
-    async def list(self, request: web.Request) -> web.Response:
+    async def list_connections(self, request: web.Request) -> web.Response:
         all_users = request.query.get("all", "") in ("1", "true", "yes")
         caller = _caller(request)
         return web.json_response({"persistent": self.remembered.persistent_default(caller.uid),
@@ -246,7 +245,7 @@ class MprService:
         return [
             Route("POST", "/v1/net/connections", self.add, "WNetAddConnection2/3: connect a network resource",
                   body=AddBody, tags=tags),
-            Route("GET", "/v1/net/connections", self.list,
+            Route("GET", "/v1/net/connections", self.list_connections,
                   "Connections (OK / Disconnected) and remembered ones (Unavailable), as net use lists them",
                   query={"all": {"type": "boolean", "description": "every user's (root only)"}}, tags=tags),
             Route("GET", "/v1/net/connections/{name}", self.get, "WNetGetConnection: the remote name of a local name",
