@@ -61,6 +61,9 @@ def test_hang_up_during_a_dial_stops_its_notifications(win32ras: Any, daemon: An
     assert rc == 0
     assert in_connect.wait(20)  # the key exchange never completes: the dial is in progress
     assert status_or_none(daemon, handle)["phase"] == "dialing"
+    with pytest.raises(win32ras.error) as info:
+        win32ras.GetProjectionInfo(handle, win32ras.RASP_PppIp)
+    assert info.value.winerror == 730  # ERROR_PROJECTION_NOT_COMPLETE
     win32ras.HangUp(handle)
     wait_for(lambda: status_or_none(daemon, handle) is None)
     kinds = [e["kind"] for e in events_of(daemon, handle)]
@@ -161,3 +164,19 @@ def test_users_not_admitted_are_refused(daemon_factory: Any, client_uids: tuple[
     assert daemon.cli("status", uid=owner).returncode == 0
     refused = daemon.cli("status", uid=other)
     assert refused.returncode == 5
+
+
+def test_connection_notification_for_all_handles(win32ras: Any, daemon: Any, sshd: Any) -> None:
+    ssh_entry(daemon, sshd)
+    made, ended = threading.Event(), threading.Event()
+    win32ras.RasConnectionNotification(None, made, win32ras.RASCN_Connection)
+    win32ras.RasConnectionNotification(None, ended, win32ras.RASCN_Disconnection)
+    assert not made.is_set()
+    handle, rc = win32ras.Dial(None, None, ("lab", "", "", sshd.user, sshd.password, ""), None)
+    assert rc == 0
+    assert made.wait(10) and not ended.is_set()
+    win32ras.HangUp(handle)
+    assert ended.wait(10)
+    with pytest.raises(win32ras.error) as info:
+        win32ras.RasConnectionNotification(handle, threading.Event(), win32ras.RASCN_Disconnection)
+    assert info.value.winerror == 6
