@@ -296,7 +296,12 @@ class PppLink:
                 self._timer.cancel()
                 self._timer = self._timer_at = None
             if not self.up.done():
-                self.up.set_exception(RasError(event.code, event.reason))
+                code = event.code
+                if code == errors.ERROR_REMOTE_DISCONNECTION and not self.port.closed:
+                    # The engine says 629 for a Terminate-Request once LCP is open; before
+                    # Projected that is still negotiation, which Windows reports as 734.
+                    code = errors.ERROR_PPP_LCP_TERMINATED
+                self.up.set_exception(RasError(code, event.reason))
                 self.up.exception()  # retrieved: nobody may be awaiting it (hang-up during dial)
             if not self.done.done():
                 self.done.set_result(event)
