@@ -117,6 +117,15 @@ class Slirp:
 
     # -- life cycle -------------------------------------------------------------------
 
+    def prepare(self) -> Path:
+        """The namespace, HOME and runner script without socat, for a caller that runs slirp on
+        descriptors of its own (the fake modem's data mode); returns the runner's path.
+        ``cleanup()`` still removes everything (slirps are found by the namespace's PIDs)."""
+        slirp_available()
+        self._write_home()
+        self._make_netns()
+        return self._write_runner()
+
     def start(self, timeout: float = 20.0) -> Slirp:
         slirp_available()
         self._write_home()

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from harness import Daemon
+from peers.modem import FakeModem
 from peers.slirp import Slirp
 
 from .lab import DAEMON_CONFIG, Lab
@@ -29,6 +30,27 @@ def lab_factory(slirp_factory: Callable[..., Slirp]) -> Iterator[Callable[..., L
         daemon.start()
         return lab
 
+    def make_modem(mode: str, auth: str | None = None, **kwargs: Any) -> Lab:
+        # slirp without socat: the fake modem starts it on CONNECT, inside the namespace.
+        slirp = Slirp(auth=auth, **kwargs)
+        slirps.append(slirp)
+        runner = slirp.prepare()
+        modem = FakeModem(mode, runner)
+        modems.append(modem)
+        modem.start()
+        daemon = Daemon(DAEMON_CONFIG, netns=slirp.netns)
+        lab = Lab(slirp, daemon, modem=modem)
+        made.append(lab)
+        daemon.start()
+        return lab
+
+    make.modem = make_modem  # type: ignore[attr-defined]
+    slirps: list[Slirp] = []
+    modems: list[FakeModem] = []
     yield make
     for lab in made:
         lab.daemon.cleanup()  # before the slirp fixture kills whatever is left in the namespace
+    for modem in modems:
+        modem.cleanup()
+    for slirp in slirps:
+        slirp.cleanup()

@@ -54,6 +54,7 @@ class Lab:
     slirp: Slirp
     daemon: Daemon
     helpers: list[subprocess.Popen[Any]] = field(default_factory=list)
+    modem: Any = None  # peers.modem.FakeModem: the entry dials through it
 
     @property
     def netns(self) -> str:
@@ -63,7 +64,10 @@ class Lab:
         return Ras(self.daemon.client())
 
     def entry(self, name: str = "lab", **keys: str | int) -> str:
-        if self.slirp.transport == "tcp":
+        if self.modem is not None:
+            lines = [["MEDIA", "serial"], ["Port", str(self.modem.port)], ["DEVICE", "modem"],
+                     ["PhoneNumber", "5551234"]]
+        elif self.slirp.transport == "tcp":
             lines = [["MEDIA", "none"], ["DEVICE", "tcp"], ["PhoneNumber", f"127.0.0.1:{self.slirp.port}"]]
         else:
             lines = [["MEDIA", "serial"], ["Port", str(self.slirp.pty)], ["DEVICE", "serial"]]

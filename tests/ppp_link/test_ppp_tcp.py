@@ -97,7 +97,7 @@ def test_authentication_required_by_slirp(lab_factory: Any, method: str) -> None
     lab.hangup(handle)
 
     handle, notes = lab.dial(password="wrong-" + lab.slirp.password)
-    assert names(notes) == PPP_AUTH_STATES[:5] + ["Authenticate"], notes
+    assert names(notes) == [*PPP_AUTH_STATES[:5], "Authenticate"], notes
     assert (notes[-1].state, notes[-1].error) == (RASCS.Authenticate, 691)
     assert lab.ras().status(handle)["error"] == 691
     lab.hangup(handle)

@@ -84,6 +84,10 @@ class SerialDevice(PppDevice):
             raise RasError(errors.ERROR_PORT_NOT_AVAILABLE if busy else errors.ERROR_HARDWARE_FAILURE,
                            f"{self.path}: {exc}") from None
         assert isinstance(protocol, PortProtocol)
+        for _ in range(100):  # the transport calls connection_made() from the loop, a moment later
+            if protocol.transport is not None:
+                break
+            await asyncio.sleep(0)
         return protocol
 
     def _character_device(self) -> str:
