@@ -90,9 +90,12 @@ class Daemon:
             input: str | None = None) -> subprocess.CompletedProcess[str]:
         """Run a program (e.g. the CLI) as a separate process, optionally as another uid."""
         kwargs: dict[str, Any] = {}
+        env = self.env
         if uid is not None:
             kwargs.update(user=uid, group=uid, extra_groups=[])
-        return subprocess.run(argv, env=self.env, capture_output=True, text=True, timeout=timeout, input=input,
+            # A uid without a passwd entry: give it a name and a home that exists.
+            env = {**env, "USER": f"u{uid}", "LOGNAME": f"u{uid}", "HOME": "/tmp"}
+        return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout, input=input,
                               cwd="/", **kwargs)
 
     def python(self, code: str, uid: int | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
+from conftest import need
 
 from openras.codes import RASCS, error_name, error_string, errors
 from openras.codes.locales import en
@@ -14,8 +14,7 @@ REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "ras.
 
 
 def test_every_code_in_the_ras_reference_has_name_and_message() -> None:
-    if not REFERENCE.exists():
-        pytest.skip("shared/reference/ras.md is not beside the checkout")
+    need(REFERENCE.exists(), "shared/reference/ras.md is not beside the checkout")
     table = REFERENCE.read_text().split("## 7. Error codes", 1)[1].split("## 8.", 1)[0]
     pairs = re.findall(r"\|\s*(\d+)\s*\|\s*([A-Z_]+)\s*", table)
     assert len(pairs) >= 58

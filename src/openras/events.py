@@ -130,6 +130,11 @@ class EventBus:
         first_ring = self._ring[0][0]["seq"] if self._ring else self._seq + 1
         return [i for i in older if i[0]["seq"] < first_ring] + list(self._ring)
 
+    def close_all(self) -> None:
+        """End every subscription (daemon shutdown): their streams finish instead of lingering."""
+        for sub in list(self._subs):
+            sub.close()
+
     def _drop(self, sub: Subscription) -> None:
         self._subs.discard(sub)
 

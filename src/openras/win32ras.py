@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import phonebook as _pbk
+from . import pywintypes
 from .client import ApiError, Client
 from .client.ras import Ras
 from .codes import RASCS, error_string, errors
@@ -39,12 +40,7 @@ for _state in RASCS:
     globals()[f"RASCS_{_state.name}"] = int(_state)
 
 
-class error(Exception):
-    """pywintypes.error: ``(winerror, funcname, strerror)``."""
-
-    def __init__(self, winerror: int, funcname: str, strerror: str) -> None:
-        super().__init__(winerror, funcname, strerror)
-        self.winerror, self.funcname, self.strerror = winerror, funcname, strerror
+error = pywintypes.error  # pywin32: both modules raise pywintypes.error
 
 
 _lock = threading.Lock()

@@ -14,18 +14,13 @@ import threading
 from typing import Any
 from urllib.parse import quote
 
+from . import pywintypes
 from .client import ApiError, Client
 from .codes import error_string
 from .mpr.netresource import *  # noqa: F403 - the constants, as pywin32 exports them
 from .mpr.netresource import CONNECT_UPDATE_PROFILE, NETRESOURCE, RESOURCETYPE_DISK
 
-
-class error(Exception):
-    """pywintypes.error: ``(winerror, funcname, strerror)``."""
-
-    def __init__(self, winerror: int, funcname: str, strerror: str) -> None:
-        super().__init__(winerror, funcname, strerror)
-        self.winerror, self.funcname, self.strerror = winerror, funcname, strerror
+error = pywintypes.error  # pywin32: both modules raise pywintypes.error
 
 
 class PyHANDLE(int):

@@ -34,9 +34,6 @@ _STATUS = {
     errors.ERROR_NOT_SUPPORTED: 400,
 }
 
-PEER_KEY = web.AppKey("peer_cache", dict)
-
-
 @dataclass(frozen=True)
 class Peer:
     pid: int
@@ -50,17 +47,12 @@ class Peer:
 
 def peer(request: web.Request) -> Peer:
     """SO_PEERCRED of the client on the other end of the Unix socket."""
-    cached = request.get("peer")
-    if cached is not None:
-        return cached
     transport = request.transport
     sock = transport.get_extra_info("socket") if transport else None
     if sock is None or sock.family != socket.AF_UNIX:
         raise RasError(errors.ERROR_ACCESS_DENIED, "peer credentials unavailable")
     pid, uid, gid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
-    result = Peer(pid, uid, gid)
-    request["peer"] = result
-    return result
+    return Peer(pid, uid, gid)
 
 
 def error_body(code: int, detail: str = "") -> dict[str, Any]:
@@ -70,8 +62,13 @@ def error_body(code: int, detail: str = "") -> dict[str, Any]:
     return body
 
 
+def http_status(code: int) -> int:
+    """The coarse HTTP status that goes with a RAS / Win32 code."""
+    return _STATUS.get(code, 409)
+
+
 def error_response(code: int, detail: str = "", status: int | None = None) -> web.Response:
-    return web.json_response(error_body(code, detail), status=status or _STATUS.get(code, 409))
+    return web.json_response(error_body(code, detail), status=status or http_status(code))
 
 
 async def read_json(request: web.Request, model: type[M]) -> M:

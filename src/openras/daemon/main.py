@@ -38,7 +38,7 @@ def _prepare_dirs(paths: Paths) -> None:
 
 def _mpr_service(ctx: DaemonContext) -> Any | None:
     try:
-        from ..mpr.service import MprService
+        from .mpr_api import MprService
 
         return MprService(ctx)
     except Exception:
@@ -80,6 +80,7 @@ async def serve(paths: Paths) -> int:
     await manager.stop()
     if mpr is not None:
         await mpr.stop()
+    events.close_all()
     with contextlib.suppress(FileNotFoundError):
         os.unlink(paths.socket)
     await runner.cleanup()

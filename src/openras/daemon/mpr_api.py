@@ -28,14 +28,14 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ..codes import RasError, errors
-from ..daemon.context import DaemonContext
-from ..daemon.http import _STATUS, error_body, peer, query_int, read_json
-from ..daemon.routes import Route
-from .netresource import NETRESOURCE
-from .notifyees import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, Notifyees
-from .providers.base import Provider
-from .remembered import Remembered
-from .router import Caller, MprError, Router
+from ..context import DaemonContext
+from ..mpr.netresource import NETRESOURCE
+from ..mpr.notifyees import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, Notifyees
+from ..mpr.providers.base import Provider
+from ..mpr.remembered import Remembered
+from ..mpr.router import Caller, MprError, Router
+from .http import error_body, http_status, peer, query_int, read_json
+from .routes import Route
 
 BUILTIN_PROVIDERS = {
     "openras smb": "openras.mpr.providers.smb:SmbProvider",
@@ -114,7 +114,7 @@ def _mpr_error(exc: MprError) -> web.Response:
     body = error_body(exc.code, exc.detail)
     body.update(exc.extra)
     body["notifyee_errors"] = exc.notifyee_errors
-    return web.json_response(body, status=_STATUS.get(exc.code, 409))
+    return web.json_response(body, status=http_status(exc.code))
 
 
 class MprService:
