@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from peers.http import HttpServer  # noqa: E402
-from peers.sshd import Sshd  # noqa: E402
+from peers.http import HttpServer
+from peers.sshd import Sshd
 
 
 def say(text: str) -> None:

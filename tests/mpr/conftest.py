@@ -24,11 +24,11 @@ from aiohttp import web
 from peers.smbd import smbd  # noqa: F401 - a fixture
 
 from openras import config as config_mod
-from openras.daemon.app import _aiohttp_path
 from openras.context import DaemonContext
+from openras.daemon.app import _aiohttp_path
 from openras.daemon.http import errors_middleware
-from openras.events import EventBus
 from openras.daemon.mpr_api import MprService
+from openras.events import EventBus
 from openras.paths import Paths
 from openras.store import Store
 
