@@ -43,9 +43,19 @@ def _query(params: dict[str, Any] | None) -> dict[str, Any] | None:
     return {k: v for k, v in params.items() if v is not None}
 
 
-def _sse_event(lines: list[str]) -> dict[str, Any] | None:
-    data = "\n".join(line[5:].lstrip(" ") for line in lines if line.startswith("data:"))
-    return json.loads(data) if data else None
+class SseParser:
+    """Server-Sent Events, line by line: ``feed`` returns an event at each blank line."""
+
+    def __init__(self) -> None:
+        self._data: list[str] = []
+
+    def feed(self, line: str) -> dict[str, Any] | None:
+        if line:
+            if line.startswith("data:"):
+                self._data.append(line[5:].lstrip(" "))
+            return None  # comments (keep-alives), id: and event: lines carry nothing we need
+        data, self._data = "\n".join(self._data), []
+        return json.loads(data) if data else None
 
 
 def _autostart_default() -> bool:
@@ -88,14 +98,9 @@ class Client:
                 if r.status_code >= 300:
                     r.read()
                     _raise_for(r)
-                lines: list[str] = []
+                parser = SseParser()
                 for line in r.iter_lines():
-                    if line:
-                        lines.append(line)
-                        continue
-                    event = _sse_event(lines)
-                    lines = []
-                    if event is not None:
+                    if (event := parser.feed(line)) is not None:
                         yield event
         except httpx.TransportError as exc:
             raise ApiError(errors.ERROR_RASMAN_CANNOT_INITIALIZE, f"event stream lost: {exc}") from None
@@ -150,14 +155,9 @@ class AsyncClient:
                 if r.status_code >= 300:
                     await r.aread()
                     _raise_for(r)
-                lines: list[str] = []
+                parser = SseParser()
                 async for line in r.aiter_lines():
-                    if line:
-                        lines.append(line)
-                        continue
-                    event = _sse_event(lines)
-                    lines = []
-                    if event is not None:
+                    if (event := parser.feed(line)) is not None:
                         yield event
         except httpx.TransportError as exc:
             raise ApiError(errors.ERROR_RASMAN_CANNOT_INITIALIZE, f"event stream lost: {exc}") from None

@@ -62,8 +62,12 @@ def notification_of(event: dict[str, Any], handle: int) -> Notification | None:
     return None
 
 
-def ends_dial(event: dict[str, Any]) -> bool:
-    return event.get("kind") in ("hangup", "released")
+def dial_view(event: dict[str, Any], handle: int) -> tuple[Notification | None, bool]:
+    """One event of the stream as the dial sees it: (its notification or None, whether it is over)."""
+    if event.get("kind") in ("hangup", "released"):
+        return None, True  # a hang-up stops the dial's notifications
+    note = notification_of(event, handle)
+    return note, note is not None and note.final
 
 
 class Ras:
@@ -79,13 +83,10 @@ class Ras:
     def notifications(self, handle: int, since: int) -> Iterator[Notification]:
         """The dial's notifications in order; ends after the final one or at a hang-up."""
         for event in self.client.events(since=since, handle=handle):
-            if ends_dial(event):
-                return
-            note = notification_of(event, handle)
-            if note is None:
-                continue
-            yield note
-            if note.final:
+            note, over = dial_view(event, handle)
+            if note is not None:
+                yield note
+            if over:
                 return
 
     def hangup(self, handle: int) -> dict[str, Any]:
@@ -150,13 +151,10 @@ class AsyncRas:
 
     async def notifications(self, handle: int, since: int) -> AsyncIterator[Notification]:
         async for event in self.client.events(since=since, handle=handle):
-            if ends_dial(event):
-                return
-            note = notification_of(event, handle)
-            if note is None:
-                continue
-            yield note
-            if note.final:
+            note, over = dial_view(event, handle)
+            if note is not None:
+                yield note
+            if over:
                 return
 
     @asynccontextmanager
