@@ -18,10 +18,12 @@ PYTHON = sys.executable
 class Daemon:
     """An openras daemon on its own OPENRAS_HOME (a 0755 directory so other uids reach the socket)."""
 
-    def __init__(self, config: str = "", netns: str | None = None) -> None:
+    def __init__(self, config: str = "", netns: str | None = None, wrap: tuple[str, ...] = ()) -> None:
         # netns: run the daemon inside that network namespace (``ip netns exec``, which execs, so
         # proc.pid is the daemon itself); its Unix socket is still reached from anywhere.
+        # wrap: a command that execs the daemon (e.g. setpriv dropping a capability).
         self.netns = netns
+        self.wrap = tuple(wrap)
         self.home = Path(tempfile.mkdtemp(prefix="openras-test-"))
         os.chmod(self.home, 0o755)
         if config:
@@ -41,7 +43,7 @@ class Daemon:
 
     def start(self) -> Daemon:
         log = open(self.home / "daemon.log", "ab")
-        argv = [PYTHON, "-m", "openras", "daemon", "-v"]
+        argv = [*self.wrap, PYTHON, "-m", "openras", "daemon", "-v"]
         if self.netns is not None:
             argv = ["ip", "netns", "exec", self.netns, *argv]
         self.proc = subprocess.Popen(argv, env=self.env, stdout=log,

@@ -32,6 +32,7 @@ failed_handle_grace = 60
 echo_interval = {ECHO_INTERVAL}
 echo_failure = {ECHO_FAILURE}
 restart_timer = 1.0
+max_configure = 4
 [devices.serial]
 echo_interval = {ECHO_INTERVAL}
 echo_failure = {ECHO_FAILURE}
