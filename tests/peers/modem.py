@@ -102,6 +102,8 @@ while True:
     while b"\r" in line:
         raw, line = line.split(b"\r", 1)
         command = raw.strip().decode("ascii", "replace").upper()
+        if "AT" in command:  # like a Hayes modem, ignore what precedes "AT" (a stray "+++")
+            command = command[command.index("AT"):]
         if not command:
             continue
         log.write(command + "\n")
