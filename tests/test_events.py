@@ -74,3 +74,23 @@ async def test_waiting_subscriber_wakes_on_publish(tmp_path) -> None:
     bus.publish("daemon", action="x")
     item = await waiter
     assert item is not None and item[0]["action"] == "x"
+
+
+async def test_a_long_backlog_is_paged_with_cut_offs_and_nothing_is_skipped(tmp_path) -> None:
+    bus = make_bus(tmp_path, replay=8, queue_size=5)  # log pages of 20 events
+    for i in range(100):
+        bus.publish("state", handle=1, state=i)
+    since, seen, pages = 0, [], 0
+    while True:
+        sub = bus.subscribe(since=since)
+        pages += 1
+        cut = None
+        while (item := await sub.next_encoded(0.01)) is not None:
+            if item[0]["kind"] == "overflow":
+                cut = item[0]["resume_from"]
+            else:
+                seen.append(item[0]["seq"])
+        if cut is None:
+            break
+        since = cut
+    assert seen == list(range(1, 101)) and pages > 2

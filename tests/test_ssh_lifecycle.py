@@ -320,3 +320,23 @@ def test_dial_from_a_phonebook_file(daemon: Any, sshd: Any, tmp_path: Any) -> No
     assert daemon.rasdial("FileEntry", "/DISCONNECT").returncode == 0
     missing = daemon.rasdial("Nope", f"/PHONEBOOK:{pbk}")
     assert missing.returncode == 623 % 256 and "623" in missing.stderr
+
+
+def test_saved_credentials_belong_to_the_user_who_saved_them(daemon_factory: Any, sshd: Any,
+                                                             client_uids: tuple[int, int]) -> None:
+    daemon = daemon_factory('[daemon]\nallow_users = "*"\n')
+    ssh_entry(daemon, sshd)
+    owner, other = client_uids
+    save = (f"from openras import win32ras as w; w.SetEntryDialParams(None, ('lab', '', '', {sshd.user!r}, "
+            f"{sshd.password!r}, ''), 0); print(1)")
+    assert daemon.python_json(save, uid=owner) == 1
+    probe = ("import json; from openras import win32ras as w\n"
+             "p, have = w.GetEntryDialParams(None, 'lab')\n"
+             "h, rc = w.Dial(None, None, p, None)\n"
+             "print(json.dumps([have, rc, h]))")
+    have, rc, handle = daemon.python_json(probe, uid=other)
+    assert have == 0 and rc == 691  # the other user's dial did not get the owner's password
+    daemon.python_json(f"from openras import win32ras as w; w.HangUp({handle}); print(1)", uid=other)
+    have, rc, handle = daemon.python_json(probe, uid=owner)
+    assert have == 1 and rc == 0
+    daemon.python_json(f"from openras import win32ras as w; w.HangUp({handle}); print(1)", uid=owner)

@@ -36,15 +36,19 @@ class Subscription:
         if self.closed or (self._predicate is not None and not self._predicate(item[0])):
             return
         if len(self._queue) >= self._limit:
-            # Cut off: what is queued is still delivered, then the overflow event, then the end.
-            last = self._queue[-1][0]["seq"]
-            overflow = {"seq": last, "time": time.time(), "kind": "overflow",
-                        "resume_from": last, "message": "subscriber too slow; resume from resume_from"}
-            self._queue.append((overflow, json.dumps(overflow)))
-            self.closed = True
-            self._bus._drop(self)
+            self._cut_off()
         else:
             self._queue.append(item)
+        self._wakeup.set()
+
+    def _cut_off(self) -> None:
+        """What is queued is still delivered, then the overflow event, then the end."""
+        last = self._queue[-1][0]["seq"] if self._queue else self.last_seq
+        overflow = {"seq": last, "time": time.time(), "kind": "overflow",
+                    "resume_from": last, "message": "stream cut off; resume from resume_from"}
+        self._queue.append((overflow, json.dumps(overflow)))
+        self.closed = True
+        self._bus._drop(self)
         self._wakeup.set()
 
     async def next_encoded(self, timeout: float | None = None) -> tuple[Event, str] | None:  # noqa: ASYNC109
@@ -112,14 +116,16 @@ class EventBus:
         backlog = self._replay(since) if since is not None and since < self._seq else []
         # The replayed backlog does not count against the subscriber's lag allowance.
         sub = Subscription(self, predicate, limit + len(backlog))
-        if backlog:
-            for item in backlog:
-                sub._offer(item)
-                if sub.closed:
-                    return sub
+        truncated = bool(backlog) and backlog[-1][0]["seq"] < self._seq
+        for item in backlog:
+            sub._offer(item)
+        if truncated:
+            # The log read was cut short: end this stream with the explicit cut-off; the
+            # subscriber resumes from there (the same mechanism pages through a long backlog).
+            sub._cut_off()
+            return sub
         sub._limit = limit + sub.pending()
-        if not sub.closed:
-            self._subs.add(sub)
+        self._subs.add(sub)
         return sub
 
     def _replay(self, since: int) -> list[tuple[Event, str]]:
@@ -128,6 +134,8 @@ class EventBus:
         # Older than the ring: read the log (bounded), then the ring.
         older = [(e, json.dumps(e)) for e in self._store.events_since(since, limit=self._queue_size * 4)]
         first_ring = self._ring[0][0]["seq"] if self._ring else self._seq + 1
+        if older and older[-1][0]["seq"] < first_ring - 1:
+            return older  # a page of the log; the caller ends the stream with a cut-off
         return [i for i in older if i[0]["seq"] < first_ring] + list(self._ring)
 
     def close_all(self) -> None:

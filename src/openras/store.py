@@ -18,8 +18,10 @@ CREATE TABLE IF NOT EXISTS entries (
     name TEXT PRIMARY KEY, owner_uid INTEGER NOT NULL, lines TEXT NOT NULL,
     created REAL NOT NULL, modified REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS credentials (
-    entry TEXT PRIMARY KEY,  -- an entry name, or 'file:<path>|<name>' for a phonebook file's entry
-    user TEXT NOT NULL, password TEXT, domain TEXT NOT NULL);
+    uid INTEGER NOT NULL,  -- saved per user, as Windows does: nobody dials with another's password
+    entry TEXT NOT NULL,  -- an entry name, or 'file:<path>|<name>' for a phonebook file's entry
+    user TEXT NOT NULL, password TEXT, domain TEXT NOT NULL,
+    PRIMARY KEY (uid, entry));
 CREATE TABLE IF NOT EXISTS connections (
     handle INTEGER PRIMARY KEY, entry TEXT NOT NULL, state INTEGER NOT NULL,
     error INTEGER NOT NULL, record TEXT NOT NULL, updated REAL NOT NULL);
@@ -91,15 +93,13 @@ class Store:
             self.db.execute("UPDATE credentials SET entry=? WHERE entry=?", (new, old))
 
     # -- credentials ----------------------------------------------------------
-    def put_credentials(self, entry: str, user: str, password: str | None, domain: str) -> None:
-        self.db.execute("INSERT OR REPLACE INTO credentials(entry, user, password, domain) VALUES (?,?,?,?)",
-                        (entry, user, password, domain))
+    def put_credentials(self, uid: int, entry: str, user: str, password: str | None, domain: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO credentials(uid, entry, user, password, domain) VALUES (?,?,?,?,?)",
+                        (uid, entry, user, password, domain))
 
-    def delete_credentials(self, entry: str) -> None:
-        self.db.execute("DELETE FROM credentials WHERE entry=?", (entry,))
-
-    def get_credentials(self, entry: str) -> tuple[str, str | None, str] | None:
-        row = self.db.execute("SELECT user, password, domain FROM credentials WHERE entry=?", (entry,)).fetchone()
+    def get_credentials(self, uid: int, entry: str) -> tuple[str, str | None, str] | None:
+        row = self.db.execute("SELECT user, password, domain FROM credentials WHERE uid=? AND entry=?",
+                              (uid, entry)).fetchone()
         return (row[0], row[1], row[2]) if row else None
 
     # -- connection records ---------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Any
 
 from . import phonebook as _pbk
 from . import pywintypes
-from .client import ApiError, Client
+from .client import ApiError, Client, entry_path
 from .client.ras import Ras
 from .codes import RASCS, error_string, errors
 from .codes.states import (  # noqa: F401 - re-exported constants
@@ -30,9 +30,9 @@ from .codes.states import (  # noqa: F401 - re-exported constants
     RASP_PppIp,
     RASP_PppIpv6,
     RASP_PppLcp,
+    RASP_Socks,
     RDEOPT_PausedStates,
 )
-from .ras.devices.ssh import RASP_Socks  # noqa: F401
 
 WM_RASDIALEVENT = 0xCCCD
 
@@ -84,11 +84,23 @@ def _post(job: Callable[[], None]) -> None:
     _callbacks.put(job)
 
 
+# Handles this process hung up: notifications already queued for them are dropped, so no
+# callback runs after HangUp returned (reference/ras.md §3).
+_hung_up: set[int] = set()
+
+
 def _follow(handle: int, since: int, callback: Callable[..., Any]) -> None:
     """Relay the dial's notifications to the callback thread, in order."""
+
+    def deliver(note: Any) -> None:
+        if handle not in _hung_up:
+            callback(handle, WM_RASDIALEVENT, int(note.state), note.error, note.extended_error)
+
     try:
         for note in Ras(Client()).notifications(handle, since):
-            _post(lambda n=note: callback(handle, WM_RASDIALEVENT, int(n.state), n.error, n.extended_error))
+            if handle in _hung_up:
+                return
+            _post(lambda n=note: deliver(n))
     except ApiError:
         pass  # the daemon went away: no further notification can come
 
@@ -172,8 +184,8 @@ def GetEntryDialParams(fileName: str | None, entryName: str) -> tuple[tuple[str,
         if fileName:
             entry = _pbk.find(_pbk.read_file(fileName), entryName)
         else:
-            entry = _pbk.Entry(entryName, [tuple(kv) for kv in client.call("GET", f"/v1/entries/{entryName}")["lines"]])
-        creds = client.call("GET", f"/v1/entries/{entryName}/credentials", params=_cred_params(fileName))
+            entry = _pbk.Entry(entryName, [tuple(kv) for kv in client.call("GET", entry_path(entryName))["lines"]])
+        creds = client.call("GET", entry_path(entryName, "credentials"), params=_cred_params(fileName))
     except ApiError as exc:
         _raise(exc, "RasGetEntryDialParams")
     except _pbk.RasError as exc:
@@ -188,7 +200,7 @@ def SetEntryDialParams(fileName: str | None, params: Sequence[str], removePasswo
     body = {"user": user, "domain": domain, "remove_password": bool(removePassword),
             "password": None if removePassword else password}
     try:
-        _ras().client.call("PUT", f"/v1/entries/{entry}/credentials", json=body, params=_cred_params(fileName))
+        _ras().client.call("PUT", entry_path(entry, "credentials"), json=body, params=_cred_params(fileName))
     except ApiError as exc:
         _raise(exc, "RasSetEntryDialParams")
 

@@ -8,7 +8,7 @@ import sys
 import time
 from typing import Any
 
-from ..client import ApiError, Client
+from ..client import ApiError, Client, entry_path
 from ..client.ras import Ras
 from ..codes import RASCS, error_name, state_name
 from .common import exit_status, print_ras_error
@@ -48,7 +48,7 @@ def cmd_entry(args: argparse.Namespace) -> int:
             for e in entries:
                 print(f"{e['name']:<30} {e['device']:<8} {e['properties'].get('PhoneNumber', '')}")
     elif args.action == "show":
-        e = c.call("GET", f"/v1/entries/{args.name}")
+        e = c.call("GET", entry_path(args.name))
         if args.json:
             _dump(e)
         else:
@@ -58,11 +58,11 @@ def cmd_entry(args: argparse.Namespace) -> int:
     elif args.action == "create":
         _dump(c.call("POST", "/v1/entries", json={"name": args.name, "lines": _kv(args.pairs)}))
     elif args.action == "set":
-        _dump(c.call("PATCH", f"/v1/entries/{args.name}", json={"properties": dict(_kv(args.pairs))}))
+        _dump(c.call("PATCH", entry_path(args.name), json={"properties": dict(_kv(args.pairs))}))
     elif args.action == "rename":
-        _dump(c.call("PATCH", f"/v1/entries/{args.name}", json={"name": args.pairs[0]}))
+        _dump(c.call("PATCH", entry_path(args.name), json={"name": args.pairs[0]}))
     elif args.action == "delete":
-        c.call("DELETE", f"/v1/entries/{args.name}")
+        c.call("DELETE", entry_path(args.name))
     return 0
 
 
@@ -90,7 +90,7 @@ def cmd_credentials(args: argparse.Namespace) -> int:
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     body = {"user": args.user, "domain": args.domain, "password": password, "remove_password": args.remove_password}
-    _dump(_client().call("PUT", f"/v1/entries/{args.name}/credentials", json=body))
+    _dump(_client().call("PUT", entry_path(args.name, "credentials"), json=body))
     return 0
 
 

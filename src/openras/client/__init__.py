@@ -1,5 +1,5 @@
 """Talking to the daemon: :class:`Client` (sync), :class:`AsyncClient` (asyncio), :class:`ApiError`."""
 
-from .api import ApiError, AsyncClient, Client
+from .api import ApiError, AsyncClient, Client, entry_path
 
-__all__ = ["ApiError", "AsyncClient", "Client"]
+__all__ = ["ApiError", "AsyncClient", "Client", "entry_path"]

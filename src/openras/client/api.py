@@ -43,6 +43,13 @@ def _query(params: dict[str, Any] | None) -> dict[str, Any] | None:
     return {k: v for k, v in params.items() if v is not None}
 
 
+def entry_path(name: str, *rest: str) -> str:
+    """/v1/entries/NAME[/...] with NAME as one encoded segment (names may hold '?', '#', '/')."""
+    from urllib.parse import quote
+
+    return "/".join(["/v1/entries", quote(name, safe=""), *rest])
+
+
 class SseParser:
     """Server-Sent Events, line by line: ``feed`` returns an event at each blank line."""
 

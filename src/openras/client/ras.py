@@ -81,13 +81,40 @@ class Ras:
         return self.client.call("POST", "/v1/connections", json=dial_body(entry, **kwargs))
 
     def notifications(self, handle: int, since: int) -> Iterator[Notification]:
-        """The dial's notifications in order; ends after the final one or at a hang-up."""
-        for event in self.client.events(since=since, handle=handle):
-            note, over = dial_view(event, handle)
-            if note is not None:
-                yield note
-            if over:
+        """The dial's notifications in order; ends after the final one or at a hang-up.
+
+        An overflow or a dropped stream is not the end of the dial: it resumes from the last
+        sequence number seen, so no notification is lost or repeated."""
+        resumes = 0
+        while True:
+            try:
+                for event in self.client.events(since=since, handle=handle):
+                    if event["kind"] == "overflow":
+                        break
+                    since = event["seq"]
+                    note, over = dial_view(event, handle)
+                    if note is not None:
+                        yield note
+                    if over:
+                        return
+            except ApiError:
+                if resumes >= 3:
+                    raise
+            resumes += 1
+            if resumes > 10:
+                raise ApiError(errors.ERROR_DISCONNECTION, detail="the event stream keeps ending")
+            self.client.close()
+            if not self._exists(handle):
                 return
+
+    def _exists(self, handle: int) -> bool:
+        try:
+            self.status(handle)
+            return True
+        except ApiError as exc:
+            if exc.code == errors.ERROR_INVALID_HANDLE:
+                return False
+            raise
 
     def hangup(self, handle: int) -> dict[str, Any]:
         return self.client.call("DELETE", f"/v1/connections/{handle}")
@@ -150,12 +177,32 @@ class AsyncRas:
         return await self.client.call("POST", "/v1/connections", json=dial_body(entry, **kwargs))
 
     async def notifications(self, handle: int, since: int) -> AsyncIterator[Notification]:
-        async for event in self.client.events(since=since, handle=handle):
-            note, over = dial_view(event, handle)
-            if note is not None:
-                yield note
-            if over:
-                return
+        """As :meth:`Ras.notifications`, resuming after an overflow or a dropped stream."""
+        resumes = 0
+        while True:
+            try:
+                async for event in self.client.events(since=since, handle=handle):
+                    if event["kind"] == "overflow":
+                        break
+                    since = event["seq"]
+                    note, over = dial_view(event, handle)
+                    if note is not None:
+                        yield note
+                    if over:
+                        return
+            except ApiError:
+                if resumes >= 3:
+                    raise
+            resumes += 1
+            if resumes > 10:
+                raise ApiError(errors.ERROR_DISCONNECTION, detail="the event stream keeps ending")
+            await self.client.aclose()
+            try:
+                await self.status(handle)
+            except ApiError as exc:
+                if exc.code == errors.ERROR_INVALID_HANDLE:
+                    return
+                raise
 
     @asynccontextmanager
     async def dial(self, entry: str, **kwargs: Any) -> AsyncIterator[AsyncConnection]:

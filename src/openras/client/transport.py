@@ -39,9 +39,8 @@ def ensure_daemon(paths: Paths | None = None, autostart: bool = True) -> Paths:
     except OSError as exc:
         raise RasError(errors.ERROR_RASMAN_CANNOT_INITIALIZE, f"cannot start the daemon: {exc}") from None
     env = dict(os.environ)
-    env["OPENRAS_HOME"] = str(paths.runtime) if os.environ.get("OPENRAS_HOME") else env.get("OPENRAS_HOME", "")
-    if not env["OPENRAS_HOME"]:
-        del env["OPENRAS_HOME"]
+    if paths.runtime == paths.state == paths.config:
+        env["OPENRAS_HOME"] = str(paths.runtime)  # one home directory (OPENRAS_HOME or Client(home=...))
     # A new session: the daemon must outlive the client that started it (contract point 3).
     proc = subprocess.Popen([sys.executable, "-m", "openras", "daemon"], stdin=subprocess.DEVNULL, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True, env=env, close_fds=True)

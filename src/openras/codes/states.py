@@ -77,6 +77,7 @@ RASP_PppIpv6 = 0x8057
 RASP_PppLcp = 0xC021
 RASP_Amb = 0x10000  # obsolete AMB projection; never configured here
 RASP_Slip = 0x20000
+RASP_Socks = 0x10001  # openras extension: the SOCKS5 listener an SSH link projects
 
 # Authentication protocols reported in RASP_PppLcp.
 RASLCPAP_PAP = 0xC023

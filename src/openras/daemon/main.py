@@ -60,7 +60,9 @@ async def serve(paths: Paths) -> int:
         await mpr.start()
         extra = mpr.routes()
     app = build_app(ctx, manager, extra)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None, handler_cancellation=True)
+    # No handler cancellation: a client that drops its socket must not abort a hang-up or a mapping
+    # halfway. Event streams notice a gone client at their next write (keep-alive every 15 s).
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     with contextlib.suppress(FileNotFoundError):
         os.unlink(paths.socket)

@@ -85,10 +85,10 @@ def _may_edit(owner_uid: int, uid: int, daemon_uid: int) -> None:
         raise RasError(errors.ERROR_ACCESS_DENIED, "entry belongs to another user")
 
 
-def _entry_json(name: str, owner: int, lines: list[tuple[str, str]], store: Store) -> dict[str, Any]:
+def _entry_json(name: str, owner: int, lines: list[tuple[str, str]], store: Store, uid: int) -> dict[str, Any]:
     body = phonebook.Entry(name, lines).to_json()
     body["owner_uid"] = owner
-    creds = store.get_credentials(name)
+    creds = store.get_credentials(uid, name)  # the caller's own saved credentials
     body["have_password"] = bool(creds and creds[1] is not None)
     return body
 
@@ -108,7 +108,7 @@ class RasApi:
         return found
 
     async def list_entries(self, request: web.Request) -> web.Response:
-        return web.json_response([_entry_json(n, o, lines, self.store) for n, o, lines in self.store.list_entries()])
+        return web.json_response([_entry_json(n, o, lines, self.store, peer(request).uid) for n, o, lines in self.store.list_entries()])
 
     async def create_entry(self, request: web.Request) -> web.Response:
         body = await read_json(request, EntryCreate)
@@ -117,12 +117,12 @@ class RasApi:
             raise RasError(errors.ERROR_ALREADY_ASSIGNED, f"entry {entry.name!r} exists")
         self.store.put_entry(entry.name, peer(request).uid, entry.lines)
         self.events.publish("entry", entry=entry.name, action="created", owner_uid=peer(request).uid)
-        return web.json_response(_entry_json(entry.name, peer(request).uid, entry.lines, self.store), status=201)
+        return web.json_response(_entry_json(entry.name, peer(request).uid, entry.lines, self.store, peer(request).uid), status=201)
 
     async def get_entry(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
         owner, lines = self._get_entry(name)
-        return web.json_response(_entry_json(name, owner, lines, self.store))
+        return web.json_response(_entry_json(name, owner, lines, self.store, peer(request).uid))
 
     async def update_entry(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
@@ -137,7 +137,7 @@ class RasApi:
             self.store.rename_entry(name, new_name)
         self.store.put_entry(new_name, owner, entry.lines)
         self.events.publish("entry", entry=new_name, action="updated", old_name=name)
-        return web.json_response(_entry_json(new_name, owner, entry.lines, self.store))
+        return web.json_response(_entry_json(new_name, owner, entry.lines, self.store, peer(request).uid))
 
     async def delete_entry(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
@@ -176,21 +176,20 @@ class RasApi:
         return name
 
     async def get_credentials(self, request: web.Request) -> web.Response:
-        saved = self.store.get_credentials(self._cred_key(request))
+        saved = self.store.get_credentials(peer(request).uid, self._cred_key(request))
         user, password, domain = saved or ("", None, "")
         return web.json_response({"user": user, "domain": domain, "have_password": password is not None})
 
     async def put_credentials(self, request: web.Request) -> web.Response:
         key = self._cred_key(request)
-        if not key.startswith("file:"):
-            _may_edit(self._get_entry(key)[0], peer(request).uid, self.daemon_uid)
+        uid = peer(request).uid
         body = await read_json(request, Credentials)
-        saved = self.store.get_credentials(key)
+        saved = self.store.get_credentials(uid, key)
         password = None if body.remove_password else (body.password if body.password is not None
                                                        else (saved[1] if saved else None))
         if password == SAVED_PASSWORD_HANDLE and saved:
             password = saved[1]
-        self.store.put_credentials(key, body.user, password, body.domain)
+        self.store.put_credentials(uid, key, body.user, password, body.domain)
         return web.json_response({"user": body.user, "domain": body.domain, "have_password": password is not None})
 
     # -- connections -----------------------------------------------------------------
@@ -215,7 +214,8 @@ class RasApi:
             entry_name = "." + body.phone_number
         else:
             entry_name = entry.name
-        saved = self.store.get_credentials(cred_key) if body.entry else None
+        # Only the caller's own saved credentials are ever used (never another user's).
+        saved = self.store.get_credentials(who.uid, cred_key) if body.entry else None
         user, password, domain = body.user, body.password, body.domain
         if saved:
             user = user or saved[0]
@@ -228,7 +228,7 @@ class RasApi:
         params = DialParams(entry=body.entry, phone_number=body.phone_number, callback_number=body.callback_number,
                             user=user, password=password, domain=domain)
         result = await self.m.dial(DialRequest(entry=entry, entry_name=entry_name, phonebook=body.phonebook,
-                                               params=params, uid=who.uid, pid=who.pid, credentials_key=cred_key))
+                                               params=params, uid=who.uid, pid=who.pid))
         return web.json_response(result, status=201)
 
     async def list_connections(self, request: web.Request) -> web.Response:

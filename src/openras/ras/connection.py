@@ -50,6 +50,11 @@ class Connection:
     connected_at: float | None = None
     guid: str = field(default_factory=lambda: str(uuid.uuid4()))
     task: asyncio.Task[None] | None = None
+    redial_task: asyncio.Task[None] | None = None
+
+    @property
+    def redial_pending(self) -> bool:
+        return self.redial_task is not None and not self.redial_task.done()
     failed_at: float | None = None
     owner_gone_since: float | None = None
 
@@ -81,5 +86,12 @@ class Connection:
             "user": self.params.user,
             "created": self.created,
             "connected_at": self.connected_at,
-            "device": self.device.status(),
+            "device": self._device_status(),
         }
+
+    def _device_status(self) -> dict[str, Any]:
+        # Listing must work whatever one device does: a failing status() is reported, not raised.
+        try:
+            return self.device.status()
+        except Exception as exc:
+            return {"status_error": f"{type(exc).__name__}: {exc}"}

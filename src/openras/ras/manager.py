@@ -35,7 +35,6 @@ class DialRequest:
     params: DialParams
     uid: int
     pid: int
-    credentials_key: str
 
 
 class RecoveredDevice(Device):
@@ -81,6 +80,9 @@ class ConnectionManager:
         if self._reaper:
             self._reaper.cancel()
         for conn in list(self.conns.values()):
+            if conn.redial_task is not None:
+                conn.redial_task.cancel()  # RedialSeconds must not hold the shutdown up
+        for conn in list(self.conns.values()):
             if conn.phase is not Phase.HANGING_UP:
                 conn.refs.clear()
                 self._begin_teardown(conn, "daemon shutting down")
@@ -114,9 +116,6 @@ class ConnectionManager:
         self.ctx.store.put_connection(conn.handle, conn.entry_name, int(conn.state), conn.error, record)
 
     # -- dial -----------------------------------------------------------------------
-    def find_shared(self, phonebook: str, entry_name: str) -> Connection | None:
-        return self._by_key.get((phonebook, entry_name))
-
     async def dial(self, req: DialRequest) -> dict[str, Any]:
         self.stats["dials"] += 1
         existing = self._by_key.get((req.phonebook, req.entry_name))
@@ -126,7 +125,7 @@ class ConnectionManager:
                 event = self._emit(existing, "reference", joined_uid=req.uid)
                 return {"handle": existing.handle, "seq": event["seq"] - 1, "shared": True,
                         "state": int(existing.state), "refs": len(existing.refs)}
-            if existing.phase is Phase.DIALING:
+            if existing.phase is Phase.DIALING or existing.redial_pending:
                 raise RasError(errors.ERROR_DIAL_ALREADY_IN_PROGRESS, f"{req.entry_name} is being dialed")
             # A failed or hanging-up handle of the same entry does not block a new dial.
         factory = self.registry.get(req.entry.device)
@@ -211,7 +210,7 @@ class ConnectionManager:
         """RedialOnLinkFailure: dial the same entry again on the same handle."""
         if conn.entry.get_int("RedialOnLinkFailure", 0) != 1:
             return
-        self._spawn(self._redial(conn))
+        conn.redial_task = self._spawn(self._redial(conn))
 
     async def _redial(self, conn: Connection) -> None:
         attempts = max(conn.entry.get_int("RedialAttempts", 3), 0)
@@ -276,6 +275,8 @@ class ConnectionManager:
         return event
 
     async def _teardown(self, conn: Connection, connected: bool, reason: str) -> None:
+        if conn.redial_task is not None and conn.redial_task is not asyncio.current_task():
+            conn.redial_task.cancel()
         if conn.task is not None and not conn.task.done():
             conn.task.cancel()
             await asyncio.gather(conn.task, return_exceptions=True)

@@ -16,10 +16,8 @@ from typing import Any
 import asyncssh
 
 from ...codes import RASCS, RasError, errors
-from ...codes.states import RASP_PppIp
+from ...codes.states import RASP_PppIp, RASP_Socks
 from .base import Device, DialContext, check_user_file
-
-RASP_Socks = 0x10001  # openras extension: the SOCKS5 listener an SSH link projects
 
 DEFAULT_PORT = 22
 
@@ -42,6 +40,16 @@ def split_host_port(value: str, default_port: int) -> tuple[str, int]:
     if not 0 < number < 65536:
         raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"bad port in PhoneNumber {value!r}")
     return host, number
+
+
+def _login_name(uid: int) -> str:
+    """Like ssh: without a user name, the dialing user's own login name (NSS may block: a thread)."""
+    import pwd
+
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return ""
 
 
 class _Client(asyncssh.SSHClient):
@@ -132,9 +140,14 @@ class SshDevice(Device):
                 self.key = asyncssh.read_private_key(key_path)
             except (OSError, asyncssh.KeyImportError) as exc:
                 raise RasError(errors.ERROR_CANNOT_LOAD_PHONEBOOK, f"SshKey {key_path}: {exc}") from None
+        user = ctx.params.user or await asyncio.to_thread(_login_name, ctx.owner_uid)
+        if not user:
+            raise RasError(errors.ERROR_AUTHENTICATION_FAILURE, "no user name for the SSH login")
         socks_port = int(self._option("SocksPort", "socks_port", 0))
         if not 0 <= socks_port < 65536:
             raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"SocksPort={socks_port}")
+        if 0 < socks_port < 1024 and ctx.owner_uid != 0:
+            raise RasError(errors.ERROR_ACCESS_DENIED, f"SocksPort={socks_port}: privileged ports are root's")
         timeout = self._option("SshConnectTimeout", "connect_timeout", 20)
         loop = asyncio.get_running_loop()
         try:
@@ -147,7 +160,7 @@ class SshDevice(Device):
         ctx.progress(RASCS.ConnectDevice)
         try:
             self.conn = await asyncio.wait_for(asyncssh.connect(
-                sock=sock, host=self.host, port=self.port, username=ctx.params.user or None,
+                sock=sock, host=self.host, port=self.port, username=user,
                 known_hosts=known_hosts, client_factory=lambda: _Client(self), client_keys=None,
                 password=None, agent_path=None, config=None, host_based_auth=False, kbdint_auth=False,
                 gss_auth=False, ignore_encrypted=True,
