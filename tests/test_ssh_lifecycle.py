@@ -340,3 +340,28 @@ def test_saved_credentials_belong_to_the_user_who_saved_them(daemon_factory: Any
     have, rc, handle = daemon.python_json(probe, uid=owner)
     assert have == 1 and rc == 0
     daemon.python_json(f"from openras import win32ras as w; w.HangUp({handle}); print(1)", uid=owner)
+
+
+def test_entry_files_are_read_with_the_dialing_users_rights(daemon_factory: Any, sshd: Any,
+                                                            client_uids: tuple[int, int], tmp_path: Any) -> None:
+    """A root daemon must not read, for another user, a key that user could not read."""
+    daemon = daemon_factory('[daemon]\nallow_users = "*"\n')
+    user, _ = client_uids
+    os.chmod(sshd.known_hosts, 0o644)
+    ssh_entry(daemon, sshd, SshKey=str(sshd.client_key))  # root's 0600 key
+    dialed = dial_in_process(daemon, sshd, uid=user, password="")
+    assert dialed["rc"] == 5  # ERROR_ACCESS_DENIED: not the dialing user's key
+    daemon.python_json(f"from openras import win32ras as w; w.HangUp({dialed['handle']}); print(1)", uid=user)
+    # A symlink to the key is not followed, even for root.
+    link = tmp_path / "link"
+    link.symlink_to(sshd.client_key)
+    with daemon.client() as c:
+        c.call("PATCH", "/v1/entries/lab", json={"properties": {"SshKey": str(link)}})
+    assert dial_in_process(daemon, sshd, password="")["rc"] == 621
+    # The user's own copy works.
+    own = sshd.client_key_for(user)
+    with daemon.client() as c:
+        c.call("PATCH", "/v1/entries/lab", json={"properties": {"SshKey": str(own)}})
+    dialed = dial_in_process(daemon, sshd, uid=user, password="")
+    assert dialed["rc"] == 0
+    daemon.python_json(f"from openras import win32ras as w; w.HangUp({dialed['handle']}); print(1)", uid=user)

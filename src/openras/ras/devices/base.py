@@ -77,11 +77,32 @@ class Device(ABC):
         return {}
 
 
-def check_user_file(path: str, uid: int, what: str, private: bool = False) -> str:
-    """Refuse a file named by an entry that the dialing user could not read themselves.
+MAX_USER_FILE = 256 * 1024
 
-    The daemon may run as root for every local user: without this check an entry could make it
-    read another user's key. ``private`` files (keys) must be owned by that user (or root's own).
+
+def _may_traverse(directory: str, uid: int) -> bool:
+    """Could ``uid`` reach into every directory above a file? (owner/other bits: conservative)."""
+    import os
+    import stat
+
+    path = os.path.abspath(directory)
+    while True:
+        st = os.stat(path)
+        bit = stat.S_IXUSR if st.st_uid == uid else stat.S_IXOTH
+        if not st.st_mode & bit:
+            return False
+        if path == "/":
+            return True
+        path = os.path.dirname(path)
+
+
+def read_user_file(path: str, uid: int, what: str, private: bool = False) -> bytes:
+    """Read a file an entry names, as far as the dialing user could read it themselves.
+
+    The daemon may run as root for every local user: without these checks an entry could make it
+    read another user's key. The checks are made on the open descriptor (O_NOFOLLOW), so the file
+    cannot be swapped between check and read; ``private`` files (keys) must be owned by the user.
+    Blocking: call it in a thread.
     """
     import os
     import stat
@@ -89,16 +110,21 @@ def check_user_file(path: str, uid: int, what: str, private: bool = False) -> st
     if not path:
         raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"{what} is not set")
     try:
-        st = os.stat(path)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
         raise RasError(errors.ERROR_CANNOT_OPEN_PHONEBOOK, f"{what} {path}: {exc.strerror}") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise RasError(errors.ERROR_CANNOT_OPEN_PHONEBOOK, f"{what} {path}: not a regular file")
-    if uid in (0, os.geteuid()):
-        return path
-    if private:
-        if st.st_uid != uid:
-            raise RasError(errors.ERROR_ACCESS_DENIED, f"{what} {path} is not owned by uid {uid}")
-    elif st.st_uid != uid and not st.st_mode & stat.S_IROTH:
-        raise RasError(errors.ERROR_ACCESS_DENIED, f"{what} {path} is not readable by uid {uid}")
-    return path
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise RasError(errors.ERROR_CANNOT_OPEN_PHONEBOOK, f"{what} {path}: not a regular file")
+        if st.st_size > MAX_USER_FILE:
+            raise RasError(errors.ERROR_CANNOT_LOAD_PHONEBOOK, f"{what} {path}: larger than {MAX_USER_FILE} bytes")
+        if uid not in (0, os.geteuid()):
+            if private and st.st_uid != uid:
+                raise RasError(errors.ERROR_ACCESS_DENIED, f"{what} {path} is not owned by uid {uid}")
+            readable = st.st_mode & (stat.S_IRUSR if st.st_uid == uid else stat.S_IROTH)
+            if not readable or not _may_traverse(os.path.dirname(path), uid):
+                raise RasError(errors.ERROR_ACCESS_DENIED, f"{what} {path} is not readable by uid {uid}")
+        return os.read(fd, MAX_USER_FILE + 1)
+    finally:
+        os.close(fd)

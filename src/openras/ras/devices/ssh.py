@@ -17,7 +17,7 @@ import asyncssh
 
 from ...codes import RASCS, RasError, errors
 from ...codes.states import RASP_PppIp, RASP_Socks
-from .base import Device, DialContext, check_user_file
+from .base import Device, DialContext, read_user_file
 
 DEFAULT_PORT = 22
 
@@ -132,13 +132,18 @@ class SshDevice(Device):
         entry = ctx.entry
         ctx.progress(RASCS.OpenPort)
         self.host, self.port = split_host_port(ctx.phone_number, DEFAULT_PORT)
-        known_hosts = check_user_file(entry.get("SshKnownHosts") or "", ctx.owner_uid, "SshKnownHosts")
+        known_path = entry.get("SshKnownHosts") or ""
+        known_data = await asyncio.to_thread(read_user_file, known_path, ctx.owner_uid, "SshKnownHosts")
+        try:
+            known_hosts = asyncssh.import_known_hosts(known_data.decode("utf-8", "replace"))
+        except (ValueError, asyncssh.KeyImportError) as exc:
+            raise RasError(errors.ERROR_CANNOT_LOAD_PHONEBOOK, f"SshKnownHosts {known_path}: {exc}") from None
         key_path = entry.get("SshKey")
         if key_path:
-            check_user_file(key_path, ctx.owner_uid, "SshKey", private=True)
+            key_data = await asyncio.to_thread(read_user_file, key_path, ctx.owner_uid, "SshKey", True)
             try:
-                self.key = asyncssh.read_private_key(key_path)
-            except (OSError, asyncssh.KeyImportError) as exc:
+                self.key = asyncssh.import_private_key(key_data)
+            except (ValueError, asyncssh.KeyImportError) as exc:
                 raise RasError(errors.ERROR_CANNOT_LOAD_PHONEBOOK, f"SshKey {key_path}: {exc}") from None
         user = ctx.params.user or await asyncio.to_thread(_login_name, ctx.owner_uid)
         if not user:
