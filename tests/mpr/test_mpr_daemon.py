@@ -108,3 +108,16 @@ def test_other_users_map_their_own_drives(daemon_factory: Any, smbd: Any, client
     assert sorted(x["uid"] for x in rows) == [alice, bob]
     for uid in (alice, bob):
         assert d.cli("net", "use", "S:", "/DELETE", "/Y", uid=uid).returncode == 0
+
+
+def test_a_users_mappings_stay_out_of_other_users_event_streams(daemon_factory: Any, smbd: Any,
+                                                                client_uids: tuple[int, int]) -> None:
+    d = daemon_factory('[daemon]\nallow_users = "*"\n')
+    owner, other = client_uids
+    r = d.cli("net", "use", smbd.unc, smbd.password, f"/USER:{smbd.user}", uid=owner)
+    assert r.returncode == 0, r.stderr
+    log = ("import json; from openras.client import Client\n"
+           "print(json.dumps([e['kind'] for e in Client().call('GET', '/v1/events/log', params={'since': 0})]))")
+    assert "net" in d.python_json(log, uid=owner)
+    assert "net" not in d.python_json(log, uid=other)
+    assert "net" in d.python_json(log)  # root sees everything

@@ -149,7 +149,7 @@ class RasApi:
 
     async def import_phonebook(self, request: web.Request) -> web.Response:
         body = await read_json(request, ImportBody)
-        entries = phonebook.parse(body.text, "import")
+        entries = await asyncio.to_thread(phonebook.parse, body.text, "import")
         uid = peer(request).uid
         existing = [e.name for e in entries if self.store.get_entry(e.name) is not None]
         if existing and not body.replace:
@@ -197,7 +197,7 @@ class RasApi:
         body = await read_json(request, DialBody)
         who = peer(request)
         if body.phonebook_text is not None:
-            entries = phonebook.parse(body.phonebook_text, body.phonebook or "phonebook")
+            entries = await asyncio.to_thread(phonebook.parse, body.phonebook_text, body.phonebook or "phonebook")
             cred_key = f"file:{body.phonebook}|{body.entry}"
             entry = phonebook.find(entries, body.entry) if body.entry else None
         else:
@@ -257,13 +257,24 @@ class RasApi:
         return web.json_response(self.m.projection(handle, kind))
 
     # -- events ------------------------------------------------------------------------------
-    @staticmethod
-    def _predicate(request: web.Request) -> Any:
+    def _visible(self, event: Event, uid: int) -> bool:
+        """RAS events are everyone's (any user may enumerate connections); a user's network
+        mappings are theirs alone; notifyee diagnostics are the administrator's."""
+        if uid in (0, self.daemon_uid):
+            return True
+        if event["kind"] == "net":
+            return event.get("uid") == uid
+        return event["kind"] != "notifyee"
+
+    def _predicate(self, request: web.Request) -> Any:
+        uid = peer(request).uid
         handle = query_int(request, "handle", None, 1)
         kinds = {k for k in request.query.get("kinds", "").split(",") if k}
         notify = {n for n in request.query.get("notify", "").split(",") if n}
 
         def keep(event: Event) -> bool:
+            if not self._visible(event, uid):
+                return False
             if handle is not None and event.get("handle") != handle:
                 return False
             if kinds and event["kind"] not in kinds:
@@ -304,7 +315,8 @@ class RasApi:
     async def events_log(self, request: web.Request) -> web.Response:
         since = query_int(request, "since", 0, 0) or 0
         limit = query_int(request, "limit", 1000, 1, 10000) or 1000
-        return web.json_response(self.store.events_since(since, limit))
+        uid = peer(request).uid
+        return web.json_response([e for e in self.store.events_since(since, limit) if self._visible(e, uid)])
 
     def routes(self) -> list[Route]:
         handle = {"handle": {"type": "integer", "minimum": 1, "maximum": 2**62}}

@@ -353,6 +353,10 @@ class Router:
             except RasError as exc:
                 result["detail"] = exc.detail
                 return exc.code
+            except Exception as exc:
+                self.log.exception("add %s failed", nr.lpRemoteName)
+                result["detail"] = f"{type(exc).__name__}: {exc}"
+                return errors.ERROR_EXTENDED_ERROR
             result.update(made)
             return errors.WN_SUCCESS
 
@@ -667,10 +671,11 @@ class Router:
             except BaseException:
                 self._remove_drive_dir(e.uid, e.local_name)
                 raise
-        except RasError as exc:
+        except Exception as exc:
+            code = exc.code if isinstance(exc, RasError) else errors.ERROR_EXTENDED_ERROR
             self.log.warning("remembered %s -> %s (uid %d) not restored: %s", e.local_name, e.remote_name, e.uid,
                              exc)
-            return {"local_name": e.local_name, "uid": e.uid, "error": exc.code}
+            return {"local_name": e.local_name, "uid": e.uid, "error": code}
         finally:
             self._reserved.discard(key)
         c = Connection(next(self._ids), e.uid, e.local_name, e.remote_name, pc.provider, pc.user, e.type, pc,

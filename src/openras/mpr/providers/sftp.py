@@ -96,7 +96,9 @@ class SftpTarget:
             raise RasError(errors.ERROR_BAD_USERNAME, f"no user name for uid {request.owner_uid}")
         port = name.port or int(_option_number(options, "port", SSH_PORT))
         known_hosts = str(options.get("known_hosts") or os.path.expanduser("~/.ssh/known_hosts"))
-        key = options.get("key")
+        # [mpr.sftp] key is the daemon's own key: lending it to every local user would let any of
+        # them log in as whoever that key opens. Only root (or the daemon's user) gets it.
+        key = options.get("key") if request.owner_uid in (0, os.geteuid()) else None
         return cls(name, user, request.password or "", port, known_hosts, str(key) if key else None,
                    _option_number(options, "timeout", 20.0))
 
