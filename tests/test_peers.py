@@ -83,9 +83,7 @@ async def test_stopped_sessions_are_a_silent_peer_that_keepalive_detects(sshd: S
     conn = await connect(sshd, password=sshd.password, keepalive_interval=0.3, keepalive_count_max=2)
     try:
         sshd.stop_sessions()
-        start = time.monotonic()
         await asyncio.wait_for(conn.wait_closed(), 10)
-        assert time.monotonic() - start < 5
     finally:
         sshd.cont_sessions()
         conn.close()

@@ -9,7 +9,6 @@ import signal
 import socket
 import stat
 import textwrap
-import time
 from pathlib import Path
 from typing import Any
 
@@ -344,8 +343,9 @@ async def test_executable_notifyee_retry_brings_the_path_up(mpr_factory: Any, sm
     import shutil
 
     socat = shutil.which("socat")
-    if socat is None:
-        pytest.skip("socat is not installed")
+    from peers import require
+
+    require(socat is not None, "socat is not installed")
     port = free_port()
     pidfile = ndir / "socat.pid"
     path, log = shell_notifyee(ndir, "starter", f"""
@@ -389,9 +389,9 @@ async def test_raising_and_hanging_notifyees_do_not_stop_mapping(mpr_factory: An
     good, log = notifyee(ndir, "good")
     svc = await mpr_factory(config([("raising", raising), ("hanging", hanging), ("sleeper", sleeper),
                                     ("good", good)], timeout=0.5))
-    started = time.monotonic()
+    # The sleeper would hold the add for an hour (past the suite's per-test time-out) if its
+    # time-out did not abandon it.
     out = await add(svc.router, smbd.unc, smbd.password, smbd.user)
-    assert time.monotonic() - started < 8
     assert out["provider"] == "openras SMB"
     reported = {(e["notifyee"], e["phase"]) for e in out["notifyee_errors"]}
     assert reported == {("raising", "pre"), ("hanging", "pre"), ("sleeper", "pre")}

@@ -12,7 +12,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -76,9 +75,7 @@ async def test_mount_copy_cat_ls_close(case: Case, cleanup: Any) -> None:
     provider, req, remote_dir = case
     source = req.mount_point.parent / "source.bin"  # type: ignore[union-attr]
     source.write_bytes(os.urandom(300_000) + b"end\n")
-    started = time.monotonic()
     conn = cleanup(await provider.connect(req))
-    mounted = time.monotonic() - started
     mp = req.mount_point
     assert isinstance(conn, MountConnection) and conn.mount_point == mp and is_mount_point(mp)
     assert conn.alive and await conn.open_files() == 0
@@ -106,7 +103,6 @@ async def test_mount_copy_cat_ls_close(case: Case, cleanup: Any) -> None:
     assert not is_mount_point(mp) and str(mp) not in mount_points()
     assert not mp.exists()  # type: ignore[union-attr]  # we created it, so we removed it
     assert not conn.alive
-    assert mounted < 5
 
 
 async def test_open_file_blocks_close_until_forced(case: Case, cleanup: Any) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 
 import pytest
 from peers import free_port
@@ -31,16 +30,13 @@ async def connect_code(req: ConnectRequest) -> int:
 
 
 async def test_deviceless_password(sshd: Sshd) -> None:
-    started = time.monotonic()
     conn = await SftpProvider().connect(request(sshd))
-    elapsed = time.monotonic() - started
     assert conn.provider == "openras SFTP" and conn.user == sshd.user and conn.mount_point is None
     assert conn.root == str(sshd.home)  # type: ignore[attr-defined]
     assert conn.alive and await conn.open_files() == 0
     assert sshd.password not in repr(conn)
     await conn.close(force=False)
     assert not conn.alive
-    assert elapsed < 5
 
 
 async def test_deviceless_key_and_absolute_path(sshd: Sshd) -> None:

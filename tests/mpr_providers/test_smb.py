@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -32,16 +31,13 @@ async def connect_code(provider: SmbProvider, req: ConnectRequest) -> int:
 async def test_deviceless_connect_and_close(smbd: Smbd) -> None:
     provider = SmbProvider()
     try:
-        started = time.monotonic()
         conn = await provider.connect(request(smbd))
-        elapsed = time.monotonic() - started
         assert conn.provider == "openras SMB"
         assert conn.user == smbd.user and conn.mount_point is None
         assert conn.alive and await conn.open_files() == 0
         assert smbd.password not in repr(conn)
         await conn.close(force=False)
         assert not conn.alive
-        assert elapsed < 5
     finally:
         await provider.close()
 

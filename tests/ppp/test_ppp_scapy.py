@@ -10,9 +10,6 @@ from __future__ import annotations
 from ipaddress import IPv4Address
 
 import pytest
-
-pytest.importorskip("scapy.layers.ppp")
-
 from scapy.layers.ppp import (
     HDLC,
     PPP,
