@@ -236,12 +236,25 @@ class MountConnection(ProviderConnection):
                 await asyncio.wait_for(self.proc.wait(), 5.0)
 
 
+def _pin_directory(path: Path, owner_uid: int) -> int:
+    fd = os.open(path, os.O_PATH | os.O_NOFOLLOW | os.O_DIRECTORY | os.O_CLOEXEC)
+    st = os.fstat(fd)
+    if os.geteuid() == 0 and owner_uid != 0 and st.st_uid != owner_uid:
+        os.close(fd)
+        raise RasError(errors.ERROR_ACCESS_DENIED, f"{path} is not owned by uid {owner_uid}")
+    return fd
+
+
 async def mount(provider: str, kind: str, name: RemoteName, user: str, session: dict[str, Any],
                 request: ConnectRequest) -> MountConnection:
     """Start a mount child for ``session`` on ``request.mount_point``; RasError on any failure."""
     assert request.mount_point is not None
     check_fuse()
     mount_point, created = prepare_mount_point(Path(request.mount_point), request.owner_uid)
+    # The mount happens long after the checks (after the remote login): pin the directory now.
+    # The child mounts through this descriptor, so swapping the path for a symlink to a system
+    # directory meanwhile cannot redirect a root mount; the owner is checked again on it.
+    dir_fd = pinned_fd = _pin_directory(mount_point, request.owner_uid)
     parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     proc: asyncio.subprocess.Process | None = None
     writer: asyncio.StreamWriter | None = None
@@ -253,11 +266,13 @@ async def mount(provider: str, kind: str, name: RemoteName, user: str, session: 
         # it is stopped by its PID only.
         proc = await asyncio.create_subprocess_exec(
             *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-            pass_fds=(child_sock.fileno(),), start_new_session=True, cwd="/")
+            pass_fds=(child_sock.fileno(), dir_fd), start_new_session=True, cwd="/")
         child_sock.close()
+        os.close(dir_fd)
+        dir_fd = -1
         reader, writer = await asyncio.open_unix_connection(sock=parent_sock)
         allow_other = os.geteuid() == 0 and request.owner_uid != 0
-        config = {"kind": kind, "session": session, "mount_point": str(mount_point),
+        config = {"kind": kind, "session": session, "mount_point": str(mount_point), "mount_fd": pinned_fd,
                   "uid": request.owner_uid, "gid": _owner_gid(request.owner_uid),
                   "allow_other": allow_other, "fsname": _fsname(name)}
         writer.write((json.dumps(config) + "\n").encode())
@@ -285,6 +300,8 @@ async def mount(provider: str, kind: str, name: RemoteName, user: str, session: 
         return conn
     except BaseException:
         child_sock.close()
+        if dir_fd >= 0:
+            os.close(dir_fd)
         if writer is not None:
             writer.close()
         else:

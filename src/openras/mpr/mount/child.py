@@ -131,7 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     if config.get("allow_other"):
         options["allow_other"] = True
     try:
-        mfusepy.FUSE(ops, mount_point, **options)
+        # Mount on the directory the daemon pinned and checked (its descriptor), not on the path.
+        target = f"/proc/self/fd/{int(config['mount_fd'])}" if config.get("mount_fd") is not None else mount_point
+        mfusepy.FUSE(ops, target, **options)
     except Exception as exc:
         if not ready.is_set():
             control.send({"error": errors.ERROR_EXTENDED_ERROR, "detail": f"FUSE mount failed: {exc}"})
