@@ -100,6 +100,7 @@ class SshDevice(Device):
         self.host, self.port = "", 0
         self.key: asyncssh.SSHKey | None = None
         self.conn: asyncssh.SSHClientConnection | None = None
+        self._sock: socket.socket | None = None  # ours until asyncssh's connection owns it
         self.listener: asyncssh.SSHListener | None = None
         self.server_addr = ""
         self.local_addr = ""
@@ -160,7 +161,7 @@ class SshDevice(Device):
                 loop.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM), timeout)
         except (OSError, TimeoutError) as exc:
             raise RasError(errors.ERROR_DNSNAME_NOT_RESOLVABLE, f"{self.host}: {exc}") from None
-        sock = await self._tcp_connect(infos, timeout)
+        sock = self._sock = await self._tcp_connect(infos, timeout)
         ctx.progress(RASCS.PortOpened)
         ctx.progress(RASCS.ConnectDevice)
         try:
@@ -206,6 +207,9 @@ class SshDevice(Device):
             except (OSError, TimeoutError) as exc:
                 sock.close()
                 last = exc
+            except BaseException:  # a hang-up (cancellation) mid-connect must not leak the socket
+                sock.close()
+                raise
         if isinstance(last, TimeoutError):
             raise RasError(errors.ERROR_REQUEST_TIMEOUT, f"{self.host}:{self.port}: no answer")
         raise RasError(errors.ERROR_NO_ANSWER, f"{self.host}:{self.port}: {last}")
@@ -230,6 +234,8 @@ class SshDevice(Device):
             self.conn.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.conn.wait_closed(), 5)
+        elif self._sock is not None:
+            self._sock.close()  # hung up during key exchange: asyncssh never took the socket
 
     def projection(self, kind: int) -> dict[str, Any]:
         if kind == RASP_PppIp:
