@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from harness import Daemon
+from peers import require
 
 pytest_plugins = ["peers.fixtures"]
 
-IN_CI = os.environ.get("CI") == "true"
-
-
-def need(condition: bool, reason: str) -> None:
-    """Skip when a capability is missing — except in CI, which must have every capability."""
-    if not condition:
-        if IN_CI:
-            pytest.fail(f"CI lacks a required capability: {reason}")
-        pytest.skip(reason)
+# One CI-aware skip helper for the whole suite: skip locally, fail in CI.
+need = require
 
 
 @pytest.fixture

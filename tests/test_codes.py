@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from conftest import need
+from peers import require as need
 
 from openras.codes import RASCS, error_name, error_string, errors
 from openras.codes.locales import en

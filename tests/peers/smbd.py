@@ -31,17 +31,11 @@ from pathlib import Path
 
 import pytest
 
-IN_CI = os.environ.get("CI") == "true"
+from . import require
+
 SMBD = shutil.which("smbd") or "/usr/sbin/smbd"
 SMBPASSWD = shutil.which("smbpasswd") or "/usr/bin/smbpasswd"
 UNSHARE = shutil.which("unshare") or "/usr/bin/unshare"
-
-
-def _need(condition: bool, reason: str) -> None:
-    if not condition:
-        if IN_CI:
-            pytest.fail(f"CI lacks a required capability: {reason}")
-        pytest.skip(reason)
 
 
 def free_port() -> int:
@@ -216,8 +210,8 @@ def start_smbd(base: Path, user: str = "rasuser", password: str = "s3cret-Pw", s
 
 @pytest.fixture
 def smbd() -> Iterator[Smbd]:
-    _need(os.path.exists(SMBD) and os.path.exists(SMBPASSWD), "samba (smbd, smbpasswd) is not installed")
-    _need(os.geteuid() == 0, "the smbd fixture needs root (a private mount namespace for its test user)")
+    require(os.path.exists(SMBD) and os.path.exists(SMBPASSWD), "samba (smbd, smbpasswd) is not installed")
+    require(os.geteuid() == 0, "the smbd fixture needs root (a private mount namespace for its test user)")
     base = Path(tempfile.mkdtemp(prefix="openras-smbd-"))
     os.chmod(base, 0o755)
     server = start_smbd(base)

@@ -8,7 +8,7 @@ import sys
 import time
 from typing import Any
 
-from conftest import need  # tests/conftest.py
+from peers import require as need
 
 from openras.codes import RASCS
 from openras.codes.states import RASP_PppIp

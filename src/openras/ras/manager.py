@@ -139,7 +139,7 @@ class ConnectionManager:
             progress=lambda state: self._progress(holder["c"], state),
             link_lost=lambda code, detail: self._link_lost(holder["c"], code, detail),
             log=self.ctx.log.getChild(f"h{handle}"),
-            options=dict(self.ctx.config.devices.get(req.entry.device, {})))
+            options=dict(self.ctx.config.devices.get(req.entry.device, {})), state_dir=self.ctx.paths.state)
         device = factory(dctx)
         conn = Connection(handle=handle, entry=req.entry, entry_name=req.entry_name, phonebook=req.phonebook,
                           params=req.params, device=device, owner_uid=req.uid,
@@ -191,7 +191,7 @@ class ConnectionManager:
                           state_name(conn.state), error_name(code), detail)
         self._emit(conn, "state")
         # Free the link's resources now; the handle stays listed with its error until hung up.
-        self._spawn(self._release_device(conn))
+        self._spawn(self._release_device(conn, conn.device))
 
     def _link_lost(self, conn: Connection, code: int, detail: str) -> None:
         if conn.phase is not Phase.CONNECTED:
@@ -203,7 +203,7 @@ class ConnectionManager:
         self.stats["link_lost"] += 1
         self.ctx.log.info("handle %d (%s): link lost: %s %s", conn.handle, conn.entry_name, error_name(code), detail)
         self._emit(conn, "state", notify="disconnection")
-        self._spawn(self._release_device(conn))
+        self._spawn(self._release_device(conn, conn.device))
         self._maybe_redial(conn)
 
     def _maybe_redial(self, conn: Connection) -> None:
@@ -234,9 +234,9 @@ class ConnectionManager:
             else:
                 return
 
-    async def _release_device(self, conn: Connection) -> None:
+    async def _release_device(self, conn: Connection, device: Device) -> None:
         try:
-            await asyncio.wait_for(conn.device.hangup(), TEARDOWN_TIMEOUT)
+            await asyncio.wait_for(device.hangup(), TEARDOWN_TIMEOUT)
         except Exception:
             self.ctx.log.exception("handle %d: device teardown failed", conn.handle)
 
@@ -280,7 +280,7 @@ class ConnectionManager:
         if conn.task is not None and not conn.task.done():
             conn.task.cancel()
             await asyncio.gather(conn.task, return_exceptions=True)
-        await self._release_device(conn)
+        await self._release_device(conn, conn.device)
         self._release(conn, reason, notify="disconnection" if connected else None)
 
     def _release(self, conn: Connection, reason: str, notify: str | None = None) -> None:

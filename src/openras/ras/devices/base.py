@@ -15,6 +15,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 from ...codes import RASCS, RasError, errors
@@ -44,6 +45,8 @@ class DialContext:
     log: logging.Logger
     # Options from openras.toml's [devices] table, for tuning (keepalive, time-outs).
     options: dict[str, Any] = field(default_factory=dict)
+    # The daemon's state directory (resolver files of links live under it).
+    state_dir: Path = field(default_factory=lambda: Path("/var/lib/openras"))
 
     @property
     def phone_number(self) -> str:

@@ -48,7 +48,11 @@ class ModemDevice(SerialDevice):
                        final: tuple[str, ...] = ("OK",)) -> str:
         """Send one AT command; return the first result line (a prefix of ``final`` or a failure)."""
         port.buffer.clear()
-        port.write(command.encode("ascii") + b"\r")
+        try:
+            encoded = command.encode("ascii")
+        except UnicodeEncodeError:
+            raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"{command!r}: modem commands are ASCII") from None
+        port.write(encoded + b"\r")
         pending = b""
         deadline = time.monotonic() + wait
         while True:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from ipaddress import IPv4Address
 from typing import Any
 
@@ -180,6 +181,9 @@ def ppp_config(ctx: DialContext) -> PppConfig:
         local_ip = entry.get("IpAddress") or None
     static_dns = entry.get_int("IpNameAssign", 1) == 2
     try:
+        if static_dns:
+            for key in ("IpDnsAddress", "IpDns2Address"):
+                IPv4Address(entry.get(key) or "0.0.0.0")
         return PppConfig(
             username=ctx.params.user,
             password=ctx.params.password,
@@ -194,7 +198,7 @@ def ppp_config(ctx: DialContext) -> PppConfig:
             local_ip=local_ip,
             request_dns=not static_dns,
         )
-    except ValueError as exc:  # a bad IpAddress
+    except ValueError as exc:  # a bad IpAddress / IpDnsAddress
         raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"{entry.name}: {exc}") from None
 
 
@@ -331,6 +335,7 @@ class PppDevice(Device):
         self.link: PppLink | None = None
         self.tun: Any = None  # openras.ras.link.tun.TunInterface
         self.tun_reason: str | None = "not projected yet"
+        self.route_note: str | None = None  # why IpPrioritizeRemote was not honoured
         self.ip: IpUp | None = None
         self._dialing = True
         self._connected = False
@@ -391,18 +396,23 @@ class PppDevice(Device):
             self.tun_reason = reason
             self.ctx.log.info("no interface for %s: %s", self.ctx.entry.name, reason)
             return
-        from ...paths import resolve
-
         lcp = self.link.engine.lcp_info
+        wants_default = self.ctx.entry.get_int("IpPrioritizeRemote", 0) == 1
+        # Routing the whole machine through a link is the administrator's call, not any user's.
+        default_ok = self.ctx.owner_uid in (0, os.geteuid()) or \
+            self.ctx.owner_uid in self.ctx.options.get("default_route_uids", [])
+        if wants_default and not default_ok:
+            self.route_note = f"IpPrioritizeRemote=1 refused for uid {self.ctx.owner_uid}: split tunnel"
+            self.ctx.log.info("handle %d: %s", self.ctx.handle, self.route_note)
         config = TunConfig(
             name=interface_name(self.ctx.entry.name),
             local=self.ip.local,
             peer=self.ip.remote,
             mtu=min(lcp.peer_mru if lcp else 1500, 1500),
-            default_route=self.ctx.entry.get_int("IpPrioritizeRemote", 0) == 1,
+            default_route=wants_default and default_ok,
             metric=max(self.ctx.entry.get_int("IpInterfaceMetric", 0), 0),
             dns=self.dns_servers(),
-            resolv_dir=resolve().state / "resolv",
+            resolv_dir=self.ctx.state_dir / "resolv",
         )
         tun = TunInterface(config)
         try:
@@ -517,7 +527,7 @@ class PppDevice(Device):
     def status(self) -> dict[str, Any]:
         out: dict[str, Any] = {"interface": None, "interface_reason": self.tun_reason, "local_address": None,
                                "remote_address": None, "dns": [str(a) for a in self.dns_servers()],
-                               "resolv_conf": None, "default_route": False}
+                               "resolv_conf": None, "default_route": False, "route_note": self.route_note}
         if self.ip is not None and self.engine_ipcp_up():
             out["local_address"] = str(self.ip.local)
             out["remote_address"] = str(self.ip.remote) if self.ip.remote else None

@@ -47,6 +47,9 @@ class TcpDevice(PppDevice):
                 sock.close()
                 last = exc
                 continue
+            except BaseException:  # a hang-up (cancellation) mid-connect must not leak the socket
+                sock.close()
+                raise
             # PPP frames are small and latency-bound (negotiation, interactive traffic).
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             _, protocol = await loop.create_connection(PortProtocol, sock=sock)
