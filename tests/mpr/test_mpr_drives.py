@@ -33,7 +33,7 @@ def CancelConnectNotify(info, cancel):
 
 @pytest.fixture(autouse=True)
 def _fuse() -> None:
-    from peers.smbd import _need
+    from peers import require as _need
 
     _need(os.path.exists("/dev/fuse"), "FUSE is not available")
 

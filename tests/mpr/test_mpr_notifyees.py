@@ -235,7 +235,7 @@ async def test_wn_retry_after_the_notifyee_starts_the_server(mpr_factory: Any, m
                                                              ndir: Path) -> None:
     import sys
 
-    from peers.smbd import _need
+    from peers import require as _need
 
     _need(os.geteuid() == 0, "starting smbd needs root")
     port = free_port()

@@ -16,6 +16,7 @@ from typing import Any
 from harness import Daemon
 from peers.http import SERVER as HTTP_SERVER
 from peers.slirp import Slirp
+from ras_helpers import wait_for  # noqa: F401 - shared with the SSH tests; re-exported
 
 from openras.client import ApiError
 from openras.client.ras import Notification, Ras
@@ -143,11 +144,3 @@ def slirp_pids(lab: Lab) -> list[int]:
     return out
 
 
-def wait_for(predicate: Any, timeout: float = 20.0, interval: float = 0.02) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not reached")

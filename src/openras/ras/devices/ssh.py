@@ -18,6 +18,7 @@ import asyncssh
 from ...codes import RASCS, RasError, errors
 from ...codes.states import RASP_PppIp, RASP_Socks
 from .base import Device, DialContext, read_user_file
+from .net import tcp_connect
 
 DEFAULT_PORT = 22
 
@@ -155,13 +156,7 @@ class SshDevice(Device):
         if 0 < socks_port < 1024 and ctx.owner_uid != 0:
             raise RasError(errors.ERROR_ACCESS_DENIED, f"SocksPort={socks_port}: privileged ports are root's")
         timeout = self._option("SshConnectTimeout", "connect_timeout", 20)
-        loop = asyncio.get_running_loop()
-        try:
-            infos = await asyncio.wait_for(
-                loop.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM), timeout)
-        except (OSError, TimeoutError) as exc:
-            raise RasError(errors.ERROR_DNSNAME_NOT_RESOLVABLE, f"{self.host}: {exc}") from None
-        sock = self._sock = await self._tcp_connect(infos, timeout)
+        sock = self._sock = await tcp_connect(self.host, self.port, timeout)
         ctx.progress(RASCS.PortOpened)
         ctx.progress(RASCS.ConnectDevice)
         try:
@@ -194,25 +189,6 @@ class SshDevice(Device):
         self.socks_port = self.listener.get_port()
         ctx.progress(RASCS.Projected)
         self._up = True
-
-    async def _tcp_connect(self, infos: list[Any], limit: float) -> socket.socket:
-        loop = asyncio.get_running_loop()
-        last: Exception | None = None
-        for family, type_, proto, _, addr in infos:
-            sock = socket.socket(family, type_, proto)
-            sock.setblocking(False)
-            try:
-                await asyncio.wait_for(loop.sock_connect(sock, addr), limit)
-                return sock
-            except (OSError, TimeoutError) as exc:
-                sock.close()
-                last = exc
-            except BaseException:  # a hang-up (cancellation) mid-connect must not leak the socket
-                sock.close()
-                raise
-        if isinstance(last, TimeoutError):
-            raise RasError(errors.ERROR_REQUEST_TIMEOUT, f"{self.host}:{self.port}: no answer")
-        raise RasError(errors.ERROR_NO_ANSWER, f"{self.host}:{self.port}: {last}")
 
     def _lost(self, exc: Exception | None) -> None:
         if not self._up or self._closing:

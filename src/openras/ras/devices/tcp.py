@@ -11,6 +11,7 @@ import socket
 
 from ...codes import RasError, errors
 from .base import DialContext
+from .net import tcp_connect
 from .ppp_link import PortProtocol, PppDevice, _number
 from .ssh import split_host_port
 
@@ -31,29 +32,12 @@ class TcpDevice(PppDevice):
         if not self.port_number:
             raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, "PhoneNumber needs host:port for DEVICE=tcp")
         timeout = _number(self.ctx, "TcpConnectTimeout", "connect_timeout", 20)
-        loop = asyncio.get_running_loop()
+        sock = await tcp_connect(self.host, self.port_number, timeout)
+        # PPP frames are small and latency-bound (negotiation, interactive traffic).
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
-            infos = await asyncio.wait_for(
-                loop.getaddrinfo(self.host, self.port_number, type=socket.SOCK_STREAM), timeout)
-        except (OSError, TimeoutError) as exc:
-            raise RasError(errors.ERROR_DNSNAME_NOT_RESOLVABLE, f"{self.host}: {exc}") from None
-        last: BaseException | None = None
-        for family, type_, proto, _, addr in infos:
-            sock = socket.socket(family, type_, proto)
-            sock.setblocking(False)
-            try:
-                await asyncio.wait_for(loop.sock_connect(sock, addr), timeout)
-            except (OSError, TimeoutError) as exc:
-                sock.close()
-                last = exc
-                continue
-            except BaseException:  # a hang-up (cancellation) mid-connect must not leak the socket
-                sock.close()
-                raise
-            # PPP frames are small and latency-bound (negotiation, interactive traffic).
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            _, protocol = await loop.create_connection(PortProtocol, sock=sock)
-            return protocol
-        if isinstance(last, TimeoutError):
-            raise RasError(errors.ERROR_REQUEST_TIMEOUT, f"{self.host}:{self.port_number}: no answer")
-        raise RasError(errors.ERROR_NO_ANSWER, f"{self.host}:{self.port_number}: {last}")
+            _, protocol = await asyncio.get_running_loop().create_connection(PortProtocol, sock=sock)
+        except BaseException:
+            sock.close()
+            raise
+        return protocol
