@@ -8,7 +8,7 @@ keys are kept, and order is kept, so import → export gives back the same entri
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .codes import RasError, errors
@@ -20,8 +20,6 @@ _KEY_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
 _LINE_BREAK = re.compile(r"\r\n|\n|\r")
 MAX_LINES = 4096
 MAX_VALUE = 4096
-
-DEVICE_KINDS = ("ssh", "serial", "modem", "tcp", "vpn")
 
 
 def check_name(name: str) -> str:
@@ -176,6 +174,3 @@ def find(entries: Iterable[Entry], name: str) -> Entry:
             return entry
     raise RasError(errors.ERROR_CANNOT_FIND_PHONEBOOK_ENTRY, f"no entry named {name!r}")
 
-
-def iter_names(entries: Iterable[Entry]) -> Iterator[str]:
-    return (e.name for e in entries)

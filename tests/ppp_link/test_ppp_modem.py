@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -54,10 +53,8 @@ def test_modem_result_codes(lab_factory: Any, mode: str, code: int) -> None:
 def test_modem_silent_after_dial_is_no_answer(lab_factory: Any) -> None:
     lab = lab_factory.modem("silent")
     lab.entry(ModemAnswerSeconds=2)
-    started = time.monotonic()
     handle, notes = lab.dial()
     assert (notes[-1].state, notes[-1].error) == (RASCS.ConnectDevice, 678), notes
-    assert 2 <= time.monotonic() - started < 10
     lab.hangup(handle)
 
 

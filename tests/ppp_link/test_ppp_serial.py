@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
 from typing import Any
 
@@ -73,11 +72,9 @@ def test_killing_slirp_on_the_pty_ends_the_link(lab_factory: Any) -> None:
     handle, notes = lab.dial()
     assert notes[-1].state == RASCS.Connected
     [pid] = slirp_pids(lab)
-    killed = time.monotonic()
     os.kill(pid, signal.SIGKILL)
     status = wait_for(lambda: (s := lab.status(handle)) and s["state"] == RASCS.Disconnected and s,
                       timeout=KEEPALIVE_BOUND)
-    assert time.monotonic() - killed < KEEPALIVE_BOUND
     # socat exits with slirp and closes the pty master: the line hangs up (EIO), 629.
     assert status["error"] == 629, status
     assert " lab: " not in lab.links()

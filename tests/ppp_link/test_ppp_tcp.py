@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
 from typing import Any
 
@@ -116,11 +115,9 @@ def test_killing_slirp_reports_remote_disconnection(lab_factory: Any) -> None:
     lab = lab_factory("tcp")
     handle = connect(lab)
     [pid] = slirp_pids(lab)
-    killed = time.monotonic()
     os.kill(pid, signal.SIGKILL)
     status = wait_for(lambda: (s := lab.status(handle)) and s["state"] == RASCS.Disconnected and s,
                       timeout=KEEPALIVE_BOUND)
-    assert time.monotonic() - killed < KEEPALIVE_BOUND
     assert status["error"] == 629, status  # socat closes the TCP stream: the transport ends
     assert " lab: " not in lab.links()
     lab.hangup(handle)
@@ -131,11 +128,9 @@ def test_silent_peer_is_detected_by_echo_keepalive(lab_factory: Any) -> None:
     handle = connect(lab)
     [pid] = slirp_pids(lab)
     os.kill(pid, signal.SIGSTOP)  # alive but mute: only LCP echoes can tell
-    stopped = time.monotonic()
     try:
         status = wait_for(lambda: (s := lab.status(handle)) and s["state"] == RASCS.Disconnected and s,
                           timeout=KEEPALIVE_BOUND + 2)
-        assert time.monotonic() - stopped < KEEPALIVE_BOUND
         assert status["error"] == 829, status
         assert " lab: " not in lab.links()
     finally:

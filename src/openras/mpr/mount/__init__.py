@@ -250,7 +250,10 @@ async def mount(provider: str, kind: str, name: RemoteName, user: str, session: 
     """Start a mount child for ``session`` on ``request.mount_point``; RasError on any failure."""
     assert request.mount_point is not None
     check_fuse()
-    mount_point, created = prepare_mount_point(Path(request.mount_point), request.owner_uid)
+    # mkdir/chown/listing and NSS look-ups: off the event loop.
+    mount_point, created = await asyncio.to_thread(prepare_mount_point, Path(request.mount_point),
+                                                   request.owner_uid)
+    owner_gid = await asyncio.to_thread(_owner_gid, request.owner_uid)
     # The mount happens long after the checks (after the remote login): pin the directory now.
     # The child mounts through this descriptor, so swapping the path for a symlink to a system
     # directory meanwhile cannot redirect a root mount; the owner is checked again on it.
@@ -273,7 +276,7 @@ async def mount(provider: str, kind: str, name: RemoteName, user: str, session: 
         reader, writer = await asyncio.open_unix_connection(sock=parent_sock)
         allow_other = os.geteuid() == 0 and request.owner_uid != 0
         config = {"kind": kind, "session": session, "mount_point": str(mount_point), "mount_fd": pinned_fd,
-                  "uid": request.owner_uid, "gid": _owner_gid(request.owner_uid),
+                  "uid": request.owner_uid, "gid": owner_gid,
                   "allow_other": allow_other, "fsname": _fsname(name)}
         writer.write((json.dumps(config) + "\n").encode())
         await writer.drain()

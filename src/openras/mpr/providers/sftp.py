@@ -192,7 +192,7 @@ class SftpProvider(Provider):
     provider_type: ClassVar[int] = WNNC_NET_SFTP
 
     async def connect(self, request: ConnectRequest) -> ProviderConnection:
-        target = SftpTarget.from_request(request)
+        target = await asyncio.to_thread(SftpTarget.from_request, request)  # NSS look-up for a default user
         if request.mount_point is not None:
             from ..mount import mount
 

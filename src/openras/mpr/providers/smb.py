@@ -430,7 +430,7 @@ class SmbProvider(Provider):
         return await asyncio.get_running_loop().run_in_executor(self._executor, func, *args)
 
     async def connect(self, request: ConnectRequest) -> ProviderConnection:
-        session = session_for(request)
+        session = await asyncio.to_thread(session_for, request)  # a default user is an NSS look-up
         if request.mount_point is not None:
             from ..mount import mount
 

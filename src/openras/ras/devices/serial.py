@@ -63,7 +63,8 @@ class SerialDevice(PppDevice):
         if not self.path:
             raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, "Port= is not set")
         real = self._character_device()
-        check_port_access(real, self.ctx.owner_uid)
+        # NSS group look-ups may block (LDAP, sssd): not on the event loop.
+        await asyncio.to_thread(check_port_access, real, self.ctx.owner_uid)
         for _ in range(500):  # a redial of this same handle: its previous device is still closing
             if _OPEN_PORTS.get(real) != self.ctx.handle:
                 break
