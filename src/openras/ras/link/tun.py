@@ -23,6 +23,8 @@ from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any
 
+from .resolv import remove_resolv, write_resolv
+
 TUNSETIFF = 0x400454CA
 IFF_TUN = 0x0001
 IFF_NO_PI = 0x1000
@@ -146,16 +148,7 @@ class TunInterface:
 
     def _write_resolv(self) -> None:
         assert self.config.resolv_dir is not None
-        directory = self.config.resolv_dir
-        directory.mkdir(parents=True, exist_ok=True)
-        path = directory / f"{self.name}.conf"
-        text = f"# written by openras for interface {self.name}\n"
-        text += "".join(f"nameserver {a}\n" for a in self.config.dns)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-        self.resolv_file = path
+        self.resolv_file = write_resolv(self.config.resolv_dir, self.name, self.config.dns)
 
     # -- packets ----------------------------------------------------------------------------
 
@@ -223,10 +216,8 @@ class TunInterface:
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
-        if self.resolv_file is not None:
-            with contextlib.suppress(OSError):
-                self.resolv_file.unlink()
-            self.resolv_file = None
+        remove_resolv(self.resolv_file)
+        self.resolv_file = None
 
     def status(self) -> dict[str, Any]:
         return {"interface": self.name if self.fd is not None else None, "default_route": self.default_route,
