@@ -17,7 +17,7 @@ from . import phonebook as _pbk
 from . import pywintypes
 from .client import ApiError, Client, entry_path
 from .client.ras import Ras
-from .codes import RASCS, error_string, errors
+from .codes import RASCS, ErrorCode, error_string
 from .codes.states import (  # noqa: F401 - re-exported constants
     RASCS_DONE,
     RASCS_PAUSED,
@@ -132,10 +132,10 @@ def Dial(dialExtensions: Any, fileName: str | None, params: Sequence[str],
     except ApiError as exc:
         return handle, exc.code
     if last is None:
-        return handle, errors.ERROR_USER_DISCONNECTION
+        return handle, ErrorCode.ERROR_USER_DISCONNECTION
     if last.error:
         return handle, last.error
-    return handle, 0 if last.state == RASCS.Connected else errors.ERROR_DISCONNECTION
+    return handle, 0 if last.state == RASCS.Connected else ErrorCode.ERROR_DISCONNECTION
 
 
 def HangUp(handle: int) -> None:
@@ -212,7 +212,7 @@ def RasConnectionNotification(hrasconn: int | None, hEvent: Any, dwFlags: int) -
     only signals: the program then re-enumerates. The watch lasts for the process's lifetime."""
     handle = None if hrasconn in (None, 0, -1, 0xFFFFFFFF) else int(hrasconn)
     if handle is not None and not IsHandleValid(handle):
-        raise error(errors.ERROR_INVALID_HANDLE, "RasConnectionNotification", error_string(6))
+        raise error(ErrorCode.ERROR_INVALID_HANDLE, "RasConnectionNotification", error_string(ErrorCode.ERROR_INVALID_HANDLE))
     since = _ras().client.call("GET", "/v1/health")["last_seq"]
 
     def watch() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..client import ApiError, Client, entry_path
 from ..client.ras import Ras
-from ..codes import RASCS, error_name, state_name
+from ..codes import RASCS, ErrorCode, error_name, state_name
 from .common import exit_status, print_ras_error
 
 
@@ -109,7 +109,7 @@ def cmd_dial(args: argparse.Namespace) -> int:
             print(f"[{handle}] {state_name(note.state)}{err}", flush=True)
     if last is not None and not last.error and last.state == RASCS.Connected:
         return 0
-    code = last.error if last and last.error else 668
+    code = last.error if last and last.error else ErrorCode.ERROR_NO_CONNECTION
     print_ras_error(code, last.detail if last else "")
     return exit_status(code)
 
@@ -120,7 +120,7 @@ def _find_handle(ras: Ras, target: str) -> int:
     for conn in ras.connections():
         if conn["entry"] == target:
             return int(conn["handle"])
-    raise ApiError(6, detail=f"no connection to {target}")
+    raise ApiError(ErrorCode.ERROR_INVALID_HANDLE, detail=f"no connection to {target}")
 
 
 def cmd_hangup(args: argparse.Namespace) -> int:

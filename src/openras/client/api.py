@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from ..codes import RasError, error_name, error_string, errors
+from ..codes import ErrorCode, RasError, error_name, error_string
 from ..paths import Paths, resolve
 from .transport import ensure_daemon
 
@@ -33,7 +33,7 @@ def _raise_for(response: httpx.Response) -> Any:
         body = response.json()
         raise ApiError(int(body["error"]), body.get("message", ""), body.get("detail", ""), response.status_code)
     except (ValueError, KeyError, TypeError):
-        raise ApiError(errors.ERROR_UNKNOWN, f"HTTP {response.status_code}", response.text[:200],
+        raise ApiError(ErrorCode.ERROR_UNKNOWN, f"HTTP {response.status_code}", response.text[:200],
                        response.status_code) from None
 
 
@@ -94,7 +94,7 @@ class Client:
             response = self._client().request(method, path, json=json, params=_query(params))
         except httpx.TransportError as exc:
             self.close()
-            raise ApiError(errors.ERROR_RASMAN_CANNOT_INITIALIZE, f"daemon unreachable: {exc}") from None
+            raise ApiError(ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE, f"daemon unreachable: {exc}") from None
         return _raise_for(response)
 
     def events(self, since: int | None = None, **filters: Any) -> Iterator[dict[str, Any]]:
@@ -110,7 +110,7 @@ class Client:
                     if (event := parser.feed(line)) is not None:
                         yield event
         except httpx.TransportError as exc:
-            raise ApiError(errors.ERROR_RASMAN_CANNOT_INITIALIZE, f"event stream lost: {exc}") from None
+            raise ApiError(ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE, f"event stream lost: {exc}") from None
 
     def close(self) -> None:
         if self._http is not None:
@@ -150,7 +150,7 @@ class AsyncClient:
             response = await (await self._client()).request(method, path, json=json, params=_query(params))
         except httpx.TransportError as exc:
             await self.aclose()
-            raise ApiError(errors.ERROR_RASMAN_CANNOT_INITIALIZE, f"daemon unreachable: {exc}") from None
+            raise ApiError(ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE, f"daemon unreachable: {exc}") from None
         return _raise_for(response)
 
     async def events(self, since: int | None = None, **filters: Any) -> AsyncIterator[dict[str, Any]]:
@@ -167,7 +167,7 @@ class AsyncClient:
                     if (event := parser.feed(line)) is not None:
                         yield event
         except httpx.TransportError as exc:
-            raise ApiError(errors.ERROR_RASMAN_CANNOT_INITIALIZE, f"event stream lost: {exc}") from None
+            raise ApiError(ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE, f"event stream lost: {exc}") from None
 
     async def aclose(self) -> None:
         if self._http is not None:

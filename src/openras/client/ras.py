@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from ..codes import RASCS, errors
+from ..codes import RASCS, ErrorCode
 from .api import ApiError, AsyncClient, Client
 
 FINAL = (RASCS.Connected, RASCS.Disconnected)
@@ -47,7 +47,7 @@ def dial_body(entry: str, phonebook: str | None = None, phone_number: str = "", 
             with open(path, "rb") as f:
                 text = _decode(f.read(16 * 1024 * 1024))
         except OSError as exc:
-            raise ApiError(errors.ERROR_CANNOT_OPEN_PHONEBOOK, detail=f"{path}: {exc.strerror}") from None
+            raise ApiError(ErrorCode.ERROR_CANNOT_OPEN_PHONEBOOK, detail=f"{path}: {exc.strerror}") from None
         body["phonebook"] = path
         body["phonebook_text"] = text
     return body
@@ -102,7 +102,7 @@ class Ras:
                     raise
             resumes += 1
             if resumes > 10:
-                raise ApiError(errors.ERROR_DISCONNECTION, detail="the event stream keeps ending")
+                raise ApiError(ErrorCode.ERROR_DISCONNECTION, detail="the event stream keeps ending")
             self.client.close()
             if not self._exists(handle):
                 return
@@ -112,7 +112,7 @@ class Ras:
             self.status(handle)
             return True
         except ApiError as exc:
-            if exc.code == errors.ERROR_INVALID_HANDLE:
+            if exc.code == ErrorCode.ERROR_INVALID_HANDLE:
                 return False
             raise
 
@@ -147,7 +147,7 @@ class Ras:
             try:
                 self.status(handle)
             except ApiError as exc:
-                if exc.code == errors.ERROR_INVALID_HANDLE:
+                if exc.code == ErrorCode.ERROR_INVALID_HANDLE:
                     return True
                 raise
             time.sleep(interval)
@@ -195,12 +195,12 @@ class AsyncRas:
                     raise
             resumes += 1
             if resumes > 10:
-                raise ApiError(errors.ERROR_DISCONNECTION, detail="the event stream keeps ending")
+                raise ApiError(ErrorCode.ERROR_DISCONNECTION, detail="the event stream keeps ending")
             await self.client.aclose()
             try:
                 await self.status(handle)
             except ApiError as exc:
-                if exc.code == errors.ERROR_INVALID_HANDLE:
+                if exc.code == ErrorCode.ERROR_INVALID_HANDLE:
                     return
                 raise
 
@@ -214,14 +214,14 @@ class AsyncRas:
         try:
             last = notes[-1] if notes else None
             if last is None or last.error or last.state != RASCS.Connected:
-                code = last.error if last and last.error else errors.ERROR_DISCONNECTION
+                code = last.error if last and last.error else ErrorCode.ERROR_DISCONNECTION
                 raise ApiError(code, detail=last.detail if last else "dial ended without a result")
             yield conn
         finally:
             try:
                 await self.hangup(handle)
             except ApiError as exc:
-                if exc.code != errors.ERROR_INVALID_HANDLE:
+                if exc.code != ErrorCode.ERROR_INVALID_HANDLE:
                     raise
 
     async def hangup(self, handle: int) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from .. import phonebook
-from ..codes import RasError, errors
+from ..codes import ErrorCode, RasError
 from ..events import Event, EventBus
 from ..ras.devices.base import DialParams
 from ..ras.manager import SAVED_PASSWORD_HANDLE, ConnectionManager, DialRequest
@@ -82,7 +82,7 @@ def _entry_from_body(name: str, lines: list[Line] | None, properties: dict[str, 
 
 def _may_edit(owner_uid: int, uid: int, daemon_uid: int) -> None:
     if uid not in (0, daemon_uid, owner_uid):
-        raise RasError(errors.ERROR_ACCESS_DENIED, "entry belongs to another user")
+        raise RasError(ErrorCode.ERROR_ACCESS_DENIED, "entry belongs to another user")
 
 
 def _entry_json(name: str, owner: int, lines: list[tuple[str, str]], store: Store, uid: int) -> dict[str, Any]:
@@ -104,7 +104,7 @@ class RasApi:
     def _get_entry(self, name: str) -> tuple[int, list[tuple[str, str]]]:
         found = self.store.get_entry(name)
         if found is None:
-            raise RasError(errors.ERROR_CANNOT_FIND_PHONEBOOK_ENTRY, f"no entry named {name!r}")
+            raise RasError(ErrorCode.ERROR_CANNOT_FIND_PHONEBOOK_ENTRY, f"no entry named {name!r}")
         return found
 
     async def list_entries(self, request: web.Request) -> web.Response:
@@ -114,7 +114,7 @@ class RasApi:
         body = await read_json(request, EntryCreate)
         entry = _entry_from_body(body.name, body.lines, body.properties)
         if self.store.get_entry(entry.name) is not None:
-            raise RasError(errors.ERROR_ALREADY_ASSIGNED, f"entry {entry.name!r} exists")
+            raise RasError(ErrorCode.ERROR_ALREADY_ASSIGNED, f"entry {entry.name!r} exists")
         self.store.put_entry(entry.name, peer(request).uid, entry.lines)
         self.events.publish("entry", entry=entry.name, action="created", owner_uid=peer(request).uid)
         return web.json_response(_entry_json(entry.name, peer(request).uid, entry.lines, self.store, peer(request).uid), status=201)
@@ -133,7 +133,7 @@ class RasApi:
         entry = _entry_from_body(new_name, body.lines if body.lines is not None else lines, body.properties)
         if new_name != name:
             if self.store.get_entry(new_name) is not None:
-                raise RasError(errors.ERROR_ALREADY_ASSIGNED, f"entry {new_name!r} exists")
+                raise RasError(ErrorCode.ERROR_ALREADY_ASSIGNED, f"entry {new_name!r} exists")
             self.store.rename_entry(name, new_name)
         self.store.put_entry(new_name, owner, entry.lines)
         self.events.publish("entry", entry=new_name, action="updated", old_name=name)
@@ -153,7 +153,7 @@ class RasApi:
         uid = peer(request).uid
         existing = [e.name for e in entries if self.store.get_entry(e.name) is not None]
         if existing and not body.replace:
-            raise RasError(errors.ERROR_ALREADY_ASSIGNED, f"entries exist: {', '.join(existing[:10])}")
+            raise RasError(ErrorCode.ERROR_ALREADY_ASSIGNED, f"entries exist: {', '.join(existing[:10])}")
         for name in existing:
             _may_edit(self._get_entry(name)[0], uid, self.daemon_uid)
         for entry in entries:
@@ -208,7 +208,7 @@ class RasApi:
                 entry = phonebook.Entry(body.entry, lines)
         if entry is None:
             if not body.phone_number or not body.device:
-                raise RasError(errors.ERROR_INVALID_PARAMETER,
+                raise RasError(ErrorCode.ERROR_INVALID_PARAMETER,
                                "a dial without an entry needs phone_number and device")
             entry = phonebook.Entry("phone", [("DEVICE", body.device), ("PhoneNumber", body.phone_number)])
             entry_name = "." + body.phone_number

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..codes import RASCS, RasError, error_name, errors, state_name
+from ..codes import RASCS, ErrorCode, RasError, error_name, state_name
 from ..context import DaemonContext
 from ..phonebook import Entry
 from .connection import Connection, Phase, Reference
@@ -51,7 +51,7 @@ class RecoveredDevice(Device):
         return self._name
 
     async def dial(self) -> None:  # never dialed: it only stands for a lost link
-        raise RasError(errors.ERROR_NO_CONNECTION, "lost with the previous daemon")
+        raise RasError(ErrorCode.ERROR_NO_CONNECTION, "lost with the previous daemon")
 
     async def hangup(self) -> None:
         return None
@@ -126,11 +126,11 @@ class ConnectionManager:
                 return {"handle": existing.handle, "seq": event["seq"] - 1, "shared": True,
                         "state": int(existing.state), "refs": len(existing.refs)}
             if existing.phase is Phase.DIALING or existing.redial_pending:
-                raise RasError(errors.ERROR_DIAL_ALREADY_IN_PROGRESS, f"{req.entry_name} is being dialed")
+                raise RasError(ErrorCode.ERROR_DIAL_ALREADY_IN_PROGRESS, f"{req.entry_name} is being dialed")
             # A failed or hanging-up handle of the same entry does not block a new dial.
         factory = self.registry.get(req.entry.device)
         if factory is None:
-            raise RasError(errors.ERROR_PORT_NOT_AVAILABLE,
+            raise RasError(ErrorCode.ERROR_PORT_NOT_AVAILABLE,
                            f"entry {req.entry.name!r}: unsupported DEVICE={req.entry.get('DEVICE')!r}")
         handle = self.ctx.store.next_counter("handle")
         holder: dict[str, Connection] = {}
@@ -162,7 +162,7 @@ class ConnectionManager:
             return
         except Exception as exc:
             self.ctx.log.exception("handle %d: device failed", conn.handle)
-            self._fail(conn, errors.ERROR_UNKNOWN, f"{type(exc).__name__}: {exc}")
+            self._fail(conn, ErrorCode.ERROR_UNKNOWN, f"{type(exc).__name__}: {exc}")
             return
         if conn.phase is not Phase.DIALING:
             return
@@ -244,12 +244,12 @@ class ConnectionManager:
     def _authorize(self, conn: Connection, uid: int) -> None:
         if uid == 0 or uid == self.ctx.uid or uid == conn.owner_uid or any(r.uid == uid for r in conn.refs):
             return
-        raise RasError(errors.ERROR_ACCESS_DENIED, f"handle {conn.handle} belongs to uid {conn.owner_uid}")
+        raise RasError(ErrorCode.ERROR_ACCESS_DENIED, f"handle {conn.handle} belongs to uid {conn.owner_uid}")
 
     def get(self, handle: int) -> Connection:
         conn = self.conns.get(handle)
         if conn is None:
-            raise RasError(errors.ERROR_INVALID_HANDLE, f"no connection with handle {handle}")
+            raise RasError(ErrorCode.ERROR_INVALID_HANDLE, f"no connection with handle {handle}")
         return conn
 
     async def hangup(self, handle: int, uid: int, pid: int) -> dict[str, Any]:
@@ -291,7 +291,7 @@ class ConnectionManager:
         self.ctx.store.delete_connection(conn.handle)
         self.stats["released"] += 1
         if notify and conn.error == 0:
-            conn.error = errors.ERROR_USER_DISCONNECTION
+            conn.error = ErrorCode.ERROR_USER_DISCONNECTION
         self.ctx.events.publish(
             "released", handle=conn.handle, entry=conn.entry_name, phonebook=conn.phonebook,
             owner_uid=conn.owner_uid, device_type=conn.device.device_type, state=int(RASCS.Disconnected),
@@ -330,7 +330,7 @@ class ConnectionManager:
             conn = Connection(handle=handle, entry=entry, entry_name=record["entry"],
                               phonebook=record.get("phonebook", ""), params=dctx.params, device=device,
                               owner_uid=int(record["owner_uid"]), refs=refs, state=RASCS.Disconnected,
-                              error=errors.ERROR_NO_CONNECTION, phase=Phase.FAILED,
+                              error=ErrorCode.ERROR_NO_CONNECTION, phase=Phase.FAILED,
                               detail="the daemon stopped unexpectedly; the link was lost",
                               was_connected=bool(record.get("was_connected")), guid=record.get("guid", ""),
                               created=record.get("created", time.time()), failed_at=time.time())
@@ -348,7 +348,7 @@ class ConnectionManager:
         conn = self.get(handle)
         if conn.phase is not Phase.CONNECTED:
             if conn.phase is Phase.DIALING and conn.state < RASCS.Projected:
-                raise RasError(errors.ERROR_PROJECTION_NOT_COMPLETE, "projection not complete")
+                raise RasError(ErrorCode.ERROR_PROJECTION_NOT_COMPLETE, "projection not complete")
             if conn.phase is not Phase.DIALING:
-                raise RasError(errors.ERROR_PROJECTION_NOT_COMPLETE, f"connection is {conn.phase.value}")
+                raise RasError(ErrorCode.ERROR_PROJECTION_NOT_COMPLETE, f"connection is {conn.phase.value}")
         return conn.device.projection(kind)

@@ -30,7 +30,7 @@ import os
 from ipaddress import IPv4Address
 from typing import Any
 
-from ...codes import RASCS, RasError, errors
+from ...codes import RASCS, ErrorCode, RasError
 from ...codes.states import RASP_PppIp, RASP_PppIpv6, RASP_PppLcp
 from ...ppp import (
     ROLE_PEER,
@@ -151,9 +151,9 @@ def _number(ctx: DialContext, key: str, option: str, default: float) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"{key}={value!r} is not a number") from None
+        raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{key}={value!r} is not a number") from None
     if number < 0:
-        raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"{key}={value!r} is negative")
+        raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{key}={value!r} is negative")
     return number
 
 
@@ -175,7 +175,7 @@ def ppp_config(ctx: DialContext) -> PppConfig:
     entry = ctx.entry
     excluded = entry.get_int("ExcludedProtocols", 0)
     if excluded & NP_Ip and excluded & NP_Ipv6:
-        raise RasError(errors.ERROR_PPP_NO_PROTOCOLS_CONFIGURED, "ExcludedProtocols excludes IPv4 and IPv6")
+        raise RasError(ErrorCode.ERROR_PPP_NO_PROTOCOLS_CONFIGURED, "ExcludedProtocols excludes IPv4 and IPv6")
     local_ip = None
     if entry.get_int("IpAssign", 1) == 2:
         local_ip = entry.get("IpAddress") or None
@@ -199,7 +199,7 @@ def ppp_config(ctx: DialContext) -> PppConfig:
             request_dns=not static_dns,
         )
     except ValueError as exc:  # a bad IpAddress / IpDnsAddress
-        raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"{entry.name}: {exc}") from None
+        raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{entry.name}: {exc}") from None
 
 
 class PppLink:
@@ -301,10 +301,10 @@ class PppLink:
                 self._timer = self._timer_at = None
             if not self.up.done():
                 code = event.code
-                if code == errors.ERROR_REMOTE_DISCONNECTION and not self.port.closed:
+                if code == ErrorCode.ERROR_REMOTE_DISCONNECTION and not self.port.closed:
                     # The engine says 629 for a Terminate-Request once LCP is open; before
                     # Projected that is still negotiation, which Windows reports as 734.
-                    code = errors.ERROR_PPP_LCP_TERMINATED
+                    code = ErrorCode.ERROR_PPP_LCP_TERMINATED
                 self.up.set_exception(RasError(code, event.reason))
                 self.up.exception()  # retrieved: nobody may be awaiting it (hang-up during dial)
             if not self.done.done():
@@ -485,7 +485,7 @@ class PppDevice(Device):
             if engine is None or not engine.config.ipv4:
                 return super().projection(kind)
             if info is None:
-                return {"dwError": errors.ERROR_PPP_NO_ADDRESS_ASSIGNED, "szIpAddress": "", "szServerIpAddress": "",
+                return {"dwError": ErrorCode.ERROR_PPP_NO_ADDRESS_ASSIGNED, "szIpAddress": "", "szServerIpAddress": "",
                         "dwOptions": 0, "dwServerOptions": 0, "szDnsAddress": "", "szDns2Address": ""}
             dns: list[IPv4Address | None] = [*self.dns_servers(), None, None]
             return {"dwError": 0, "szIpAddress": str(info.local),
@@ -498,7 +498,7 @@ class PppDevice(Device):
                 return super().projection(kind)
             info6 = engine.ipv6cp_info
             if info6 is None:
-                return {"dwError": errors.ERROR_PPP_CP_REJECTED, "bLocalInterfaceIdentifier": "",
+                return {"dwError": ErrorCode.ERROR_PPP_CP_REJECTED, "bLocalInterfaceIdentifier": "",
                         "bPeerInterfaceIdentifier": "", "bLocalCompressionProtocol": "",
                         "bPeerCompressionProtocol": ""}
             return {"dwError": 0, "bLocalInterfaceIdentifier": info6.local_ifid.hex(),
@@ -507,7 +507,7 @@ class PppDevice(Device):
         if kind == RASP_PppLcp:
             lcp = engine.lcp_info if engine is not None else None
             if lcp is None:
-                raise RasError(errors.ERROR_PROJECTION_NOT_COMPLETE, "LCP is not open")
+                raise RasError(ErrorCode.ERROR_PROJECTION_NOT_COMPLETE, "LCP is not open")
             return {
                 "dwError": 0, "fBundled": False, "fMultilink": False,
                 "dwAuthenticationProtocol": lcp.auth_protocol or 0,
