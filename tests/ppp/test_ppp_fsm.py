@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from openras.ppp import Failure
 from openras.ppp import constants as c
 from openras.ppp.fsm import (
     FINISH_CLOSED,
@@ -24,7 +25,7 @@ from openras.ppp.packets import CpPacket
 class Recorder:
     sent: list[CpPacket] = field(default_factory=list)
     layers: list[Act] = field(default_factory=list)
-    failures: list[int] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
     terminated: int = 0
 
     def send_cp(self, protocol: int, payload: bytes) -> None:
@@ -35,8 +36,8 @@ class Recorder:
     def layer_event(self, cp: ControlProtocol, action: Act, now: float) -> None:
         self.layers.append(action)
 
-    def cp_failed(self, cp: ControlProtocol, code: int, reason: str, now: float) -> None:
-        self.failures.append(code)
+    def cp_failed(self, cp: ControlProtocol, failure: Failure, reason: str, now: float) -> None:
+        self.failures.append(failure)
 
     def peer_terminated(self, cp: ControlProtocol, now: float) -> None:
         self.terminated += 1

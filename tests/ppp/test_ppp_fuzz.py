@@ -8,7 +8,7 @@ from functools import cache
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from openras.ppp import AuthMethod, LinkDown, PppEngine
+from openras.ppp import AuthMethod, Failure, LinkDown, PppEngine
 from openras.ppp import constants as c
 from openras.ppp.auth import ChapAuthenticator, ChapPeer, PapAuthenticator, PapPeer
 from openras.ppp.fsm import State
@@ -211,13 +211,13 @@ def test_every_control_protocol_in_every_state(
 class AuthSink:
     def __init__(self) -> None:
         self.sent: list[bytes] = []
-        self.results: list[tuple[bool, int]] = []
+        self.results: list[tuple[bool, Failure | None]] = []
 
     def send_auth(self, protocol: int, payload: bytes) -> None:
         self.sent.append(payload)
 
-    def auth_finished(self, auth, ok, code, message, now) -> None:  # type: ignore[no-untyped-def]
-        self.results.append((ok, code))
+    def auth_finished(self, auth, failure, message, now, mschap_error=None) -> None:  # type: ignore[no-untyped-def]
+        self.results.append((failure is None, failure))
 
 
 @FUZZ

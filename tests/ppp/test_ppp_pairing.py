@@ -6,12 +6,12 @@ from ipaddress import IPv4Address
 
 import pytest
 
-from openras.codes import ErrorCode
 from openras.ppp import (
     AuthFailed,
     AuthMethod,
     AuthStarted,
     AuthSucceeded,
+    Failure,
     IpDown,
     IpUp,
     Ipv6Up,
@@ -92,9 +92,12 @@ def test_wrong_password_is_691(method: AuthMethod) -> None:
     link = connect(method, cli={"password": "wrong"})
     link.run_until(60)
     failed = of_type(link.events_a, AuthFailed)
-    assert len(failed) == 1 and failed[0].code == ErrorCode.ERROR_AUTHENTICATION_FAILURE
-    assert link.down_a() == LinkDown(691, failed[0].message)
-    assert link.down_b() is not None and link.down_b().code == 691
+    assert len(failed) == 1 and failed[0].failure is Failure.AUTH_REJECTED
+    # MS-CHAPv2 failure packets carry RFC 2759's error number ("E=691"); PAP and CHAP-MD5 none.
+    mschap_error = 691 if method is AuthMethod.MSCHAP_V2 else None
+    assert failed[0].mschap_error == mschap_error
+    assert link.down_a() == LinkDown(Failure.AUTH_REJECTED, failed[0].message, mschap_error)
+    assert link.down_b() is not None and link.down_b().failure is Failure.AUTH_REJECTED
     assert not of_type(link.events_a, IpUp)
     assert isinstance(link.events_a[-1], LinkDown)  # nothing follows LinkDown
     assert link.a.get_timer() is None
@@ -102,7 +105,7 @@ def test_wrong_password_is_691(method: AuthMethod) -> None:
 
 def test_unknown_user_is_691() -> None:
     link = connect(AuthMethod.CHAP_MD5, cli={"username": "mallory"}).run_until(60)
-    assert link.down_a() is not None and link.down_a().code == 691
+    assert link.down_a() is not None and link.down_a().failure is Failure.AUTH_REJECTED
 
 
 def test_client_picks_an_allowed_method_by_nak() -> None:
@@ -200,7 +203,7 @@ def test_echo_keepalive_detects_a_dead_peer() -> None:
     cut = link.now
     link.run_until(cut + 100)
     down = link.down_a()
-    assert down is not None and down.code == ErrorCode.ERROR_LINK_FAILURE == 829
+    assert down is not None and down.failure is Failure.ECHO_TIMEOUT
     # Three unanswered requests at most 10 s apart, then the fourth tick declares it dead.
     assert of_type(link.events_a, PhaseChanged)[-1].phase is Phase.DEAD
     assert link.a.get_timer() is None
@@ -215,7 +218,7 @@ def test_echo_dead_peer_timing() -> None:
     link.run_until(t0 + 14.9)
     assert link.down_a() is None
     link.run_until(t0 + 15.0)  # requests at +5 and +10 unanswered; +15 gives up
-    assert link.down_a() is not None and link.down_a().code == 829
+    assert link.down_a() is not None and link.down_a().failure is Failure.ECHO_TIMEOUT
 
 
 def test_peer_answers_echo_requests() -> None:
@@ -228,9 +231,8 @@ def test_peer_terminate_after_up_is_629() -> None:
     link = connect(AuthMethod.CHAP_MD5)
     link.b.close(link.now)
     link.run_until(link.now + 30)
-    assert link.down_a() is not None and link.down_a().code == ErrorCode.ERROR_REMOTE_DISCONNECTION
-    assert link.down_b() is not None and link.down_b().code == ErrorCode.ERROR_USER_DISCONNECTION
-    assert link.down_a().code == 629
+    assert link.down_a() is not None and link.down_a().failure is Failure.PEER_TERMINATED
+    assert link.down_b() is not None and link.down_b().failure is Failure.USER_CLOSED
 
 
 def test_user_close_is_631_and_completes_on_terminate_ack() -> None:
@@ -238,9 +240,9 @@ def test_user_close_is_631_and_completes_on_terminate_ack() -> None:
     t = link.now
     link.a.close(t)
     link.pump()
-    assert link.down_a() == LinkDown(631, "closed by the user")
+    assert link.down_a() == LinkDown(Failure.USER_CLOSED, "closed by the user")
     assert link.now == t  # no waiting: the Terminate-Ack came straight back
-    assert link.down_b() is not None and link.down_b().code == 629
+    assert link.down_b() is not None and link.down_b().failure is Failure.PEER_TERMINATED
 
 
 def test_close_with_silent_peer_times_out_after_max_terminate() -> None:
@@ -251,7 +253,7 @@ def test_close_with_silent_peer_times_out_after_max_terminate() -> None:
     link.run_until(t + 5.99)
     assert link.down_a() is None
     link.run_until(t + 6.0)  # two Terminate-Requests, 3 s apart (Max-Terminate 2)
-    assert link.down_a() is not None and link.down_a().code == 631
+    assert link.down_a() is not None and link.down_a().failure is Failure.USER_CLOSED
 
 
 def test_no_response_is_718_after_max_configure() -> None:
@@ -264,7 +266,7 @@ def test_no_response_is_718_after_max_configure() -> None:
         client.handle_timer(now)
         sent.append(client.data_to_send())
     events = client.events()
-    assert events[-1] == LinkDown(718, "LCP: no response from the peer")
+    assert events[-1] == LinkDown(Failure.LCP_TIMEOUT, "LCP: no response from the peer")
     assert now == pytest.approx(30.0)  # 10 Configure-Requests, 3 s apart
     assert sum(1 for s in sent if s) == 10
 
@@ -278,7 +280,7 @@ def test_restart_timer_is_configurable() -> None:
     assert not client.data_to_send()
     for t in (101.0, 102.0, 103.0):
         client.handle_timer(t)
-    assert client.events()[-1].code == 718
+    assert client.events()[-1].failure is Failure.LCP_TIMEOUT
 
 
 def test_passive_server_waits_for_the_client() -> None:
@@ -295,7 +297,7 @@ def test_secrets_callable_unknown_user_is_691() -> None:
     client = PppEngine(client_config())
     server = PppEngine(server_config(AuthMethod.PAP, secrets=lambda name: None))
     link = Link(client, server).start()
-    assert link.down_a() is not None and link.down_a().code == 691
+    assert link.down_a() is not None and link.down_a().failure is Failure.AUTH_REJECTED
 
 
 def test_auth_mismatch_does_not_converge() -> None:
@@ -306,14 +308,14 @@ def test_auth_mismatch_does_not_converge() -> None:
         cli={"allowed_auth": (AuthMethod.PAP,)},
     )
     link.run_until(60)
-    assert link.down_b() is not None and link.down_b().code == ErrorCode.ERROR_PPP_NOT_CONVERGING
-    assert link.down_a() is not None and link.down_a().code == ErrorCode.ERROR_PPP_LCP_TERMINATED
+    assert link.down_b() is not None and link.down_b().failure is Failure.PEER_REFUSED_AUTH
+    assert link.down_a() is not None and link.down_a().failure is Failure.PEER_TERMINATED_LCP
     assert link.a.lcp.stats.naks_sent == 5
 
 
 def test_client_refusing_all_auth_rejects() -> None:
     link = connect(AuthMethod.PAP, cli={"allowed_auth": ()}).run_until(60)
-    assert link.down_b() is not None and link.down_b().code == 732
+    assert link.down_b() is not None and link.down_b().failure is Failure.PEER_REFUSED_AUTH
     assert link.a.lcp.stats.naks_sent == 0 and link.a.lcp.stats.rejects_sent >= 1
 
 
@@ -321,7 +323,7 @@ def test_no_address_assigned_is_738() -> None:
     # A server with no address to give Rejects the client's 0.0.0.0 request.
     link = connect(srv={"peer_ip": None}).run_until(60)
     down = link.down_a()
-    assert down is not None and down.code == ErrorCode.ERROR_PPP_NO_ADDRESS_ASSIGNED
+    assert down is not None and down.failure is Failure.NO_ADDRESS
     assert not of_type(link.events_a, IpUp)
 
 
@@ -343,7 +345,7 @@ def test_ipv6_only_peer_and_ipv4_only_peer() -> None:
 
 def test_ipcp_rejected_by_peer_is_733() -> None:
     link = connect(None, srv={"ipv4": False}).run_until(60)
-    assert link.down_a() is not None and link.down_a().code == ErrorCode.ERROR_PPP_CP_REJECTED
+    assert link.down_a() is not None and link.down_a().failure is Failure.NCP_REJECTED
 
 
 def test_secrets_never_in_reprs_or_events() -> None:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address
 
-from openras.codes import ErrorCode
-from openras.ppp import AuthMethod, IpUp, LinkDown, PppEngine
+from openras.ppp import AuthFailed, AuthMethod, Failure, IpUp, LinkDown, PppEngine
 from openras.ppp import constants as c
 from openras.ppp.packets import CpPacket, Option
 
@@ -119,7 +118,7 @@ def test_slirp_pap_login_incorrect_then_terminate() -> None:
     assert lcp[1].identifier == 7
     peer.send_cp(c.PROTO_LCP, c.TERM_ACK, lcp[0].identifier)
     events = engine.events()
-    assert events[-1] == LinkDown(691, "Login incorrect")
+    assert events[-1] == LinkDown(Failure.AUTH_REJECTED, "Login incorrect")
 
 
 def test_pap_retransmits_then_718() -> None:
@@ -133,7 +132,7 @@ def test_pap_retransmits_then_718() -> None:
         assert len(peer.read_cp(c.PROTO_PAP)) == 1
     peer.advance(6.0)
     down = engine.events()[-1]
-    assert isinstance(down, LinkDown) and down.code == ErrorCode.ERROR_PPP_TIMEOUT
+    assert isinstance(down, LinkDown) and down.failure is Failure.AUTH_TIMEOUT
 
 
 def test_chap_challenge_never_comes_is_718() -> None:
@@ -145,7 +144,7 @@ def test_chap_challenge_never_comes_is_718() -> None:
     assert engine.get_timer() == 31.0
     peer.advance(31.0)
     down = engine.events()[-1]
-    assert isinstance(down, LinkDown) and down.code == 718
+    assert isinstance(down, LinkDown) and down.failure is Failure.AUTH_TIMEOUT
 
 
 def test_chap_md5_response_and_retransmitted_challenge() -> None:
@@ -179,8 +178,9 @@ def test_mschapv2_bad_authenticator_proof_fails() -> None:
     assert response.data[0] == 49 and response.data[1 + 16 : 1 + 24] == bytes(8)
     assert response.data[50:] == b"alice"
     peer.send_cp(c.PROTO_CHAP, 3, 5, b"S=" + b"0" * 40 + b" M=hi")
-    failed = [e for e in engine.events() if type(e).__name__ == "AuthFailed"]
-    assert failed and failed[0].code == 691
+    failed = [e for e in engine.events() if isinstance(e, AuthFailed)]
+    assert failed and failed[0].failure is Failure.AUTH_REJECTED
+    assert failed[0].mschap_error is None
 
 
 def test_mschapv2_error_code_is_passed_on() -> None:
@@ -195,7 +195,10 @@ def test_mschapv2_error_code_is_passed_on() -> None:
     assert [p.code for p in terminate] == [c.TERM_REQ]
     peer.send_cp(c.PROTO_LCP, c.TERM_REQ, 3)  # both ends close at once
     peer.send_cp(c.PROTO_LCP, c.TERM_ACK, terminate[0].identifier)
-    assert engine.events()[-1].code == ErrorCode.ERROR_PASSWD_EXPIRED
+    events = engine.events()
+    assert events[-1] == LinkDown(Failure.AUTH_REJECTED, events[-1].reason, mschap_error=648)
+    failed = [e for e in events if isinstance(e, AuthFailed)]
+    assert [(e.failure, e.mschap_error) for e in failed] == [(Failure.AUTH_REJECTED, 648)]
 
 
 def test_peer_terminate_during_negotiation_is_734() -> None:
@@ -205,7 +208,7 @@ def test_peer_terminate_during_negotiation_is_734() -> None:
     peer.read()
     peer.send_cp(c.PROTO_LCP, c.TERM_REQ, 9)
     assert [(p.code, p.identifier) for p in peer.read_cp(c.PROTO_LCP)] == [(c.TERM_ACK, 9)]
-    assert engine.events()[-1] == LinkDown(734, "the peer terminated LCP")
+    assert engine.events()[-1] == LinkDown(Failure.PEER_TERMINATED_LCP, "the peer terminated LCP")
     assert engine.get_timer() is None and engine.is_finished
     peer.send_cp(c.PROTO_LCP, c.CONF_REQ, 1, [SLIRP_MAGIC])  # ignored once finished
     assert peer.read() == []
@@ -228,7 +231,7 @@ def test_endless_naks_is_732() -> None:
     assert codes.count(c.CONF_REQ) == 7 and codes[-1] == c.TERM_REQ
     peer.advance(10.0)
     down = [e for e in engine.events() if isinstance(e, LinkDown)]
-    assert down == [LinkDown(732, "LCP: peer never accepts our options")]
+    assert down == [LinkDown(Failure.NOT_CONVERGING, "LCP: peer never accepts our options")]
 
 
 def test_peer_ignoring_our_rejects_is_732() -> None:
@@ -242,7 +245,7 @@ def test_peer_ignoring_our_rejects_is_732() -> None:
     assert [p.code for p in lcp].count(c.CONF_REJ) >= 5
     peer.advance(10.0)
     down = [e for e in engine.events() if isinstance(e, LinkDown)]
-    assert down and down[0].code == 732
+    assert down and down[0].failure is Failure.NOT_CONVERGING
 
 
 def test_code_reject_of_configure_request_is_733() -> None:
@@ -251,7 +254,7 @@ def test_code_reject_of_configure_request_is_733() -> None:
     peer = Peer(engine)
     request = peer.read_cp(c.PROTO_LCP)[0]
     peer.send_cp(c.PROTO_LCP, c.CODE_REJ, 1, request.encode())
-    assert engine.events()[-1].code == ErrorCode.ERROR_PPP_CP_REJECTED
+    assert engine.events()[-1].failure is Failure.LCP_REJECTED
 
 
 def test_looped_back_line_is_detected() -> None:
@@ -268,7 +271,7 @@ def test_looped_back_line_is_detected() -> None:
         engine.handle_timer(now)
         engine.receive_data(engine.data_to_send(), now)
     down = [e for e in engine.events() if isinstance(e, LinkDown)]
-    assert down and down[0].code == 737
+    assert down and down[0].failure is Failure.LOOPBACK
 
 
 def test_lcp_extras_when_opened() -> None:
@@ -326,9 +329,9 @@ def test_connection_lost() -> None:
     engine = PppEngine(client_config())
     engine.start(0.0)
     engine.connection_lost(1.0)
-    assert engine.events()[-1].code == ErrorCode.ERROR_PORT_DISCONNECTED
+    assert engine.events()[-1].failure is Failure.TRANSPORT_LOST_EARLY
     up = PppEngine(client_config())
     up.start(0.0)
     open_lcp(Peer(up))
     up.connection_lost(2.0)
-    assert up.events()[-1].code == ErrorCode.ERROR_REMOTE_DISCONNECTION
+    assert up.events()[-1].failure is Failure.TRANSPORT_LOST

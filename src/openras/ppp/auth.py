@@ -2,7 +2,7 @@
 MS-CHAPv2 (RFC 2759). "Peer" proves who it is; "authenticator" checks.
 
 Each object sends through its owner, keeps one ``deadline`` and reports its result once
-through ``owner.auth_finished``. Passwords stay in the config; nothing here logs them.
+through ``owner.auth_finished`` (a ``Failure``, or None for success). Passwords stay in the config; nothing here logs them.
 """
 
 from __future__ import annotations
@@ -14,12 +14,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from .config import AuthMethod, PppConfig
-from .events import ROLE_AUTHENTICATOR, ROLE_PEER
+from .events import ROLE_AUTHENTICATOR, ROLE_PEER, Failure
 from .mschapv2 import generate_authenticator_response, generate_nt_response
 from .packets import CpPacket
-
-ERROR_AUTHENTICATION_FAILURE = 691
-ERROR_PPP_TIMEOUT = 718
 
 PAP_REQUEST, PAP_ACK, PAP_NAK = 1, 2, 3
 CHAP_CHALLENGE, CHAP_RESPONSE, CHAP_SUCCESS, CHAP_FAILURE = 1, 2, 3, 4
@@ -29,7 +26,12 @@ class AuthOwner(Protocol):
     def send_auth(self, protocol: int, payload: bytes) -> None: ...
 
     def auth_finished(
-        self, auth: Authentication, ok: bool, code: int, message: str, now: float
+        self,
+        auth: Authentication,
+        failure: Failure | None,
+        message: str,
+        now: float,
+        mschap_error: int | None = None,
     ) -> None: ...
 
 
@@ -68,15 +70,18 @@ class Authentication:
             if self.role == ROLE_PEER
             else ("the peer did not authenticate")
         )
-        self._finish(False, ERROR_PPP_TIMEOUT, f"{self.method.name}: {what}", now)
+        self._finish(Failure.AUTH_TIMEOUT, f"{self.method.name}: {what}", now)
 
-    def _finish(self, ok: bool, code: int, message: str, now: float) -> None:
+    def _finish(
+        self, failure: Failure | None, message: str, now: float, mschap_error: int | None = None
+    ) -> None:
+        """Report the result once: ``failure`` None means authenticated."""
         self.deadline = None
         if self.finished:
             return
         self.finished = True
-        self.succeeded = ok
-        self.owner.auth_finished(self, ok, code, message, now)
+        self.succeeded = failure is None
+        self.owner.auth_finished(self, failure, message, now, mschap_error)
 
     def _send(self, code: int, identifier: int, data: bytes) -> None:
         self.owner.send_auth(self.method.protocol, CpPacket(code, identifier, data).encode())
@@ -125,9 +130,9 @@ class PapPeer(Authentication):
         if packet.data and len(packet.data) >= 1 + packet.data[0]:
             message = _text(packet.data[1 : 1 + packet.data[0]])
         if packet.code == PAP_ACK:
-            self._finish(True, 0, message, now)
+            self._finish(None, message, now)
         elif packet.code == PAP_NAK:
-            self._finish(False, ERROR_AUTHENTICATION_FAILURE, message or "PAP: access denied", now)
+            self._finish(Failure.AUTH_REJECTED, message or "PAP: access denied", now)
 
 
 @dataclass(eq=False)
@@ -162,9 +167,9 @@ class PapAuthenticator(Authentication):
         self._answer = (packet.identifier, PAP_ACK if ok else PAP_NAK)
         self._reply(packet.identifier, self._answer[1])
         if ok:
-            self._finish(True, 0, self.peer_name, now)
+            self._finish(None, self.peer_name, now)
         else:
-            self._finish(False, ERROR_AUTHENTICATION_FAILURE, "PAP: bad user name or password", now)
+            self._finish(Failure.AUTH_REJECTED, "PAP: bad user name or password", now)
 
     def _reply(self, identifier: int, code: int) -> None:
         message = b"Login ok" if code == PAP_ACK else b"Login incorrect"
@@ -206,11 +211,10 @@ class ChapPeer(Authentication):
             self._success(_text(packet.data), now)
         elif packet.code == CHAP_FAILURE:
             message = _text(packet.data)
-            code = ERROR_AUTHENTICATION_FAILURE
             found = _MSCHAP_ERROR.search(message)
-            if self.method is AuthMethod.MSCHAP_V2 and found and 600 <= int(found[1]) < 1000:
-                code = int(found[1])  # MS-CHAP error numbers are RAS error codes (648 expired…)
-            self._finish(False, code, message or "CHAP: access denied", now)
+            # RFC 2759 §6: "E=" is the error number (691 bad password, 648 expired…).
+            error = int(found[1]) if self.method is AuthMethod.MSCHAP_V2 and found else None
+            self._finish(Failure.AUTH_REJECTED, message or "CHAP: access denied", now, error)
 
     def _challenge(self, packet: CpPacket, now: float) -> None:
         parsed = _parse_value_name(packet.data)
@@ -251,15 +255,15 @@ class ChapPeer(Authentication):
                 )
             ):
                 self._finish(
-                    False, ERROR_AUTHENTICATION_FAILURE,
+                    Failure.AUTH_REJECTED,
                     "MS-CHAPv2: the authenticator's response did not prove it knows the password",
                     now,
-                )  # fmt: skip
+                )
                 return
             text = message.split(" M=", 1)[1] if " M=" in message else ""
-            self._finish(True, 0, text, now)
+            self._finish(None, text, now)
         else:
-            self._finish(True, 0, message, now)
+            self._finish(None, message, now)
 
 
 @dataclass(eq=False)
@@ -330,11 +334,9 @@ class ChapAuthenticator(Authentication):
         self._answer = (CHAP_SUCCESS, success_text) if ok else (CHAP_FAILURE, failure_text)
         self._send(self._answer[0], self._ident, self._answer[1])
         if ok:
-            self._finish(True, 0, self.peer_name, now)
+            self._finish(None, self.peer_name, now)
         else:
-            self._finish(
-                False, ERROR_AUTHENTICATION_FAILURE, "CHAP: bad user name or password", now
-            )
+            self._finish(Failure.AUTH_REJECTED, "CHAP: bad user name or password", now)
 
 
 def make_peer(owner: AuthOwner, config: PppConfig, method: AuthMethod) -> Authentication:

@@ -14,17 +14,19 @@ from .constants import CHAP_MD5, CHAP_MSV2, PROTO_CHAP, PROTO_PAP
 class AuthMethod(Enum):
     """An authentication protocol as named in the LCP Authentication-Protocol option."""
 
+    _value_: tuple[int, int | None]
+
     PAP = (PROTO_PAP, None)
     CHAP_MD5 = (PROTO_CHAP, CHAP_MD5)
     MSCHAP_V2 = (PROTO_CHAP, CHAP_MSV2)
 
     @property
     def protocol(self) -> int:
-        return self.value[0]
+        return self._value_[0]
 
     @property
     def algorithm(self) -> int | None:
-        return self.value[1]
+        return self._value_[1]
 
     def option_data(self) -> bytes:
         data = self.protocol.to_bytes(2, "big")

@@ -18,8 +18,6 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from openras.codes import ErrorCode
-
 from . import constants as c
 from .auth import Authentication, make_authenticator, make_peer
 from .config import PppConfig
@@ -28,6 +26,7 @@ from .events import (
     AuthFailed,
     AuthStarted,
     AuthSucceeded,
+    Failure,
     IpDown,
     IpUp,
     Ipv6Down,
@@ -96,7 +95,7 @@ class PppEngine:
         self.phase = Phase.DEAD
         self._started = False
         self._finished = False
-        self._pending: tuple[int, str] | None = None
+        self._pending: LinkDown | None = None  # the first reason to finish wins
         self._auth: list[Authentication] = []
         self._tx_accm = c.DEFAULT_ACCM
         self._tx_acfc = False
@@ -188,28 +187,23 @@ class PppEngine:
         return True
 
     def close(self, now: float) -> None:
-        """Hang up: LCP Terminate-Request, then LinkDown(631) once acked or timed out."""
+        """Hang up: LCP Terminate-Request, then LinkDown(USER_CLOSED) once acked or timed out."""
         if self._finished:
             return
         if not self._started:
-            self._finish(ErrorCode.ERROR_USER_DISCONNECTION, "closed by the user")
+            self._finish(LinkDown(Failure.USER_CLOSED, "closed by the user"))
             return
-        self._close_link(ErrorCode.ERROR_USER_DISCONNECTION, "closed by the user", now)
+        self._close_link(LinkDown(Failure.USER_CLOSED, "closed by the user"), now)
 
     def connection_lost(self, now: float) -> None:
         """The transport went away (EOF, carrier lost)."""
         if self._finished:
             return
         if self._pending is None:
-            if self.lcp.is_opened:
-                self._pending = (
-                    ErrorCode.ERROR_REMOTE_DISCONNECTION,
-                    "the transport was disconnected",
-                )
-            else:
-                self._pending = (ErrorCode.ERROR_PORT_DISCONNECTED, "the transport was disconnected")
+            failure = Failure.TRANSPORT_LOST if self.lcp.is_opened else Failure.TRANSPORT_LOST_EARLY
+            self._pending = LinkDown(failure, "the transport was disconnected")
         self.lcp.down(now)
-        self._finish(*self._pending)
+        self._finish(self._pending)
 
     # ---- state for the RAS layer ------------------------------------------------------------
 
@@ -336,22 +330,20 @@ class PppEngine:
             self._set_phase(Phase.TERMINATE if closing else Phase.ESTABLISH)
         elif action is Act.TLF:
             if self._pending is not None:
-                self._finish(*self._pending)
+                self._finish(self._pending)
             elif self.lcp.finish_reason == FINISH_TIMEOUT:
-                self._finish(ErrorCode.ERROR_PPP_TIMEOUT, "LCP: no response from the peer")
+                self._finish(LinkDown(Failure.LCP_TIMEOUT, "LCP: no response from the peer"))
             elif self.lcp.finish_reason == FINISH_REJECTED:
-                self._finish(ErrorCode.ERROR_PPP_CP_REJECTED, "LCP: the peer rejected LCP")
+                self._finish(LinkDown(Failure.LCP_REJECTED, "LCP: the peer rejected LCP"))
             else:
-                self._finish(ErrorCode.ERROR_PPP_LCP_TERMINATED, "LCP finished")
+                self._finish(LinkDown(Failure.LCP_FINISHED, "LCP finished"))
 
     def _ncp_layer(self, cp: ControlProtocol, action: Act, now: float) -> None:
         if action is Act.TLU:
             if cp is self.ipcp:
                 info = self._ipcp_info = self.ipcp.info()
                 if info.local == ANY:
-                    self._close_link(
-                        ErrorCode.ERROR_PPP_NO_ADDRESS_ASSIGNED, "IPCP: no address assigned", now
-                    )
+                    self._close_link(LinkDown(Failure.NO_ADDRESS, "IPCP: no address assigned"), now)
                     return
                 self._events.append(IpUp(info.local, info.remote, info.dns1, info.dns2))
                 self._set_phase(Phase.RUNNING)
@@ -368,12 +360,12 @@ class PppEngine:
             if self._ncp_still_possible():
                 return
             if cp.finish_reason == FINISH_TIMEOUT:
-                code, why = ErrorCode.ERROR_PPP_TIMEOUT, f"{cp.name}: no response from the peer"
+                down = LinkDown(Failure.NCP_TIMEOUT, f"{cp.name}: no response from the peer")
             elif cp.finish_reason == FINISH_REJECTED:
-                code, why = ErrorCode.ERROR_PPP_CP_REJECTED, f"the peer rejected {cp.name}"
+                down = LinkDown(Failure.NCP_REJECTED, f"the peer rejected {cp.name}")
             else:
-                code, why = ErrorCode.ERROR_PPP_NCP_TERMINATED, f"{cp.name} terminated"
-            self._close_link(code, why, now)
+                down = LinkDown(Failure.NCP_TERMINATED, f"{cp.name} terminated")
+            self._close_link(down, now)
 
     def _ncp_still_possible(self) -> bool:
         """Whether the link can still carry what the config requires."""
@@ -382,28 +374,29 @@ class PppEngine:
             return self.ipcp.state in alive
         return any(cp.state in alive for cp in self._ncps())
 
-    def cp_failed(self, cp: ControlProtocol, code: int, reason: str, now: float) -> None:
+    def cp_failed(self, cp: ControlProtocol, failure: Failure, reason: str, now: float) -> None:
         if self._finished:
             return
         # A dead peer will not answer a Terminate-Request: send one anyway, finish now.
-        self._close_link(code, reason, now, wait=code != ErrorCode.ERROR_LINK_FAILURE)
+        self._close_link(LinkDown(failure, reason), now, wait=failure is not Failure.ECHO_TIMEOUT)
 
     def peer_terminated(self, cp: ControlProtocol, now: float) -> None:
         if self._finished:
             return
         if cp is self.lcp:
-            # The Terminate-Ack is queued; the link is over. Before Opened, Windows calls it
-            # 734 (LCP terminated); afterwards, 629 (remote disconnection).
+            # The Terminate-Ack is queued; the link is over. Was LCP Opened (now Stopping)
+            # or still negotiating?
             if self._pending is not None:
-                self._finish(*self._pending)
+                self._finish(self._pending)
             elif self.lcp.state is State.STOPPING:
-                self._finish(ErrorCode.ERROR_REMOTE_DISCONNECTION, "the peer terminated the link")
+                self._finish(LinkDown(Failure.PEER_TERMINATED, "the peer terminated the link"))
             else:
-                self._finish(ErrorCode.ERROR_PPP_LCP_TERMINATED, "the peer terminated LCP")
+                self._finish(LinkDown(Failure.PEER_TERMINATED_LCP, "the peer terminated LCP"))
             return
         cp.close(now)  # do not renegotiate what the peer has just shut down
         if self.lcp.is_opened and not self._ncp_still_possible():
-            self._close_link(ErrorCode.ERROR_PPP_NCP_TERMINATED, f"the peer terminated {cp.name}", now)
+            down = LinkDown(Failure.NCP_TERMINATED, f"the peer terminated {cp.name}")
+            self._close_link(down, now)
 
     def _protocol_rejected(self, protocol: int, now: float) -> None:
         for cp in self._ncps():
@@ -411,7 +404,8 @@ class PppEngine:
                 cp.protocol_rejected(now)
                 return
         if protocol in (c.PROTO_PAP, c.PROTO_CHAP) and self.phase is Phase.AUTHENTICATE:
-            self._close_link(ErrorCode.ERROR_PPP_CP_REJECTED, "the peer rejected authentication", now)
+            down = LinkDown(Failure.AUTH_PROTOCOL_REJECTED, "the peer rejected authentication")
+            self._close_link(down, now)
 
     # ---- authentication ---------------------------------------------------------------------
 
@@ -432,18 +426,26 @@ class PppEngine:
             auth.start(now)
 
     def auth_finished(
-        self, auth: Authentication, ok: bool, code: int, message: str, now: float
+        self,
+        auth: Authentication,
+        failure: Failure | None,
+        message: str,
+        now: float,
+        mschap_error: int | None = None,
     ) -> None:
         if self._finished or auth not in self._auth:
             return
         method = auth.method
-        if not ok:
+        if failure is not None:
             self._events.append(
-                AuthFailed(method.protocol, method.algorithm, auth.role, code, message)
+                AuthFailed(
+                    method.protocol, method.algorithm, auth.role, failure, message, mschap_error
+                )
             )
             # A peer that stopped answering will not answer a Terminate-Request either.
-            wait = code != ErrorCode.ERROR_PPP_TIMEOUT
-            self._close_link(code, message or "authentication failed", now, wait=wait)
+            wait = failure is not Failure.AUTH_TIMEOUT
+            down = LinkDown(failure, message or "authentication failed", mschap_error)
+            self._close_link(down, now, wait=wait)
             return
         self._events.append(AuthSucceeded(method.protocol, method.algorithm, auth.role, message))
         if self.phase is Phase.AUTHENTICATE and all(a.succeeded for a in self._auth):
@@ -454,37 +456,36 @@ class PppEngine:
     def _enter_network(self, now: float) -> None:
         ncps = self._ncps()
         if not ncps:
-            self._close_link(
-                ErrorCode.ERROR_PPP_NO_PROTOCOLS_CONFIGURED, "no network protocol configured", now
-            )
+            down = LinkDown(Failure.NO_NETWORK_PROTOCOLS, "no network protocol configured")
+            self._close_link(down, now)
             return
         self._set_phase(Phase.NETWORK)
         for cp in ncps:
             cp.open(now)
             cp.up(now)
 
-    def _close_link(self, code: int, reason: str, now: float, wait: bool = True) -> None:
-        """Terminate LCP; LinkDown(code) follows the Terminate-Ack (or Max-Terminate
-        time-outs), or comes at once when ``wait`` is false. The first reason wins."""
+    def _close_link(self, down: LinkDown, now: float, wait: bool = True) -> None:
+        """Terminate LCP; ``down`` follows the Terminate-Ack (or Max-Terminate time-outs),
+        or comes at once when ``wait`` is false. The first reason wins."""
         if self._finished:
             return
         if self._pending is None:
-            self._pending = (code, reason)
+            self._pending = down
         if self.lcp.state not in (State.CLOSING, State.STOPPING):
             self.lcp.close(now)
         if self._finished:
             return
         if not wait or self.lcp.state not in (State.CLOSING, State.STOPPING):
-            self._finish(*self._pending)  # nothing (more) to wait for
+            self._finish(self._pending)  # nothing (more) to wait for
         else:
             self._set_phase(Phase.TERMINATE)
 
-    def _finish(self, code: int, reason: str) -> None:
+    def _finish(self, down: LinkDown) -> None:
         if self._finished:
             return
         self._finished = True
         self._set_phase(Phase.DEAD)
-        self._events.append(LinkDown(code, reason))
+        self._events.append(down)
         self.lcp.deadline = self.lcp.echo_deadline = None
         for cp in self._ncps():
             cp.deadline = None

@@ -1,6 +1,8 @@
 """Events a ``PppEngine`` reports, in order, through ``next_event()``.
 
-None of them carries a password, a challenge response or any other secret.
+None of them carries a password, a challenge response or any other secret. Why a link
+finished is a ``Failure``: the engine's own words, free of any operating system's error
+codes (the RAS device adapter maps them to RAS codes).
 """
 
 from __future__ import annotations
@@ -19,6 +21,31 @@ class Phase(Enum):
     NETWORK = "Network"
     RUNNING = "Running"
     TERMINATE = "Terminate"
+
+
+class Failure(Enum):
+    """Why the engine finished a link (``LinkDown.failure``) or an authentication failed."""
+
+    USER_CLOSED = "user-closed"  # close() was called
+    TRANSPORT_LOST_EARLY = "transport-lost-early"  # connection_lost() before LCP opened
+    TRANSPORT_LOST = "transport-lost"  # connection_lost() once LCP had opened
+    PEER_TERMINATED = "peer-terminated"  # LCP Terminate-Request once LCP had opened
+    PEER_TERMINATED_LCP = "peer-terminated-lcp"  # LCP Terminate-Request during negotiation
+    LCP_TIMEOUT = "lcp-timeout"  # LCP Max-Configure/Max-Terminate without an answer
+    LCP_REJECTED = "lcp-rejected"  # the peer Code-/Protocol-Rejected LCP itself
+    LCP_FINISHED = "lcp-finished"  # LCP finished for any other reason
+    NOT_CONVERGING = "not-converging"  # options never agreed (Max-Failure exceeded)
+    PEER_REFUSED_AUTH = "peer-refused-auth"  # the peer rejected our Authentication-Protocol
+    LOOPBACK = "loopback"  # our own magic number keeps coming back
+    ECHO_TIMEOUT = "echo-timeout"  # LCP Echo-Requests unanswered: the link is dead
+    NCP_TIMEOUT = "ncp-timeout"  # IPCP/IPV6CP got no answer
+    NCP_REJECTED = "ncp-rejected"  # the peer Protocol-Rejected the NCP the link needs
+    NCP_TERMINATED = "ncp-terminated"  # the NCP the link needs finished or was terminated
+    NO_ADDRESS = "no-address"  # IPCP opened without an IPv4 address for us
+    NO_NETWORK_PROTOCOLS = "no-network-protocols"  # neither IPv4 nor IPv6 configured
+    AUTH_PROTOCOL_REJECTED = "auth-protocol-rejected"  # the peer Protocol-Rejected PAP/CHAP
+    AUTH_REJECTED = "auth-rejected"  # bad credentials (PAP Nak, CHAP Failure, bad proof)
+    AUTH_TIMEOUT = "auth-timeout"  # the other side of the authentication stopped answering
 
 
 # Who is being authenticated: "peer" = we prove who we are; "authenticator" = we check the peer.
@@ -56,8 +83,9 @@ class AuthFailed:
     protocol: int
     algorithm: int | None = None
     role: str = ROLE_PEER
-    code: int = 691
+    failure: Failure = Failure.AUTH_REJECTED
     message: str = ""
+    mschap_error: int | None = None  # an MS-CHAP Failure packet's "E=" number (RFC 2759 §6)
 
 
 @dataclass(frozen=True)
@@ -94,8 +122,9 @@ class PacketReceived:
 class LinkDown:
     """The link is finished: flush ``data_to_send()`` and close the transport. Always the last event."""
 
-    code: int  # a RAS error code (openras.codes.errors)
+    failure: Failure
     reason: str
+    mschap_error: int | None = None  # set when an MS-CHAP Failure packet ended the link
 
 
 PppEvent = (

@@ -13,6 +13,7 @@ from enum import Enum, IntEnum
 from typing import ClassVar, Protocol
 
 from . import constants as c
+from .events import Failure
 from .packets import CpPacket, Option, encode_options, parse_options
 
 
@@ -132,7 +133,7 @@ class CpOwner(Protocol):
 
     def layer_event(self, cp: ControlProtocol, action: Act, now: float) -> None: ...
 
-    def cp_failed(self, cp: ControlProtocol, code: int, reason: str, now: float) -> None: ...
+    def cp_failed(self, cp: ControlProtocol, failure: Failure, reason: str, now: float) -> None: ...
 
     def peer_terminated(self, cp: ControlProtocol, now: float) -> None: ...
 
@@ -153,7 +154,7 @@ class CpStats:
     rejects_sent: int = 0
 
 
-# Why this layer finished, for the engine to turn into a RAS error code.
+# Why this layer finished, for the engine to turn into a ``Failure``.
 FINISH_TIMEOUT = "timeout"
 FINISH_REJECTED = "rejected"
 FINISH_CLOSED = "closed"
@@ -188,7 +189,7 @@ class ControlProtocol:
     _packet: CpPacket | None = field(default=None, repr=False)
     _response: CpPacket | None = field(default=None, repr=False)
     _peer_options: tuple[Option, ...] = ()
-    _failure: tuple[int, str] | None = None
+    _failure: tuple[Failure, str] | None = None
 
     # ---- option handling supplied by subclasses -------------------------------------------
 
@@ -221,10 +222,10 @@ class ControlProtocol:
 
     # ---- helpers for subclasses -----------------------------------------------------------
 
-    def fail(self, code: int, reason: str) -> None:
+    def fail(self, failure: Failure, reason: str) -> None:
         """Negotiation cannot succeed; the owner hears of it once the current event is done."""
         if self._failure is None:
-            self._failure = (code, reason)
+            self._failure = (failure, reason)
 
     def next_identifier(self) -> int:
         self._ident = (self._ident + 1) & 0xFF
@@ -335,7 +336,9 @@ class ControlProtocol:
         if rejects:
             self._rejects_sent += 1
             if self._rejects_sent > self.timers.max_failure + self.timers.max_configure:
-                self.fail(732, f"{self.name}: peer keeps requesting options we reject")
+                self.fail(
+                    Failure.NOT_CONVERGING, f"{self.name}: peer keeps requesting options we reject"
+                )
             self._response = CpPacket(c.CONF_REJ, packet.identifier, encode_options(rejects))
         else:
             suggestions = [j.suggestion or j.option for j in naks]
@@ -373,7 +376,7 @@ class ControlProtocol:
             else:
                 self.apply_reject(options)
             if self._naks_received > self.timers.max_failure + 1:
-                self.fail(732, f"{self.name}: peer never accepts our options")
+                self.fail(Failure.NOT_CONVERGING, f"{self.name}: peer never accepts our options")
             self._event(Ev.RCN, now)
         else:
             self._event(Ev.RCA if packet.code == c.CONF_ACK else Ev.RCN, now)
@@ -414,9 +417,9 @@ class ControlProtocol:
 
     def _report_failure(self, now: float) -> None:
         if self._failure is not None:
-            code, reason = self._failure
+            failure, reason = self._failure
             self._failure = None
-            self.owner.cp_failed(self, code, reason, now)
+            self.owner.cp_failed(self, failure, reason, now)
 
     def _set_state(self, target: State, now: float) -> None:
         if target is not self.state and target in (State.OPENED, State.INITIAL, State.STARTING):

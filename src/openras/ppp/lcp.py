@@ -8,11 +8,9 @@ from dataclasses import dataclass, field
 
 from . import constants as c
 from .config import AuthMethod, PppConfig
+from .events import Failure
 from .fsm import ControlProtocol, Ev, Judgement, Verdict
 from .packets import CpPacket, Option
-
-ERROR_PPP_LOOPBACK_DETECTED = 737  # Windows' code for a looped-back line
-ERROR_LINK_FAILURE = 829
 
 
 @dataclass(frozen=True)
@@ -165,7 +163,7 @@ class Lcp(ControlProtocol):
     def _count_loopback(self) -> None:
         self._loopbacks += 1
         if self._loopbacks > self.timers.max_failure:
-            self.fail(ERROR_PPP_LOOPBACK_DETECTED, "the line appears to be looped back")
+            self.fail(Failure.LOOPBACK, "the line appears to be looped back")
 
     def peer_request_acked(self, options: Sequence[Option]) -> None:
         self.peer_acked = {o.type: o for o in options}
@@ -210,7 +208,7 @@ class Lcp(ControlProtocol):
             elif kind == c.LCP_ACFC:
                 self.want_acfc = False
             elif kind == c.LCP_AUTH and self.want_auth is not None:
-                self.fail(732, "the peer refused to authenticate")
+                self.fail(Failure.PEER_REFUSED_AUTH, "the peer refused to authenticate")
                 self.want_auth = None
 
     # ---- results --------------------------------------------------------------------------
@@ -309,7 +307,7 @@ class Lcp(ControlProtocol):
             self.echo_deadline = None
             self.owner.cp_failed(
                 self,
-                ERROR_LINK_FAILURE,
+                Failure.ECHO_TIMEOUT,
                 f"no answer to {self.echo_pending} LCP Echo-Requests",
                 now,
             )

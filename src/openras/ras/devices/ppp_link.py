@@ -7,9 +7,10 @@ opens its port (and, for a modem, dials). The RASCS states of a PPP dial:
     → AllDevicesConnected → [Authenticate → Authenticated: only when the peer asks us to
     authenticate] → AuthProject (IPCP/IPV6CP) → Projected → Connected (by the manager)
 
-Failures carry the engine's LinkDown code (691 authentication, 718 negotiation time-out,
-732 not converging, 733 rejected, 734 LCP terminated during negotiation, 738 no address);
-after Connected: 629 peer Terminate-Request or transport closed, 829 echo keepalive dead.
+Failures carry the RAS code of the engine's ``LinkDown.failure`` (``FAILURE_CODES``: 691
+authentication, 718 negotiation time-out, 732 not converging, 733 rejected, 734 LCP
+terminated during negotiation, 738 no address); after Connected: 629 peer Terminate-Request
+or transport closed, 829 echo keepalive dead.
 
 Entry keys read here (besides the device's own; see ppp_devices.py for the full list):
 ``AuthRestrictions`` (Windows' bit mask: PAP 0x8, CHAP-MD5 0x20, MS-CHAPv2 0x200; 0 or
@@ -37,6 +38,7 @@ from ...ppp import (
     AuthFailed,
     AuthMethod,
     AuthSucceeded,
+    Failure,
     IpUp,
     Ipv6Up,
     LinkDown,
@@ -62,6 +64,39 @@ RASLCPO_PFC = 0x1
 RASLCPO_ACFC = 0x2
 
 WRITE_HIGH_WATER = 256 * 1024  # bytes queued towards the line before the TUN reader pauses
+
+# The engine's reasons for finishing a link, in Windows' words (what RasDial reports).
+FAILURE_CODES: dict[Failure, ErrorCode] = {
+    Failure.USER_CLOSED: ErrorCode.ERROR_USER_DISCONNECTION,
+    Failure.TRANSPORT_LOST_EARLY: ErrorCode.ERROR_PORT_DISCONNECTED,
+    Failure.TRANSPORT_LOST: ErrorCode.ERROR_REMOTE_DISCONNECTION,
+    Failure.PEER_TERMINATED: ErrorCode.ERROR_REMOTE_DISCONNECTION,
+    Failure.PEER_TERMINATED_LCP: ErrorCode.ERROR_PPP_LCP_TERMINATED,
+    Failure.LCP_TIMEOUT: ErrorCode.ERROR_PPP_TIMEOUT,
+    Failure.LCP_REJECTED: ErrorCode.ERROR_PPP_CP_REJECTED,
+    Failure.LCP_FINISHED: ErrorCode.ERROR_PPP_LCP_TERMINATED,
+    Failure.NOT_CONVERGING: ErrorCode.ERROR_PPP_NOT_CONVERGING,
+    Failure.PEER_REFUSED_AUTH: ErrorCode.ERROR_PPP_NOT_CONVERGING,
+    Failure.LOOPBACK: ErrorCode.ERROR_PPP_LOOPBACK_DETECTED,
+    Failure.ECHO_TIMEOUT: ErrorCode.ERROR_LINK_FAILURE,
+    Failure.NCP_TIMEOUT: ErrorCode.ERROR_PPP_TIMEOUT,
+    Failure.NCP_REJECTED: ErrorCode.ERROR_PPP_CP_REJECTED,
+    Failure.NCP_TERMINATED: ErrorCode.ERROR_PPP_NCP_TERMINATED,
+    Failure.NO_ADDRESS: ErrorCode.ERROR_PPP_NO_ADDRESS_ASSIGNED,
+    Failure.NO_NETWORK_PROTOCOLS: ErrorCode.ERROR_PPP_NO_PROTOCOLS_CONFIGURED,
+    Failure.AUTH_PROTOCOL_REJECTED: ErrorCode.ERROR_PPP_CP_REJECTED,
+    Failure.AUTH_REJECTED: ErrorCode.ERROR_AUTHENTICATION_FAILURE,
+    Failure.AUTH_TIMEOUT: ErrorCode.ERROR_PPP_TIMEOUT,
+}
+
+
+def failure_code(failure: Failure, mschap_error: int | None = None) -> int:
+    """The RAS error code for an engine ``Failure``. An MS-CHAP Failure packet's "E=" number
+    is already one (RFC 2759: 646 logon hours, 647 disabled, 648 expired, 649 no dial-in,
+    691 bad password, 709 changing the password failed), so it is passed on as it is."""
+    if failure is Failure.AUTH_REJECTED and mschap_error is not None and 600 <= mschap_error < 1000:
+        return mschap_error
+    return FAILURE_CODES[failure]
 
 
 class PortProtocol(asyncio.Protocol):
@@ -151,7 +186,9 @@ def _number(ctx: DialContext, key: str, option: str, default: float) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{key}={value!r} is not a number") from None
+        raise RasError(
+            ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{key}={value!r} is not a number"
+        ) from None
     if number < 0:
         raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{key}={value!r} is negative")
     return number
@@ -175,7 +212,9 @@ def ppp_config(ctx: DialContext) -> PppConfig:
     entry = ctx.entry
     excluded = entry.get_int("ExcludedProtocols", 0)
     if excluded & NP_Ip and excluded & NP_Ipv6:
-        raise RasError(ErrorCode.ERROR_PPP_NO_PROTOCOLS_CONFIGURED, "ExcludedProtocols excludes IPv4 and IPv6")
+        raise RasError(
+            ErrorCode.ERROR_PPP_NO_PROTOCOLS_CONFIGURED, "ExcludedProtocols excludes IPv4 and IPv6"
+        )
     local_ip = None
     if entry.get_int("IpAssign", 1) == 2:
         local_ip = entry.get("IpAddress") or None
@@ -300,7 +339,7 @@ class PppLink:
                 self._timer.cancel()
                 self._timer = self._timer_at = None
             if not self.up.done():
-                code = event.code
+                code = failure_code(event.failure, event.mschap_error)
                 if code == ErrorCode.ERROR_REMOTE_DISCONNECTION and not self.port.closed:
                     # The engine says 629 for a Terminate-Request once LCP is open; before
                     # Projected that is still negotiation, which Windows reports as 734.
@@ -376,7 +415,7 @@ class PppDevice(Device):
         await self._make_interface()
         if self.link.done.done():  # lost while the interface was being made
             down = self.link.done.result()
-            raise RasError(down.code, down.reason)
+            raise RasError(failure_code(down.failure, down.mschap_error), down.reason)
         self._progress(RASCS.Projected)
         self._dialing = False
         self._connected = True
@@ -399,10 +438,14 @@ class PppDevice(Device):
         lcp = self.link.engine.lcp_info
         wants_default = self.ctx.entry.get_int("IpPrioritizeRemote", 0) == 1
         # Routing the whole machine through a link is the administrator's call, not any user's.
-        default_ok = self.ctx.owner_uid in (0, os.geteuid()) or \
-            self.ctx.owner_uid in self.ctx.options.get("default_route_uids", [])
+        default_ok = self.ctx.owner_uid in (
+            0,
+            os.geteuid(),
+        ) or self.ctx.owner_uid in self.ctx.options.get("default_route_uids", [])
         if wants_default and not default_ok:
-            self.route_note = f"IpPrioritizeRemote=1 refused for uid {self.ctx.owner_uid}: split tunnel"
+            self.route_note = (
+                f"IpPrioritizeRemote=1 refused for uid {self.ctx.owner_uid}: split tunnel"
+            )
             self.ctx.log.info("handle %d: %s", self.ctx.handle, self.route_note)
         config = TunConfig(
             name=interface_name(self.ctx.entry.name),
@@ -451,7 +494,7 @@ class PppDevice(Device):
         if self._connected and not self._closing and not self._lost_reported:
             self._lost_reported = True
             self._connected = False
-            self.ctx.link_lost(event.code, event.reason)
+            self.ctx.link_lost(failure_code(event.failure, event.mschap_error), event.reason)
 
     async def hangup(self) -> None:
         if self._closing:
@@ -485,49 +528,87 @@ class PppDevice(Device):
             if engine is None or not engine.config.ipv4:
                 return super().projection(kind)
             if info is None:
-                return {"dwError": ErrorCode.ERROR_PPP_NO_ADDRESS_ASSIGNED, "szIpAddress": "", "szServerIpAddress": "",
-                        "dwOptions": 0, "dwServerOptions": 0, "szDnsAddress": "", "szDns2Address": ""}
+                return {
+                    "dwError": ErrorCode.ERROR_PPP_NO_ADDRESS_ASSIGNED,
+                    "szIpAddress": "",
+                    "szServerIpAddress": "",
+                    "dwOptions": 0,
+                    "dwServerOptions": 0,
+                    "szDnsAddress": "",
+                    "szDns2Address": "",
+                }
             dns: list[IPv4Address | None] = [*self.dns_servers(), None, None]
-            return {"dwError": 0, "szIpAddress": str(info.local),
-                    "szServerIpAddress": str(info.remote) if info.remote else "",
-                    # VJ header compression is never negotiated (slirp's offer is rejected).
-                    "dwOptions": 0, "dwServerOptions": 0,
-                    "szDnsAddress": str(dns[0]) if dns[0] else "", "szDns2Address": str(dns[1]) if dns[1] else ""}
+            return {
+                "dwError": 0,
+                "szIpAddress": str(info.local),
+                "szServerIpAddress": str(info.remote) if info.remote else "",
+                # VJ header compression is never negotiated (slirp's offer is rejected).
+                "dwOptions": 0,
+                "dwServerOptions": 0,
+                "szDnsAddress": str(dns[0]) if dns[0] else "",
+                "szDns2Address": str(dns[1]) if dns[1] else "",
+            }
         if kind == RASP_PppIpv6:
             if engine is None or not engine.config.ipv6:
                 return super().projection(kind)
             info6 = engine.ipv6cp_info
             if info6 is None:
-                return {"dwError": ErrorCode.ERROR_PPP_CP_REJECTED, "bLocalInterfaceIdentifier": "",
-                        "bPeerInterfaceIdentifier": "", "bLocalCompressionProtocol": "",
-                        "bPeerCompressionProtocol": ""}
-            return {"dwError": 0, "bLocalInterfaceIdentifier": info6.local_ifid.hex(),
-                    "bPeerInterfaceIdentifier": info6.remote_ifid.hex() if info6.remote_ifid else "",
-                    "bLocalCompressionProtocol": "", "bPeerCompressionProtocol": ""}
+                return {
+                    "dwError": ErrorCode.ERROR_PPP_CP_REJECTED,
+                    "bLocalInterfaceIdentifier": "",
+                    "bPeerInterfaceIdentifier": "",
+                    "bLocalCompressionProtocol": "",
+                    "bPeerCompressionProtocol": "",
+                }
+            return {
+                "dwError": 0,
+                "bLocalInterfaceIdentifier": info6.local_ifid.hex(),
+                "bPeerInterfaceIdentifier": info6.remote_ifid.hex() if info6.remote_ifid else "",
+                "bLocalCompressionProtocol": "",
+                "bPeerCompressionProtocol": "",
+            }
         if kind == RASP_PppLcp:
             lcp = engine.lcp_info if engine is not None else None
             if lcp is None:
                 raise RasError(ErrorCode.ERROR_PROJECTION_NOT_COMPLETE, "LCP is not open")
             return {
-                "dwError": 0, "fBundled": False, "fMultilink": False,
+                "dwError": 0,
+                "fBundled": False,
+                "fMultilink": False,
                 "dwAuthenticationProtocol": lcp.auth_protocol or 0,
-                "dwAuthenticationData": lcp.auth_algorithm or 0, "dwEapTypeId": 0,
+                "dwAuthenticationData": lcp.auth_algorithm or 0,
+                "dwEapTypeId": 0,
                 "dwServerAuthenticationProtocol": lcp.peer_auth_protocol or 0,
-                "dwServerAuthenticationData": lcp.peer_auth_algorithm or 0, "dwServerEapTypeId": 0,
-                "dwTerminateReason": 0, "dwServerTerminateReason": 0,
+                "dwServerAuthenticationData": lcp.peer_auth_algorithm or 0,
+                "dwServerEapTypeId": 0,
+                "dwTerminateReason": 0,
+                "dwServerTerminateReason": 0,
                 "szReplyMessage": link.auth_message if link is not None else "",
-                "dwOptions": (RASLCPO_PFC if lcp.send_pfc else 0) | (RASLCPO_ACFC if lcp.send_acfc else 0),
-                "dwServerOptions": (RASLCPO_PFC if lcp.recv_pfc else 0) | (RASLCPO_ACFC if lcp.recv_acfc else 0),
+                "dwOptions": (RASLCPO_PFC if lcp.send_pfc else 0)
+                | (RASLCPO_ACFC if lcp.send_acfc else 0),
+                "dwServerOptions": (RASLCPO_PFC if lcp.recv_pfc else 0)
+                | (RASLCPO_ACFC if lcp.recv_acfc else 0),
                 # openras additions: the rest of what LCP negotiated.
-                "dwMru": lcp.mru, "dwServerMru": lcp.peer_mru, "dwAccm": lcp.accm, "dwServerAccm": lcp.peer_accm,
-                "dwMagicNumber": lcp.magic, "dwServerMagicNumber": lcp.peer_magic,
+                "dwMru": lcp.mru,
+                "dwServerMru": lcp.peer_mru,
+                "dwAccm": lcp.accm,
+                "dwServerAccm": lcp.peer_accm,
+                "dwMagicNumber": lcp.magic,
+                "dwServerMagicNumber": lcp.peer_magic,
             }
         return super().projection(kind)
 
     def status(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"interface": None, "interface_reason": self.tun_reason, "local_address": None,
-                               "remote_address": None, "dns": [str(a) for a in self.dns_servers()],
-                               "resolv_conf": None, "default_route": False, "route_note": self.route_note}
+        out: dict[str, Any] = {
+            "interface": None,
+            "interface_reason": self.tun_reason,
+            "local_address": None,
+            "remote_address": None,
+            "dns": [str(a) for a in self.dns_servers()],
+            "resolv_conf": None,
+            "default_route": False,
+            "route_note": self.route_note,
+        }
         if self.ip is not None and self.engine_ipcp_up():
             out["local_address"] = str(self.ip.local)
             out["remote_address"] = str(self.ip.remote) if self.ip.remote else None
