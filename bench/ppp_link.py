@@ -29,7 +29,6 @@ import tempfile
 import time
 from ipaddress import IPv4Address
 from pathlib import Path
-from typing import Any
 
 from _setup import Daemon, median
 from peers.http import SERVER as HTTP_SERVER
@@ -46,13 +45,24 @@ NEGOTIATION_RTTS = 4
 
 # -- 1. dial ------------------------------------------------------------------------------------
 
+
 def bench_daemon_dial(daemon: Daemon, slirp: Slirp, rounds: int) -> list[float]:
     from openras.client.ras import Ras
 
     ras = Ras(daemon.client())
     with daemon.client() as c:
-        c.call("POST", "/v1/entries", json={"name": "bench", "lines": [
-            ["MEDIA", "none"], ["DEVICE", "tcp"], ["PhoneNumber", f"127.0.0.1:{slirp.port}"]]})
+        c.call(
+            "POST",
+            "/v1/entries",
+            json={
+                "name": "bench",
+                "lines": [
+                    ["MEDIA", "none"],
+                    ["DEVICE", "tcp"],
+                    ["PhoneNumber", f"127.0.0.1:{slirp.port}"],
+                ],
+            },
+        )
     times = []
     for i in range(rounds + 1):  # round 0 warms up (the daemon imports pyroute2 on its first TUN)
         t0 = time.monotonic()
@@ -68,21 +78,12 @@ def bench_daemon_dial(daemon: Daemon, slirp: Slirp, rounds: int) -> list[float]:
     return times
 
 
-class _Probe:
-    """Stands in for the device: records nothing, lets the adapter run alone."""
-
-    def _progress(self, state: Any) -> None:
-        pass
-
-    def _link_down(self, event: Any) -> None:
-        pass
-
-
 async def _adapter_round(slirp: Slirp, echoes: int) -> tuple[float, list[float]]:
     from openras.ppp import PppConfig
     from openras.ppp import constants as c
     from openras.ppp.hdlc import Deframer, encode_frame
-    from openras.ras.devices.ppp_link import PortProtocol, PppLink
+    from openras.ras.devices.ppp_link import PppLink
+    from openras.ras.devices.ppp_port import PortProtocol
 
     loop = asyncio.get_running_loop()
     sock = slirp.netns_socket()  # made inside the namespace, where socat listens
@@ -91,7 +92,7 @@ async def _adapter_round(slirp: Slirp, echoes: int) -> tuple[float, list[float]]
     await loop.sock_connect(sock, ("127.0.0.1", slirp.port))
     _, port = await loop.create_connection(PortProtocol, sock=sock)
     assert isinstance(port, PortProtocol)
-    link = PppLink(port, PppConfig(echo_interval=0, ipv6=False), _Probe())  # type: ignore[arg-type]
+    link = PppLink(port, PppConfig(echo_interval=0, ipv6=False))  # no device: the adapter alone
     link.start()
     await link.up
     dial = time.monotonic() - t0
@@ -135,10 +136,16 @@ def bench_adapter(slirp: Slirp, rounds: int) -> tuple[list[float], list[float]]:
 
 # -- 2. bulk transfer ------------------------------------------------------------------------
 
+
 def curl_seconds(slirp: Slirp, url: str) -> float:
     t0 = time.monotonic()
-    r = subprocess.run(slirp.netns_cmd(["curl", "-s", "-o", "/dev/null", "--max-time", "600",
-                                        "-w", "%{size_download}", url]), capture_output=True, text=True)
+    r = subprocess.run(
+        slirp.netns_cmd(
+            ["curl", "-s", "-o", "/dev/null", "--max-time", "600", "-w", "%{size_download}", url]
+        ),
+        capture_output=True,
+        text=True,
+    )
     elapsed = time.monotonic() - t0
     assert r.returncode == 0, r.stderr
     return elapsed
@@ -152,7 +159,9 @@ def bench_bulk(daemon: Daemon, slirp: Slirp, mib: int) -> dict[str, float]:
     with open(root / "big.bin", "wb") as f:
         for _ in range(mib):
             f.write(os.urandom(1 << 20))
-    server = slirp.netns_popen([sys.executable, "-c", HTTP_SERVER, str(root)], stdout=subprocess.PIPE)
+    server = slirp.netns_popen(
+        [sys.executable, "-c", HTTP_SERVER, str(root)], stdout=subprocess.PIPE
+    )
     assert server.stdout is not None
     port = int(server.stdout.readline())
     ras = Ras(daemon.client())
@@ -163,7 +172,9 @@ def bench_bulk(daemon: Daemon, slirp: Slirp, mib: int) -> dict[str, float]:
     link = curl_seconds(slirp, f"http://10.0.2.2:{port}/big.bin")
     after = ras.status(handle)["device"]
     direct = curl_seconds(slirp, f"http://127.0.0.1:{port}/big.bin")
-    packets = (after["tun_rx_packets"] - before["tun_rx_packets"]) + (after["tun_tx_packets"] - before["tun_tx_packets"])
+    packets = (after["tun_rx_packets"] - before["tun_rx_packets"]) + (
+        after["tun_tx_packets"] - before["tun_tx_packets"]
+    )
     ras.hangup(handle)
     ras.wait_gone(handle)
     import shutil
@@ -173,6 +184,7 @@ def bench_bulk(daemon: Daemon, slirp: Slirp, mib: int) -> dict[str, float]:
 
 
 # -- 3. pure engine ----------------------------------------------------------------------------
+
 
 def bench_framing(megabytes: int = 64) -> tuple[float, float]:
     from openras.ppp.hdlc import Deframer, encode_frame
@@ -187,7 +199,7 @@ def bench_framing(megabytes: int = 64) -> tuple[float, float]:
     t0 = time.perf_counter()
     got = 0
     for off in range(0, len(wire), 65536):
-        got += sum(1 for _ in deframer.iter_frames(wire[off:off + 65536]))
+        got += sum(1 for _ in deframer.iter_frames(wire[off : off + 65536]))
     decode = time.perf_counter() - t0
     assert got >= count - 1, (got, count)
     payload_mb = count * len(packet) / 1e6
@@ -200,8 +212,12 @@ def bench_engine_pps(count: int = 200_000) -> float:
 
     from openras.ppp import PacketReceived
 
-    link = Link(__import__("openras.ppp", fromlist=["PppEngine"]).PppEngine(client_config(ipv6=False)),
-                __import__("openras.ppp", fromlist=["PppEngine"]).PppEngine(server_config(None, ipv6=False))).start()
+    link = Link(
+        __import__("openras.ppp", fromlist=["PppEngine"]).PppEngine(client_config(ipv6=False)),
+        __import__("openras.ppp", fromlist=["PppEngine"]).PppEngine(
+            server_config(None, ipv6=False)
+        ),
+    ).start()
     a, b = link.a, link.b
     assert a.ipcp_info is not None and a.ipcp_info.local == IPv4Address("10.9.0.2")
     packet = bytes([0x45]) + os.urandom(63)
@@ -244,12 +260,18 @@ def main() -> None:
     print(f"PPP over TCP to slirp ({args.rounds} rounds, medians)")
     print(f"  LCP echo RTT to slirp            {rtt * 1e3:8.3f} ms  ({len(rtts)} echoes)")
     print(f"  protocol minimum ({NEGOTIATION_RTTS} RTT)          {minimum * 1e3:8.3f} ms  1.00x")
-    print(f"  adapter in-process: TCP → IPCP up {median(adapter) * 1e3:8.3f} ms  {median(adapter) / minimum:6.1f}x")
-    print(f"  daemon: dial → Connected (+TUN)  {median(api) * 1e3:8.3f} ms  {median(api) / minimum:6.1f}x")
+    print(
+        f"  adapter in-process: TCP → IPCP up {median(adapter) * 1e3:8.3f} ms  {median(adapter) / minimum:6.1f}x"
+    )
+    print(
+        f"  daemon: dial → Connected (+TUN)  {median(api) * 1e3:8.3f} ms  {median(api) / minimum:6.1f}x"
+    )
     print(f"Bulk download of {args.mib} MiB inside the namespace")
     print(f"  loopback TCP, direct             {mb / bulk['direct_s']:8.1f} MB/s  1.00x")
-    print(f"  through TUN + PPP + slirp        {mb / bulk['link_s']:8.1f} MB/s  "
-          f"{bulk['direct_s'] / bulk['link_s']:6.3f}x")
+    print(
+        f"  through TUN + PPP + slirp        {mb / bulk['link_s']:8.1f} MB/s  "
+        f"{bulk['direct_s'] / bulk['link_s']:6.3f}x"
+    )
     print(f"  packets through the link         {bulk['packets'] / bulk['link_s']:8.0f} packets/s")
     print("Pure engine, in memory")
     print(f"  HDLC encode (1500-byte packets)  {enc:8.1f} MB/s")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -73,11 +73,41 @@ class Device(ABC):
 
     def projection(self, kind: int) -> dict[str, Any]:
         """RasGetProjectionInfo for ``kind`` (a RASP_* value), once Projected."""
-        raise RasError(ErrorCode.ERROR_PROTOCOL_NOT_CONFIGURED, f"projection {kind:#x} not configured")
+        raise RasError(
+            ErrorCode.ERROR_PROTOCOL_NOT_CONFIGURED, f"projection {kind:#x} not configured"
+        )
 
     def status(self) -> dict[str, Any]:
         """Device-specific status fields (addresses, listener ports, interface)."""
         return {}
+
+
+def entry_number(
+    entry: Entry,
+    key: str,
+    options: Mapping[str, Any],
+    option: str,
+    default: float,
+    minimum: float | None = None,
+    *,
+    blank_is_default: bool = True,
+) -> float:
+    """A numeric entry key; absent (or blank, with ``blank_is_default``): the ``[devices]``
+    option ``option``, else ``default``. Not a number, or below ``minimum``: 625
+    ERROR_CORRUPT_PHONEBOOK."""
+    value: Any = entry.get(key)
+    if value is None or (blank_is_default and str(value).strip() == ""):
+        value = options.get(option, default)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise RasError(
+            ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{key}={value!r} is not a number"
+        ) from None
+    if minimum is not None and number < minimum:
+        what = "negative" if minimum == 0 else f"below {minimum:g}"
+        raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{key}={value!r} is {what}")
+    return number
 
 
 MAX_USER_FILE = 256 * 1024
@@ -115,19 +145,30 @@ def read_user_file(path: str, uid: int, what: str, private: bool = False) -> byt
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
-        raise RasError(ErrorCode.ERROR_CANNOT_OPEN_PHONEBOOK, f"{what} {path}: {exc.strerror}") from None
+        raise RasError(
+            ErrorCode.ERROR_CANNOT_OPEN_PHONEBOOK, f"{what} {path}: {exc.strerror}"
+        ) from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise RasError(ErrorCode.ERROR_CANNOT_OPEN_PHONEBOOK, f"{what} {path}: not a regular file")
+            raise RasError(
+                ErrorCode.ERROR_CANNOT_OPEN_PHONEBOOK, f"{what} {path}: not a regular file"
+            )
         if st.st_size > MAX_USER_FILE:
-            raise RasError(ErrorCode.ERROR_CANNOT_LOAD_PHONEBOOK, f"{what} {path}: larger than {MAX_USER_FILE} bytes")
+            raise RasError(
+                ErrorCode.ERROR_CANNOT_LOAD_PHONEBOOK,
+                f"{what} {path}: larger than {MAX_USER_FILE} bytes",
+            )
         if uid not in (0, os.geteuid()):
             if private and st.st_uid != uid:
-                raise RasError(ErrorCode.ERROR_ACCESS_DENIED, f"{what} {path} is not owned by uid {uid}")
+                raise RasError(
+                    ErrorCode.ERROR_ACCESS_DENIED, f"{what} {path} is not owned by uid {uid}"
+                )
             readable = st.st_mode & (stat.S_IRUSR if st.st_uid == uid else stat.S_IROTH)
             if not readable or not _may_traverse(os.path.dirname(path), uid):
-                raise RasError(ErrorCode.ERROR_ACCESS_DENIED, f"{what} {path} is not readable by uid {uid}")
+                raise RasError(
+                    ErrorCode.ERROR_ACCESS_DENIED, f"{what} {path} is not readable by uid {uid}"
+                )
         return os.read(fd, MAX_USER_FILE + 1)
     finally:
         os.close(fd)

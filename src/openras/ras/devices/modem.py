@@ -18,8 +18,8 @@ import asyncio
 import time
 
 from ...codes import RASCS, ErrorCode, RasError
-from .base import DialContext
-from .ppp_link import PortProtocol, _number
+from .base import DialContext, entry_number
+from .ppp_port import PortProtocol
 from .serial import SerialDevice
 
 INIT_TIMEOUT = 5.0
@@ -44,14 +44,17 @@ class ModemDevice(SerialDevice):
     def device_name(self) -> str:
         return f"modem:{self.path}" if self.path else self.device_type
 
-    async def _command(self, port: PortProtocol, command: str, wait: float,
-                       final: tuple[str, ...] = ("OK",)) -> str:
+    async def _command(
+        self, port: PortProtocol, command: str, wait: float, final: tuple[str, ...] = ("OK",)
+    ) -> str:
         """Send one AT command; return the first result line (a prefix of ``final`` or a failure)."""
         port.buffer.clear()
         try:
             encoded = command.encode("ascii")
         except UnicodeEncodeError:
-            raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{command!r}: modem commands are ASCII") from None
+            raise RasError(
+                ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{command!r}: modem commands are ASCII"
+            ) from None
         port.write(encoded + b"\r")
         pending = b""
         deadline = time.monotonic() + wait
@@ -69,7 +72,7 @@ class ModemDevice(SerialDevice):
                 upper = line.upper()
                 if upper.startswith(final) or any(upper.startswith(r) for r, _ in RESULTS):
                     # Whatever followed the result line (PPP frames after CONNECT) is kept for the link.
-                    tail = b"\r".join([*lines[i + 1:], rest]) if i + 1 < len(lines) else rest
+                    tail = b"\r".join([*lines[i + 1 :], rest]) if i + 1 < len(lines) else rest
                     port.buffer[:0] = tail.lstrip(b"\r\n")
                     return upper
             pending = rest
@@ -83,22 +86,32 @@ class ModemDevice(SerialDevice):
 
     async def connect_device(self, port: PortProtocol) -> None:
         ctx = self.ctx
-        self._progress(RASCS.ConnectDevice)
+        self.progress(RASCS.ConnectDevice)
         number = ctx.phone_number.strip()
         if not number:
             raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, "PhoneNumber is not set")
         if any(ch in number for ch in "\r\n;"):
-            raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, "PhoneNumber holds a line break or ';'")
-        init = ["ATZ", "ATE0"] + [c.strip() for c in (ctx.entry.get("ModemInit") or "").split(";") if c.strip()]
+            raise RasError(
+                ErrorCode.ERROR_CORRUPT_PHONEBOOK, "PhoneNumber holds a line break or ';'"
+            )
+        init = ["ATZ", "ATE0"] + [
+            c.strip() for c in (ctx.entry.get("ModemInit") or "").split(";") if c.strip()
+        ]
         for command in init:
             result = await self._command(port, command, INIT_TIMEOUT)
             if not result:
-                raise RasError(ErrorCode.ERROR_REQUEST_TIMEOUT, f"the modem did not answer {command}")
+                raise RasError(
+                    ErrorCode.ERROR_REQUEST_TIMEOUT, f"the modem did not answer {command}"
+                )
             code = self._failure(result)
             if code is not None:
-                raise RasError(ErrorCode.ERROR_FROM_DEVICE, f"the modem answered {command} with {result}")
+                raise RasError(
+                    ErrorCode.ERROR_FROM_DEVICE, f"the modem answered {command} with {result}"
+                )
         prefix = ctx.entry.get("ModemDialPrefix") or "ATDT"
-        answer = _number(ctx, "ModemAnswerSeconds", "answer_timeout", 60)
+        answer = entry_number(
+            ctx.entry, "ModemAnswerSeconds", ctx.options, "answer_timeout", 60, minimum=0
+        )
         result = await self._command(port, prefix + number, answer, final=("CONNECT",))
         if not result:
             port.write(b"\r")  # any character aborts a dial in progress
@@ -119,7 +132,9 @@ class ModemDevice(SerialDevice):
             return
         except (OSError, AttributeError, ValueError):
             pass  # a pty has no modem-control lines
-        guard = _number(self.ctx, "ModemGuardSeconds", "guard_time", 1.0)
+        guard = entry_number(
+            self.ctx.entry, "ModemGuardSeconds", self.ctx.options, "guard_time", 1.0, minimum=0
+        )
         port.buffer.clear()
         await asyncio.sleep(guard)
         port.write(b"+++")

@@ -1,6 +1,6 @@
 """The PPP devices by ``DEVICE=`` value (imported by the device registry).
 
-Entry keys (besides Windows' own, listed in ppp_link.py):
+Entry keys (besides Windows' own, listed in ppp_config.py):
 
 | DEVICE | keys |
 |---|---|

@@ -15,7 +15,8 @@ from typing import Any
 
 from ...codes import ErrorCode, RasError
 from .base import DialContext
-from .ppp_link import PortProtocol, PppDevice
+from .ppp_device import PppDevice
+from .ppp_port import PortProtocol
 
 DEFAULT_BAUD = 115200
 
@@ -71,19 +72,30 @@ class SerialDevice(PppDevice):
             await asyncio.sleep(0.01)
         holder = _OPEN_PORTS.get(real)
         if holder is not None:
-            raise RasError(ErrorCode.ERROR_PORT_NOT_AVAILABLE, f"{self.path} is in use by handle {holder}")
+            raise RasError(
+                ErrorCode.ERROR_PORT_NOT_AVAILABLE, f"{self.path} is in use by handle {holder}"
+            )
         _OPEN_PORTS[real] = self.ctx.handle
         self._claimed = real
         baud = self.ctx.entry.get_int("BaudRate", DEFAULT_BAUD)
         loop = asyncio.get_running_loop()
         try:
             _, protocol = await serial_asyncio_fast.create_serial_connection(
-                loop, PortProtocol, url=real, baudrate=baud, exclusive=True, rtscts=False, xonxoff=False)
+                loop,
+                PortProtocol,
+                url=real,
+                baudrate=baud,
+                exclusive=True,
+                rtscts=False,
+                xonxoff=False,
+            )
         except (serial.SerialException, OSError, ValueError) as exc:
             self._release_claim()
             busy = "exclusively lock" in str(exc) or getattr(exc, "errno", 0) == 16
-            raise RasError(ErrorCode.ERROR_PORT_NOT_AVAILABLE if busy else ErrorCode.ERROR_HARDWARE_FAILURE,
-                           f"{self.path}: {exc}") from None
+            raise RasError(
+                ErrorCode.ERROR_PORT_NOT_AVAILABLE if busy else ErrorCode.ERROR_HARDWARE_FAILURE,
+                f"{self.path}: {exc}",
+            ) from None
         assert isinstance(protocol, PortProtocol)
         for _ in range(100):  # the transport calls connection_made() from the loop, a moment later
             if protocol.transport is not None:
@@ -95,9 +107,13 @@ class SerialDevice(PppDevice):
         real = os.path.realpath(self.path)  # a pty link from socat points at /dev/pts/N
         try:
             if not stat.S_ISCHR(os.stat(real).st_mode):
-                raise RasError(ErrorCode.ERROR_PORT_NOT_AVAILABLE, f"{self.path} is not a character device")
+                raise RasError(
+                    ErrorCode.ERROR_PORT_NOT_AVAILABLE, f"{self.path} is not a character device"
+                )
         except OSError as exc:
-            raise RasError(ErrorCode.ERROR_PORT_NOT_AVAILABLE, f"{self.path}: {exc.strerror}") from None
+            raise RasError(
+                ErrorCode.ERROR_PORT_NOT_AVAILABLE, f"{self.path}: {exc.strerror}"
+            ) from None
         return real
 
     def serial_port(self) -> Any:

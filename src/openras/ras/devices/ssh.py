@@ -17,7 +17,7 @@ import asyncssh
 
 from ...codes import RASCS, ErrorCode, RasError
 from ...codes.states import RASP_PppIp, RASP_Socks
-from .base import Device, DialContext, read_user_file
+from .base import Device, DialContext, entry_number, read_user_file
 from .net import tcp_connect
 
 DEFAULT_PORT = 22
@@ -37,7 +37,9 @@ def split_host_port(value: str, default_port: int) -> tuple[str, int]:
     try:
         number = int(port) if port else default_port
     except ValueError:
-        raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"bad port in PhoneNumber {value!r}") from None
+        raise RasError(
+            ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"bad port in PhoneNumber {value!r}"
+        ) from None
     if not 0 < number < 65536:
         raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"bad port in PhoneNumber {value!r}")
     return host, number
@@ -115,13 +117,10 @@ class SshDevice(Device):
         return f"ssh:{self.host}:{self.port}" if self.host else "ssh"
 
     def _option(self, entry_key: str, option: str, default: float) -> float:
-        value = self.ctx.entry.get(entry_key)
-        if value is None:
-            value = self.ctx.options.get(option, default)
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{entry_key}={value!r} is not a number") from None
+        # A blank value is not a number here (PPP devices take it as unset).
+        return entry_number(
+            self.ctx.entry, entry_key, self.ctx.options, option, default, blank_is_default=False
+        )
 
     def _enter_auth(self) -> None:
         if not self._in_auth:
@@ -135,18 +134,26 @@ class SshDevice(Device):
         ctx.progress(RASCS.OpenPort)
         self.host, self.port = split_host_port(ctx.phone_number, DEFAULT_PORT)
         known_path = entry.get("SshKnownHosts") or ""
-        known_data = await asyncio.to_thread(read_user_file, known_path, ctx.owner_uid, "SshKnownHosts")
+        known_data = await asyncio.to_thread(
+            read_user_file, known_path, ctx.owner_uid, "SshKnownHosts"
+        )
         try:
             known_hosts = asyncssh.import_known_hosts(known_data.decode("utf-8", "replace"))
         except (ValueError, asyncssh.KeyImportError) as exc:
-            raise RasError(ErrorCode.ERROR_CANNOT_LOAD_PHONEBOOK, f"SshKnownHosts {known_path}: {exc}") from None
+            raise RasError(
+                ErrorCode.ERROR_CANNOT_LOAD_PHONEBOOK, f"SshKnownHosts {known_path}: {exc}"
+            ) from None
         key_path = entry.get("SshKey")
         if key_path:
-            key_data = await asyncio.to_thread(read_user_file, key_path, ctx.owner_uid, "SshKey", True)
+            key_data = await asyncio.to_thread(
+                read_user_file, key_path, ctx.owner_uid, "SshKey", True
+            )
             try:
                 self.key = asyncssh.import_private_key(key_data)
             except (ValueError, asyncssh.KeyImportError) as exc:
-                raise RasError(ErrorCode.ERROR_CANNOT_LOAD_PHONEBOOK, f"SshKey {key_path}: {exc}") from None
+                raise RasError(
+                    ErrorCode.ERROR_CANNOT_LOAD_PHONEBOOK, f"SshKey {key_path}: {exc}"
+                ) from None
         user = ctx.params.user or await asyncio.to_thread(_login_name, ctx.owner_uid)
         if not user:
             raise RasError(ErrorCode.ERROR_AUTHENTICATION_FAILURE, "no user name for the SSH login")
@@ -154,23 +161,46 @@ class SshDevice(Device):
         if not 0 <= socks_port < 65536:
             raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"SocksPort={socks_port}")
         if 0 < socks_port < 1024 and ctx.owner_uid != 0:
-            raise RasError(ErrorCode.ERROR_ACCESS_DENIED, f"SocksPort={socks_port}: privileged ports are root's")
+            raise RasError(
+                ErrorCode.ERROR_ACCESS_DENIED,
+                f"SocksPort={socks_port}: privileged ports are root's",
+            )
         timeout = self._option("SshConnectTimeout", "connect_timeout", 20)
         sock = self._sock = await tcp_connect(self.host, self.port, timeout)
         ctx.progress(RASCS.PortOpened)
         ctx.progress(RASCS.ConnectDevice)
         try:
-            self.conn = await asyncio.wait_for(asyncssh.connect(
-                sock=sock, host=self.host, port=self.port, username=user,
-                known_hosts=known_hosts, client_factory=lambda: _Client(self), client_keys=None,
-                password=None, agent_path=None, config=None, host_based_auth=False, kbdint_auth=False,
-                gss_auth=False, ignore_encrypted=True,
-                keepalive_interval=self._option("SshKeepAliveSeconds", "keepalive_interval", 15),
-                keepalive_count_max=int(self._option("SshKeepAliveCount", "keepalive_count_max", 3)),
-                login_timeout=timeout), timeout + 5)
+            self.conn = await asyncio.wait_for(
+                asyncssh.connect(
+                    sock=sock,
+                    host=self.host,
+                    port=self.port,
+                    username=user,
+                    known_hosts=known_hosts,
+                    client_factory=lambda: _Client(self),
+                    client_keys=None,
+                    password=None,
+                    agent_path=None,
+                    config=None,
+                    host_based_auth=False,
+                    kbdint_auth=False,
+                    gss_auth=False,
+                    ignore_encrypted=True,
+                    keepalive_interval=self._option(
+                        "SshKeepAliveSeconds", "keepalive_interval", 15
+                    ),
+                    keepalive_count_max=int(
+                        self._option("SshKeepAliveCount", "keepalive_count_max", 3)
+                    ),
+                    login_timeout=timeout,
+                ),
+                timeout + 5,
+            )
         except asyncssh.HostKeyNotVerifiable as exc:
-            raise RasError(ErrorCode.ERROR_FROM_DEVICE, f"host key not verified for {self.host}:{self.port}: "
-                           f"{exc.reason}") from None
+            raise RasError(
+                ErrorCode.ERROR_FROM_DEVICE,
+                f"host key not verified for {self.host}:{self.port}: {exc.reason}",
+            ) from None
         except asyncssh.PermissionDenied as exc:
             raise RasError(ErrorCode.ERROR_AUTHENTICATION_FAILURE, exc.reason) from None
         except TimeoutError:
@@ -178,14 +208,20 @@ class SshDevice(Device):
             raise RasError(ErrorCode.ERROR_REQUEST_TIMEOUT, "SSH negotiation timed out") from None
         except (asyncssh.Error, OSError) as exc:
             sock.close()
-            raise RasError(ErrorCode.ERROR_REMOTE_DISCONNECTION if self._in_auth else ErrorCode.ERROR_FROM_DEVICE,
-                           f"SSH: {exc}") from None
+            raise RasError(
+                ErrorCode.ERROR_REMOTE_DISCONNECTION
+                if self._in_auth
+                else ErrorCode.ERROR_FROM_DEVICE,
+                f"SSH: {exc}",
+            ) from None
         self.server_addr = self.conn.get_extra_info("peername")[0]
         self.local_addr = self.conn.get_extra_info("sockname")[0]
         try:
             self.listener = await self.conn.forward_socks("127.0.0.1", socks_port)
         except OSError as exc:
-            raise RasError(ErrorCode.ERROR_PORT_ALREADY_OPEN, f"SOCKS port {socks_port}: {exc.strerror}") from None
+            raise RasError(
+                ErrorCode.ERROR_PORT_ALREADY_OPEN, f"SOCKS port {socks_port}: {exc.strerror}"
+            ) from None
         self.socks_port = self.listener.get_port()
         ctx.progress(RASCS.Projected)
         self._up = True
@@ -196,7 +232,11 @@ class SshDevice(Device):
         self._up = False
         text = str(exc) if exc else "connection closed by the server"
         # asyncssh reports a keepalive failure as ConnectionLost("Server not responding to keepalive").
-        code = ErrorCode.ERROR_LINK_FAILURE if exc and "keepalive" in text.lower() else ErrorCode.ERROR_REMOTE_DISCONNECTION
+        code = (
+            ErrorCode.ERROR_LINK_FAILURE
+            if exc and "keepalive" in text.lower()
+            else ErrorCode.ERROR_REMOTE_DISCONNECTION
+        )
         self.ctx.link_lost(code, text)
 
     async def hangup(self) -> None:
@@ -215,12 +255,23 @@ class SshDevice(Device):
 
     def projection(self, kind: int) -> dict[str, Any]:
         if kind == RASP_PppIp:
-            return {"dwError": 0, "szIpAddress": "127.0.0.1", "szServerIpAddress": self.server_addr,
-                    "dwOptions": 0, "dwServerOptions": 0, "dwSocksPort": self.socks_port}
+            return {
+                "dwError": 0,
+                "szIpAddress": "127.0.0.1",
+                "szServerIpAddress": self.server_addr,
+                "dwOptions": 0,
+                "dwServerOptions": 0,
+                "dwSocksPort": self.socks_port,
+            }
         if kind == RASP_Socks:
             return {"dwError": 0, "szSocksAddress": "127.0.0.1", "dwSocksPort": self.socks_port}
         return super().projection(kind)
 
     def status(self) -> dict[str, Any]:
-        return {"socks_host": "127.0.0.1", "socks_port": self.socks_port, "server": self.server_addr,
-                "local_address": self.local_addr, "interface": None}
+        return {
+            "socks_host": "127.0.0.1",
+            "socks_port": self.socks_port,
+            "server": self.server_addr,
+            "local_address": self.local_addr,
+            "interface": None,
+        }

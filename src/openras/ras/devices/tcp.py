@@ -10,9 +10,10 @@ import asyncio
 import socket
 
 from ...codes import ErrorCode, RasError
-from .base import DialContext
+from .base import DialContext, entry_number
 from .net import tcp_connect
-from .ppp_link import PortProtocol, PppDevice, _number
+from .ppp_device import PppDevice
+from .ppp_port import PortProtocol
 from .ssh import split_host_port
 
 
@@ -30,13 +31,19 @@ class TcpDevice(PppDevice):
     async def open_port(self) -> PortProtocol:
         self.host, self.port_number = split_host_port(self.ctx.phone_number, 0)
         if not self.port_number:
-            raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, "PhoneNumber needs host:port for DEVICE=tcp")
-        timeout = _number(self.ctx, "TcpConnectTimeout", "connect_timeout", 20)
+            raise RasError(
+                ErrorCode.ERROR_CORRUPT_PHONEBOOK, "PhoneNumber needs host:port for DEVICE=tcp"
+            )
+        timeout = entry_number(
+            self.ctx.entry, "TcpConnectTimeout", self.ctx.options, "connect_timeout", 20, minimum=0
+        )
         sock = await tcp_connect(self.host, self.port_number, timeout)
         # PPP frames are small and latency-bound (negotiation, interactive traffic).
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
-            _, protocol = await asyncio.get_running_loop().create_connection(PortProtocol, sock=sock)
+            _, protocol = await asyncio.get_running_loop().create_connection(
+                PortProtocol, sock=sock
+            )
         except BaseException:
             sock.close()
             raise
