@@ -8,6 +8,7 @@ keys are kept, and order is kept, so import → export gives back the same entri
 from __future__ import annotations
 
 import re
+from typing import Any
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -84,7 +85,7 @@ class Entry:
             out.setdefault(k, v)
         return out
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "device": self.device, "lines": [list(kv) for kv in self.lines],
                 "properties": self.properties}
 

@@ -7,6 +7,7 @@ process (as Windows runs a process's RAS callbacks on one thread).
 
 from __future__ import annotations
 
+import functools
 import os
 import queue
 import threading
@@ -17,7 +18,7 @@ from . import phonebook as _pbk
 from . import pywintypes
 from .client import ApiError, Client, entry_path
 from .client.ras import Ras
-from .codes import RASCS, ErrorCode, error_string
+from .codes import RASCS, ErrorCode, RasError, error_string
 from .codes.states import (  # noqa: F401 - re-exported constants
     RASCS_DONE,
     RASCS_PAUSED,
@@ -101,7 +102,7 @@ def _follow(handle: int, since: int, callback: Callable[..., Any]) -> None:
         for note in Ras(Client()).notifications(handle, since):
             if handle in _hung_up:
                 return
-            _post(lambda n=note: deliver(n))
+            _post(functools.partial(deliver, note))
     except ApiError:
         pass  # the daemon went away: no further notification can come
 
@@ -169,7 +170,7 @@ def EnumEntries(reserved: Any = None, fileName: str | None = None) -> tuple[str,
         return tuple(e["name"] for e in _ras().client.call("GET", "/v1/entries"))
     except ApiError as exc:
         _raise(exc, "RasEnumEntries")
-    except _pbk.RasError as exc:
+    except RasError as exc:
         raise error(exc.code, "RasEnumEntries", error_string(exc.code)) from None
     return ()
 
@@ -189,7 +190,7 @@ def GetEntryDialParams(fileName: str | None, entryName: str) -> tuple[tuple[str,
         creds = client.call("GET", entry_path(entryName, "credentials"), params=_cred_params(fileName))
     except ApiError as exc:
         _raise(exc, "RasGetEntryDialParams")
-    except _pbk.RasError as exc:
+    except RasError as exc:
         raise error(exc.code, "RasGetEntryDialParams", error_string(exc.code)) from None
     password = SAVED_PASSWORD_HANDLE if creds["have_password"] else ""
     phone = entry.get("PhoneNumber") or ""

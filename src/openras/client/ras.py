@@ -120,7 +120,8 @@ class Ras:
 
     def projection(self, handle: int, kind: int) -> dict[str, Any]:
         """RasGetProjectionInfo: the Windows structure's fields by their names."""
-        return self.client.call("GET", f"{CONNECTIONS}/{handle}/projection/{kind}")
+        projection: dict[str, Any] = self.client.call("GET", f"{CONNECTIONS}/{handle}/projection/{kind}")
+        return projection
 
     def watch(self, handle: int | None = None, flags: int = 0x3,
               since: int | None = None) -> Iterator[tuple[int, ConnectionEvent]]:

@@ -39,7 +39,8 @@ def _hoist(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]
 
     for name in list(components):
         components[name] = fix(components[name])
-    return fix(schema)
+    fixed: dict[str, Any] = fix(schema)
+    return fixed
 
 
 def _event_schemas(components: dict[str, Any]) -> dict[str, Any]:

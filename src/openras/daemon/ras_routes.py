@@ -76,7 +76,7 @@ class DialBody(_Body):
 
 
 def _entry_from_body(name: str, lines: list[Line] | None, properties: dict[str, str] | None) -> phonebook.Entry:
-    entry = phonebook.Entry(phonebook.check_name(name), [tuple(kv) for kv in lines or []])
+    entry = phonebook.Entry(phonebook.check_name(name), [(k, v) for k, v in lines or []])
     for key, value in (properties or {}).items():
         entry.set(key, value)
     return entry

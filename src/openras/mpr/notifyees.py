@@ -428,7 +428,7 @@ class Notifyees:
         errs.append(error)
         self.log.warning("notifyee %s (%s), %s %s call: %s", n.name, n.path, operation, phase, exc)
         if self.events is not None:
-            self.events.publish(NotifyeeReport(**error.to_json()))
+            self.events.publish(NotifyeeReport(notifyee=error.notifyee, path=error.path, operation=error.operation, phase=error.phase, error=error.error))
 
     async def run(self, operation: str, payload: PayloadFactory, attempt: Callable[[], Awaitable[int]],
                   caller: tuple[int, int] = (-1, 0)) -> Outcome:
