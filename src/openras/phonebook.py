@@ -8,6 +8,7 @@ keys are kept, and order is kept, so import → export gives back the same entri
 from __future__ import annotations
 
 import re
+from typing import Any
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -84,7 +85,7 @@ class Entry:
             out.setdefault(k, v)
         return out
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "device": self.device, "lines": [list(kv) for kv in self.lines],
                 "properties": self.properties}
 
@@ -155,17 +156,25 @@ def serialize(entries: Iterable[Entry]) -> str:
     return "\r\n".join(out) + ("\r\n" if out else "")
 
 
-def read_file(path: str) -> list[Entry]:
+MAX_FILE = 16 * 1024 * 1024
+
+
+def read_text(path: str) -> str:
+    """A phonebook file's text (any of the encodings Windows writes), at most 16 MiB."""
     try:
         with open(path, "rb") as f:
-            data = f.read(16 * 1024 * 1024 + 1)
+            data = f.read(MAX_FILE + 1)
     except FileNotFoundError:
         raise RasError(ErrorCode.ERROR_CANNOT_OPEN_PHONEBOOK, f"{path}: no such file") from None
     except OSError as exc:
         raise RasError(ErrorCode.ERROR_CANNOT_OPEN_PHONEBOOK, f"{path}: {exc.strerror}") from None
-    if len(data) > 16 * 1024 * 1024:
+    if len(data) > MAX_FILE:
         raise RasError(ErrorCode.ERROR_CANNOT_LOAD_PHONEBOOK, f"{path}: larger than 16 MiB")
-    return parse(data, path)
+    return _decode(data)
+
+
+def read_file(path: str) -> list[Entry]:
+    return parse(read_text(path), path)
 
 
 def find(entries: Iterable[Entry], name: str) -> Entry:

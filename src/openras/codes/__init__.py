@@ -27,7 +27,7 @@ def error_string(code: int, lang: str | None = None) -> str:
     lang = lang or _language()
     if lang != "en" and lang.isalpha():
         try:
-            catalogue = importlib.import_module(f"{__name__}.locales.{lang}").MESSAGES
+            catalogue: dict[int, str] = importlib.import_module(f"{__name__}.locales.{lang}").MESSAGES
             if code in catalogue:
                 return catalogue[code]
         except ImportError:

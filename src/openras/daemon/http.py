@@ -17,10 +17,11 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from ..codes import ErrorCode, RasError, error_name, error_string
+from .routes import Handler
 
 M = TypeVar("M", bound=BaseModel)
 
-_STATUS = {
+_STATUS: dict[int, int] = {
     ErrorCode.ERROR_INVALID_HANDLE: 404,
     ErrorCode.ERROR_CANNOT_FIND_PHONEBOOK_ENTRY: 404,
     ErrorCode.ERROR_NOT_CONNECTED: 404,
@@ -101,7 +102,7 @@ def query_int(request: web.Request, name: str, default: int | None = None, lo: i
 
 
 @web.middleware
-async def errors_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every failure becomes the JSON error body: RasError with its code, the rest 635/87."""
     try:
         return await handler(request)

@@ -20,6 +20,7 @@ from typing import Any
 from ...codes import RASCS, RasError
 from ...codes.states import RASP_PppIp, RASP_PppIpv6, RASP_PppLcp
 from ...ppp import IpUp, LinkDown
+from ..records import LinkStatus, Projection, Scalar
 from .base import Device, DialContext
 from .ppp_config import ppp_config, static_dns
 from .ppp_link import PppLink, failure_code
@@ -180,7 +181,7 @@ class PppDevice(Device):
 
     # -- queries ----------------------------------------------------------------------------
 
-    def projection(self, kind: int) -> dict[str, Any]:
+    def projection(self, kind: int) -> Projection:
         link = self.link
         engine = link.engine if link is not None else None
         if kind == RASP_PppIp and engine is not None and engine.config.ipv4:
@@ -192,29 +193,46 @@ class PppDevice(Device):
             return lcp_projection(lcp, link.auth_message if link is not None else "")
         return super().projection(kind)
 
-    def status(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "interface": None,
-            "interface_reason": self.tun_reason,
-            "local_address": None,
-            "remote_address": None,
-            "dns": [str(a) for a in self.dns_servers()],
-            "resolv_conf": None,
-            "default_route": False,
-            "route_note": self.route_note,
-        }
+    def status(self) -> LinkStatus:
+        extra: dict[str, Scalar] = {}
+        local = remote = None
         if self.ip is not None and self.engine_ipcp_up():
-            out["local_address"] = str(self.ip.local)
-            out["remote_address"] = str(self.ip.remote) if self.ip.remote else None
-        if self.tun is not None and self.tun.fd is not None:
-            out.update(self.tun.status())
-            out["interface_reason"] = None
-        elif self.tun is not None:
-            out["interface_reason"] = "the link is down"
+            local = str(self.ip.local)
+            remote = str(self.ip.remote) if self.ip.remote else None
+        interface, reason, routes, default, resolv = None, self.tun_reason, (), False, None
+        tun = self.tun
+        if tun is not None and tun.fd is not None:
+            interface, reason, routes, default = (
+                tun.name,
+                None,
+                tuple(tun.routes),
+                tun.default_route,
+            )
+            resolv = str(tun.resolv_file) if tun.resolv_file else None
+            extra.update(
+                tun_rx_packets=tun.rx_packets,
+                tun_tx_packets=tun.tx_packets,
+                tun_dropped=tun.dropped,
+            )
+        elif tun is not None:
+            reason = "the link is down"
         if self.link is not None:
             engine = self.link.engine
-            out["ppp_phase"] = engine.phase.value
-            out["ppp_tx_frames"] = engine.stats.tx_frames
-            out["ppp_rx_packets"] = engine.stats.rx_packets
-            out["ipv6"] = self.link.ipv6_up
-        return out
+            extra.update(
+                ppp_phase=engine.phase.value,
+                ppp_tx_frames=engine.stats.tx_frames,
+                ppp_rx_packets=engine.stats.rx_packets,
+                ipv6=self.link.ipv6_up,
+            )
+        return LinkStatus(
+            interface=interface,
+            interface_reason=reason,
+            local_address=local,
+            remote_address=remote,
+            dns=tuple(str(a) for a in self.dns_servers()),
+            resolv_conf=resolv,
+            routes=routes,
+            default_route=default,
+            route_note=self.route_note,
+            extra=extra,
+        )
