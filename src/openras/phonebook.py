@@ -8,9 +8,9 @@ keys are kept, and order is kept, so import → export gives back the same entri
 from __future__ import annotations
 
 import re
-from typing import Any
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from .codes import ErrorCode, RasError
 
