@@ -65,8 +65,8 @@ async def test_drive_mapping_mounts_the_share(mpr_factory: Any, smbd: Any) -> No
     mount = Path(out["mount_point"])
     assert mount == svc.ctx.paths.state / "drives" / "0" / "Z"
     assert (mount / "hello.txt").read_text() == "hi from smbd"
-    assert r.get_connection(ROOT, "Z:")["remote_name"] == smbd.unc
-    assert r.get_user(ROOT, "Z:") == smbd.user
+    assert (await r.get_connection(ROOT, "Z:"))["remote_name"] == smbd.unc
+    assert await r.get_user(ROOT, "Z:") == smbd.user
     # In use: 85, whatever the remote name, and before any notifyee.
     with pytest.raises(RasError) as e:
         await r.add_connection(ROOT, disk(smbd.unc, "Z:"), smbd.password, smbd.user)
@@ -77,13 +77,13 @@ async def test_drive_mapping_mounts_the_share(mpr_factory: Any, smbd: Any) -> No
         with pytest.raises(MprError) as e:
             await r.cancel_connection(ROOT, "Z:", 0, False)
         assert e.value.code == ErrorCode.ERROR_OPEN_FILES
-        assert r.get_connection(ROOT, "Z:")["status"] == "OK"
+        assert (await r.get_connection(ROOT, "Z:"))["status"] == "OK"
         await r.cancel_connection(ROOT, "Z:", 0, True)
     finally:
         with contextlib.suppress(OSError):  # ENOTCONN: the forced cancel took the mount away
             f.close()
     with pytest.raises(RasError) as e:
-        r.get_connection(ROOT, "Z:")
+        await r.get_connection(ROOT, "Z:")
     assert e.value.code == ErrorCode.ERROR_NOT_CONNECTED
     assert not mount.exists()  # noqa: ASYNC240
 
@@ -96,7 +96,7 @@ async def test_directory_mount_point_and_redirect(mpr_factory: Any, smbd: Any, m
     target.mkdir()
     out = await r.add_connection(ROOT, disk(smbd.unc, str(target)), smbd.password, smbd.user)
     assert out["local_name"] == str(target) and (target / "a.txt").read_text() == "A"
-    assert r.get_connection(ROOT, str(target))["remote_name"] == smbd.unc
+    assert (await r.get_connection(ROOT, str(target)))["remote_name"] == smbd.unc
     # CONNECT_REDIRECT without a local name: a free drive from Z: downwards.
     first = await r.add_connection(ROOT, disk(smbd.unc, None), smbd.password, smbd.user, nr.CONNECT_REDIRECT)
     second = await r.add_connection(ROOT, disk(smbd.unc, None), smbd.password, smbd.user, nr.CONNECT_REDIRECT)
@@ -149,7 +149,7 @@ async def test_remembered_restored_without_notifyees_then_forgotten(mpr_factory:
     await again.router.cancel_connection(ROOT, "X:", 0, True)
     assert [(x["status"], x["local_name"]) for x in again.router.list_connections(ROOT)] == [("Unavailable", "X:")]
     with pytest.raises(MprError) as e:
-        again.router.get_connection(ROOT, "X:")
+        await again.router.get_connection(ROOT, "X:")
     assert e.value.code == ErrorCode.ERROR_CONNECTION_UNAVAIL and e.value.extra["remote_name"] == smbd.unc
     # The remembered X: belongs to that remote name: another one is 1202, nobody notified.
     before = len(calls(log))
@@ -209,11 +209,13 @@ async def test_users_see_only_their_own(mpr_factory: Any, smbd: Any, mpr_home: P
 
 
 async def test_compatibility_forms_remember_and_forget(mpr_factory: Any, smbd: Any) -> None:
-    """WNetAddConnection is documented as persistent; WNetCancelConnection forgets again."""
+    """WNetAddConnection is documented as persistent; WNetCancelConnection forgets again: both
+    are their ...2 forms with CONNECT_UPDATE_PROFILE (what win32wnet sends)."""
     svc = await mpr_factory()
     r = svc.router
     url = f"smb://{smbd.user}@{smbd.host}:{smbd.port}/{smbd.share}"  # no user parameter: the URL's
-    await r.add_connection_compat(ROOT, url, smbd.password, "U:")
+    resource = NETRESOURCE(dwType=nr.RESOURCETYPE_DISK, lpRemoteName=url, lpLocalName="U:")
+    await r.add_connection(ROOT, resource, smbd.password, None, nr.CONNECT_UPDATE_PROFILE)
     assert [(e.local_name, e.user) for e in svc.remembered.list()] == [("U:", smbd.user)]
-    await r.cancel_connection_compat(ROOT, "U:", False)
+    await r.cancel_connection(ROOT, "U:", nr.CONNECT_UPDATE_PROFILE, False)
     assert svc.remembered.list() == [] and r.list_connections(ROOT) == []

@@ -149,7 +149,7 @@ class MprService:
                     self.log.error("provider %r not loaded: %s", spec, exc)
         self.router.set_providers(providers)
         self.log.info("providers: %s", ", ".join(p.name for p in providers) or "none")
-        self.notifyees.check_all()
+        await self.notifyees.check_all()
         self._restore_task = asyncio.create_task(self.router.restore(), name="mpr-restore")
 
     async def wait_restored(self) -> list[dict[str, Any]]:
@@ -186,8 +186,8 @@ class MprService:
 
     async def get(self, request: web.Request) -> web.Response:
         try:
-            result = self.router.get_connection(_caller(request), request.match_info["name"],
-                                                query_int(request, "uid", None))
+            result = await self.router.get_connection(_caller(request), request.match_info["name"],
+                                                      query_int(request, "uid", None))
         except MprError as exc:
             return _mpr_error(exc)
         return web.json_response(result)
@@ -222,8 +222,8 @@ class MprService:
         return web.json_response({"error": code, "text": text, "provider": provider})
 
     async def user(self, request: web.Request) -> web.Response:
-        name = self.router.get_user(_caller(request), request.query.get("name") or None,
-                                    query_int(request, "uid", None))
+        name = await self.router.get_user(_caller(request), request.query.get("name") or None,
+                                          query_int(request, "uid", None))
         return web.json_response({"user": name})
 
     async def providers(self, request: web.Request) -> web.Response:

@@ -156,7 +156,10 @@ def _check_owner_mode(path: str, st: os.stat_result, daemon_uid: int, what: str,
 
 
 def check_secure(path: str, daemon_uid: int) -> os.stat_result:
-    """Raise NotifyeeFailure unless nobody but the daemon's user (or root) can change ``path``."""
+    """Raise NotifyeeFailure unless nobody but the daemon's user (or root) can change ``path``.
+
+    Blocking (a stat of every directory up to /): from async code, through a thread.
+    """
     if not os.path.isabs(path):
         raise NotifyeeFailure(f"not an absolute path: {path}")
     chains = [os.path.normpath(path)]
@@ -253,7 +256,7 @@ class PythonNotifyee(Notifyee):
             if self._hung.is_alive():
                 raise NotifyeeFailure("skipped: a previous call has not returned yet")
             self._hung = None
-        check_secure(self.path, self.daemon_uid)
+        await asyncio.to_thread(check_secure, self.path, self.daemon_uid)
         function = "AddConnectNotify" if operation == "add" else "CancelConnectNotify"
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
@@ -342,7 +345,7 @@ class ExecutableNotifyee(Notifyee):
         return {k: v.replace("\0", "") for k, v in env.items()}
 
     async def call(self, operation: str, info: NOTIFYINFO, payload: Payload) -> int | None:
-        st = check_secure(self.path, self.daemon_uid)
+        st = await asyncio.to_thread(check_secure, self.path, self.daemon_uid)
         if not st.st_mode & 0o111:
             raise NotifyeeFailure("not executable")
         env = self.environment(operation, info, payload)
@@ -411,12 +414,12 @@ class Notifyees:
         self.log = log or logging.getLogger("openras.mpr.notifyees")
         self.max_retries = max_retries
 
-    def check_all(self) -> list[str]:
+    async def check_all(self) -> list[str]:
         """Log (at start-up) the notifyees that will be skipped; returns the problems."""
         problems = []
         for n in self.items:
             try:
-                check_secure(n.path, n.daemon_uid)
+                await asyncio.to_thread(check_secure, n.path, n.daemon_uid)
             except NotifyeeFailure as exc:
                 problems.append(f"{n.name}: {exc}")
                 self.log.warning("notifyee %s (%s) will be skipped: %s", n.name, n.path, exc)

@@ -1,13 +1,9 @@
 """The Multiple Provider Router: WNet connections through providers (reference/mpr.md §3–§6).
 
-Local names. ``X:`` (A–Z, any case) is a drive: a directory ``<drives>/<uid>/X`` that the
-provider mounts on; each user has their own drives, so ``Z:`` of one user is not ``Z:`` of
-another. An absolute directory path is a mount point: an existing one must be a directory
-belonging to the requesting user (root: any), the rule fusermount applies; a missing one is
-created by the mount if its parent exists (openras.mpr.mount checks the rest: empty, not
-already mounted). No local name (None
-or "") makes a deviceless connection; with CONNECT_REDIRECT a free drive is picked from Z:
-downwards. Anything else is ERROR_BAD_DEVICE (WN_BAD_LOCALNAME).
+Local names (``X:`` drives per user, directory mount points, none for a deviceless
+connection) are described in :mod:`openras.mpr.localnames`; with CONNECT_REDIRECT and no
+local name a free drive is picked from Z: downwards. Enumeration is
+:mod:`openras.mpr.enumeration`.
 
 What the router rejects itself, it rejects before any notifyee is called (reference/mpr.md
 §1: "a request the MPR rejects itself notifies nobody"): bad parameters (87), a print type
@@ -22,6 +18,9 @@ names resolve in one user's drives (the caller's; root may name another uid).
 WNetGetLastError. Windows keeps the provider's extended error per thread. Here it is kept
 per client process: the (uid, pid) from the caller's SO_PEERCRED, for the last provider
 failure of that process's requests (bounded to the 1024 most recent processes).
+
+Nothing here blocks the event loop: file-system work (local names, the drives directory)
+and NSS look-ups run in threads.
 """
 
 from __future__ import annotations
@@ -31,9 +30,6 @@ import contextlib
 import itertools
 import logging
 import os
-import pwd
-import re
-import stat
 import time
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -43,6 +39,18 @@ from typing import Any
 
 from ..codes import WN, ErrorCode, RasError, error_string
 from ..events import EventBus
+from ..users import login_name
+from .enumeration import Enumerations, snapshot
+from .localnames import (
+    MAX_NAME,
+    REDIRECT_DRIVES,
+    DrivesDirectory,
+    is_drive,
+    is_local_name,
+    local_key,
+    lookup_local,
+    resolve_local,
+)
 from .netresource import (
     CONNECT_REDIRECT,
     CONNECT_UPDATE_PROFILE,
@@ -50,17 +58,11 @@ from .netresource import (
     NETRESOURCE,
     NOTIFY_PRE,
     RESOURCE_CONNECTED,
-    RESOURCE_CONTEXT,
-    RESOURCE_GLOBALNET,
-    RESOURCE_RECENT,
-    RESOURCE_REMEMBERED,
-    RESOURCEDISPLAYTYPE_NETWORK,
     RESOURCEDISPLAYTYPE_SHARE,
     RESOURCETYPE_ANY,
     RESOURCETYPE_DISK,
     RESOURCETYPE_PRINT,
     RESOURCEUSAGE_CONNECTABLE,
-    RESOURCEUSAGE_CONTAINER,
 )
 from .notifyees import NOTIFYADD, NOTIFYCANCEL, Notifyees, Outcome
 from .providers.base import ConnectRequest, Provider, ProviderConnection
@@ -69,9 +71,6 @@ from .remembered import Remembered, RememberedEntry
 # Answers by which a provider says "not mine": the router asks the next one (§6).
 DECLINES = frozenset({WN.WN_BAD_NETNAME, WN.WN_NO_NETWORK, WN.WN_NOT_SUPPORTED,
                       WN.WN_BAD_LOCALNAME, WN.WN_NOT_CONNECTED})
-DRIVE_RE = re.compile(r"^[A-Za-z]:$")
-MAX_NAME = 4096
-MAX_ENUMS_PER_UID = 64
 MAX_LAST_ERRORS = 1024
 
 
@@ -118,37 +117,9 @@ class Connection:
                            self.local_name, self.remote_name, None, self.provider)
 
 
-@dataclass
-class EnumState:
-    uid: int
-    items: list[NETRESOURCE]
-    pos: int = 0
-
-
-def is_drive(name: str) -> bool:
-    return bool(DRIVE_RE.match(name))
-
-
-def is_local_path(name: str) -> bool:
-    # "//server/share" is a UNC name written with slashes (names.py accepts it), not a path.
-    return name.startswith("/") and not (name.startswith("//") and not name.startswith("///"))
-
-
-def local_key(uid: int, local: str) -> tuple[Any, ...]:
-    """What makes two local names the same: drives are per user, directories are global."""
-    return ("drive", uid, local) if is_drive(local) else ("path", local)
-
-
 def same_remote(a: str, b: str) -> bool:
     # Server and share names are case-insensitive in UNC; URLs are compared as written.
     return a == b or (a.startswith("\\\\") and a.casefold() == b.casefold())
-
-
-def user_name(uid: int) -> str:
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return str(uid)
 
 
 def _check_text(value: str | None, what: str, required: bool = False) -> None:
@@ -168,6 +139,7 @@ class Router:
         self.remembered = remembered
         self.notifyees = notifyees
         self.drives_dir = drives_dir
+        self.drives = DrivesDirectory(drives_dir)
         self.events = events
         self.log = log or logging.getLogger("openras.mpr")
         self.provider_options = provider_options or {}
@@ -175,8 +147,7 @@ class Router:
         self.connections: dict[int, Connection] = {}
         self._ids = itertools.count(1)
         self._reserved: set[tuple[Any, ...]] = set()  # local names with an add in progress
-        self._enums: dict[int, EnumState] = {}
-        self._enum_ids = itertools.count(1)
+        self.enums = Enumerations()
         self._last_errors: OrderedDict[tuple[int, int], tuple[int, str, str]] = OrderedDict()
 
     def set_providers(self, providers: Iterable[Provider]) -> None:
@@ -207,71 +178,18 @@ class Router:
         options = self.provider_options.get(p.name) or self.provider_options.get(short) or {}
         return dict(options) if isinstance(options, dict) else {}
 
-    def resolve_local(self, caller: Caller, local: str) -> str:
-        """Validate a local name for an add; the normalised name (``Z:`` or a real path)."""
-        if is_drive(local):
-            return local.upper()
-        if not is_local_path(local) or "\0" in local or len(local) > MAX_NAME:
-            raise RasError(ErrorCode.ERROR_BAD_DEVICE, f"{local!r} is neither a drive (X:) nor an absolute path")
-        real = os.path.realpath(local)
-        try:
-            st = os.stat(real)
-        except FileNotFoundError:
-            # The mount creates a missing directory (and removes it again) if its parent exists.
-            if not os.path.isdir(os.path.dirname(real)):
-                raise RasError(ErrorCode.ERROR_BAD_DEVICE, f"{os.path.dirname(real)} does not exist") from None
-            return real
-        except OSError as exc:
-            raise RasError(ErrorCode.ERROR_BAD_DEVICE, f"{local}: {exc.strerror}") from None
-        if not stat.S_ISDIR(st.st_mode):
-            raise RasError(ErrorCode.ERROR_BAD_DEVICE, f"{local}: not a directory")
-        if not caller.is_root and st.st_uid != caller.uid:
-            raise RasError(ErrorCode.ERROR_ACCESS_DENIED, f"{local}: not owned by uid {caller.uid}")
-        return real
-
-    def lookup_local(self, local: str) -> str:
-        """Normalise a local name for a query or cancel (no existence check)."""
-        if is_drive(local):
-            return local.upper()
-        return os.path.realpath(local)
-
     def _free_drive(self, uid: int) -> str:
-        for letter in "ZYXWVUTSRQPONMLKJIHGFEDC":
-            name = f"{letter}:"
+        for name in REDIRECT_DRIVES:
             if not self._in_use(("drive", uid, name)) and self.remembered.get(uid, name) is None:
                 return name
         raise RasError(ErrorCode.ERROR_ALREADY_ASSIGNED, "no free drive name")
 
-    def drive_dir(self, uid: int, drive: str) -> Path:
-        return self.drives_dir / str(uid) / drive[0]
+    async def _make_drive_dir(self, uid: int, drive: str) -> Path:
+        return await asyncio.to_thread(self.drives.make, uid, drive)
 
-    def _make_drive_dir(self, uid: int, drive: str) -> Path:
-        """Create ``<drives>/<uid>/X`` for a mount, owned by the user.
-
-        ``<drives>`` and ``<drives>/<uid>`` stay the daemon's: a user who could rename
-        entries there could swap X for a symlink to any directory just before the mount.
-        """
-        user_dir = self.drives_dir / str(uid)
-        for d in (self.drives_dir, user_dir):
-            with contextlib.suppress(FileExistsError):
-                d.mkdir(mode=0o755, parents=True)
-        path = self.drive_dir(uid, drive)
-        try:
-            path.mkdir(mode=0o700)
-        except FileExistsError:
-            if not stat.S_ISDIR(os.lstat(path).st_mode):
-                raise RasError(ErrorCode.ERROR_BAD_DEVICE, f"{path} is not a directory") from None
-        except OSError as exc:
-            raise RasError(ErrorCode.ERROR_BAD_DEVICE, f"{path}: {exc.strerror}") from None
-        if os.geteuid() == 0:
-            os.chown(path, uid, -1)
-        os.chmod(path, 0o700)
-        return path
-
-    def _remove_drive_dir(self, uid: int, local: str | None) -> None:
+    async def _remove_drive_dir(self, uid: int, local: str | None) -> None:
         if local and is_drive(local):
-            with contextlib.suppress(OSError):
-                self.drive_dir(uid, local).rmdir()
+            await asyncio.to_thread(self.drives.remove, uid, local)
 
     # -- the provider walk (§6) --------------------------------------------------------------
     async def _connect(self, caller: Caller, uid: int, remote: str, user: str | None, password: str | None,
@@ -332,7 +250,7 @@ class Router:
         remote = nr.lpRemoteName or ""
         local: str | None = None
         if nr.lpLocalName:
-            local = self.resolve_local(caller, nr.lpLocalName)
+            local = await asyncio.to_thread(resolve_local, nr.lpLocalName, None if caller.is_root else caller.uid)
         elif flags & CONNECT_REDIRECT:
             local = self._free_drive(caller.uid)
         key = local_key(caller.uid, local) if local else None
@@ -390,12 +308,12 @@ class Router:
                         raise RasError(ErrorCode.ERROR_SESSION_CREDENTIAL_CONFLICT,
                                        f"{remote} is already used as {c.user}")
                     return self._describe(c, remembered=False)
-        mount_point = self._make_drive_dir(caller.uid, local) if local and is_drive(local) else (
+        mount_point = await self._make_drive_dir(caller.uid, local) if local and is_drive(local) else (
             Path(local) if local else None)
         try:
             pc = await self._connect(caller, caller.uid, remote, user, password, mount_point, nr.lpProvider)
         except BaseException:
-            self._remove_drive_dir(caller.uid, local)
+            await self._remove_drive_dir(caller.uid, local)
             raise
         c = Connection(next(self._ids), caller.uid, local, remote, pc.provider, pc.user,
                        RESOURCETYPE_DISK, pc, pc.mount_point)
@@ -417,12 +335,6 @@ class Router:
         return {"local_name": c.local_name, "remote_name": c.remote_name, "provider": c.provider, "user": c.user,
                 "mount_point": str(c.mount_point) if c.mount_point else None, "remembered": remembered}
 
-    async def add_connection_compat(self, caller: Caller, remote: str, password: str | None,
-                                    local: str | None) -> dict[str, Any]:
-        """WNetAddConnection: documented as persistent, so CONNECT_UPDATE_PROFILE."""
-        nr = NETRESOURCE(dwType=RESOURCETYPE_DISK, lpRemoteName=remote, lpLocalName=local)
-        return await self.add_connection(caller, nr, password, None, CONNECT_UPDATE_PROFILE)
-
     # -- WNetCancelConnection / 2 --------------------------------------------------------------
     async def cancel_connection(self, caller: Caller, name: str, flags: int = 0, force: bool = False,
                                 uid: int | None = None) -> dict[str, Any]:
@@ -433,9 +345,8 @@ class Router:
         owner = self._drive_owner(caller, uid)
         targets: list[Connection]
         entry: RememberedEntry | None = None
-        device = is_drive(name) or is_local_path(name)
-        if device:
-            local = self.lookup_local(name)
+        if is_local_name(name):
+            local = await asyncio.to_thread(lookup_local, name)
             key = local_key(owner, local)
             targets = [c for c in self.connections.values()
                        if c.key == key and not c.closing and self._visible(c, caller)]
@@ -471,7 +382,7 @@ class Router:
                     return ErrorCode.ERROR_EXTENDED_ERROR
                 targets.remove(c)
                 self.connections.pop(c.id, None)
-                self._remove_drive_dir(c.uid, c.local_name)
+                await self._remove_drive_dir(c.uid, c.local_name)
                 result["provider"] = c.provider
                 self._publish("disconnected", c, forced=force)
             if entry is not None and flags & CONNECT_UPDATE_PROFILE:
@@ -492,11 +403,6 @@ class Router:
                 c.closing = False
         return self._finish(outcome, result)
 
-    async def cancel_connection_compat(self, caller: Caller, name: str, force: bool) -> dict[str, Any]:
-        """WNetCancelConnection: the counterpart of the persistent WNetAddConnection, so it also
-        forgets the remembered entry (CONNECT_UPDATE_PROFILE), as Windows NT's MPR does."""
-        return await self.cancel_connection(caller, name, CONNECT_UPDATE_PROFILE, force)
-
     def _drive_owner(self, caller: Caller, uid: int | None) -> int:
         if uid is None or uid == caller.uid:
             return caller.uid
@@ -505,12 +411,12 @@ class Router:
         return uid
 
     # -- queries -----------------------------------------------------------------------------
-    def get_connection(self, caller: Caller, local: str, uid: int | None = None) -> dict[str, Any]:
+    async def get_connection(self, caller: Caller, local: str, uid: int | None = None) -> dict[str, Any]:
         """WNetGetConnection: the remote name behind a local name."""
-        if not local or "\0" in local or not (is_drive(local) or is_local_path(local)):
+        if not local or "\0" in local or not is_local_name(local):
             raise RasError(ErrorCode.ERROR_BAD_DEVICE, f"{local!r} is not a local device name")
         owner = self._drive_owner(caller, uid)
-        name = self.lookup_local(local)
+        name = await asyncio.to_thread(lookup_local, local)
         key = local_key(owner, name)
         for c in self.connections.values():
             if c.key == key and self._visible(c, caller):
@@ -553,14 +459,15 @@ class Router:
         """WNetGetLastError: (code, text, provider) of this client process's last provider failure."""
         return self._last_errors.get((caller.uid, caller.pid), (ErrorCode.NO_ERROR, "", ""))
 
-    def get_user(self, caller: Caller, name: str | None = None, uid: int | None = None) -> str:
-        """WNetGetUser: the user a connection was made as; without a name, the caller's own."""
+    async def get_user(self, caller: Caller, name: str | None = None, uid: int | None = None) -> str:
+        """WNetGetUser: the user a connection was made as; without a name, the caller's own
+        login name (its uid when it has none)."""
         if not name:
-            return user_name(caller.uid)
+            return await asyncio.to_thread(login_name, caller.uid) or str(caller.uid)
         _check_text(name, "name")
-        if is_drive(name) or is_local_path(name):
+        if is_local_name(name):
             owner = self._drive_owner(caller, uid)
-            local = self.lookup_local(name)
+            local = await asyncio.to_thread(lookup_local, name)
             key = local_key(owner, local)
             for c in self.connections.values():
                 if c.key == key and self._visible(c, caller):
@@ -578,62 +485,24 @@ class Router:
     def open_enum(self, caller: Caller, scope: int, type_: int = RESOURCETYPE_ANY, usage: int = 0,
                   container: NETRESOURCE | None = None) -> int:
         """WNetOpenEnum: a snapshot taken now, read with :meth:`enum_resource`."""
-        if type_ not in (RESOURCETYPE_ANY, RESOURCETYPE_DISK, RESOURCETYPE_PRINT):
-            raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, f"dwType {type_}")
-        if scope == RESOURCE_CONNECTED:
-            items = [c.netresource(RESOURCE_CONNECTED) for c in self._sorted_connections(caller)]
-        elif scope == RESOURCE_REMEMBERED:
-            items = [NETRESOURCE(RESOURCE_REMEMBERED, e.type, RESOURCEDISPLAYTYPE_SHARE, RESOURCEUSAGE_CONNECTABLE,
-                                 e.local_name, e.remote_name, None, e.provider)
-                     for e in self.remembered.list(None if caller.is_root else caller.uid)]
-        elif scope == RESOURCE_GLOBALNET:
-            if usage & ~(RESOURCEUSAGE_CONNECTABLE | RESOURCEUSAGE_CONTAINER):
-                raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, f"dwUsage {usage:#x}")
-            if container is not None and (container.lpRemoteName or container.lpProvider):
-                # No provider here can browse servers or shares (smbprotocol cannot list shares).
-                raise RasError(ErrorCode.ERROR_NOT_SUPPORTED, "browsing below the providers is not supported")
-            # The root of the network: one container per provider, as Windows lists its networks.
-            items = [NETRESOURCE(RESOURCE_GLOBALNET, RESOURCETYPE_ANY, RESOURCEDISPLAYTYPE_NETWORK,
-                                 RESOURCEUSAGE_CONTAINER, None, p.name, None, p.name) for p in self.providers]
-            if usage and not usage & RESOURCEUSAGE_CONTAINER:
-                items = []
-        elif scope in (RESOURCE_CONTEXT, RESOURCE_RECENT):
-            raise RasError(ErrorCode.ERROR_NOT_SUPPORTED, f"dwScope {scope} is not supported")
-        else:
-            raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, f"dwScope {scope}")
-        if type_ == RESOURCETYPE_PRINT:
-            items = [i for i in items if i.dwType == RESOURCETYPE_PRINT]
-        mine = sorted(h for h, e in self._enums.items() if e.uid == caller.uid)
-        for h in mine[: max(0, len(mine) - MAX_ENUMS_PER_UID + 1)]:
-            del self._enums[h]  # forgotten handles: the oldest go first
-        handle = next(self._enum_ids)
-        self._enums[handle] = EnumState(caller.uid, items)
-        return handle
+        items = snapshot(
+            scope, type_, usage, container,
+            connected=lambda: [c.netresource(RESOURCE_CONNECTED) for c in self._sorted_connections(caller)],
+            remembered=lambda: self.remembered.list(None if caller.is_root else caller.uid),
+            providers=self.providers)
+        return self.enums.open(caller.uid, items)
 
     def _sorted_connections(self, caller: Caller) -> list[Connection]:
         return sorted((c for c in self.connections.values() if self._visible(c, caller)),
                       key=lambda c: (c.uid, c.local_name is None, c.local_name or "", c.id))
 
-    def _enum(self, caller: Caller, handle: int) -> EnumState:
-        state = self._enums.get(handle)
-        if state is None or state.uid != caller.uid:
-            raise RasError(ErrorCode.ERROR_INVALID_HANDLE, f"no enumeration {handle}")
-        return state
-
     def enum_resource(self, caller: Caller, handle: int, count: int) -> list[NETRESOURCE]:
         """WNetEnumResource: up to ``count`` more items; ERROR_NO_MORE_ITEMS at the end."""
-        if count < 1:
-            raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, "count must be at least 1")
-        state = self._enum(caller, handle)
-        if state.pos >= len(state.items):
-            raise RasError(ErrorCode.ERROR_NO_MORE_ITEMS, "end of the enumeration")
-        chunk = state.items[state.pos: state.pos + count]
-        state.pos += len(chunk)
-        return chunk
+        return self.enums.read(caller.uid, handle, count)
 
     def close_enum(self, caller: Caller, handle: int) -> None:
-        self._enum(caller, handle)
-        del self._enums[handle]
+        """WNetCloseEnum."""
+        self.enums.close(caller.uid, handle)
 
     # -- remembered connections at start, everything at stop -----------------------------------
     async def _clear_stale_drives(self) -> None:
@@ -642,7 +511,7 @@ class Router:
         from .mount import FUSERMOUNT, mount_points
 
         prefix = str(self.drives_dir) + os.sep
-        for mp in sorted(m for m in mount_points() if m.startswith(prefix)):
+        for mp in sorted(m for m in await asyncio.to_thread(mount_points) if m.startswith(prefix)):
             self.log.warning("unmounting stale drive mount %s", mp)
             with contextlib.suppress(OSError):
                 proc = await asyncio.create_subprocess_exec(
@@ -664,12 +533,12 @@ class Router:
         try:
             if e.provider.casefold() not in self.by_name:
                 raise RasError(ErrorCode.ERROR_BAD_PROVIDER, f"provider {e.provider!r} is not loaded")
-            mount_point = self._make_drive_dir(e.uid, e.local_name) if is_drive(e.local_name) else (
+            mount_point = await self._make_drive_dir(e.uid, e.local_name) if is_drive(e.local_name) else (
                 Path(e.local_name))
             try:
                 pc = await self._connect(caller, e.uid, e.remote_name, e.user, e.password, mount_point, e.provider)
             except BaseException:
-                self._remove_drive_dir(e.uid, e.local_name)
+                await self._remove_drive_dir(e.uid, e.local_name)
                 raise
         except Exception as exc:
             code = exc.code if isinstance(exc, RasError) else ErrorCode.ERROR_EXTENDED_ERROR
@@ -695,6 +564,6 @@ class Router:
                 await asyncio.wait_for(c.conn.close(True), self.connect_timeout)
             except Exception as exc:
                 self.log.warning("closing %s at shutdown: %s", c.remote_name, exc)
-            self._remove_drive_dir(c.uid, c.local_name)
+            await self._remove_drive_dir(c.uid, c.local_name)
 
         await asyncio.gather(*(close(c) for c in conns))

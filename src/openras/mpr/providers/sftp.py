@@ -43,10 +43,10 @@ from typing import Any, ClassVar, TypeVar
 import asyncssh
 
 from ...codes import ErrorCode, RasError
-from .base import ConnectRequest, Provider, ProviderConnection
+from ...users import is_privileged, login_name
+from .base import ConnectRequest, Provider, ProviderConnection, option_number
 from .names import SSH_PORT, RemoteName, parse_for
 from .remotefs import RemoteStat, os_error
-from .smb import _option_number, default_user
 
 log = logging.getLogger(__name__)
 
@@ -91,16 +91,16 @@ class SftpTarget:
     def from_request(cls, request: ConnectRequest) -> SftpTarget:
         name = parse_for(request.remote_name, "sftp")
         options = request.options
-        user = request.user or name.user or default_user(request.owner_uid)
+        user = request.user or name.user or login_name(request.owner_uid)
         if not user:
             raise RasError(ErrorCode.ERROR_BAD_USERNAME, f"no user name for uid {request.owner_uid}")
-        port = name.port or int(_option_number(options, "port", SSH_PORT))
+        port = name.port or int(option_number(options, "port", SSH_PORT))
         known_hosts = str(options.get("known_hosts") or os.path.expanduser("~/.ssh/known_hosts"))
         # [mpr.sftp] key is the daemon's own key: lending it to every local user would let any of
         # them log in as whoever that key opens. Only root (or the daemon's user) gets it.
-        key = options.get("key") if request.owner_uid in (0, os.geteuid()) else None
+        key = options.get("key") if is_privileged(request.owner_uid) else None
         return cls(name, user, request.password or "", port, known_hosts, str(key) if key else None,
-                   _option_number(options, "timeout", 20.0))
+                   option_number(options, "timeout", 20.0))
 
     async def open(self) -> tuple[asyncssh.SSHClientConnection, asyncssh.SFTPClient, str]:
         """Connect, log in, start SFTP and resolve the root directory; RasError on failure."""

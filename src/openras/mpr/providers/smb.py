@@ -38,7 +38,6 @@ import datetime
 import errno
 import logging
 import os
-import pwd
 import socket
 import stat as st
 import time
@@ -54,7 +53,8 @@ from smbprotocol.structure import DateTimeField
 from smbprotocol.tree import TreeConnect
 
 from ...codes import ErrorCode, RasError
-from .base import ConnectRequest, Provider, ProviderConnection
+from ...users import login_name
+from .base import ConnectRequest, Provider, ProviderConnection, option_number
 from .names import SMB_PORT, RemoteName, parse_for
 from .remotefs import RemoteStat, os_error
 
@@ -63,26 +63,10 @@ log = logging.getLogger(__name__)
 WNNC_NET_SMB = 0x00020000  # WNNC_NET_LANMAN: the type Windows' SMB redirector reports
 
 
-def default_user(uid: int) -> str | None:
-    """The login name of ``uid`` (the Windows default: the caller's own user name)."""
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return None
-
-
-def _option_number(options: dict[str, Any], key: str, default: float) -> float:
-    value = options.get(key, default)
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, f"option {key}={value!r} is not a number") from None
-
-
 def resolve_port(name: RemoteName, options: dict[str, Any]) -> int:
     if name.port is not None:
         return name.port
-    port = int(_option_number(options, "port", SMB_PORT))
+    port = int(option_number(options, "port", SMB_PORT))
     if not 0 < port < 65536:
         raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, f"option port={port}")
     return port
@@ -384,12 +368,12 @@ class SmbSession:
 def session_for(request: ConnectRequest) -> SmbSession:
     """Build (not yet connect) the session a request asks for. Declines foreign names (67)."""
     name = parse_for(request.remote_name, "smb")
-    user = request.user or name.user or default_user(request.owner_uid)
+    user = request.user or name.user or login_name(request.owner_uid)
     if not user:
         raise RasError(ErrorCode.ERROR_BAD_USERNAME, f"no user name for uid {request.owner_uid}")
     return SmbSession(name=name, user=user, password=request.password or "",
                       port=resolve_port(name, request.options),
-                      timeout=_option_number(request.options, "timeout", 20.0),
+                      timeout=option_number(request.options, "timeout", 20.0),
                       encrypt=bool(request.options.get("encrypt", False)))
 
 
