@@ -104,6 +104,39 @@ def test_names_with_slashes_and_backslashes_survive_the_url(api_server: Any, wne
     wnet.WNetCancelConnection2(str(target), 0, True)
 
 
+async def test_typed_client_sync_and_async(api_server: Any, smbd: Any) -> None:
+    """openras.client.net: one sans-IO core, run by the sync and the asyncio client."""
+    from openras.client.net import AsyncNetClient, Connected, NetClient, NetRequests, RemoteConnection
+    from openras.mpr.netresource import NETRESOURCE, RESOURCE_CONNECTED, RESOURCETYPE_DISK
+
+    server = api_server()
+    resource = NETRESOURCE(dwType=RESOURCETYPE_DISK, lpRemoteName=smbd.unc, lpLocalName="T:")
+    with NetClient() as net:  # the server runs in its own thread: blocking here is fine
+        made = net.add_connection(resource, smbd.password, smbd.user)
+        assert made == Connected("T:", smbd.unc, "openras SMB", smbd.user,
+                                 str(server.home / "drives" / "0" / "T"), False, ())
+        assert net.get_user("t:") == smbd.user
+        assert [p.name for p in net.providers()] == ["openras SMB", "openras SFTP"]
+    async with AsyncNetClient() as anet:
+        info = await anet.run(NetRequests.get_connection("t:"))
+        assert info == RemoteConnection("T:", smbd.unc, "openras SMB", smbd.user, "OK")
+        uses = await anet.run(NetRequests.list_connections())
+        assert [(u.status, u.local_name) for u in uses.connections] == [("OK", "T:")]
+        assert uses.to_json()["connections"][0]["remote_name"] == smbd.unc
+        h = await anet.run(NetRequests.open_enum(RESOURCE_CONNECTED))
+        assert [x.lpLocalName for x in await anet.run(NetRequests.enum_resource(h, 8))] == ["T:"]
+        with pytest.raises(ApiError) as e:
+            await anet.run(NetRequests.enum_resource(h))
+        assert e.value.code == ErrorCode.ERROR_NO_MORE_ITEMS
+        await anet.run(NetRequests.close_enum(h))
+        assert (await anet.run(NetRequests.last_error())).error == ErrorCode.NO_ERROR
+        gone = await anet.run(NetRequests.cancel_connection("T:", force=True))
+        assert (gone.name, gone.provider, gone.forgotten) == ("T:", "openras SMB", False)
+        with pytest.raises(ApiError) as e:
+            await anet.run(NetRequests.get_connection("T:"))
+        assert e.value.code == ErrorCode.ERROR_NOT_CONNECTED
+
+
 def test_http_error_bodies_carry_codes_and_notifyee_errors(api_server: Any, smbd: Any, mpr_home: Path) -> None:
     nd = mpr_home / "n"
     nd.mkdir(mode=0o755)

@@ -83,7 +83,8 @@ def _parse_unc(text: str) -> RemoteName:
     if len(parts) < 2 or "" in parts:
         raise _bad(text, "expected \\\\server\\share[\\path]")
     server, share, rest = parts[0], parts[1], parts[2:]
-    host, sep, port = server.rpartition("@")
+    host, sep, after = server.rpartition("@")
+    port: str | None = after
     if not sep:
         host, port = server, None
     host, number = _host_port(text, host, port)

@@ -248,7 +248,8 @@ class SftpFile:
 
     def read(self, offset: int, size: int) -> bytes:
         data = self.fs.call(self.handle.read(size, offset), self.path)
-        return bytes(data or b"")
+        # Only a handle opened with an encoding reads text; ours never are.
+        return data.encode() if isinstance(data, str) else bytes(data or b"")
 
     def write(self, offset: int, data: bytes) -> int:
         self.fs.call(self.handle.write(data, offset), self.path)
