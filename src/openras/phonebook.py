@@ -155,17 +155,25 @@ def serialize(entries: Iterable[Entry]) -> str:
     return "\r\n".join(out) + ("\r\n" if out else "")
 
 
-def read_file(path: str) -> list[Entry]:
+MAX_FILE = 16 * 1024 * 1024
+
+
+def read_text(path: str) -> str:
+    """A phonebook file's text (any of the encodings Windows writes), at most 16 MiB."""
     try:
         with open(path, "rb") as f:
-            data = f.read(16 * 1024 * 1024 + 1)
+            data = f.read(MAX_FILE + 1)
     except FileNotFoundError:
         raise RasError(ErrorCode.ERROR_CANNOT_OPEN_PHONEBOOK, f"{path}: no such file") from None
     except OSError as exc:
         raise RasError(ErrorCode.ERROR_CANNOT_OPEN_PHONEBOOK, f"{path}: {exc.strerror}") from None
-    if len(data) > 16 * 1024 * 1024:
+    if len(data) > MAX_FILE:
         raise RasError(ErrorCode.ERROR_CANNOT_LOAD_PHONEBOOK, f"{path}: larger than 16 MiB")
-    return parse(data, path)
+    return _decode(data)
+
+
+def read_file(path: str) -> list[Entry]:
+    return parse(read_text(path), path)
 
 
 def find(entries: Iterable[Entry], name: str) -> Entry:

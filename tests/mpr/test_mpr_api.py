@@ -106,7 +106,13 @@ def test_names_with_slashes_and_backslashes_survive_the_url(api_server: Any, wne
 
 async def test_typed_client_sync_and_async(api_server: Any, smbd: Any) -> None:
     """openras.client.net: one sans-IO core, run by the sync and the asyncio client."""
-    from openras.client.net import AsyncNetClient, Connected, NetClient, NetRequests, RemoteConnection
+    from openras.client.net import (
+        AsyncNetClient,
+        Connected,
+        NetClient,
+        NetRequests,
+        RemoteConnection,
+    )
     from openras.mpr.netresource import NETRESOURCE, RESOURCE_CONNECTED, RESOURCETYPE_DISK
 
     server = api_server()

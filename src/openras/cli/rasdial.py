@@ -16,6 +16,7 @@ import sys
 from ..client import ApiError, Client
 from ..client.ras import Ras
 from ..codes import RASCS, ErrorCode
+from ..events.types import Phase
 from .common import exit_status, print_ras_error
 
 USAGE = """USAGE:
@@ -56,21 +57,21 @@ def _parse(argv: list[str]) -> tuple[list[str], dict[str, str]]:
 
 
 def list_connections(ras: Ras) -> int:
-    conns = [c for c in ras.connections() if c["phase"] == "connected"]
+    conns = [c for c in ras.connections() if c.phase is Phase.CONNECTED]
     if not conns:
         print("No connections")
     else:
         print("Connected to")
         for c in conns:
-            print(c["entry"])
+            print(c.entry)
     print("Command completed successfully.")
     return 0
 
 
 def disconnect(ras: Ras, entry: str | None) -> int:
-    conns = [c for c in ras.connections() if c["phase"] != "hanging_up"]
+    conns = [c for c in ras.connections() if c.phase is not Phase.HANGING_UP]
     if entry:
-        conns = [c for c in conns if c["entry"] == entry]
+        conns = [c for c in conns if c.entry == entry]
     if not conns:
         print_ras_error(ErrorCode.ERROR_NO_CONNECTION, f"no connection to {entry}" if entry else "no connections")
         return exit_status(ErrorCode.ERROR_NO_CONNECTION)
@@ -78,10 +79,10 @@ def disconnect(ras: Ras, entry: str | None) -> int:
         print("More than one connection is active: give the entry name.", file=sys.stderr)
         return exit_status(ErrorCode.ERROR_INVALID_PARAMETER)
     for c in conns:
-        ras.hangup(c["handle"])
+        ras.hangup(c.handle)
     # Return only once the connections are gone (status answers ERROR_INVALID_HANDLE).
     for c in conns:
-        ras.wait_gone(c["handle"])
+        ras.wait_gone(c.handle)
     print("Command completed successfully.")
     return 0
 
@@ -92,10 +93,10 @@ def dial(ras: Ras, entry: str, user: str, password: str, switches: dict[str, str
     started = ras.dial(entry, phonebook=switches.get("PHONEBOOK") or None, phone_number=switches.get("PHONE", ""),
                        user=user, password=password, domain=switches.get("DOMAIN", ""),
                        callback_number=switches.get("CALLBACK", ""))
-    handle = started["handle"]
+    handle = started.handle
     shown: set[str] = set()
     last = None
-    for note in ras.notifications(handle, started["seq"]):
+    for note in ras.notifications(handle, started.seq):
         last = note
         line = PROGRESS.get(note.state)
         if line and not note.error and line not in shown:

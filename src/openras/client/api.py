@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from ..codes import ErrorCode, RasError, error_name, error_string
+from ..events.types import Event, decode
 from ..paths import Paths, resolve
 from .transport import ensure_daemon
 
@@ -51,18 +52,19 @@ def entry_path(name: str, *rest: str) -> str:
 
 
 class SseParser:
-    """Server-Sent Events, line by line: ``feed`` returns an event at each blank line."""
+    """Server-Sent Events, line by line: ``feed`` returns the typed event at each blank line
+    (None for keep-alives and kinds this version does not know)."""
 
     def __init__(self) -> None:
         self._data: list[str] = []
 
-    def feed(self, line: str) -> dict[str, Any] | None:
+    def feed(self, line: str) -> Event | None:
         if line:
             if line.startswith("data:"):
                 self._data.append(line[5:].lstrip(" "))
             return None  # comments (keep-alives), id: and event: lines carry nothing we need
         data, self._data = "\n".join(self._data), []
-        return json.loads(data) if data else None
+        return decode(json.loads(data)) if data else None
 
 
 def _autostart_default() -> bool:
@@ -97,7 +99,7 @@ class Client:
             raise ApiError(ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE, f"daemon unreachable: {exc}") from None
         return _raise_for(response)
 
-    def events(self, since: int | None = None, **filters: Any) -> Iterator[dict[str, Any]]:
+    def events(self, since: int | None = None, **filters: Any) -> Iterator[Event]:
         """The live event stream (blocking iterator); filters: handle, kinds, notify."""
         params = _query({"since": since, **filters})
         try:
@@ -153,7 +155,7 @@ class AsyncClient:
             raise ApiError(ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE, f"daemon unreachable: {exc}") from None
         return _raise_for(response)
 
-    async def events(self, since: int | None = None, **filters: Any) -> AsyncIterator[dict[str, Any]]:
+    async def events(self, since: int | None = None, **filters: Any) -> AsyncIterator[Event]:
         params = _query({"since": since, **filters})
         client = await self._client()
         try:

@@ -49,7 +49,7 @@ class _Result:
 
 # -- results -------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class NotifyeeReport(_Result):
+class NotifyeeSkipped(_Result):
     """A notifyee that was skipped during an operation (insecure, raised, timed out…)."""
 
     notifyee: str
@@ -59,8 +59,8 @@ class NotifyeeReport(_Result):
     error: str
 
 
-def _reports(data: dict[str, Any]) -> tuple[NotifyeeReport, ...]:
-    return tuple(NotifyeeReport(**_known(NotifyeeReport, e)) for e in data.get("notifyee_errors") or ())
+def _reports(data: dict[str, Any]) -> tuple[NotifyeeSkipped, ...]:
+    return tuple(NotifyeeSkipped(**_known(NotifyeeSkipped, e)) for e in data.get("notifyee_errors") or ())
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ class Connected(_Result):
     user: str
     mount_point: str | None
     remembered: bool
-    notifyee_errors: tuple[NotifyeeReport, ...] = ()
+    notifyee_errors: tuple[NotifyeeSkipped, ...] = ()
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Connected:
@@ -88,7 +88,7 @@ class Cancelled(_Result):
     name: str
     provider: str | None
     forgotten: bool
-    notifyee_errors: tuple[NotifyeeReport, ...] = ()
+    notifyee_errors: tuple[NotifyeeSkipped, ...] = ()
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Cancelled:

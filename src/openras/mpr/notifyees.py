@@ -91,7 +91,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..codes import WN, ErrorCode
-from ..events import EventBus
+from ..events import EventBus, NotifyeeReport
 from .netresource import NETRESOURCE, NOTIFY_POST, NOTIFY_PRE
 
 DEFAULT_TIMEOUT = 10.0
@@ -431,7 +431,8 @@ class Notifyees:
         errs.append(error)
         self.log.warning("notifyee %s (%s), %s %s call: %s", n.name, n.path, operation, phase, exc)
         if self.events is not None:
-            self.events.publish("notifyee", **error.to_json())
+            self.events.publish(NotifyeeReport(notifyee=error.notifyee, path=error.path, operation=operation,
+                                               phase=phase, error=error.error))
 
     async def run(self, operation: str, payload: PayloadFactory, attempt: Callable[[], Awaitable[int]],
                   caller: tuple[int, int] = (-1, 0)) -> Outcome:

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from ..codes import WN, ErrorCode, RasError, error_string
-from ..events import EventBus
+from ..events import EventBus, NetChanged
 from ..users import login_name
 from .enumeration import Enumerations, snapshot
 from .localnames import (
@@ -158,8 +158,8 @@ class Router:
     # -- helpers ---------------------------------------------------------------------------
     def _publish(self, action: str, c: Connection | RememberedEntry, **extra: Any) -> None:
         if self.events is not None:
-            self.events.publish("net", action=action, uid=c.uid, local_name=c.local_name,
-                                remote_name=c.remote_name, provider=c.provider, **extra)
+            self.events.publish(NetChanged(action=action, uid=c.uid, local_name=c.local_name,
+                                           remote_name=c.remote_name, provider=c.provider, **extra))
 
     def _visible(self, c: Connection | RememberedEntry, caller: Caller) -> bool:
         return caller.is_root or c.uid == caller.uid

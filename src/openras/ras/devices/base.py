@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 from ...codes import RASCS, ErrorCode, RasError
 from ...phonebook import Entry
+from ..records import LinkStatus, Projection
 
 
 @dataclass
@@ -71,13 +72,13 @@ class Device(ABC):
     async def hangup(self) -> None:
         """Release everything; idempotent; safe at any point of dial()."""
 
-    def projection(self, kind: int) -> dict[str, Any]:
+    def projection(self, kind: int) -> Projection:
         """RasGetProjectionInfo for ``kind`` (a RASP_* value), once Projected."""
         raise RasError(ErrorCode.ERROR_PROTOCOL_NOT_CONFIGURED, f"projection {kind:#x} not configured")
 
-    def status(self) -> dict[str, Any]:
-        """Device-specific status fields (addresses, listener ports, interface)."""
-        return {}
+    def status(self) -> LinkStatus:
+        """What the device knows of its link (addresses, listener ports, interface)."""
+        return LinkStatus()
 
 
 MAX_USER_FILE = 256 * 1024

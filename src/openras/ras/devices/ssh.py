@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from typing import Any
 
 import asyncssh
 
 from ...codes import RASCS, ErrorCode, RasError
 from ...codes.states import RASP_PppIp, RASP_Socks
 from ...users import login_name
+from ..records import LinkStatus, PppIpProjection, Projection, SocksProjection
 from .base import Device, DialContext, read_user_file
 from .net import tcp_connect
 
@@ -204,14 +204,15 @@ class SshDevice(Device):
         elif self._sock is not None:
             self._sock.close()  # hung up during key exchange: asyncssh never took the socket
 
-    def projection(self, kind: int) -> dict[str, Any]:
+    def projection(self, kind: int) -> Projection:
         if kind == RASP_PppIp:
-            return {"dwError": 0, "szIpAddress": "127.0.0.1", "szServerIpAddress": self.server_addr,
-                    "dwOptions": 0, "dwServerOptions": 0, "dwSocksPort": self.socks_port}
+            return PppIpProjection(szIpAddress="127.0.0.1", szServerIpAddress=self.server_addr,
+                                   dwSocksPort=self.socks_port)
         if kind == RASP_Socks:
-            return {"dwError": 0, "szSocksAddress": "127.0.0.1", "dwSocksPort": self.socks_port}
+            return SocksProjection(dwSocksPort=self.socks_port)
         return super().projection(kind)
 
-    def status(self) -> dict[str, Any]:
-        return {"socks_host": "127.0.0.1", "socks_port": self.socks_port, "server": self.server_addr,
-                "local_address": self.local_addr, "interface": None}
+    def status(self) -> LinkStatus:
+        return LinkStatus(socks_host="127.0.0.1", socks_port=self.socks_port,
+                          local_address=self.local_addr, remote_address=self.server_addr,
+                          extra={"server": self.server_addr})
