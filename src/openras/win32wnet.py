@@ -52,30 +52,57 @@ def _call(func: str, request: Request[T]) -> T:
         raise error(exc.code, func, error_string(exc.code)) from None
 
 
-def _add(func: str, resource: NETRESOURCE, password: str | None, user: str | None, flags: int,
-         owner: int | None) -> None:
+def _add(
+    func: str,
+    resource: NETRESOURCE,
+    password: str | None,
+    user: str | None,
+    flags: int,
+    owner: int | None,
+) -> None:
     _call(func, NetRequests.add_connection(resource, password, user, flags, owner))
 
 
-def WNetAddConnection2(NetResource: NETRESOURCE | int, Password: str | None = None, UserName: str | None = None,
-                       Flags: int = 0, *legacy: Any) -> None:
+def WNetAddConnection2(
+    NetResource: NETRESOURCE | int,
+    Password: str | None = None,
+    UserName: str | None = None,
+    Flags: int = 0,
+    *legacy: Any,
+) -> None:
     """``WNetAddConnection2(NetResource, Password=None, UserName=None, Flags=0)``; pywin32's older
     form ``(Type, LocalName, RemoteName, ProviderName, UserName, Password, Flags)`` works too."""
     if isinstance(NetResource, int):
         args = [NetResource, Password, UserName, Flags, *legacy] + [None] * 7
         kind, local, remote, provider, user, password, flags = args[:7]
-        resource = NETRESOURCE(dwType=kind, lpLocalName=local, lpRemoteName=remote, lpProvider=provider)
+        resource = NETRESOURCE(
+            dwType=kind, lpLocalName=local, lpRemoteName=remote, lpProvider=provider
+        )
         _add("WNetAddConnection2", resource, password, user, flags or 0, None)
         return
     _add("WNetAddConnection2", NetResource, Password, UserName, Flags, None)
 
 
-def WNetAddConnection3(HwndOwner: int | None, NetResource: NETRESOURCE, Password: str | None = None,
-                       UserName: str | None = None, Flags: int = 0) -> None:
-    _add("WNetAddConnection3", NetResource, Password, UserName, Flags, int(HwndOwner) if HwndOwner else None)
+def WNetAddConnection3(
+    HwndOwner: int | None,
+    NetResource: NETRESOURCE,
+    Password: str | None = None,
+    UserName: str | None = None,
+    Flags: int = 0,
+) -> None:
+    _add(
+        "WNetAddConnection3",
+        NetResource,
+        Password,
+        UserName,
+        Flags,
+        int(HwndOwner) if HwndOwner else None,
+    )
 
 
-def WNetAddConnection(RemoteName: str, Password: str | None = None, LocalName: str | None = None) -> None:
+def WNetAddConnection(
+    RemoteName: str, Password: str | None = None, LocalName: str | None = None
+) -> None:
     """The compatibility form: documented as persistent (CONNECT_UPDATE_PROFILE)."""
     resource = NETRESOURCE(dwType=RESOURCETYPE_DISK, lpRemoteName=RemoteName, lpLocalName=LocalName)
     _add("WNetAddConnection", resource, Password, None, CONNECT_UPDATE_PROFILE, None)
@@ -87,16 +114,24 @@ def WNetCancelConnection2(Name: str, Flags: int = 0, Force: bool | int = False) 
 
 def WNetCancelConnection(Name: str, Force: bool | int = False) -> None:
     """The compatibility form: cancels and forgets (CONNECT_UPDATE_PROFILE), as NT's MPR does."""
-    _call("WNetCancelConnection", NetRequests.cancel_connection(Name, CONNECT_UPDATE_PROFILE, Force))
+    _call(
+        "WNetCancelConnection", NetRequests.cancel_connection(Name, CONNECT_UPDATE_PROFILE, Force)
+    )
 
 
 def WNetGetConnection(connection: str | None = None) -> str:
     if not connection:
-        raise error(ErrorCode.ERROR_BAD_DEVICE, "WNetGetConnection", error_string(ErrorCode.ERROR_BAD_DEVICE))
+        raise error(
+            ErrorCode.ERROR_BAD_DEVICE,
+            "WNetGetConnection",
+            error_string(ErrorCode.ERROR_BAD_DEVICE),
+        )
     return _call("WNetGetConnection", NetRequests.get_connection(connection)).remote_name
 
 
-def WNetOpenEnum(scope: int, type: int, usage: int, resource: NETRESOURCE | None = None) -> PyHANDLE:
+def WNetOpenEnum(
+    scope: int, type: int, usage: int, resource: NETRESOURCE | None = None
+) -> PyHANDLE:
     return PyHANDLE(_call("WNetOpenEnum", NetRequests.open_enum(scope, type, usage, resource)))
 
 

@@ -81,7 +81,11 @@ def _yes_no(value: str | None, token: str) -> bool:
 
 
 def _is_remote(token: str) -> bool:
-    return token.startswith("\\\\") or (token.startswith("//") and not token.startswith("///")) or "://" in token
+    return (
+        token.startswith("\\\\")
+        or (token.startswith("//") and not token.startswith("///"))
+        or "://" in token
+    )
 
 
 class NetUse:
@@ -106,8 +110,11 @@ class NetUse:
         if self.as_json:
             print(json.dumps(uses.to_json(), indent=2))
             return 0
-        self.out("New connections will be remembered." if uses.persistent
-                 else "New connections will not be remembered.")
+        self.out(
+            "New connections will be remembered."
+            if uses.persistent
+            else "New connections will not be remembered."
+        )
         self.out()
         rows = uses.connections
         if not rows:
@@ -131,15 +138,26 @@ class NetUse:
         if self.as_json:
             print(json.dumps(r.to_json(), indent=2))
             return 0
-        for label, value in (("Local name", r.local_name), ("Remote name", r.remote_name),
-                             ("Resource type", "Disk"), ("Status", r.status),
-                             ("User name", r.user or ""), ("Provider", r.provider)):
+        for label, value in (
+            ("Local name", r.local_name),
+            ("Remote name", r.remote_name),
+            ("Resource type", "Disk"),
+            ("Status", r.status),
+            ("User name", r.user or ""),
+            ("Provider", r.provider),
+        ):
             self.out(f"{label:<18}{value}")
         return self.done()
 
     # -- add / delete --------------------------------------------------------------------
-    def add(self, device: str | None, remote: str, password: str | None, user: str | None,
-            persistent: bool | None) -> int:
+    def add(
+        self,
+        device: str | None,
+        remote: str,
+        password: str | None,
+        user: str | None,
+        persistent: bool | None,
+    ) -> int:
         if persistent is None:
             persistent = self.net.get_persistent()
         else:
@@ -214,8 +232,14 @@ def format_row(status: str, local: str, remote: str, network: str) -> str:
 
 
 def parse(argv: list[str]) -> dict[str, Any]:
-    opts: dict[str, Any] = {"positional": [], "user": None, "persistent": None, "delete": False, "answer": None,
-                            "json": False}
+    opts: dict[str, Any] = {
+        "positional": [],
+        "user": None,
+        "persistent": None,
+        "delete": False,
+        "answer": None,
+        "json": False,
+    }
     for token in argv:
         if token == "--json":
             opts["json"] = True
@@ -289,8 +313,17 @@ def main(argv: list[str]) -> int:
         return 1
     except ApiError as exc:
         if as_json:
-            print(json.dumps({"error": exc.code, "name": error_name(exc.code), "message": error_string(exc.code),
-                              "detail": exc.detail}, indent=2))
+            print(
+                json.dumps(
+                    {
+                        "error": exc.code,
+                        "name": error_name(exc.code),
+                        "message": error_string(exc.code),
+                        "detail": exc.detail,
+                    },
+                    indent=2,
+                )
+            )
         else:
             print(f"System error {exc.code} has occurred.", file=sys.stderr)
             print(file=sys.stderr)

@@ -31,8 +31,16 @@ from .api import AsyncClient, Client
 
 T = TypeVar("T")
 NET = "/v1/net"
-NETRESOURCE_FIELDS = ("dwScope", "dwType", "dwDisplayType", "dwUsage", "lpLocalName", "lpRemoteName",
-                      "lpComment", "lpProvider")
+NETRESOURCE_FIELDS = (
+    "dwScope",
+    "dwType",
+    "dwDisplayType",
+    "dwUsage",
+    "lpLocalName",
+    "lpRemoteName",
+    "lpComment",
+    "lpProvider",
+)
 
 
 def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
@@ -60,7 +68,9 @@ class NotifyeeSkipped(_Result):
 
 
 def _reports(data: dict[str, Any]) -> tuple[NotifyeeSkipped, ...]:
-    return tuple(NotifyeeSkipped(**_known(NotifyeeSkipped, e)) for e in data.get("notifyee_errors") or ())
+    return tuple(
+        NotifyeeSkipped(**_known(NotifyeeSkipped, e)) for e in data.get("notifyee_errors") or ()
+    )
 
 
 @dataclass(frozen=True)
@@ -202,45 +212,73 @@ class NetRequests:
     """The requests of the ``/v1/net`` API (no I/O): one static method per operation."""
 
     @staticmethod
-    def add_connection(resource: Any, password: str | None = None, user: str | None = None, flags: int = 0,
-                       owner: int | None = None) -> Request[Connected]:
+    def add_connection(
+        resource: Any,
+        password: str | None = None,
+        user: str | None = None,
+        flags: int = 0,
+        owner: int | None = None,
+    ) -> Request[Connected]:
         """WNetAddConnection2 (owner None) / WNetAddConnection3. Password and user: None = the default."""
-        body = {"netresource": netresource_json(resource), "password": password, "user": user,
-                "flags": int(flags), "owner": owner}
+        body = {
+            "netresource": netresource_json(resource),
+            "password": password,
+            "user": user,
+            "flags": int(flags),
+            "owner": owner,
+        }
         return Request("POST", f"{NET}/connections", Connected.from_json, json=body)
 
     @staticmethod
-    def cancel_connection(name: str, flags: int = 0, force: bool | int = False,
-                          uid: int | None = None) -> Request[Cancelled]:
+    def cancel_connection(
+        name: str, flags: int = 0, force: bool | int = False, uid: int | None = None
+    ) -> Request[Cancelled]:
         """WNetCancelConnection2: a local name, or every deviceless connection to a remote name.
         ``uid``: whose drive names (root only)."""
         params = {"flags": int(flags), "force": _flag(force), "uid": uid}
-        return Request("DELETE", f"{NET}/connections/{_segment(name)}", Cancelled.from_json, params=params)
+        return Request(
+            "DELETE", f"{NET}/connections/{_segment(name)}", Cancelled.from_json, params=params
+        )
 
     @staticmethod
     def get_connection(local_name: str, uid: int | None = None) -> Request[RemoteConnection]:
         """WNetGetConnection. A remembered name that is not connected: ERROR_CONNECTION_UNAVAIL."""
-        return Request("GET", f"{NET}/connections/{_segment(local_name)}", RemoteConnection.from_json,
-                       params={"uid": uid})
+        return Request(
+            "GET",
+            f"{NET}/connections/{_segment(local_name)}",
+            RemoteConnection.from_json,
+            params={"uid": uid},
+        )
 
     @staticmethod
     def list_connections(all_users: bool = False) -> Request[Uses]:
         """What ``net use`` lists; ``all_users``: every user's (root only)."""
-        return Request("GET", f"{NET}/connections", Uses.from_json, params={"all": "1"} if all_users else None)
+        return Request(
+            "GET", f"{NET}/connections", Uses.from_json, params={"all": "1"} if all_users else None
+        )
 
     @staticmethod
-    def open_enum(scope: int, type_: int = 0, usage: int = 0, container: Any = None) -> Request[int]:
+    def open_enum(
+        scope: int, type_: int = 0, usage: int = 0, container: Any = None
+    ) -> Request[int]:
         """WNetOpenEnum: the handle of a snapshot."""
-        body = {"dwScope": int(scope), "dwType": int(type_), "dwUsage": int(usage),
-                "container": netresource_json(container)}
+        body = {
+            "dwScope": int(scope),
+            "dwType": int(type_),
+            "dwUsage": int(usage),
+            "container": netresource_json(container),
+        }
         return Request("POST", f"{NET}/enum", lambda data: int(data["handle"]), json=body)
 
     @staticmethod
     def enum_resource(handle: int, count: int = 64) -> Request[list[NETRESOURCE]]:
         """WNetEnumResource: up to ``count`` more; ERROR_NO_MORE_ITEMS (259) at the end."""
-        return Request("GET", f"{NET}/enum/{int(handle)}",
-                       lambda data: [NETRESOURCE.from_json(item) for item in data["items"]],
-                       params={"count": int(count)})
+        return Request(
+            "GET",
+            f"{NET}/enum/{int(handle)}",
+            lambda data: [NETRESOURCE.from_json(item) for item in data["items"]],
+            params={"count": int(count)},
+        )
 
     @staticmethod
     def close_enum(handle: int) -> Request[None]:
@@ -255,13 +293,19 @@ class NetRequests:
     @staticmethod
     def get_user(name: str | None = None, uid: int | None = None) -> Request[str]:
         """WNetGetUser: the user of a connection; without a name, the caller's login name."""
-        return Request("GET", f"{NET}/user", lambda data: str(data["user"]),
-                       params={"name": name or None, "uid": uid})
+        return Request(
+            "GET",
+            f"{NET}/user",
+            lambda data: str(data["user"]),
+            params={"name": name or None, "uid": uid},
+        )
 
     @staticmethod
     def providers() -> Request[tuple[ProviderInfo, ...]]:
         """The providers, in the order they are asked."""
-        return Request("GET", f"{NET}/providers", lambda data: tuple(ProviderInfo.from_json(p) for p in data))
+        return Request(
+            "GET", f"{NET}/providers", lambda data: tuple(ProviderInfo.from_json(p) for p in data)
+        )
 
     @staticmethod
     def get_persistent() -> Request[bool]:
@@ -271,8 +315,12 @@ class NetRequests:
     @staticmethod
     def set_persistent(persistent: bool) -> Request[bool]:
         """Set the caller's ``net use /PERSISTENT`` default."""
-        return Request("PUT", f"{NET}/settings", lambda data: bool(data["persistent"]),
-                       json={"persistent": bool(persistent)})
+        return Request(
+            "PUT",
+            f"{NET}/settings",
+            lambda data: bool(data["persistent"]),
+            json={"persistent": bool(persistent)},
+        )
 
 
 # -- running requests ----------------------------------------------------------------------
@@ -284,15 +332,23 @@ class NetClient:
         self.client = client if client is not None else Client()
 
     def run(self, request: Request[T]) -> T:
-        return request.parse(self.client.call(request.method, request.path, json=request.json,
-                                              params=request.params))
+        return request.parse(
+            self.client.call(request.method, request.path, json=request.json, params=request.params)
+        )
 
-    def add_connection(self, resource: Any, password: str | None = None, user: str | None = None,
-                       flags: int = 0, owner: int | None = None) -> Connected:
+    def add_connection(
+        self,
+        resource: Any,
+        password: str | None = None,
+        user: str | None = None,
+        flags: int = 0,
+        owner: int | None = None,
+    ) -> Connected:
         return self.run(NetRequests.add_connection(resource, password, user, flags, owner))
 
-    def cancel_connection(self, name: str, flags: int = 0, force: bool | int = False,
-                          uid: int | None = None) -> Cancelled:
+    def cancel_connection(
+        self, name: str, flags: int = 0, force: bool | int = False, uid: int | None = None
+    ) -> Cancelled:
         return self.run(NetRequests.cancel_connection(name, flags, force, uid))
 
     def get_connection(self, local_name: str, uid: int | None = None) -> RemoteConnection:
@@ -345,8 +401,11 @@ class AsyncNetClient:
         self.client = client if client is not None else AsyncClient()
 
     async def run(self, request: Request[T]) -> T:
-        return request.parse(await self.client.call(request.method, request.path, json=request.json,
-                                                    params=request.params))
+        return request.parse(
+            await self.client.call(
+                request.method, request.path, json=request.json, params=request.params
+            )
+        )
 
     async def aclose(self) -> None:
         if self._own:

@@ -39,19 +39,42 @@ MAX_ENUMS_PER_UID = 64
 
 
 def remembered_resource(e: RememberedEntry) -> NETRESOURCE:
-    return NETRESOURCE(RESOURCE_REMEMBERED, e.type, RESOURCEDISPLAYTYPE_SHARE, RESOURCEUSAGE_CONNECTABLE,
-                       e.local_name, e.remote_name, None, e.provider)
+    return NETRESOURCE(
+        RESOURCE_REMEMBERED,
+        e.type,
+        RESOURCEDISPLAYTYPE_SHARE,
+        RESOURCEUSAGE_CONNECTABLE,
+        e.local_name,
+        e.remote_name,
+        None,
+        e.provider,
+    )
 
 
 def network_resource(p: Provider) -> NETRESOURCE:
     """A provider as a container at the root of the network."""
-    return NETRESOURCE(RESOURCE_GLOBALNET, RESOURCETYPE_ANY, RESOURCEDISPLAYTYPE_NETWORK, RESOURCEUSAGE_CONTAINER,
-                       None, p.name, None, p.name)
+    return NETRESOURCE(
+        RESOURCE_GLOBALNET,
+        RESOURCETYPE_ANY,
+        RESOURCEDISPLAYTYPE_NETWORK,
+        RESOURCEUSAGE_CONTAINER,
+        None,
+        p.name,
+        None,
+        p.name,
+    )
 
 
-def snapshot(scope: int, type_: int, usage: int, container: NETRESOURCE | None, *,
-             connected: Callable[[], Iterable[NETRESOURCE]], remembered: Callable[[], Iterable[RememberedEntry]],
-             providers: Iterable[Provider]) -> list[NETRESOURCE]:
+def snapshot(
+    scope: int,
+    type_: int,
+    usage: int,
+    container: NETRESOURCE | None,
+    *,
+    connected: Callable[[], Iterable[NETRESOURCE]],
+    remembered: Callable[[], Iterable[RememberedEntry]],
+    providers: Iterable[Provider],
+) -> list[NETRESOURCE]:
     """The items of a WNetOpenEnum. ``connected`` and ``remembered`` give what the caller may
     see (asked only for their scope); RasError for a bad or unsupported request."""
     if type_ not in (RESOURCETYPE_ANY, RESOURCETYPE_DISK, RESOURCETYPE_PRINT):
@@ -65,7 +88,9 @@ def snapshot(scope: int, type_: int, usage: int, container: NETRESOURCE | None, 
             raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, f"dwUsage {usage:#x}")
         if container is not None and (container.lpRemoteName or container.lpProvider):
             # No provider here can browse servers or shares (smbprotocol cannot list shares).
-            raise RasError(ErrorCode.ERROR_NOT_SUPPORTED, "browsing below the providers is not supported")
+            raise RasError(
+                ErrorCode.ERROR_NOT_SUPPORTED, "browsing below the providers is not supported"
+            )
         items = [network_resource(p) for p in providers]
         if usage and not usage & RESOURCEUSAGE_CONTAINER:
             items = []
@@ -114,7 +139,7 @@ class Enumerations:
         state = self._state(uid, handle)
         if state.pos >= len(state.items):
             raise RasError(ErrorCode.ERROR_NO_MORE_ITEMS, "end of the enumeration")
-        chunk = state.items[state.pos: state.pos + count]
+        chunk = state.items[state.pos : state.pos + count]
         state.pos += len(chunk)
         return chunk
 

@@ -57,14 +57,18 @@ def resolve_local(local: str, owner_uid: int | None) -> str:
     if is_drive(local):
         return local.upper()
     if not is_local_path(local) or "\0" in local or len(local) > MAX_NAME:
-        raise RasError(ErrorCode.ERROR_BAD_DEVICE, f"{local!r} is neither a drive (X:) nor an absolute path")
+        raise RasError(
+            ErrorCode.ERROR_BAD_DEVICE, f"{local!r} is neither a drive (X:) nor an absolute path"
+        )
     real = os.path.realpath(local)
     try:
         st = os.stat(real)
     except FileNotFoundError:
         # The mount creates a missing directory (and removes it again) if its parent exists.
         if not os.path.isdir(os.path.dirname(real)):
-            raise RasError(ErrorCode.ERROR_BAD_DEVICE, f"{os.path.dirname(real)} does not exist") from None
+            raise RasError(
+                ErrorCode.ERROR_BAD_DEVICE, f"{os.path.dirname(real)} does not exist"
+            ) from None
         return real
     except OSError as exc:
         raise RasError(ErrorCode.ERROR_BAD_DEVICE, f"{local}: {exc.strerror}") from None

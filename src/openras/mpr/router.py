@@ -69,8 +69,15 @@ from .providers.base import ConnectRequest, Provider, ProviderConnection
 from .remembered import Remembered, RememberedEntry
 
 # Answers by which a provider says "not mine": the router asks the next one (§6).
-DECLINES = frozenset({WN.WN_BAD_NETNAME, WN.WN_NO_NETWORK, WN.WN_NOT_SUPPORTED,
-                      WN.WN_BAD_LOCALNAME, WN.WN_NOT_CONNECTED})
+DECLINES = frozenset(
+    {
+        WN.WN_BAD_NETNAME,
+        WN.WN_NO_NETWORK,
+        WN.WN_NOT_SUPPORTED,
+        WN.WN_BAD_LOCALNAME,
+        WN.WN_NOT_CONNECTED,
+    }
+)
 MAX_LAST_ERRORS = 1024
 
 
@@ -87,8 +94,13 @@ class Caller:
 class MprError(RasError):
     """A WNet failure that went through the notifyees: carries what they reported."""
 
-    def __init__(self, code: int, detail: str = "", notifyee_errors: list[dict[str, str]] | None = None,
-                 **extra: Any) -> None:
+    def __init__(
+        self,
+        code: int,
+        detail: str = "",
+        notifyee_errors: list[dict[str, str]] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(code, detail)
         self.notifyee_errors = notifyee_errors or []
         self.extra = extra
@@ -113,8 +125,16 @@ class Connection:
         return local_key(self.uid, self.local_name) if self.local_name else None
 
     def netresource(self, scope: int) -> NETRESOURCE:
-        return NETRESOURCE(scope, RESOURCETYPE_DISK, RESOURCEDISPLAYTYPE_SHARE, RESOURCEUSAGE_CONNECTABLE,
-                           self.local_name, self.remote_name, None, self.provider)
+        return NETRESOURCE(
+            scope,
+            RESOURCETYPE_DISK,
+            RESOURCEDISPLAYTYPE_SHARE,
+            RESOURCEUSAGE_CONNECTABLE,
+            self.local_name,
+            self.remote_name,
+            None,
+            self.provider,
+        )
 
 
 def same_remote(a: str, b: str) -> bool:
@@ -132,9 +152,18 @@ def _check_text(value: str | None, what: str, required: bool = False) -> None:
 
 
 class Router:
-    def __init__(self, providers: Iterable[Provider], *, remembered: Remembered, notifyees: Notifyees,
-                 drives_dir: Path, events: EventBus | None = None, log: logging.Logger | None = None,
-                 provider_options: dict[str, dict[str, Any]] | None = None, connect_timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        providers: Iterable[Provider],
+        *,
+        remembered: Remembered,
+        notifyees: Notifyees,
+        drives_dir: Path,
+        events: EventBus | None = None,
+        log: logging.Logger | None = None,
+        provider_options: dict[str, dict[str, Any]] | None = None,
+        connect_timeout: float = 60.0,
+    ) -> None:
         self.set_providers(providers)
         self.remembered = remembered
         self.notifyees = notifyees
@@ -158,8 +187,16 @@ class Router:
     # -- helpers ---------------------------------------------------------------------------
     def _publish(self, action: str, c: Connection | RememberedEntry, **extra: Any) -> None:
         if self.events is not None:
-            self.events.publish(NetChanged(action=action, uid=c.uid, local_name=c.local_name,
-                                           remote_name=c.remote_name, provider=c.provider, **extra))
+            self.events.publish(
+                NetChanged(
+                    action=action,
+                    uid=c.uid,
+                    local_name=c.local_name,
+                    remote_name=c.remote_name,
+                    provider=c.provider,
+                    **extra,
+                )
+            )
 
     def _visible(self, c: Connection | RememberedEntry, caller: Caller) -> bool:
         return caller.is_root or c.uid == caller.uid
@@ -192,45 +229,80 @@ class Router:
             await asyncio.to_thread(self.drives.remove, uid, local)
 
     # -- the provider walk (§6) --------------------------------------------------------------
-    async def _connect(self, caller: Caller, uid: int, remote: str, user: str | None, password: str | None,
-                       mount_point: Path | None, only: str | None) -> ProviderConnection:
+    async def _connect(
+        self,
+        caller: Caller,
+        uid: int,
+        remote: str,
+        user: str | None,
+        password: str | None,
+        mount_point: Path | None,
+        only: str | None,
+    ) -> ProviderConnection:
         providers = [self.by_name[only.casefold()]] if only else self.providers
         if not providers:
             raise RasError(ErrorCode.ERROR_NO_NETWORK, "no network provider is configured")
         declined: list[tuple[int, str, str]] = []
         for p in providers:
-            request = ConnectRequest(remote_name=remote, user=user, password=password, mount_point=mount_point,
-                                     owner_uid=uid, options=self._options(p))
+            request = ConnectRequest(
+                remote_name=remote,
+                user=user,
+                password=password,
+                mount_point=mount_point,
+                owner_uid=uid,
+                options=self._options(p),
+            )
             try:
                 return await asyncio.wait_for(p.connect(request), self.connect_timeout)
             except RasError as exc:
-                failure = (exc.extended or exc.code, exc.detail or error_string(exc.code, "en"), p.name)
+                failure = (
+                    exc.extended or exc.code,
+                    exc.detail or error_string(exc.code, "en"),
+                    p.name,
+                )
                 if exc.code not in DECLINES or len(providers) == 1:
                     self._set_last_error(caller, *failure)
                     raise RasError(exc.code, exc.detail) from None
                 declined.append((exc.code, failure[1], p.name))
             except TimeoutError:
-                declined.append((ErrorCode.ERROR_NO_NETWORK, f"no answer in {self.connect_timeout:g} s", p.name))
+                declined.append(
+                    (ErrorCode.ERROR_NO_NETWORK, f"no answer in {self.connect_timeout:g} s", p.name)
+                )
                 if len(providers) == 1:
                     self._set_last_error(caller, *declined[-1])
                     raise RasError(ErrorCode.ERROR_NO_NETWORK, declined[-1][1]) from None
             except Exception as exc:
                 # A provider bug: the caller sees ERROR_EXTENDED_ERROR, WNetGetLastError the text.
                 self.log.exception("provider %s failed on %r", p.name, remote)
-                self._set_last_error(caller, ErrorCode.ERROR_EXTENDED_ERROR, f"{type(exc).__name__}: {exc}", p.name)
-                raise RasError(ErrorCode.ERROR_EXTENDED_ERROR, f"{p.name}: {type(exc).__name__}") from None
+                self._set_last_error(
+                    caller, ErrorCode.ERROR_EXTENDED_ERROR, f"{type(exc).__name__}: {exc}", p.name
+                )
+                raise RasError(
+                    ErrorCode.ERROR_EXTENDED_ERROR, f"{p.name}: {type(exc).__name__}"
+                ) from None
         codes = {code for code, _, _ in declined}
-        code = (ErrorCode.ERROR_BAD_NET_NAME if codes == {ErrorCode.ERROR_BAD_NET_NAME}
-                else ErrorCode.ERROR_NO_NETWORK if codes == {ErrorCode.ERROR_NO_NETWORK}
-                else ErrorCode.ERROR_NO_NET_OR_BAD_PATH)
+        code = (
+            ErrorCode.ERROR_BAD_NET_NAME
+            if codes == {ErrorCode.ERROR_BAD_NET_NAME}
+            else ErrorCode.ERROR_NO_NETWORK
+            if codes == {ErrorCode.ERROR_NO_NETWORK}
+            else ErrorCode.ERROR_NO_NET_OR_BAD_PATH
+        )
         # The most telling refusal: the first that is not a plain "not my name".
         best = next((d for d in declined if d[0] != ErrorCode.ERROR_BAD_NET_NAME), declined[0])
         self._set_last_error(caller, *best)
         raise RasError(code, "; ".join(f"{name}: {text}" for _, text, name in declined))
 
     # -- WNetAddConnection / 2 / 3 ---------------------------------------------------------------
-    async def add_connection(self, caller: Caller, netresource: NETRESOURCE, password: str | None = None,
-                             user: str | None = None, flags: int = 0, owner: int | None = None) -> dict[str, Any]:
+    async def add_connection(
+        self,
+        caller: Caller,
+        netresource: NETRESOURCE,
+        password: str | None = None,
+        user: str | None = None,
+        flags: int = 0,
+        owner: int | None = None,
+    ) -> dict[str, Any]:
         """WNetAddConnection2 (owner None) / WNetAddConnection3. The result's fields or MprError."""
         nr = replace(netresource)
         _check_text(nr.lpRemoteName, "lpRemoteName", required=True)
@@ -250,7 +322,9 @@ class Router:
         remote = nr.lpRemoteName or ""
         local: str | None = None
         if nr.lpLocalName:
-            local = await asyncio.to_thread(resolve_local, nr.lpLocalName, None if caller.is_root else caller.uid)
+            local = await asyncio.to_thread(
+                resolve_local, nr.lpLocalName, None if caller.is_root else caller.uid
+            )
         elif flags & CONNECT_REDIRECT:
             local = self._free_drive(caller.uid)
         key = local_key(caller.uid, local) if local else None
@@ -259,8 +333,10 @@ class Router:
                 raise RasError(ErrorCode.ERROR_ALREADY_ASSIGNED, f"{local} is already in use")
             remembered = self.remembered.get(caller.uid, local or "")
             if remembered is not None and not same_remote(remembered.remote_name, remote):
-                raise RasError(ErrorCode.ERROR_DEVICE_ALREADY_REMEMBERED,
-                               f"{local} is remembered for {remembered.remote_name}")
+                raise RasError(
+                    ErrorCode.ERROR_DEVICE_ALREADY_REMEMBERED,
+                    f"{local} is remembered for {remembered.remote_name}",
+                )
             self._reserved.add(key)
         nr.lpLocalName = local
         result: dict[str, Any] = {}
@@ -296,48 +372,92 @@ class Router:
         result["notifyee_errors"] = errs
         return result
 
-    async def _add_once(self, caller: Caller, nr: NETRESOURCE, password: str | None, user: str | None,
-                        flags: int, local: str | None) -> dict[str, Any]:
+    async def _add_once(
+        self,
+        caller: Caller,
+        nr: NETRESOURCE,
+        password: str | None,
+        user: str | None,
+        flags: int,
+        local: str | None,
+    ) -> dict[str, Any]:
         remote = nr.lpRemoteName or ""
         if local is None:
             # Windows keeps one use per remote name and user: a second deviceless add reuses it.
             for c in self.connections.values():
-                if c.uid == caller.uid and c.local_name is None and same_remote(c.remote_name, remote) \
-                        and not c.closing and (nr.lpProvider is None or c.provider == nr.lpProvider):
+                if (
+                    c.uid == caller.uid
+                    and c.local_name is None
+                    and same_remote(c.remote_name, remote)
+                    and not c.closing
+                    and (nr.lpProvider is None or c.provider == nr.lpProvider)
+                ):
                     if user and user != c.user:
-                        raise RasError(ErrorCode.ERROR_SESSION_CREDENTIAL_CONFLICT,
-                                       f"{remote} is already used as {c.user}")
+                        raise RasError(
+                            ErrorCode.ERROR_SESSION_CREDENTIAL_CONFLICT,
+                            f"{remote} is already used as {c.user}",
+                        )
                     return self._describe(c, remembered=False)
-        mount_point = await self._make_drive_dir(caller.uid, local) if local and is_drive(local) else (
-            Path(local) if local else None)
+        mount_point = (
+            await self._make_drive_dir(caller.uid, local)
+            if local and is_drive(local)
+            else (Path(local) if local else None)
+        )
         try:
-            pc = await self._connect(caller, caller.uid, remote, user, password, mount_point, nr.lpProvider)
+            pc = await self._connect(
+                caller, caller.uid, remote, user, password, mount_point, nr.lpProvider
+            )
         except BaseException:
             await self._remove_drive_dir(caller.uid, local)
             raise
-        c = Connection(next(self._ids), caller.uid, local, remote, pc.provider, pc.user,
-                       RESOURCETYPE_DISK, pc, pc.mount_point)
+        c = Connection(
+            next(self._ids),
+            caller.uid,
+            local,
+            remote,
+            pc.provider,
+            pc.user,
+            RESOURCETYPE_DISK,
+            pc,
+            pc.mount_point,
+        )
         self.connections[c.id] = c
         remembered = False
         if local is not None and flags & CONNECT_UPDATE_PROFILE:
-            self.remembered.put(RememberedEntry(caller.uid, local, remote, c.user, c.provider, RESOURCETYPE_DISK,
-                                                password))
+            self.remembered.put(
+                RememberedEntry(
+                    caller.uid, local, remote, c.user, c.provider, RESOURCETYPE_DISK, password
+                )
+            )
             remembered = True
         elif local is not None:
             remembered = self.remembered.get(caller.uid, local) is not None
         self._publish("connected", c)
-        self.log.info("uid %d connected %s%s via %s as %s", c.uid, remote, f" on {local}" if local else "",
-                      c.provider, c.user)
+        self.log.info(
+            "uid %d connected %s%s via %s as %s",
+            c.uid,
+            remote,
+            f" on {local}" if local else "",
+            c.provider,
+            c.user,
+        )
         return self._describe(c, remembered)
 
     @staticmethod
     def _describe(c: Connection, remembered: bool) -> dict[str, Any]:
-        return {"local_name": c.local_name, "remote_name": c.remote_name, "provider": c.provider, "user": c.user,
-                "mount_point": str(c.mount_point) if c.mount_point else None, "remembered": remembered}
+        return {
+            "local_name": c.local_name,
+            "remote_name": c.remote_name,
+            "provider": c.provider,
+            "user": c.user,
+            "mount_point": str(c.mount_point) if c.mount_point else None,
+            "remembered": remembered,
+        }
 
     # -- WNetCancelConnection / 2 --------------------------------------------------------------
-    async def cancel_connection(self, caller: Caller, name: str, flags: int = 0, force: bool = False,
-                                uid: int | None = None) -> dict[str, Any]:
+    async def cancel_connection(
+        self, caller: Caller, name: str, flags: int = 0, force: bool = False, uid: int | None = None
+    ) -> dict[str, Any]:
         """WNetCancelConnection2. ``uid``: whose drive names (root only; default the caller's)."""
         _check_text(name, "lpName", required=True)
         if not isinstance(flags, int) or flags & ~CONNECT_VALID_FLAGS or flags < 0:
@@ -348,16 +468,24 @@ class Router:
         if is_local_name(name):
             local = await asyncio.to_thread(lookup_local, name)
             key = local_key(owner, local)
-            targets = [c for c in self.connections.values()
-                       if c.key == key and not c.closing and self._visible(c, caller)]
+            targets = [
+                c
+                for c in self.connections.values()
+                if c.key == key and not c.closing and self._visible(c, caller)
+            ]
             entry_uid = targets[0].uid if targets else owner
             entry = self.remembered.get(entry_uid, local)
             if not targets and (entry is None or not flags & CONNECT_UPDATE_PROFILE):
                 raise RasError(ErrorCode.ERROR_NOT_CONNECTED, f"{name} is not connected")
         else:
-            targets = [c for c in self.connections.values()
-                       if c.local_name is None and same_remote(c.remote_name, name) and not c.closing
-                       and self._visible(c, caller)]
+            targets = [
+                c
+                for c in self.connections.values()
+                if c.local_name is None
+                and same_remote(c.remote_name, name)
+                and not c.closing
+                and self._visible(c, caller)
+            ]
             if not targets:
                 raise RasError(ErrorCode.ERROR_NOT_CONNECTED, f"no deviceless connection to {name}")
         for c in targets:
@@ -368,7 +496,10 @@ class Router:
             for c in list(targets):
                 try:
                     if not force and await c.conn.open_files():
-                        raise RasError(ErrorCode.ERROR_OPEN_FILES, f"{c.local_name or c.remote_name} has open files")
+                        raise RasError(
+                            ErrorCode.ERROR_OPEN_FILES,
+                            f"{c.local_name or c.remote_name} has open files",
+                        )
                     await c.conn.close(force)
                 except RasError as exc:
                     result["detail"] = exc.detail
@@ -377,8 +508,12 @@ class Router:
                 except Exception as exc:
                     self.log.exception("provider %s failed to close %r", c.provider, c.remote_name)
                     result["detail"] = f"{type(exc).__name__}"
-                    self._set_last_error(caller, ErrorCode.ERROR_EXTENDED_ERROR, f"{type(exc).__name__}: {exc}",
-                                         c.provider)
+                    self._set_last_error(
+                        caller,
+                        ErrorCode.ERROR_EXTENDED_ERROR,
+                        f"{type(exc).__name__}: {exc}",
+                        c.provider,
+                    )
                     return ErrorCode.ERROR_EXTENDED_ERROR
                 targets.remove(c)
                 self.connections.pop(c.id, None)
@@ -394,7 +529,9 @@ class Router:
 
         def payload(status: int) -> NOTIFYCANCEL:
             # lpProvider is undefined in the pre call; after the cancel, the provider that did it.
-            return NOTIFYCANCEL(name, None if status == NOTIFY_PRE else result["provider"], flags, bool(force))
+            return NOTIFYCANCEL(
+                name, None if status == NOTIFY_PRE else result["provider"], flags, bool(force)
+            )
 
         try:
             outcome = await self.notifyees.run("cancel", payload, attempt, (caller.uid, caller.pid))
@@ -407,11 +544,15 @@ class Router:
         if uid is None or uid == caller.uid:
             return caller.uid
         if not caller.is_root:
-            raise RasError(ErrorCode.ERROR_ACCESS_DENIED, "only root may name another user's drives")
+            raise RasError(
+                ErrorCode.ERROR_ACCESS_DENIED, "only root may name another user's drives"
+            )
         return uid
 
     # -- queries -----------------------------------------------------------------------------
-    async def get_connection(self, caller: Caller, local: str, uid: int | None = None) -> dict[str, Any]:
+    async def get_connection(
+        self, caller: Caller, local: str, uid: int | None = None
+    ) -> dict[str, Any]:
         """WNetGetConnection: the remote name behind a local name."""
         if not local or "\0" in local or not is_local_name(local):
             raise RasError(ErrorCode.ERROR_BAD_DEVICE, f"{local!r} is not a local device name")
@@ -420,18 +561,35 @@ class Router:
         key = local_key(owner, name)
         for c in self.connections.values():
             if c.key == key and self._visible(c, caller):
-                return {"local_name": name, "remote_name": c.remote_name, "provider": c.provider, "user": c.user,
-                        "status": "OK" if c.conn.alive else "Disconnected"}
-        candidates = [self.remembered.get(owner, name)] if is_drive(name) else [
-            e for e in self.remembered.list(None if caller.is_root else caller.uid) if e.local_name == name]
+                return {
+                    "local_name": name,
+                    "remote_name": c.remote_name,
+                    "provider": c.provider,
+                    "user": c.user,
+                    "status": "OK" if c.conn.alive else "Disconnected",
+                }
+        candidates = (
+            [self.remembered.get(owner, name)]
+            if is_drive(name)
+            else [
+                e
+                for e in self.remembered.list(None if caller.is_root else caller.uid)
+                if e.local_name == name
+            ]
+        )
         entry = next((e for e in candidates if e is not None), None)
         if entry is not None:
-            raise MprError(ErrorCode.ERROR_CONNECTION_UNAVAIL, f"{name} is remembered for {entry.remote_name}",
-                           remote_name=entry.remote_name, provider=entry.provider)
+            raise MprError(
+                ErrorCode.ERROR_CONNECTION_UNAVAIL,
+                f"{name} is remembered for {entry.remote_name}",
+                remote_name=entry.remote_name,
+                provider=entry.provider,
+            )
         raise RasError(ErrorCode.ERROR_NOT_CONNECTED, f"{name} is not connected")
 
     def list_connections(self, caller: Caller, all_users: bool = False) -> list[dict[str, Any]]:
         """``net use``: connections (OK / Disconnected) and remembered ones not connected (Unavailable)."""
+
         def mine(uid: int) -> bool:
             return uid == caller.uid or (all_users and caller.is_root)
 
@@ -440,26 +598,54 @@ class Router:
         for c in self.connections.values():
             if not mine(c.uid):
                 continue
-            remembered = c.local_name is not None and self.remembered.get(c.uid, c.local_name) is not None
+            remembered = (
+                c.local_name is not None and self.remembered.get(c.uid, c.local_name) is not None
+            )
             if c.local_name:
                 connected.add((c.uid, c.local_name))
-            rows.append({"status": "OK" if c.conn.alive else "Disconnected", "uid": c.uid,
-                         "local_name": c.local_name, "remote_name": c.remote_name, "provider": c.provider,
-                         "user": c.user, "remembered": remembered,
-                         "mount_point": str(c.mount_point) if c.mount_point else None})
+            rows.append(
+                {
+                    "status": "OK" if c.conn.alive else "Disconnected",
+                    "uid": c.uid,
+                    "local_name": c.local_name,
+                    "remote_name": c.remote_name,
+                    "provider": c.provider,
+                    "user": c.user,
+                    "remembered": remembered,
+                    "mount_point": str(c.mount_point) if c.mount_point else None,
+                }
+            )
         for e in self.remembered.list(None if all_users and caller.is_root else caller.uid):
             if (e.uid, e.local_name) not in connected:
-                rows.append({"status": "Unavailable", "uid": e.uid, "local_name": e.local_name,
-                             "remote_name": e.remote_name, "provider": e.provider, "user": e.user,
-                             "remembered": True, "mount_point": None})
-        rows.sort(key=lambda r: (r["uid"], r["local_name"] is None, r["local_name"] or "", r["remote_name"]))
+                rows.append(
+                    {
+                        "status": "Unavailable",
+                        "uid": e.uid,
+                        "local_name": e.local_name,
+                        "remote_name": e.remote_name,
+                        "provider": e.provider,
+                        "user": e.user,
+                        "remembered": True,
+                        "mount_point": None,
+                    }
+                )
+        rows.sort(
+            key=lambda r: (
+                r["uid"],
+                r["local_name"] is None,
+                r["local_name"] or "",
+                r["remote_name"],
+            )
+        )
         return rows
 
     def last_error(self, caller: Caller) -> tuple[int, str, str]:
         """WNetGetLastError: (code, text, provider) of this client process's last provider failure."""
         return self._last_errors.get((caller.uid, caller.pid), (ErrorCode.NO_ERROR, "", ""))
 
-    async def get_user(self, caller: Caller, name: str | None = None, uid: int | None = None) -> str:
+    async def get_user(
+        self, caller: Caller, name: str | None = None, uid: int | None = None
+    ) -> str:
         """WNetGetUser: the user a connection was made as; without a name, the caller's own
         login name (its uid when it has none)."""
         if not name:
@@ -482,19 +668,33 @@ class Router:
         raise RasError(ErrorCode.ERROR_NOT_CONNECTED, f"{name} is not connected")
 
     # -- enumeration (§5) ----------------------------------------------------------------------
-    def open_enum(self, caller: Caller, scope: int, type_: int = RESOURCETYPE_ANY, usage: int = 0,
-                  container: NETRESOURCE | None = None) -> int:
+    def open_enum(
+        self,
+        caller: Caller,
+        scope: int,
+        type_: int = RESOURCETYPE_ANY,
+        usage: int = 0,
+        container: NETRESOURCE | None = None,
+    ) -> int:
         """WNetOpenEnum: a snapshot taken now, read with :meth:`enum_resource`."""
         items = snapshot(
-            scope, type_, usage, container,
-            connected=lambda: [c.netresource(RESOURCE_CONNECTED) for c in self._sorted_connections(caller)],
+            scope,
+            type_,
+            usage,
+            container,
+            connected=lambda: [
+                c.netresource(RESOURCE_CONNECTED) for c in self._sorted_connections(caller)
+            ],
             remembered=lambda: self.remembered.list(None if caller.is_root else caller.uid),
-            providers=self.providers)
+            providers=self.providers,
+        )
         return self.enums.open(caller.uid, items)
 
     def _sorted_connections(self, caller: Caller) -> list[Connection]:
-        return sorted((c for c in self.connections.values() if self._visible(c, caller)),
-                      key=lambda c: (c.uid, c.local_name is None, c.local_name or "", c.id))
+        return sorted(
+            (c for c in self.connections.values() if self._visible(c, caller)),
+            key=lambda c: (c.uid, c.local_name is None, c.local_name or "", c.id),
+        )
 
     def enum_resource(self, caller: Caller, handle: int, count: int) -> list[NETRESOURCE]:
         """WNetEnumResource: up to ``count`` more items; ERROR_NO_MORE_ITEMS at the end."""
@@ -515,15 +715,23 @@ class Router:
             self.log.warning("unmounting stale drive mount %s", mp)
             with contextlib.suppress(OSError):
                 proc = await asyncio.create_subprocess_exec(
-                    FUSERMOUNT, "-u", "-z", "--", mp, stdin=asyncio.subprocess.DEVNULL,
-                    stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+                    FUSERMOUNT,
+                    "-u",
+                    "-z",
+                    "--",
+                    mp,
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=asyncio.subprocess.DEVNULL,
+                    stderr=asyncio.subprocess.DEVNULL,
+                )
                 await proc.wait()
 
     async def restore(self) -> list[dict[str, Any]]:
         """Reconnect every remembered connection — through its own provider, with no notifyee."""
         await self._clear_stale_drives()
-        entries = [e for e in self.remembered.list()
-                   if not self._in_use(local_key(e.uid, e.local_name))]
+        entries = [
+            e for e in self.remembered.list() if not self._in_use(local_key(e.uid, e.local_name))
+        ]
         return list(await asyncio.gather(*(self._restore_one(e) for e in entries)))
 
     async def _restore_one(self, e: RememberedEntry) -> dict[str, Any]:
@@ -532,23 +740,44 @@ class Router:
         caller = Caller(e.uid, 0)
         try:
             if e.provider.casefold() not in self.by_name:
-                raise RasError(ErrorCode.ERROR_BAD_PROVIDER, f"provider {e.provider!r} is not loaded")
-            mount_point = await self._make_drive_dir(e.uid, e.local_name) if is_drive(e.local_name) else (
-                Path(e.local_name))
+                raise RasError(
+                    ErrorCode.ERROR_BAD_PROVIDER, f"provider {e.provider!r} is not loaded"
+                )
+            mount_point = (
+                await self._make_drive_dir(e.uid, e.local_name)
+                if is_drive(e.local_name)
+                else (Path(e.local_name))
+            )
             try:
-                pc = await self._connect(caller, e.uid, e.remote_name, e.user, e.password, mount_point, e.provider)
+                pc = await self._connect(
+                    caller, e.uid, e.remote_name, e.user, e.password, mount_point, e.provider
+                )
             except BaseException:
                 await self._remove_drive_dir(e.uid, e.local_name)
                 raise
         except Exception as exc:
             code = exc.code if isinstance(exc, RasError) else ErrorCode.ERROR_EXTENDED_ERROR
-            self.log.warning("remembered %s -> %s (uid %d) not restored: %s", e.local_name, e.remote_name, e.uid,
-                             exc)
+            self.log.warning(
+                "remembered %s -> %s (uid %d) not restored: %s",
+                e.local_name,
+                e.remote_name,
+                e.uid,
+                exc,
+            )
             return {"local_name": e.local_name, "uid": e.uid, "error": code}
         finally:
             self._reserved.discard(key)
-        c = Connection(next(self._ids), e.uid, e.local_name, e.remote_name, pc.provider, pc.user, e.type, pc,
-                       pc.mount_point)
+        c = Connection(
+            next(self._ids),
+            e.uid,
+            e.local_name,
+            e.remote_name,
+            pc.provider,
+            pc.user,
+            e.type,
+            pc,
+            pc.mount_point,
+        )
         self.connections[c.id] = c
         self._publish("restored", c)
         self.log.info("restored %s -> %s (uid %d)", e.local_name, e.remote_name, e.uid)

@@ -22,7 +22,9 @@ class ConnectRequest:
     password: str | None = field(repr=False)  # None = the default, "" = none
     mount_point: Path | None  # where to mount through FUSE; None = deviceless
     owner_uid: int  # the requesting user: the mount is owned by and usable by them
-    options: dict[str, Any] = field(default_factory=dict)  # provider options from openras.toml [mpr.<provider>]
+    options: dict[str, Any] = field(
+        default_factory=dict
+    )  # provider options from openras.toml [mpr.<provider>]
 
 
 def option_number(options: dict[str, Any], key: str, default: float) -> float:
@@ -31,7 +33,9 @@ def option_number(options: dict[str, Any], key: str, default: float) -> float:
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, f"option {key}={value!r} is not a number") from None
+        raise RasError(
+            ErrorCode.ERROR_INVALID_PARAMETER, f"option {key}={value!r} is not a number"
+        ) from None
 
 
 class ProviderConnection(ABC):
