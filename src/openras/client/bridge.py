@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -29,7 +29,7 @@ def loop() -> asyncio.AbstractEventLoop:
         return _loop
 
 
-def iterate(agen: AsyncIterator[T]) -> Iterator[T]:
+def iterate(agen: AsyncGenerator[T, None]) -> Iterator[T]:
     """Iterate an async generator from synchronous code, item by item."""
     target = loop()
     try:
@@ -39,6 +39,4 @@ def iterate(agen: AsyncIterator[T]) -> Iterator[T]:
             except StopAsyncIteration:
                 return
     finally:
-        close = getattr(agen, "aclose", None)
-        if close is not None:
-            asyncio.run_coroutine_threadsafe(close(), target).result()
+        asyncio.run_coroutine_threadsafe(agen.aclose(), target).result()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -89,7 +89,7 @@ class Ras:
         The asyncio implementation runs on the process's client loop (:mod:`.bridge`)."""
         from .bridge import iterate
 
-        async def follow() -> AsyncIterator[Notification]:
+        async def follow() -> AsyncGenerator[Notification, None]:
             client = AsyncClient(paths=self.client.paths, autostart=self.client.autostart)
             try:
                 async for note in AsyncRas(client).notifications(handle, since):
