@@ -18,6 +18,7 @@ from ..codes import RASCS, RasError, error_name, errors, state_name
 from ..context import DaemonContext
 from ..phonebook import Entry
 from .connection import Connection, Phase, Reference
+from .devices import device_key
 from .devices.base import Device, DialContext, DialParams
 from .processes import ProcessRef
 
@@ -128,7 +129,7 @@ class ConnectionManager:
             if existing.phase is Phase.DIALING or existing.redial_pending:
                 raise RasError(errors.ERROR_DIAL_ALREADY_IN_PROGRESS, f"{req.entry_name} is being dialed")
             # A failed or hanging-up handle of the same entry does not block a new dial.
-        factory = self.registry.get(req.entry.device)
+        factory = self.registry.get(device_key(req.entry))
         if factory is None:
             raise RasError(errors.ERROR_PORT_NOT_AVAILABLE,
                            f"entry {req.entry.name!r}: unsupported DEVICE={req.entry.get('DEVICE')!r}")
@@ -139,7 +140,7 @@ class ConnectionManager:
             progress=lambda state: self._progress(holder["c"], state),
             link_lost=lambda code, detail: self._link_lost(holder["c"], code, detail),
             log=self.ctx.log.getChild(f"h{handle}"),
-            options=dict(self.ctx.config.devices.get(req.entry.device, {})), state_dir=self.ctx.paths.state)
+            options=dict(self.ctx.config.devices.get(device_key(req.entry), {})), state_dir=self.ctx.paths.state)
         device = factory(dctx)
         conn = Connection(handle=handle, entry=req.entry, entry_name=req.entry_name, phonebook=req.phonebook,
                           params=req.params, device=device, owner_uid=req.uid,
@@ -219,7 +220,7 @@ class ConnectionManager:
             await asyncio.sleep(pause)
             if conn.phase is not Phase.FAILED or conn.handle not in self.conns:
                 return
-            factory = self.registry[conn.entry.device]
+            factory = self.registry[device_key(conn.entry)]
             old = conn.device
             conn.device = factory(old.ctx)
             conn.phase, conn.error, conn.detail, conn.state = Phase.DIALING, 0, "", RASCS.OpenPort
