@@ -39,7 +39,10 @@ def openvpn_available() -> None:
     """Skip (or fail in CI) when this machine cannot run the OpenVPN peer."""
     require(os.geteuid() == 0, "the OpenVPN peer needs root (network namespaces, TUN)")
     for program in ("openvpn", "openssl", "ip"):
-        require(have_program(program), f"{program} is missing (Debian packages openvpn, openssl, iproute2)")
+        require(
+            have_program(program),
+            f"{program} is missing (Debian packages openvpn, openssl, iproute2)",
+        )
     require(os.access("/dev/net/tun", os.R_OK | os.W_OK), "/dev/net/tun is missing")
 
 
@@ -51,19 +54,100 @@ def make_pki(directory: Path) -> None:
     """CA, server and client certificates (EC P-256) and a tls-crypt key under ``directory``."""
     d = str(directory)
     _run(["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", f"{d}/ca.key"])
-    _run(["openssl", "req", "-x509", "-new", "-key", f"{d}/ca.key", "-subj", "/CN=openras-test-ca", "-days", "2",
-          "-out", f"{d}/ca.crt"])
+    _run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-new",
+            "-key",
+            f"{d}/ca.key",
+            "-subj",
+            "/CN=openras-test-ca",
+            "-days",
+            "2",
+            "-out",
+            f"{d}/ca.crt",
+        ]
+    )
     for name, usage in (("server", "serverAuth"), ("client", "clientAuth")):
-        _run(["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", f"{d}/{name}.key"])
-        _run(["openssl", "req", "-new", "-key", f"{d}/{name}.key", "-subj", f"/CN={name}", "-out", f"{d}/{name}.csr"])
+        _run(
+            [
+                "openssl",
+                "ecparam",
+                "-name",
+                "prime256v1",
+                "-genkey",
+                "-noout",
+                "-out",
+                f"{d}/{name}.key",
+            ]
+        )
+        _run(
+            [
+                "openssl",
+                "req",
+                "-new",
+                "-key",
+                f"{d}/{name}.key",
+                "-subj",
+                f"/CN={name}",
+                "-out",
+                f"{d}/{name}.csr",
+            ]
+        )
         (directory / f"{name}.ext").write_text(
-            f"basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage={usage}\n")
-        _run(["openssl", "x509", "-req", "-in", f"{d}/{name}.csr", "-CA", f"{d}/ca.crt", "-CAkey", f"{d}/ca.key",
-              "-CAcreateserial", "-days", "2", "-extfile", f"{d}/{name}.ext", "-out", f"{d}/{name}.crt"])
+            f"basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage={usage}\n"
+        )
+        _run(
+            [
+                "openssl",
+                "x509",
+                "-req",
+                "-in",
+                f"{d}/{name}.csr",
+                "-CA",
+                f"{d}/ca.crt",
+                "-CAkey",
+                f"{d}/ca.key",
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-extfile",
+                f"{d}/{name}.ext",
+                "-out",
+                f"{d}/{name}.crt",
+            ]
+        )
     # A CA that signed nothing here: a client trusting only it rejects the server.
-    _run(["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", f"{d}/other-ca.key"])
-    _run(["openssl", "req", "-x509", "-new", "-key", f"{d}/other-ca.key", "-subj", "/CN=other-ca", "-days", "2",
-          "-out", f"{d}/other-ca.crt"])
+    _run(
+        [
+            "openssl",
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+            f"{d}/other-ca.key",
+        ]
+    )
+    _run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-new",
+            "-key",
+            f"{d}/other-ca.key",
+            "-subj",
+            "/CN=other-ca",
+            "-days",
+            "2",
+            "-out",
+            f"{d}/other-ca.crt",
+        ]
+    )
     _run(["openvpn", "--genkey", "tls-crypt", f"{d}/tc.key"])
 
 
@@ -71,13 +155,15 @@ class OpenVpnServer:
     """Attributes: dir, server_ns, client_ns, user, password, pid; ``client_config()`` writes a
     client config (paths to the CA and tls-crypt key) and returns its path."""
 
-    def __init__(self, user: str = "alice", password: str | None = None, proto: str = "udp") -> None:
+    def __init__(
+        self, user: str = "alice", password: str | None = None, proto: str = "udp"
+    ) -> None:
         tag = secrets.token_hex(3)
         self.server_ns = f"ovpn-s-{tag}"
         self.client_ns = f"ovpn-c-{tag}"
         self.veth = (f"ovs{tag}", f"ovc{tag}")
         self.user = user
-        self.password = password if password is not None else f"pw {secrets.token_hex(6)} \"q\""
+        self.password = password if password is not None else f'pw {secrets.token_hex(6)} "q"'
         self.proto = proto
         self.dir = Path(tempfile.mkdtemp(prefix="openras-ovpn-"))
         os.chmod(self.dir, 0o755)
@@ -89,14 +175,33 @@ class OpenVpnServer:
 
     def _netns(self) -> None:
         for ns in (self.server_ns, self.client_ns):
-            made = subprocess.run(["ip", "netns", "add", ns], capture_output=True, text=True, timeout=30)
-            require(made.returncode == 0, f"cannot create a network namespace: {made.stderr.strip()}")
+            made = subprocess.run(
+                ["ip", "netns", "add", ns], capture_output=True, text=True, timeout=30
+            )
+            require(
+                made.returncode == 0, f"cannot create a network namespace: {made.stderr.strip()}"
+            )
             self._made.append(ns)
             _run(["ip", "-n", ns, "link", "set", "lo", "up"])
         s, c = self.veth
         # Made inside the server namespace from the start: no interface ever appears in the host's.
-        _run(["ip", "-n", self.server_ns, "link", "add", s, "type", "veth", "peer", "name", c,
-              "netns", self.client_ns])
+        _run(
+            [
+                "ip",
+                "-n",
+                self.server_ns,
+                "link",
+                "add",
+                s,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                c,
+                "netns",
+                self.client_ns,
+            ]
+        )
         _run(["ip", "-n", self.server_ns, "addr", "add", f"{SERVER_IP}/24", "dev", s])
         _run(["ip", "-n", self.client_ns, "addr", "add", f"{CLIENT_IP}/24", "dev", c])
         _run(["ip", "-n", self.server_ns, "link", "set", s, "up"])
@@ -127,7 +232,7 @@ auth-user-pass-verify {script} via-file
 verify-client-cert none
 username-as-common-name
 push "dhcp-option DNS {PUSHED_DNS}"
-push "route {PUSHED_ROUTE.replace('/24', ' 255.255.255.0')}"
+push "route {PUSHED_ROUTE.replace("/24", " 255.255.255.0")}"
 keepalive 1 3
 verb 3
 """)
@@ -167,10 +272,15 @@ verb 3
     def start_server(self, timeout: float = 20.0) -> None:
         log = open(self.dir / "server.log", "wb")
         try:
-            self.proc = subprocess.Popen(self.netns_cmd(self.server_ns, ["openvpn", "--config",
-                                                                         str(self.dir / "server.conf")]),
-                                         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                         start_new_session=True)
+            self.proc = subprocess.Popen(
+                self.netns_cmd(
+                    self.server_ns, ["openvpn", "--config", str(self.dir / "server.conf")]
+                ),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         finally:
             log.close()
         deadline = time.monotonic() + timeout
@@ -199,16 +309,23 @@ verb 3
     def netns_cmd(ns: str, argv: list[str]) -> list[str]:
         return ["ip", "netns", "exec", ns, *argv]
 
-    def run_client_ns(self, argv: list[str], timeout: float = 30) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(self.netns_cmd(self.client_ns, argv), capture_output=True, text=True,
-                              timeout=timeout)
+    def run_client_ns(
+        self, argv: list[str], timeout: float = 30
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            self.netns_cmd(self.client_ns, argv), capture_output=True, text=True, timeout=timeout
+        )
 
     def http_server(self, root: str) -> int:
         """An HTTP server on all of the server namespace's addresses (10.8.0.1 through the tunnel)."""
         code = HTTP_SERVER.replace('("127.0.0.1", 0)', '("0.0.0.0", 0)')
-        proc = subprocess.Popen(self.netns_cmd(self.server_ns, [sys.executable, "-c", code, root]),
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            self.netns_cmd(self.server_ns, [sys.executable, "-c", code, root]),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         self._helpers.append(proc)
         assert proc.stdout is not None
         line = proc.stdout.readline()
@@ -216,7 +333,9 @@ verb 3
         return int(line)
 
     def netns_pids(self, ns: str) -> list[int]:
-        out = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True, timeout=30)
+        out = subprocess.run(
+            ["ip", "netns", "pids", ns], capture_output=True, text=True, timeout=30
+        )
         return [int(p) for p in out.stdout.split() if p.isdigit()]
 
     def openvpn_pids(self, ns: str) -> list[int]:

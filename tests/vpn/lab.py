@@ -7,16 +7,25 @@ import time
 from pathlib import Path
 from typing import Any
 
-import openras
 from harness import Daemon
 from peers.openvpn import OpenVpnServer
 from ras_helpers import wait_for  # noqa: F401 - re-exported for the tests
 
+import openras
 from openras.client import ApiError
 from openras.client.ras import Notification, Ras
 
-OPENVPN_STATES = ["OpenPort", "PortOpened", "ConnectDevice", "DeviceConnected", "AllDevicesConnected",
-                  "Authenticate", "Authenticated", "Projected", "Connected"]
+OPENVPN_STATES = [
+    "OpenPort",
+    "PortOpened",
+    "ConnectDevice",
+    "DeviceConnected",
+    "AllDevicesConnected",
+    "Authenticate",
+    "Authenticated",
+    "Projected",
+    "Connected",
+]
 SRC = str(Path(openras.__file__).resolve().parents[1])
 
 DAEMON_CONFIG = """
@@ -50,22 +59,40 @@ class VpnLab:
         self.daemon.cleanup()  # before the namespaces go (it owns the client's openvpn)
         self.server.cleanup()
 
+    def daemon_python(self) -> str:
+        from harness import PYTHON
+
+        return PYTHON
+
     def ras(self) -> Ras:
         return Ras(self.daemon.client())
 
     def entry(self, name: str = "Office VPN", config: Path | None = None, **keys: str | int) -> str:
         path = config or self.server.client_config()
-        lines = [["MEDIA", "none"], ["DEVICE", "vpn"], ["VpnStrategy", "OpenVpn"], ["OpenVpnConfig", str(path)]]
+        lines = [
+            ["MEDIA", "none"],
+            ["DEVICE", "vpn"],
+            ["VpnStrategy", "OpenVpn"],
+            ["OpenVpnConfig", str(path)],
+        ]
         lines += [[k, str(v)] for k, v in keys.items()]
         with self.daemon.client() as c:
             c.call("POST", "/v1/entries", json={"name": name, "lines": lines})
         return name
 
-    def dial(self, name: str = "Office VPN", user: str | None = None, password: str | None = None,
-             timeout: float = 60) -> tuple[int, list[Notification]]:
+    def dial(
+        self,
+        name: str = "Office VPN",
+        user: str | None = None,
+        password: str | None = None,
+        timeout: float = 60,
+    ) -> tuple[int, list[Notification]]:
         ras = self.ras()
-        started = ras.dial(name, user=self.server.user if user is None else user,
-                           password=self.server.password if password is None else password)
+        started = ras.dial(
+            name,
+            user=self.server.user if user is None else user,
+            password=self.server.password if password is None else password,
+        )
         handle = started["handle"]
         notes: list[Notification] = []
         deadline = time.monotonic() + timeout
@@ -104,9 +131,13 @@ class VpnLab:
 
     def http_get(self, url: str, timeout: float = 10) -> str:
         """GET from inside the client namespace (through the tunnel)."""
-        code = ("import sys, urllib.request; "
-                f"sys.stdout.write(urllib.request.urlopen({url!r}, timeout={timeout}).read().decode())")
-        result = self.server.run_client_ns([os.environ.get("PYTHON", "python3"), "-c", code], timeout=timeout + 5)
+        code = (
+            "import sys, urllib.request; "
+            f"sys.stdout.write(urllib.request.urlopen({url!r}, timeout={timeout}).read().decode())"
+        )
+        result = self.server.run_client_ns(
+            [os.environ.get("PYTHON", "python3"), "-c", code], timeout=timeout + 5
+        )
         assert result.returncode == 0, result.stderr
         return result.stdout
 

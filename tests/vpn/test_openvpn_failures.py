@@ -69,8 +69,14 @@ def test_server_death_is_link_loss_with_disconnection_notification(vpn: VpnLab) 
     ifname = status["device"]["interface"]
     vpn.server.kill_server()
     # The server pushes keepalive 1 3: openvpn's ping-restart fires about 3 s later.
-    lost = wait_for(lambda: [e for e in events_of(vpn.daemon, handle)
-                             if e.get("kind") == "state" and e.get("notify") == "disconnection"], 20)
+    lost = wait_for(
+        lambda: [
+            e
+            for e in events_of(vpn.daemon, handle)
+            if e.get("kind") == "state" and e.get("notify") == "disconnection"
+        ],
+        20,
+    )
     assert lost[0]["state_name"] == "RASCS_Disconnected" and lost[0]["error"] == 829, lost
     wait_for(lambda: vpn.client_openvpns() == [], 10)
     wait_for(lambda: ifname not in vpn.links(), 10)
@@ -85,14 +91,23 @@ def test_redial_after_link_failure(vpn: VpnLab) -> None:
     handle, notes = vpn.dial()
     assert notes[-1].state.name == "Connected"
     vpn.server.kill_server()
-    wait_for(lambda: any(e.get("notify") == "disconnection" for e in events_of(vpn.daemon, handle)), 20)
+    wait_for(
+        lambda: any(e.get("notify") == "disconnection" for e in events_of(vpn.daemon, handle)), 20
+    )
     wait_for(lambda: any(e.get("kind") == "redial" for e in events_of(vpn.daemon, handle)), 20)
     vpn.server.start_server()
-    connected = wait_for(lambda: (s := vpn.status(handle)) is not None and s["state_name"] == "RASCS_Connected" and s, 40)
+    connected = wait_for(
+        lambda: (
+            (s := vpn.status(handle)) is not None and s["state_name"] == "RASCS_Connected" and s
+        ),
+        40,
+    )
     assert connected["handle"] == handle
     seen = [e for e in events_of(vpn.daemon, handle) if e.get("kind") == "state"]
     # The redial went through the states again, and announced the new connection.
-    assert [e["state_name"].removeprefix("RASCS_") for e in seen][-len(OPENVPN_STATES):] == OPENVPN_STATES
+    assert [e["state_name"].removeprefix("RASCS_") for e in seen][
+        -len(OPENVPN_STATES) :
+    ] == OPENVPN_STATES
     assert seen[-1]["notify"] == "connection"
     assert len(vpn.client_openvpns()) == 1
     vpn.hangup(handle)

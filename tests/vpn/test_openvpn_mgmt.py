@@ -19,7 +19,7 @@ def feed_in_pieces(data: bytes, size: int) -> list[m.Event]:
     parser = m.MgmtParser()
     events: list[m.Event] = []
     for i in range(0, len(data), size):
-        events += parser.feed(data[i:i + size])
+        events += parser.feed(data[i : i + size])
     return events
 
 
@@ -34,11 +34,17 @@ def test_successful_connection_transcript() -> None:
     assert states(events) == ["WAIT", "AUTH", "ASSIGN_IP", "ADD_ROUTES", "CONNECTED,SUCCESS"]
     connected = [e for e in events if isinstance(e, m.State)][-1]
     assert connected.state is m.OvpnState.CONNECTED
-    assert (connected.local_ip, connected.remote_ip, connected.remote_port) == ("10.8.0.2", "192.0.2.1", "1194")
+    assert (connected.local_ip, connected.remote_ip, connected.remote_port) == (
+        "10.8.0.2",
+        "192.0.2.1",
+        "1194",
+    )
     need = [e for e in events if isinstance(e, m.Password)]
     assert need == [m.Password(m.PasswordKind.NEED, "Auth", True, "Need 'Auth' username/password")]
     assert [e.text for e in events if isinstance(e, m.Success)][:2] == [
-        "real-time state notification set to ON", "real-time log notification set to ON"]
+        "real-time state notification set to ON",
+        "real-time log notification set to ON",
+    ]
     logs = [e for e in events if isinstance(e, m.Log)]
     assert any(e.flags == "I" and "Peer Connection Initiated" in e.text for e in logs)
     assert any("PUSH_REPLY" in e.text for e in logs)
@@ -80,11 +86,19 @@ def test_partial_line_waits_and_crlf_is_stripped() -> None:
 
 
 def test_other_lines() -> None:
-    events = m.MgmtParser().feed(b">FATAL:Cannot open TUN\r\nERROR: unknown command\r\n>NEED-OK:x\r\n"
-                                 b">STATE:1,NEWSTATE,,,,,,\r\nline\r\nEND\r\n>BYTECOUNT:x,2\r\n")
-    assert events == [m.Fatal("Cannot open TUN"), m.Error("unknown command"), m.Notification("NEED-OK", "x"),
-                      m.State(1, m.OvpnState.OTHER, "NEWSTATE", "", "", "", ""), m.ReplyLine("line"), m.End(),
-                      m.ByteCount(0, 2)]
+    events = m.MgmtParser().feed(
+        b">FATAL:Cannot open TUN\r\nERROR: unknown command\r\n>NEED-OK:x\r\n"
+        b">STATE:1,NEWSTATE,,,,,,\r\nline\r\nEND\r\n>BYTECOUNT:x,2\r\n"
+    )
+    assert events == [
+        m.Fatal("Cannot open TUN"),
+        m.Error("unknown command"),
+        m.Notification("NEED-OK", "x"),
+        m.State(1, m.OvpnState.OTHER, "NEWSTATE", "", "", "", ""),
+        m.ReplyLine("line"),
+        m.End(),
+        m.ByteCount(0, 2),
+    ]
 
 
 def test_runaway_line_is_cut() -> None:

@@ -70,13 +70,25 @@ SECRET_ECHO = "MANAGEMENT: CMD"  # openvpn echoes our commands (the user name) i
 TAIL = 20
 
 # RASCS order of an OpenVPN dial.
-ORDER = (RASCS.OpenPort, RASCS.PortOpened, RASCS.ConnectDevice, RASCS.DeviceConnected,
-         RASCS.AllDevicesConnected, RASCS.Authenticate, RASCS.Authenticated, RASCS.Projected)
+ORDER = (
+    RASCS.OpenPort,
+    RASCS.PortOpened,
+    RASCS.ConnectDevice,
+    RASCS.DeviceConnected,
+    RASCS.AllDevicesConnected,
+    RASCS.Authenticate,
+    RASCS.Authenticated,
+    RASCS.Projected,
+)
 STATE_STEP = {
-    mgmt.OvpnState.CONNECTING: RASCS.ConnectDevice, mgmt.OvpnState.WAIT: RASCS.ConnectDevice,
-    mgmt.OvpnState.RESOLVE: RASCS.ConnectDevice, mgmt.OvpnState.TCP_CONNECT: RASCS.ConnectDevice,
-    mgmt.OvpnState.AUTH: RASCS.DeviceConnected, mgmt.OvpnState.AUTH_PENDING: RASCS.Authenticate,
-    mgmt.OvpnState.GET_CONFIG: RASCS.Authenticated, mgmt.OvpnState.ASSIGN_IP: RASCS.Projected,
+    mgmt.OvpnState.CONNECTING: RASCS.ConnectDevice,
+    mgmt.OvpnState.WAIT: RASCS.ConnectDevice,
+    mgmt.OvpnState.RESOLVE: RASCS.ConnectDevice,
+    mgmt.OvpnState.TCP_CONNECT: RASCS.ConnectDevice,
+    mgmt.OvpnState.AUTH: RASCS.DeviceConnected,
+    mgmt.OvpnState.AUTH_PENDING: RASCS.Authenticate,
+    mgmt.OvpnState.GET_CONFIG: RASCS.Authenticated,
+    mgmt.OvpnState.ASSIGN_IP: RASCS.Projected,
     mgmt.OvpnState.ADD_ROUTES: RASCS.Projected,
 }
 
@@ -100,7 +112,7 @@ def _number(ctx: DialContext, key: str, option: str, default: float) -> float:
 
 def pushed_options(line: str) -> list[str]:
     """The options of a logged PUSH_REPLY ("PUSH: Received control message: 'PUSH_REPLY,a,b'")."""
-    body = line[line.index(PUSH_REPLY) + len(PUSH_REPLY):].rstrip("'")
+    body = line[line.index(PUSH_REPLY) + len(PUSH_REPLY) :].rstrip("'")
     return [o.strip() for o in body.split(",") if o.strip()]
 
 
@@ -115,7 +127,9 @@ class OpenVpnDevice(Device):
         self.sock_path: Path | None = None
         self._server: asyncio.AbstractServer | None = None
         self._writer: asyncio.StreamWriter | None = None
-        self._attached: asyncio.Future[tuple[asyncio.StreamReader, asyncio.StreamWriter]] | None = None
+        self._attached: asyncio.Future[tuple[asyncio.StreamReader, asyncio.StreamWriter]] | None = (
+            None
+        )
         self._outcome: asyncio.Future[None] | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._step = -1  # index into ORDER of the last state entered
@@ -171,7 +185,9 @@ class OpenVpnDevice(Device):
         deadline = loop.time() + timeout
         self._outcome = loop.create_future()
         self.config = await asyncio.to_thread(self._prepare)
-        binary = shutil.which(str(ctx.options.get("binary", "openvpn")), path="/usr/sbin:/usr/bin:/sbin:/bin")
+        binary = shutil.which(
+            str(ctx.options.get("binary", "openvpn")), path="/usr/sbin:/usr/bin:/sbin:/bin"
+        )
         if binary is None:
             raise RasError(errors.ERROR_PORT_NOT_AVAILABLE, "openvpn is not installed")
         from ..link.tun import interface_name
@@ -193,16 +209,23 @@ class OpenVpnDevice(Device):
         """``future``'s result; a failure reported meanwhile (``_outcome``) or the deadline ends it."""
         assert self._outcome is not None
         remaining = max(deadline - asyncio.get_running_loop().time(), 0)
-        await asyncio.wait({future, self._outcome}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(
+            {future, self._outcome}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+        )
         if self._outcome.done() and self._outcome.exception() is not None:
             raise self._outcome.exception()  # type: ignore[misc]
         if future.done():
             return future.result()
         if self._refused:
-            raise RasError(errors.ERROR_VPN_REFUSED, f"the server refused the connection "
-                           f"({self.last_reason or 'connection refused'})")
-        raise RasError(errors.ERROR_VPN_TIMEOUT, "no answer from the VPN server in time"
-                       + (f" (last: {self.last_reason})" if self.last_reason else ""))
+            raise RasError(
+                errors.ERROR_VPN_REFUSED,
+                f"the server refused the connection ({self.last_reason or 'connection refused'})",
+            )
+        raise RasError(
+            errors.ERROR_VPN_TIMEOUT,
+            "no answer from the VPN server in time"
+            + (f" (last: {self.last_reason})" if self.last_reason else ""),
+        )
 
     def _prepare(self) -> PreparedConfig:
         """Read and rewrite the entry's config as the dialing user (blocking: runs in a thread)."""
@@ -219,7 +242,9 @@ class OpenVpnDevice(Device):
 
         def read_file(name: str, private: bool) -> str:
             full = os.path.join(base, name)
-            return read_user_file(full, ctx.owner_uid, f"{path}: {name}", private).decode("utf-8", "replace")
+            return read_user_file(full, ctx.owner_uid, f"{path}: {name}", private).decode(
+                "utf-8", "replace"
+            )
 
         ping = int(_number(ctx, "OpenVpnPing", "ping", 10))
         restart = int(_number(ctx, "OpenVpnPingRestart", "ping_restart", 60))
@@ -249,7 +274,12 @@ class OpenVpnDevice(Device):
             creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
             pid = struct.unpack("3i", creds)[0]
         # Only our own child may drive this link.
-        if self.proc is None or pid != self.proc.pid or self._attached is None or self._attached.done():
+        if (
+            self.proc is None
+            or pid != self.proc.pid
+            or self._attached is None
+            or self._attached.done()
+        ):
             writer.close()
             return
         self._attached.set_result((reader, writer))
@@ -259,23 +289,47 @@ class OpenVpnDevice(Device):
         ctx = self.ctx
         privileged = ctx.owner_uid in (0, os.geteuid())
         read_end, write_end = os.pipe()
-        argv = [binary, "--config", f"/dev/fd/{read_end}",
-                "--dev", self.ifname, "--dev-type", "tun",
-                "--management", str(self.sock_path), "unix", "--management-client",
-                "--management-hold", "--management-query-passwords",
-                "--auth-retry", "none", "--auth-nocache", "--verb", "3", "--suppress-timestamps"]
+        argv = [
+            binary,
+            "--config",
+            f"/dev/fd/{read_end}",
+            "--dev",
+            self.ifname,
+            "--dev-type",
+            "tun",
+            "--management",
+            str(self.sock_path),
+            "unix",
+            "--management-client",
+            "--management-hold",
+            "--management-query-passwords",
+            "--auth-retry",
+            "none",
+            "--auth-nocache",
+            "--verb",
+            "3",
+            "--suppress-timestamps",
+        ]
         if not privileged:
             argv += ["--script-security", "1"]
-        config_dir = os.path.dirname(os.path.abspath(ctx.entry.get("OpenVpnConfig") or "/"))
+        config_dir = str(Path(ctx.entry.get("OpenVpnConfig") or "/").parent)  # no I/O: the entry's path
         try:
             self.proc = await asyncio.create_subprocess_exec(
-                *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT, pass_fds=(read_end,), start_new_session=True,
-                preexec_fn=_die_with_parent, cwd=config_dir if privileged else "/",
-                env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"})
+                *argv,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                pass_fds=(read_end,),
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+                cwd=config_dir if privileged else "/",
+                env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"},
+            )
         finally:
             os.close(read_end)
-        ctx.log.info("handle %d: openvpn pid %d, interface %s", ctx.handle, self.proc.pid, self.ifname)
+        ctx.log.info(
+            "handle %d: openvpn pid %d, interface %s", ctx.handle, self.proc.pid, self.ifname
+        )
         data = self.config.text.encode()
 
         def feed() -> None:  # a big config fills the pipe: write it off the loop
@@ -305,7 +359,10 @@ class OpenVpnDevice(Device):
         detail = f"openvpn exited with status {code}: " + " | ".join(list(self.tail)[-4:])
         if self._dialing:
             options_error = any("Options error" in t for t in self.tail)
-            self._fail(errors.ERROR_CORRUPT_PHONEBOOK if options_error else errors.ERROR_FROM_DEVICE, detail)
+            self._fail(
+                errors.ERROR_CORRUPT_PHONEBOOK if options_error else errors.ERROR_FROM_DEVICE,
+                detail,
+            )
         else:
             self._link_lost(errors.ERROR_LINK_FAILURE, detail)
 
@@ -321,8 +378,10 @@ class OpenVpnDevice(Device):
             for event in parser.feed(data):
                 self._on_event(event)
         if self._dialing:
-            self._fail(errors.ERROR_FROM_DEVICE, "openvpn closed the management connection: "
-                       + " | ".join(list(self.tail)[-4:]))
+            self._fail(
+                errors.ERROR_FROM_DEVICE,
+                "openvpn closed the management connection: " + " | ".join(list(self.tail)[-4:]),
+            )
         else:
             self._link_lost(errors.ERROR_LINK_FAILURE, "openvpn closed the management connection")
 
@@ -343,18 +402,28 @@ class OpenVpnDevice(Device):
         elif isinstance(event, mgmt.ByteCount):
             self.bytes_in, self.bytes_out = event.bytes_in, event.bytes_out
         elif isinstance(event, mgmt.Error):
-            self.ctx.log.info("handle %d: openvpn management: ERROR: %s", self.ctx.handle, event.text)
+            self.ctx.log.info(
+                "handle %d: openvpn management: ERROR: %s", self.ctx.handle, event.text
+            )
 
     def _on_state(self, event: mgmt.State) -> None:
         kind = event.state
         self.ovpn_state = event.name
-        self.ctx.log.debug("handle %d: openvpn state %s %s", self.ctx.handle, event.name, event.desc)
+        self.ctx.log.debug(
+            "handle %d: openvpn state %s %s", self.ctx.handle, event.name, event.desc
+        )
         if not self._dialing:
             if kind is mgmt.OvpnState.RECONNECTING:
-                code = errors.ERROR_LINK_FAILURE if "ping" in event.desc else errors.ERROR_REMOTE_DISCONNECTION
+                code = (
+                    errors.ERROR_LINK_FAILURE
+                    if "ping" in event.desc
+                    else errors.ERROR_REMOTE_DISCONNECTION
+                )
                 self._link_lost(code, f"openvpn reconnecting ({event.desc})")
             elif kind is mgmt.OvpnState.EXITING:
-                self._link_lost(errors.ERROR_REMOTE_DISCONNECTION, f"openvpn exiting ({event.desc})")
+                self._link_lost(
+                    errors.ERROR_REMOTE_DISCONNECTION, f"openvpn exiting ({event.desc})"
+                )
             return
         if event.local_ip and kind in (mgmt.OvpnState.ASSIGN_IP, mgmt.OvpnState.CONNECTED):
             self.local_ip = event.local_ip
@@ -370,23 +439,35 @@ class OpenVpnDevice(Device):
         elif kind is mgmt.OvpnState.RECONNECTING:
             self.last_reason = event.desc
             if self._cert_error:
-                self._fail(errors.ERROR_VPN_BAD_CERT, f"server certificate not accepted: {self._cert_error}")
+                self._fail(
+                    errors.ERROR_VPN_BAD_CERT,
+                    f"server certificate not accepted: {self._cert_error}",
+                )
             elif event.desc == "auth-failure":
-                self._fail(errors.ERROR_AUTHENTICATION_FAILURE, "the server rejected the credentials",
-                           RASCS.Authenticate)
+                self._fail(
+                    errors.ERROR_AUTHENTICATION_FAILURE,
+                    "the server rejected the credentials",
+                    RASCS.Authenticate,
+                )
             # Otherwise openvpn holds again: released on >HOLD, tried until OpenVpnTimeout.
         elif kind is mgmt.OvpnState.EXITING:
             if event.desc == "auth-failure":
-                self._fail(errors.ERROR_AUTHENTICATION_FAILURE, "the server rejected the credentials",
-                           RASCS.Authenticate)
+                self._fail(
+                    errors.ERROR_AUTHENTICATION_FAILURE,
+                    "the server rejected the credentials",
+                    RASCS.Authenticate,
+                )
             else:
                 self._fail(errors.ERROR_FROM_DEVICE, f"openvpn exiting ({event.desc})")
 
     def _on_password(self, event: mgmt.Password) -> None:
         params = self.ctx.params
         if event.kind is mgmt.PasswordKind.FAILED:
-            self._fail(errors.ERROR_AUTHENTICATION_FAILURE, f"the server rejected the credentials ({event.realm})",
-                       RASCS.Authenticate)
+            self._fail(
+                errors.ERROR_AUTHENTICATION_FAILURE,
+                f"the server rejected the credentials ({event.realm})",
+                RASCS.Authenticate,
+            )
             return
         if event.kind is not mgmt.PasswordKind.NEED or not self._dialing:
             return
@@ -394,10 +475,15 @@ class OpenVpnDevice(Device):
             self._fail(errors.ERROR_AUTHENTICATION_FAILURE, "no user name for the OpenVPN login")
             return
         try:
-            self._send(mgmt.credential_commands(event.realm, params.user if event.wants_username else None,
-                                                params.password))
+            self._send(
+                mgmt.credential_commands(
+                    event.realm, params.user if event.wants_username else None, params.password
+                )
+            )
         except ValueError:
-            self._fail(errors.ERROR_INVALID_PARAMETER, "the user name or password holds a line break")
+            self._fail(
+                errors.ERROR_INVALID_PARAMETER, "the user name or password holds a line break"
+            )
 
     def _on_log(self, event: mgmt.Log) -> None:
         text = event.text
@@ -416,8 +502,11 @@ class OpenVpnDevice(Device):
         elif "Connection refused" in text or "ECONNREFUSED" in text:
             self._refused = True
         elif "AUTH_FAILED" in text:
-            self._fail(errors.ERROR_AUTHENTICATION_FAILURE, "the server rejected the credentials",
-                       RASCS.Authenticate)
+            self._fail(
+                errors.ERROR_AUTHENTICATION_FAILURE,
+                "the server rejected the credentials",
+                RASCS.Authenticate,
+            )
         elif m := ROUTE_ADD.search(text):
             self.routes.append(m.group(1))
         elif m := TUN_OPENED.search(text):
@@ -438,7 +527,8 @@ class OpenVpnDevice(Device):
     async def _write_resolv(self) -> None:
         if self.dns:
             self.resolv_file = await asyncio.to_thread(
-                write_resolv, self.ctx.state_dir / "resolv", self.ifname, self.dns)
+                write_resolv, self.ctx.state_dir / "resolv", self.ifname, self.dns
+            )
 
     # -- after Connected ----------------------------------------------------------------------
 
@@ -499,27 +589,39 @@ class OpenVpnDevice(Device):
     def projection(self, kind: int) -> dict[str, Any]:
         if kind == RASP_PppIp:
             dns = [*[d for d in self.dns if ":" not in d], "", ""]
-            return {"dwError": 0 if self.local_ip else errors.ERROR_PPP_NO_ADDRESS_ASSIGNED,
-                    "szIpAddress": self.local_ip, "szServerIpAddress": self.gateway or self.server_ip,
-                    "dwOptions": 0, "dwServerOptions": 0, "szDnsAddress": dns[0], "szDns2Address": dns[1]}
+            return {
+                "dwError": 0 if self.local_ip else errors.ERROR_PPP_NO_ADDRESS_ASSIGNED,
+                "szIpAddress": self.local_ip,
+                "szServerIpAddress": self.gateway or self.server_ip,
+                "dwOptions": 0,
+                "dwServerOptions": 0,
+                "szDnsAddress": dns[0],
+                "szDns2Address": dns[1],
+            }
         return super().projection(kind)
 
     def status(self) -> dict[str, Any]:
         up = self.proc is not None and self.proc.returncode is None
         return {
             "interface": self.ifname if up and self._step >= ORDER.index(RASCS.Projected) else None,
-            "local_address": self.local_ip or None, "remote_address": self.gateway or None,
+            "local_address": self.local_ip or None,
+            "remote_address": self.gateway or None,
             "server": f"{self.server_ip}:{self.server_port}" if self.server_ip else None,
-            "dns": list(self.dns), "resolv_conf": str(self.resolv_file) if self.resolv_file else None,
-            "routes": list(self.routes), "default_route": any(r in ("0.0.0.0/0", "0.0.0.0/1") for r in self.routes),
-            "route_note": self.route_note, "openvpn_pid": self.proc.pid if up and self.proc else None,
-            "openvpn_state": self.ovpn_state, "openvpn_setup_errors": self.setup_errors,
+            "dns": list(self.dns),
+            "resolv_conf": str(self.resolv_file) if self.resolv_file else None,
+            "routes": list(self.routes),
+            "default_route": any(r in ("0.0.0.0/0", "0.0.0.0/1") for r in self.routes),
+            "route_note": self.route_note,
+            "openvpn_pid": self.proc.pid if up and self.proc else None,
+            "openvpn_state": self.ovpn_state,
+            "openvpn_setup_errors": self.setup_errors,
             "config_dropped": list(self.config.dropped) if self.config else [],
-            "bytes_in": self.bytes_in, "bytes_out": self.bytes_out,
+            "bytes_in": self.bytes_in,
+            "bytes_out": self.bytes_out,
         }
 
 
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]

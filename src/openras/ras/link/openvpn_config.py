@@ -27,31 +27,103 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 # Owned by the daemon (management, process, logging) or not a client: refused for everyone.
-DAEMON_OWNED = frozenset({
-    "config", "daemon", "inetd", "log", "log-append", "syslog", "writepid", "cd", "chroot", "status",
-    "status-version", "mode", "server", "server-bridge", "server-ipv6", "tls-server", "mktun", "rmtun",
-    "genkey", "show-ciphers", "show-digests", "show-engines", "show-tls", "show-curves", "show-groups",
-    "show-adapters", "show-valid-subnets", "show-net", "show-gateway", "test-crypto", "service",
-    "errors-to-stderr",
-})
+DAEMON_OWNED = frozenset(
+    {
+        "config",
+        "daemon",
+        "inetd",
+        "log",
+        "log-append",
+        "syslog",
+        "writepid",
+        "cd",
+        "chroot",
+        "status",
+        "status-version",
+        "mode",
+        "server",
+        "server-bridge",
+        "server-ipv6",
+        "tls-server",
+        "mktun",
+        "rmtun",
+        "genkey",
+        "show-ciphers",
+        "show-digests",
+        "show-engines",
+        "show-tls",
+        "show-curves",
+        "show-groups",
+        "show-adapters",
+        "show-valid-subnets",
+        "show-net",
+        "show-gateway",
+        "test-crypto",
+        "service",
+        "errors-to-stderr",
+    }
+)
 # Programs, code or file writes: only root (or the daemon's own user) may use these.
-PRIVILEGED = frozenset({
-    "script-security", "up", "down", "up-restart", "down-pre", "route-up", "route-pre-down", "ipchange",
-    "tls-verify", "auth-user-pass-verify", "client-connect", "client-disconnect", "learn-address",
-    "plugin", "iproute", "engine", "providers", "pkcs11-providers", "tmp-dir", "dev-node", "replay-persist",
-    "tls-export-cert", "capath", "lladdr", "ifconfig-pool-persist",
-})
+PRIVILEGED = frozenset(
+    {
+        "script-security",
+        "up",
+        "down",
+        "up-restart",
+        "down-pre",
+        "route-up",
+        "route-pre-down",
+        "ipchange",
+        "tls-verify",
+        "auth-user-pass-verify",
+        "client-connect",
+        "client-disconnect",
+        "learn-address",
+        "plugin",
+        "iproute",
+        "engine",
+        "providers",
+        "pkcs11-providers",
+        "tmp-dir",
+        "dev-node",
+        "replay-persist",
+        "tls-export-cert",
+        "capath",
+        "lladdr",
+        "ifconfig-pool-persist",
+    }
+)
 # Options whose first argument is a file: read as the user and inlined.
-FILE_OPTIONS = frozenset({
-    "ca", "cert", "key", "extra-certs", "pkcs12", "dh", "tls-auth", "tls-crypt", "tls-crypt-v2", "secret",
-    "crl-verify", "http-proxy-user-pass",
-})
+FILE_OPTIONS = frozenset(
+    {
+        "ca",
+        "cert",
+        "key",
+        "extra-certs",
+        "pkcs12",
+        "dh",
+        "tls-auth",
+        "tls-crypt",
+        "tls-crypt-v2",
+        "secret",
+        "crl-verify",
+        "http-proxy-user-pass",
+    }
+)
 PRIVATE_FILES = frozenset({"key", "pkcs12", "tls-auth", "tls-crypt", "tls-crypt-v2", "secret"})
 INLINE_TAGS = FILE_OPTIONS | {"auth-user-pass", "peer-fingerprint"}
 DEFAULT_ROUTE_OPTIONS = frozenset({"redirect-gateway", "redirect-private"})
 # Pushed options that would route everything through the tunnel (ignored for a split tunnel).
-SPLIT_TUNNEL_FILTERS = ("redirect-gateway", "redirect-private", "route 0.0.0.0 ", "route 128.0.0.0 128.0.0.0",
-                        "route-ipv6 ::/0", "route-ipv6 ::/1", "route-ipv6 8000::/1", "route-ipv6 2000::/3")
+SPLIT_TUNNEL_FILTERS = (
+    "redirect-gateway",
+    "redirect-private",
+    "route 0.0.0.0 ",
+    "route 128.0.0.0 128.0.0.0",
+    "route-ipv6 ::/0",
+    "route-ipv6 ::/1",
+    "route-ipv6 8000::/1",
+    "route-ipv6 2000::/3",
+)
 
 
 class ConfigRefused(ValueError):
@@ -127,8 +199,9 @@ def _inline(tag: str, content: str) -> list[str]:
     return [f"<{tag}>", *lines, f"</{tag}>"]
 
 
-def prepare(text: str, read_file: Callable[[str, bool], str], privileged: bool,
-            default_route: bool) -> PreparedConfig:
+def prepare(
+    text: str, read_file: Callable[[str, bool], str], privileged: bool, default_route: bool
+) -> PreparedConfig:
     """The config openvpn runs. ``read_file(path, private)`` reads a file as the dialing user
     (relative paths are its business); ``privileged``: root or the daemon's user dialed;
     ``default_route``: the default route through the tunnel was asked for and granted."""
@@ -187,9 +260,11 @@ def prepare(text: str, read_file: Callable[[str, bool], str], privileged: bool,
             if args and args[0].lower().startswith("tap"):
                 raise ConfigRefused("only TUN (routed) configs are supported, not TAP")
             continue
-        if name in DEFAULT_ROUTE_OPTIONS or (name == "route" and args[:2] in (["0.0.0.0", "0.0.0.0"],
-                                                                             ["0.0.0.0", "128.0.0.0"],
-                                                                             ["128.0.0.0", "128.0.0.0"])):
+        if name in DEFAULT_ROUTE_OPTIONS or (
+            name == "route"
+            and args[:2]
+            in (["0.0.0.0", "0.0.0.0"], ["0.0.0.0", "128.0.0.0"], ["128.0.0.0", "128.0.0.0"])
+        ):
             if not default_route:
                 out.dropped.append(" ".join([name, *args]))
                 continue
@@ -203,7 +278,9 @@ def prepare(text: str, read_file: Callable[[str, bool], str], privileged: bool,
             continue
         if name in ("http-proxy", "socks-proxy") and len(args) > 2 and not privileged:
             if name == "socks-proxy" or args[2] not in ("auto", "auto-nct"):
-                raise ConfigRefused(f"{name}: an authentication file is only allowed in root's configs")
+                raise ConfigRefused(
+                    f"{name}: an authentication file is only allowed in root's configs"
+                )
         if name == "crl-verify" and len(args) > 1 and not privileged:
             raise ConfigRefused("crl-verify DIR is only allowed in root's configs")
         if name in FILE_OPTIONS and args and args[0].lower() not in ("[inline]", "[[inline]]"):

@@ -116,8 +116,20 @@ class End:
     """The end of a multi-line command reply."""
 
 
-Event = (State | Password | Hold | Fatal | ByteCount | Info | Log | Notification | Success | Error
-         | ReplyLine | End)
+Event = (
+    State
+    | Password
+    | Hold
+    | Fatal
+    | ByteCount
+    | Info
+    | Log
+    | Notification
+    | Success
+    | Error
+    | ReplyLine
+    | End
+)
 
 
 def _int(text: str) -> int:
@@ -130,7 +142,7 @@ def _int(text: str) -> int:
 def _realm(text: str) -> str:
     first = text.find("'")
     last = text.find("'", first + 1)
-    return text[first + 1:last] if 0 <= first < last else ""
+    return text[first + 1 : last] if 0 <= first < last else ""
 
 
 def parse_line(line: str) -> Event:
@@ -190,7 +202,7 @@ class MgmtParser:
                     self._buffer.clear()
                 return events
             raw = bytes(self._buffer[:end])
-            del self._buffer[:end + 1]
+            del self._buffer[: end + 1]
             events.append(parse_line(self._decode(raw[:MAX_LINE])))
 
     @staticmethod
