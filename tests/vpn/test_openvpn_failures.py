@@ -113,3 +113,22 @@ def test_redial_after_link_failure(vpn: VpnLab) -> None:
     vpn.hangup(handle)
     time.sleep(0)
     assert_nothing_left(vpn)
+
+
+def test_no_orphan_when_the_daemon_dies(vpn: VpnLab) -> None:
+    vpn.entry()
+    handle, notes = vpn.dial()
+    assert notes[-1].state.name == "Connected"
+    status = vpn.status(handle)
+    assert status is not None
+    ifname = status["device"]["interface"]
+    (pid,) = vpn.client_openvpns()
+    vpn.daemon.kill()  # SIGKILL: no hang-up runs
+    # The management connection closes and the parent-death signal fires: openvpn exits.
+    wait_for(lambda: vpn.client_openvpns() == [], 15)
+    wait_for(lambda: ifname not in vpn.links(), 10)
+    # A new daemon reports the link as lost with the previous one.
+    vpn.daemon.start()
+    status = vpn.status(handle)
+    assert status is not None and status["error"] == 668
+    vpn.hangup(handle)
