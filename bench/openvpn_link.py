@@ -114,9 +114,15 @@ def ns_cmd(ns: str, argv: list[str]) -> list[str]:
 
 
 def receive(server: OpenVpnServer, size: int) -> float:
-    r = subprocess.run(ns_cmd(server.client_ns, [sys.executable, "-c", RECEIVER, TUNNEL_SERVER_IP,
-                                                 str(BULK_PORT), str(size)]),
-                       capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        ns_cmd(
+            server.client_ns,
+            [sys.executable, "-c", RECEIVER, TUNNEL_SERVER_IP, str(BULK_PORT), str(size)],
+        ),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     seconds = float(r.stdout.strip() or -1)
     assert r.returncode == 0 and seconds > 0, r.stderr
     return seconds
@@ -128,19 +134,24 @@ def openras_round(daemon: VpnDaemon, server: OpenVpnServer, size: int) -> tuple[
     ras = Ras(daemon.client())
     t0 = time.monotonic()
     started = ras.dial("bench", user=server.user, password=server.password)
-    final = list(ras.notifications(started["handle"], started["seq"]))[-1]
+    final = list(ras.notifications(started.handle, started.seq))[-1]
     dial = time.monotonic() - t0
     assert final.state.name == "Connected" and final.error == 0, final
     bulk = receive(server, size)
-    ras.hangup(started["handle"])
-    assert ras.wait_gone(started["handle"])
+    ras.hangup(started.handle)
+    assert ras.wait_gone(started.handle)
     wait_no_client(server)
     return dial, bulk
 
 
 def bare_round(server: OpenVpnServer, config: str, size: int) -> tuple[float, float]:
-    proc = subprocess.Popen(ns_cmd(server.client_ns, [sys.executable, "-c", BARE, config]),
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        ns_cmd(server.client_ns, [sys.executable, "-c", BARE, config]),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     assert proc.stdin is not None and proc.stdout is not None
     proc.stdin.write(f"{server.user}\n{server.password}\n")
     proc.stdin.flush()
@@ -179,10 +190,25 @@ def main() -> None:
         daemon.start()
         config = str(server.client_config())
         with daemon.client() as c:
-            c.call("POST", "/v1/entries", json={"name": "bench", "lines": [
-                ["MEDIA", "none"], ["DEVICE", "vpn"], ["VpnStrategy", "OpenVpn"], ["OpenVpnConfig", config]]})
-        sender = subprocess.Popen(ns_cmd(server.server_ns, [sys.executable, "-c", SENDER, str(BULK_PORT)]),
-                                  stdout=subprocess.PIPE, text=True, start_new_session=True)
+            c.call(
+                "POST",
+                "/v1/entries",
+                json={
+                    "name": "bench",
+                    "lines": [
+                        ["MEDIA", "none"],
+                        ["DEVICE", "vpn"],
+                        ["VpnStrategy", "OpenVpn"],
+                        ["OpenVpnConfig", config],
+                    ],
+                },
+            )
+        sender = subprocess.Popen(
+            ns_cmd(server.server_ns, [sys.executable, "-c", SENDER, str(BULK_PORT)]),
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
         assert sender.stdout is not None and sender.stdout.readline().strip() == "ready"
         openras_round(daemon, server, 1 << 20)  # warm-up of both paths (imports, page cache)
         bare_round(server, config, 1 << 20)
@@ -204,12 +230,16 @@ def main() -> None:
     t_bare = size / median([b for _, b in bare]) / 1e6
     print(f"OpenVPN (UDP, AES-256-GCM, tls-crypt) in network namespaces, {args.rounds} rounds, p50")
     print(f"  bare openvpn: start → CONNECTED        {d_bare * 1e3:8.1f} ms  1.00x")
-    print(f"  openras: dial → Connected              {d_ours * 1e3:8.1f} ms  {d_ours / d_bare:5.2f}x  (goal ≤ 1.10x)")
+    print(
+        f"  openras: dial → Connected              {d_ours * 1e3:8.1f} ms  {d_ours / d_bare:5.2f}x  (goal ≤ 1.10x)"
+    )
     print(f"  all rounds (ms) bare    {[round(d * 1e3, 1) for d, _ in bare]}")
     print(f"  all rounds (ms) openras {[round(d * 1e3, 1) for d, _ in ours]}")
     print(f"Bulk TCP download of {args.mib} MiB through the tunnel, p50")
     print(f"  bare openvpn tunnel                    {t_bare:8.1f} MB/s  1.00x")
-    print(f"  openras tunnel                         {t_ours:8.1f} MB/s  {t_ours / t_bare:5.2f}x  (goal ≥ 0.95x)")
+    print(
+        f"  openras tunnel                         {t_ours:8.1f} MB/s  {t_ours / t_bare:5.2f}x  (goal ≥ 0.95x)"
+    )
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from . import phonebook as _pbk
 from . import pywintypes
 from .client import ApiError, Client, entry_path
 from .client.ras import Ras
-from .codes import RASCS, error_string, errors
+from .codes import RASCS, ErrorCode, error_string
 from .codes.states import (  # noqa: F401 - re-exported constants
     RASCS_DONE,
     RASCS_PAUSED,
@@ -33,6 +33,7 @@ from .codes.states import (  # noqa: F401 - re-exported constants
     RASP_Socks,
     RDEOPT_PausedStates,
 )
+from .ras.records import SAVED_PASSWORD_HANDLE
 
 WM_RASDIALEVENT = 0xCCCD
 
@@ -120,22 +121,22 @@ def Dial(dialExtensions: Any, fileName: str | None, params: Sequence[str],
                            domain=domain, callback_number=callback_number)
     except ApiError as exc:
         return 0, exc.code
-    handle = started["handle"]
+    handle = started.handle
     if callback is not None:
-        threading.Thread(target=_follow, args=(handle, started["seq"], callback), name=f"win32ras-dial-{handle}",
+        threading.Thread(target=_follow, args=(handle, started.seq, callback), name=f"win32ras-dial-{handle}",
                          daemon=True).start()
         return handle, 0
     last = None
     try:
-        for note in ras.notifications(handle, started["seq"]):
+        for note in ras.notifications(handle, started.seq):
             last = note
     except ApiError as exc:
         return handle, exc.code
     if last is None:
-        return handle, errors.ERROR_USER_DISCONNECTION
+        return handle, ErrorCode.ERROR_USER_DISCONNECTION
     if last.error:
         return handle, last.error
-    return handle, 0 if last.state == RASCS.Connected else errors.ERROR_DISCONNECTION
+    return handle, 0 if last.state == RASCS.Connected else ErrorCode.ERROR_DISCONNECTION
 
 
 def HangUp(handle: int) -> None:
@@ -150,12 +151,12 @@ def GetConnectStatus(handle: int) -> tuple[int, int, str, str]:
         s = _ras().status(int(handle))
     except ApiError as exc:
         _raise(exc, "RasGetConnectStatus")
-    return s["state"], s["error"], s["device_type"], s["device_name"]
+    return int(s.state), s.error, s.device_type, s.device_name
 
 
 def EnumConnections() -> list[tuple[int, str, str, str]]:
     try:
-        return [(c["handle"], c["entry"], c["device_type"], c["device_name"]) for c in _ras().connections()]
+        return [(c.handle, c.entry, c.device_type, c.device_name) for c in _ras().connections()]
     except ApiError as exc:
         _raise(exc, "RasEnumConnections")
     return []
@@ -190,7 +191,7 @@ def GetEntryDialParams(fileName: str | None, entryName: str) -> tuple[tuple[str,
         _raise(exc, "RasGetEntryDialParams")
     except _pbk.RasError as exc:
         raise error(exc.code, "RasGetEntryDialParams", error_string(exc.code)) from None
-    password = "*" * 16 if creds["have_password"] else ""
+    password = SAVED_PASSWORD_HANDLE if creds["have_password"] else ""
     phone = entry.get("PhoneNumber") or ""
     return (entryName, phone, "", creds["user"], password, creds["domain"]), int(creds["have_password"])
 
@@ -212,7 +213,7 @@ def RasConnectionNotification(hrasconn: int | None, hEvent: Any, dwFlags: int) -
     only signals: the program then re-enumerates. The watch lasts for the process's lifetime."""
     handle = None if hrasconn in (None, 0, -1, 0xFFFFFFFF) else int(hrasconn)
     if handle is not None and not IsHandleValid(handle):
-        raise error(errors.ERROR_INVALID_HANDLE, "RasConnectionNotification", error_string(6))
+        raise error(ErrorCode.ERROR_INVALID_HANDLE, "RasConnectionNotification", error_string(ErrorCode.ERROR_INVALID_HANDLE))
     since = _ras().client.call("GET", "/v1/health")["last_seq"]
 
     def watch() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Any
 
 from harness import Daemon
 from peers.openvpn import OpenVpnServer
@@ -14,6 +13,7 @@ from ras_helpers import wait_for  # noqa: F401 - re-exported for the tests
 import openras
 from openras.client import ApiError
 from openras.client.ras import Notification, Ras
+from openras.ras.records import ConnectionRecord
 
 OPENVPN_STATES = [
     "OpenPort",
@@ -93,15 +93,15 @@ class VpnLab:
             user=self.server.user if user is None else user,
             password=self.server.password if password is None else password,
         )
-        handle = started["handle"]
+        handle = started.handle
         notes: list[Notification] = []
         deadline = time.monotonic() + timeout
-        for note in ras.notifications(handle, started["seq"]):
+        for note in ras.notifications(handle, started.seq):
             notes.append(note)
             assert time.monotonic() < deadline, notes
         return handle, notes
 
-    def status(self, handle: int) -> dict[str, Any] | None:
+    def status(self, handle: int) -> ConnectionRecord | None:
         try:
             return self.ras().status(handle)
         except ApiError as exc:

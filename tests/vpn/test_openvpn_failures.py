@@ -6,6 +6,8 @@ import time
 
 from ras_helpers import events_of
 
+from openras.codes import RASCS
+
 from .lab import OPENVPN_STATES, VpnLab, names, wait_for
 
 
@@ -24,7 +26,7 @@ def test_wrong_password_is_691_in_authenticate(vpn: VpnLab) -> None:
     assert names(notes) == [*OPENVPN_STATES[:6], "Authenticate"], notes
     assert [n.error for n in notes] == [0] * 6 + [691]
     status = vpn.status(handle)
-    assert status is not None and status["error"] == 691
+    assert status is not None and status.error == 691
     vpn.hangup(handle)
     assert_nothing_left(vpn)
 
@@ -66,7 +68,7 @@ def test_server_death_is_link_loss_with_disconnection_notification(vpn: VpnLab) 
     assert notes[-1].state.name == "Connected"
     status = vpn.status(handle)
     assert status is not None
-    ifname = status["device"]["interface"]
+    ifname = status.device.interface
     vpn.server.kill_server()
     # The server pushes keepalive 1 3: openvpn's ping-restart fires about 3 s later.
     lost = wait_for(
@@ -82,7 +84,7 @@ def test_server_death_is_link_loss_with_disconnection_notification(vpn: VpnLab) 
     wait_for(lambda: ifname not in vpn.links(), 10)
     assert vpn.resolv_files() == []
     status = vpn.status(handle)
-    assert status is not None and status["error"] == 829  # listed with its error until hung up
+    assert status is not None and status.error == 829  # listed with its error until hung up
     vpn.hangup(handle)
 
 
@@ -97,12 +99,10 @@ def test_redial_after_link_failure(vpn: VpnLab) -> None:
     wait_for(lambda: any(e.get("kind") == "redial" for e in events_of(vpn.daemon, handle)), 20)
     vpn.server.start_server()
     connected = wait_for(
-        lambda: (
-            (s := vpn.status(handle)) is not None and s["state_name"] == "RASCS_Connected" and s
-        ),
+        lambda: (s := vpn.status(handle)) is not None and s.state is RASCS.Connected and s,
         40,
     )
-    assert connected["handle"] == handle
+    assert connected.handle == handle
     seen = [e for e in events_of(vpn.daemon, handle) if e.get("kind") == "state"]
     # The redial went through the states again, and announced the new connection.
     assert [e["state_name"].removeprefix("RASCS_") for e in seen][
@@ -121,7 +121,7 @@ def test_no_orphan_when_the_daemon_dies(vpn: VpnLab) -> None:
     assert notes[-1].state.name == "Connected"
     status = vpn.status(handle)
     assert status is not None
-    ifname = status["device"]["interface"]
+    ifname = status.device.interface
     assert len(vpn.client_openvpns()) == 1
     vpn.daemon.kill()  # SIGKILL: no hang-up runs
     # The management connection closes and the parent-death signal fires: openvpn exits.
@@ -130,5 +130,5 @@ def test_no_orphan_when_the_daemon_dies(vpn: VpnLab) -> None:
     # A new daemon reports the link as lost with the previous one.
     vpn.daemon.start()
     status = vpn.status(handle)
-    assert status is not None and status["error"] == 668
+    assert status is not None and status.error == 668
     vpn.hangup(handle)

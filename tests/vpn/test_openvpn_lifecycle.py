@@ -22,28 +22,28 @@ def test_lifecycle_traffic_projection_and_nothing_left(vpn: VpnLab) -> None:
 
     status = vpn.status(handle)
     assert status is not None
-    device = status["device"]
-    ifname = device["interface"]
+    device = status.device
+    ifname = device.interface
     assert ifname and ifname in vpn.links()
-    assert device["local_address"].startswith("10.8.0.")
-    assert device["dns"] == ["10.8.0.53"]
-    assert device["default_route"] is False
-    assert "10.9.0.0/24" in device["routes"]
-    resolv = device["resolv_conf"]
+    assert device.local_address.startswith("10.8.0.")
+    assert device.dns == ("10.8.0.53",)
+    assert device.default_route is False
+    assert "10.9.0.0/24" in device.routes
+    resolv = device.resolv_conf
     assert resolv and open(resolv).read().count("nameserver 10.8.0.53") == 1
     # The API never shows the password.
     assert vpn.server.password not in str(status)
 
     with vpn.daemon.client() as c:
         proj = c.call("GET", f"/v1/connections/{handle}/projection/{0x8021}")
-    assert proj["szIpAddress"] == device["local_address"]
+    assert proj["szIpAddress"] == device.local_address
     assert proj["szServerIpAddress"] == "10.8.0.1"
     assert proj["szDnsAddress"] == "10.8.0.53"
 
     # TCP through the tunnel to the server namespace (10.8.0.1 exists only at the far end).
     assert vpn.http_get(f"http://10.8.0.1:{port}/") == token
 
-    pid = device["openvpn_pid"]
+    pid = device.extra["openvpn_pid"]
     vpn.hangup(handle)
     assert vpn.client_openvpns() == []
     assert pid not in vpn.server.netns_pids(vpn.server.client_ns)

@@ -6,10 +6,10 @@ import importlib
 import os
 
 from . import errors
-from .errors import NAMES, error_name
+from .errors import NAMES, WN, ErrorCode, error_name
 from .states import RASCS, state_name
 
-__all__ = ["NAMES", "RASCS", "RasError", "error_name", "error_string", "errors", "state_name"]
+__all__ = ["NAMES", "RASCS", "WN", "ErrorCode", "RasError", "error_name", "error_string", "errors", "state_name"]
 
 
 def _language() -> str:

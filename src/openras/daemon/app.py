@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from .. import __version__
-from ..codes import RasError, errors
+from ..codes import ErrorCode, RasError
 from ..context import DaemonContext
 from ..ras.connection import Phase
 from ..ras.manager import ConnectionManager
@@ -26,7 +26,7 @@ def _access_middleware(ctx: DaemonContext) -> Any:
     async def access(request: web.Request, handler: Any) -> web.StreamResponse:
         uid = peer(request).uid
         if uid not in (0, ctx.uid) and allowed != "*" and uid not in allowed:
-            raise RasError(errors.ERROR_ACCESS_DENIED, f"uid {uid} may not use this daemon")
+            raise RasError(ErrorCode.ERROR_ACCESS_DENIED, f"uid {uid} may not use this daemon")
         return await handler(request)
 
     return access

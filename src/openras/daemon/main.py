@@ -19,9 +19,9 @@ from aiohttp import web
 
 from .. import config as config_mod
 from ..context import DaemonContext
-from ..events import EventBus
+from ..events import DaemonChanged, EventBus
 from ..paths import Paths, resolve
-from ..ras.devices import registry
+from ..ras.devices import device_key, registry
 from ..ras.manager import ConnectionManager
 from ..store import Store
 from .app import build_app
@@ -51,9 +51,9 @@ async def serve(paths: Paths) -> int:
     store = Store(str(paths.database))
     events = EventBus(store, cfg.replay_events, cfg.subscriber_queue, cfg.log_events)
     ctx = DaemonContext(paths=paths, config=cfg, store=store, events=events, log=log, uid=os.geteuid())
-    manager = ConnectionManager(ctx, registry())
+    manager = ConnectionManager(ctx, registry(), select=device_key)
     mpr = _mpr_service(ctx)
-    events.publish("daemon", action="starting", pid=os.getpid())
+    events.publish(DaemonChanged(action="starting", pid=os.getpid()))
     await manager.start()
     extra = []
     if mpr is not None:
@@ -73,12 +73,12 @@ async def serve(paths: Paths) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    events.publish("daemon", action="ready", pid=os.getpid())
+    events.publish(DaemonChanged(action="ready", pid=os.getpid()))
     log.info("openras daemon %d listening on %s", os.getpid(), paths.socket)
     print(f"openras daemon ready on {paths.socket}", flush=True)
     await stop.wait()
     log.info("shutting down: hanging up %d connection(s)", len(manager.conns))
-    events.publish("daemon", action="stopping", pid=os.getpid())
+    events.publish(DaemonChanged(action="stopping", pid=os.getpid()))
     await manager.stop()
     if mpr is not None:
         await mpr.stop()

@@ -51,11 +51,12 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from ...codes import RASCS, RasError, errors
+from ...codes import RASCS, ErrorCode, RasError
 from ...codes.states import RASP_PppIp
 from ..link import openvpn_mgmt as mgmt
 from ..link.openvpn_config import ConfigRefused, PreparedConfig, prepare
 from ..link.resolv import remove_resolv, write_resolv
+from ..records import LinkStatus, PppIpProjection, Projection, Scalar
 from .base import Device, DialContext, read_user_file
 
 VERIFY_ERROR = re.compile(r"VERIFY (?:\w+ )?ERROR|certificate verify failed")
@@ -104,9 +105,11 @@ def _number(ctx: DialContext, key: str, option: str, default: float) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"{key}={value!r} is not a number") from None
+        raise RasError(
+            ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{key}={value!r} is not a number"
+        ) from None
     if number <= 0:
-        raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"{key}={value!r} must be positive")
+        raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{key}={value!r} must be positive")
     return number
 
 
@@ -189,7 +192,7 @@ class OpenVpnDevice(Device):
             str(ctx.options.get("binary", "openvpn")), path="/usr/sbin:/usr/bin:/sbin:/bin"
         )
         if binary is None:
-            raise RasError(errors.ERROR_PORT_NOT_AVAILABLE, "openvpn is not installed")
+            raise RasError(ErrorCode.ERROR_PORT_NOT_AVAILABLE, "openvpn is not installed")
         from ..link.tun import interface_name
 
         self.ifname = interface_name(ctx.entry.name)
@@ -218,11 +221,11 @@ class OpenVpnDevice(Device):
             return future.result()
         if self._refused:
             raise RasError(
-                errors.ERROR_VPN_REFUSED,
+                ErrorCode.ERROR_VPN_REFUSED,
                 f"the server refused the connection ({self.last_reason or 'connection refused'})",
             )
         raise RasError(
-            errors.ERROR_VPN_TIMEOUT,
+            ErrorCode.ERROR_VPN_TIMEOUT,
             "no answer from the VPN server in time"
             + (f" (last: {self.last_reason})" if self.last_reason else ""),
         )
@@ -251,7 +254,9 @@ class OpenVpnDevice(Device):
         try:
             prepared = prepare(text, read_file, privileged, wants_default and default_ok)
         except ConfigRefused as exc:
-            raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"OpenVpnConfig {path}: {exc}") from None
+            raise RasError(
+                ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"OpenVpnConfig {path}: {exc}"
+            ) from None
         # Keepalive defaults go first: the config's own and the server's pushed values win.
         prepared.text = f"ping {ping}\nping-restart {restart}\n" + prepared.text
         return prepared
@@ -362,11 +367,11 @@ class OpenVpnDevice(Device):
         if self._dialing:
             options_error = any("Options error" in t for t in self.tail)
             self._fail(
-                errors.ERROR_CORRUPT_PHONEBOOK if options_error else errors.ERROR_FROM_DEVICE,
+                ErrorCode.ERROR_CORRUPT_PHONEBOOK if options_error else ErrorCode.ERROR_FROM_DEVICE,
                 detail,
             )
         else:
-            self._link_lost(errors.ERROR_LINK_FAILURE, detail)
+            self._link_lost(ErrorCode.ERROR_LINK_FAILURE, detail)
 
     def _send(self, data: bytes) -> None:
         if self._writer is not None and not self._writer.is_closing():
@@ -381,11 +386,13 @@ class OpenVpnDevice(Device):
                 self._on_event(event)
         if self._dialing:
             self._fail(
-                errors.ERROR_FROM_DEVICE,
+                ErrorCode.ERROR_FROM_DEVICE,
                 "openvpn closed the management connection: " + " | ".join(list(self.tail)[-4:]),
             )
         else:
-            self._link_lost(errors.ERROR_LINK_FAILURE, "openvpn closed the management connection")
+            self._link_lost(
+                ErrorCode.ERROR_LINK_FAILURE, "openvpn closed the management connection"
+            )
 
     def _on_event(self, event: mgmt.Event) -> None:
         if isinstance(event, mgmt.Hold):
@@ -400,7 +407,7 @@ class OpenVpnDevice(Device):
             self._on_log(event)
         elif isinstance(event, mgmt.Fatal):
             self.tail.append(event.text)
-            self._fail(errors.ERROR_FROM_DEVICE, f"openvpn: {event.text}")
+            self._fail(ErrorCode.ERROR_FROM_DEVICE, f"openvpn: {event.text}")
         elif isinstance(event, mgmt.ByteCount):
             self.bytes_in, self.bytes_out = event.bytes_in, event.bytes_out
         elif isinstance(event, mgmt.Error):
@@ -417,14 +424,14 @@ class OpenVpnDevice(Device):
         if not self._dialing:
             if kind is mgmt.OvpnState.RECONNECTING:
                 code = (
-                    errors.ERROR_LINK_FAILURE
+                    ErrorCode.ERROR_LINK_FAILURE
                     if "ping" in event.desc
-                    else errors.ERROR_REMOTE_DISCONNECTION
+                    else ErrorCode.ERROR_REMOTE_DISCONNECTION
                 )
                 self._link_lost(code, f"openvpn reconnecting ({event.desc})")
             elif kind is mgmt.OvpnState.EXITING:
                 self._link_lost(
-                    errors.ERROR_REMOTE_DISCONNECTION, f"openvpn exiting ({event.desc})"
+                    ErrorCode.ERROR_REMOTE_DISCONNECTION, f"openvpn exiting ({event.desc})"
                 )
             return
         if event.local_ip and kind in (mgmt.OvpnState.ASSIGN_IP, mgmt.OvpnState.CONNECTED):
@@ -442,12 +449,12 @@ class OpenVpnDevice(Device):
             self.last_reason = event.desc
             if self._cert_error:
                 self._fail(
-                    errors.ERROR_VPN_BAD_CERT,
+                    ErrorCode.ERROR_VPN_BAD_CERT,
                     f"server certificate not accepted: {self._cert_error}",
                 )
             elif event.desc == "auth-failure":
                 self._fail(
-                    errors.ERROR_AUTHENTICATION_FAILURE,
+                    ErrorCode.ERROR_AUTHENTICATION_FAILURE,
                     "the server rejected the credentials",
                     RASCS.Authenticate,
                 )
@@ -455,18 +462,18 @@ class OpenVpnDevice(Device):
         elif kind is mgmt.OvpnState.EXITING:
             if event.desc == "auth-failure":
                 self._fail(
-                    errors.ERROR_AUTHENTICATION_FAILURE,
+                    ErrorCode.ERROR_AUTHENTICATION_FAILURE,
                     "the server rejected the credentials",
                     RASCS.Authenticate,
                 )
             else:
-                self._fail(errors.ERROR_FROM_DEVICE, f"openvpn exiting ({event.desc})")
+                self._fail(ErrorCode.ERROR_FROM_DEVICE, f"openvpn exiting ({event.desc})")
 
     def _on_password(self, event: mgmt.Password) -> None:
         params = self.ctx.params
         if event.kind is mgmt.PasswordKind.FAILED:
             self._fail(
-                errors.ERROR_AUTHENTICATION_FAILURE,
+                ErrorCode.ERROR_AUTHENTICATION_FAILURE,
                 f"the server rejected the credentials ({event.realm})",
                 RASCS.Authenticate,
             )
@@ -474,7 +481,7 @@ class OpenVpnDevice(Device):
         if event.kind is not mgmt.PasswordKind.NEED or not self._dialing:
             return
         if event.wants_username and not params.user:
-            self._fail(errors.ERROR_AUTHENTICATION_FAILURE, "no user name for the OpenVPN login")
+            self._fail(ErrorCode.ERROR_AUTHENTICATION_FAILURE, "no user name for the OpenVPN login")
             return
         try:
             self._send(
@@ -484,7 +491,7 @@ class OpenVpnDevice(Device):
             )
         except ValueError:
             self._fail(
-                errors.ERROR_INVALID_PARAMETER, "the user name or password holds a line break"
+                ErrorCode.ERROR_INVALID_PARAMETER, "the user name or password holds a line break"
             )
 
     def _on_log(self, event: mgmt.Log) -> None:
@@ -505,7 +512,7 @@ class OpenVpnDevice(Device):
             self._refused = True
         elif "AUTH_FAILED" in text:
             self._fail(
-                errors.ERROR_AUTHENTICATION_FAILURE,
+                ErrorCode.ERROR_AUTHENTICATION_FAILURE,
                 "the server rejected the credentials",
                 RASCS.Authenticate,
             )
@@ -588,39 +595,42 @@ class OpenVpnDevice(Device):
 
     # -- queries ------------------------------------------------------------------------------
 
-    def projection(self, kind: int) -> dict[str, Any]:
+    def projection(self, kind: int) -> Projection:
         if kind == RASP_PppIp:
             dns = [*[d for d in self.dns if ":" not in d], "", ""]
-            return {
-                "dwError": 0 if self.local_ip else errors.ERROR_PPP_NO_ADDRESS_ASSIGNED,
-                "szIpAddress": self.local_ip,
-                "szServerIpAddress": self.gateway or self.server_ip,
-                "dwOptions": 0,
-                "dwServerOptions": 0,
-                "szDnsAddress": dns[0],
-                "szDns2Address": dns[1],
-            }
+            return PppIpProjection(
+                dwError=0 if self.local_ip else ErrorCode.ERROR_PPP_NO_ADDRESS_ASSIGNED,
+                szIpAddress=self.local_ip,
+                szServerIpAddress=self.gateway or self.server_ip,
+                szDnsAddress=dns[0],
+                szDns2Address=dns[1],
+            )
         return super().projection(kind)
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> LinkStatus:
         up = self.proc is not None and self.proc.returncode is None
-        return {
-            "interface": self.ifname if up and self._step >= ORDER.index(RASCS.Projected) else None,
-            "local_address": self.local_ip or None,
-            "remote_address": self.gateway or None,
+        projected = up and self._step >= ORDER.index(RASCS.Projected)
+        extra: dict[str, Scalar] = {
             "server": f"{self.server_ip}:{self.server_port}" if self.server_ip else None,
-            "dns": list(self.dns),
-            "resolv_conf": str(self.resolv_file) if self.resolv_file else None,
-            "routes": list(self.routes),
-            "default_route": any(r in ("0.0.0.0/0", "0.0.0.0/1") for r in self.routes),
-            "route_note": self.route_note,
             "openvpn_pid": self.proc.pid if up and self.proc else None,
             "openvpn_state": self.ovpn_state,
             "openvpn_setup_errors": self.setup_errors,
-            "config_dropped": list(self.config.dropped) if self.config else [],
+            "config_dropped": "; ".join(self.config.dropped) if self.config else "",
             "bytes_in": self.bytes_in,
             "bytes_out": self.bytes_out,
         }
+        return LinkStatus(
+            interface=self.ifname if projected else None,
+            interface_reason=None if projected else "the tunnel is not up",
+            local_address=self.local_ip or None,
+            remote_address=self.gateway or None,
+            dns=tuple(self.dns),
+            resolv_conf=str(self.resolv_file) if self.resolv_file else None,
+            routes=tuple(self.routes),
+            default_route=any(r in ("0.0.0.0/0", "0.0.0.0/1") for r in self.routes),
+            route_note=self.route_note,
+            extra=extra,
+        )
 
 
 def _write_all(fd: int, data: bytes) -> None:
