@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 from ...codes import RASCS, ErrorCode, RasError
 from ...phonebook import Entry
+from ...users import is_privileged
 from ..records import LinkStatus, Projection
 
 
@@ -123,7 +124,7 @@ def read_user_file(path: str, uid: int, what: str, private: bool = False) -> byt
             raise RasError(ErrorCode.ERROR_CANNOT_OPEN_PHONEBOOK, f"{what} {path}: not a regular file")
         if st.st_size > MAX_USER_FILE:
             raise RasError(ErrorCode.ERROR_CANNOT_LOAD_PHONEBOOK, f"{what} {path}: larger than {MAX_USER_FILE} bytes")
-        if uid not in (0, os.geteuid()):
+        if not is_privileged(uid):
             if private and st.st_uid != uid:
                 raise RasError(ErrorCode.ERROR_ACCESS_DENIED, f"{what} {path} is not owned by uid {uid}")
             readable = st.st_mode & (stat.S_IRUSR if st.st_uid == uid else stat.S_IROTH)

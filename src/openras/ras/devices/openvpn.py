@@ -53,6 +53,7 @@ from typing import Any
 
 from ...codes import RASCS, ErrorCode, RasError
 from ...codes.states import RASP_PppIp
+from ...users import is_privileged
 from ..link import openvpn_mgmt as mgmt
 from ..link.openvpn_config import ConfigRefused, PreparedConfig, prepare
 from ..link.resolv import remove_resolv, write_resolv
@@ -236,7 +237,7 @@ class OpenVpnDevice(Device):
         path = ctx.entry.get("OpenVpnConfig") or ""
         text = read_user_file(path, ctx.owner_uid, "OpenVpnConfig").decode("utf-8", "replace")
         base = os.path.dirname(os.path.abspath(path))
-        privileged = ctx.owner_uid in (0, os.geteuid())
+        privileged = is_privileged(ctx.owner_uid)
         wants_default = ctx.entry.get_int("IpPrioritizeRemote", 0) == 1
         default_ok = privileged or ctx.owner_uid in ctx.options.get("default_route_uids", [])
         if wants_default and not default_ok:
@@ -292,7 +293,7 @@ class OpenVpnDevice(Device):
     async def _spawn(self, binary: str) -> None:
         assert self.config is not None and self.sock_path is not None
         ctx = self.ctx
-        privileged = ctx.owner_uid in (0, os.geteuid())
+        privileged = is_privileged(ctx.owner_uid)
         read_end, write_end = os.pipe()
         argv = [
             *_pdeathsig_wrapper(),
