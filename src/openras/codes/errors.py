@@ -92,6 +92,11 @@ NAMES: dict[int, str] = {
     2250: "ERROR_NOT_CONNECTED",
     2401: "ERROR_OPEN_FILES",
     2404: "ERROR_DEVICE_IN_USE",
+    # winerror.h, IKE negotiation (what Windows' IKEv2 client reports; see devices/ikev2.py).
+    13801: "ERROR_IPSEC_IKE_AUTH_FAIL",
+    13805: "ERROR_IPSEC_IKE_TIMED_OUT",
+    13816: "ERROR_IPSEC_IKE_ERROR",
+    13868: "ERROR_IPSEC_IKE_POLICY_MATCH",
 }
 
 # Module-level constants, so code reads `errors.ERROR_INVALID_HANDLE`.
