@@ -98,7 +98,7 @@ class Lab:
 
     def client_sas(self) -> str:
         """The daemon's charon's IKE_SAs, over its own VICI socket."""
-        vici = self.daemon.home / "state" / "charon" / "charon.vici"
+        vici = self.daemon.home / "charon" / "charon.vici"
         if not vici.exists():
             return ""
         r = self.client(["swanctl", "--list-sas", "--uri", f"unix://{vici}"])

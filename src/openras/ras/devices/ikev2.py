@@ -86,7 +86,7 @@ class Failure:
     detail: str
 
 
-def classify(message: str, eap_started: bool) -> Failure | None:
+def classify(message: str, eap_started: bool, init_response: bool = False) -> Failure | None:
     """A charon log line that says why a negotiation failed, as a Windows code (None: not one)."""
     if "EAP-MS-CHAPv2 failed" in message or "received EAP_FAILURE" in message:
         return Failure(errors.ERROR_AUTHENTICATION_FAILURE, message)
@@ -102,7 +102,7 @@ def classify(message: str, eap_started: bool) -> Failure | None:
             or "INTERNAL_ADDRESS_FAILURE" in message):
         return Failure(ERROR_IPSEC_IKE_POLICY_MATCH, message)
     if message.startswith("giving up after") or "peer not responding" in message:
-        return Failure(errors.ERROR_VPN_TIMEOUT, message)
+        return Failure(errors.ERROR_VPN_TIMEOUT if not init_response else ERROR_IPSEC_IKE_TIMED_OUT, message)
     return None
 
 
@@ -345,6 +345,10 @@ class IkeV2Device(Device):
             event = await self._events.get()
             if event.kind is IkeEventKind.LOG:
                 self._on_dial_log(event.message)
+                if self._failure is not None and self._failure.code in (errors.ERROR_VPN_TIMEOUT,
+                                                                        ERROR_IPSEC_IKE_TIMED_OUT):
+                    # charon gave up retransmitting (it may send no updown event for that).
+                    raise self._dial_failure("no answer")
             elif event.kind is IkeEventKind.CHARON_GONE:
                 raise RasError(ERROR_IPSEC_IKE_ERROR, "charon exited during the dial")
             elif event.kind is IkeEventKind.IKE_UPDOWN:
@@ -363,7 +367,7 @@ class IkeV2Device(Device):
                 await self._catch_up(lambda: self._child_logged)
                 break
         if self._name_check is not None:
-            await self._name_check  # raises 13801 on a mismatch
+            await self._name_check  # sets _failure (13801) on a mismatch
         if self._failure is not None:
             raise RasError(self._failure.code, self._failure.detail)
         self._step(Step.AUTHENTICATED)
@@ -405,7 +409,7 @@ class IkeV2Device(Device):
             self.pushed_dns.append(m.group(1))
         elif m := _VIP.match(message):
             self.vip = m.group(1)
-        elif self._failure is None and (failure := classify(message, self._eap_started)):
+        elif self._failure is None and (failure := classify(message, self._eap_started, self._init_response)):
             self._failure = failure
 
     @staticmethod
@@ -426,12 +430,12 @@ class IkeV2Device(Device):
             dns_names, ips = await asyncio.to_thread(cert_names, data)
             if names_host(dns_names, ips, self.server):
                 return
-        # Recorded before the SA is torn down, so the down event that follows reports this.
+        # Recorded first: the dial reports this, whatever charon says while the SA is torn down.
         self._failure = Failure(ERROR_IPSEC_IKE_AUTH_FAIL,
                                 f"the server certificate ({self.server_id}) does not name {self.server}")
+        self._events.put_nowait(IkeEvent(IkeEventKind.IKE_UPDOWN, self.name, up=False))
         with contextlib.suppress(Exception):
-            await self.host.call("terminate", {"ike": self.name, "timeout": 0, "force": "yes"})
-        raise RasError(self._failure.code, self._failure.detail)
+            await self.host.call("terminate", {"ike": self.name, "timeout": -1, "force": "yes"})
 
     def _dial_failure(self, fallback: str) -> RasError:
         if self._failure is not None:
