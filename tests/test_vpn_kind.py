@@ -29,9 +29,18 @@ def test_openvpn_strategy(strategy: str) -> None:
     assert vpn_kind(entry(DEVICE="vpn", VpnStrategy=strategy)) == "openvpn"
 
 
-@pytest.mark.parametrize(("strategy", "name"), [("1", "PptpOnly"), ("2", "PptpFirst"), ("3", "L2tpOnly"),
-                                                ("4", "L2tpFirst"), ("5", "SstpOnly"), ("6", "SstpFirst"),
-                                                ("SstpOnly", "SstpOnly")])
+@pytest.mark.parametrize(
+    ("strategy", "name"),
+    [
+        ("1", "PptpOnly"),
+        ("2", "PptpFirst"),
+        ("3", "L2tpOnly"),
+        ("4", "L2tpFirst"),
+        ("5", "SstpOnly"),
+        ("6", "SstpFirst"),
+        ("SstpOnly", "SstpOnly"),
+    ],
+)
 def test_pptp_l2tp_sstp_are_633_naming_the_strategy(strategy: str, name: str) -> None:
     with pytest.raises(RasError) as info:
         vpn_kind(entry(Type="2", VpnStrategy=strategy))
@@ -54,8 +63,15 @@ def test_type_2_without_device_maps_to_vpn_and_keeps_device_key() -> None:
 
 
 def ctx_for(e: Entry) -> DialContext:
-    return DialContext(handle=1, entry=e, params=DialParams(), owner_uid=0, progress=lambda s: None,
-                       link_lost=lambda c, d: None, log=logging.getLogger("test"))
+    return DialContext(
+        handle=1,
+        entry=e,
+        params=DialParams(),
+        owner_uid=0,
+        progress=lambda s: None,
+        link_lost=lambda c, d: None,
+        log=logging.getLogger("test"),
+    )
 
 
 def test_registry_resolves_vpn_by_kind() -> None:
@@ -90,11 +106,23 @@ def test_cert_names_reads_sans() -> None:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "cn.test")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    builder = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-               .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1)))
+    now = datetime.datetime.now(datetime.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+    )
     plain = builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
     assert cert_names(plain) == (["cn.test"], [])
-    san = x509.SubjectAlternativeName([x509.DNSName("VPN.test"), x509.IPAddress(ipaddress.ip_address("192.0.2.1"))])
+    san = x509.SubjectAlternativeName(
+        [x509.DNSName("VPN.test"), x509.IPAddress(ipaddress.ip_address("192.0.2.1"))]
+    )
     with_san = builder.add_extension(san, critical=False).sign(key, hashes.SHA256())
-    assert cert_names(with_san.public_bytes(serialization.Encoding.DER)) == (["vpn.test"], ["192.0.2.1"])
+    assert cert_names(with_san.public_bytes(serialization.Encoding.DER)) == (
+        ["vpn.test"],
+        ["192.0.2.1"],
+    )

@@ -41,8 +41,10 @@ POOL = "10.77.0.0/24"
 DNS = ("198.51.100.53", "198.51.100.54")
 SERVER_NAME = "vpn.test"
 
-PLUGINS = ("random nonce openssl pem pkcs1 pkcs8 x509 pubkey constraints sha1 sha2 hmac kdf aes gcm attr "
-           "kernel-libipsec kernel-netlink socket-default vici eap-identity eap-mschapv2")
+PLUGINS = (
+    "random nonce openssl pem pkcs1 pkcs8 x509 pubkey constraints sha1 sha2 hmac kdf aes gcm attr "
+    "kernel-libipsec kernel-netlink socket-default vici eap-identity eap-mschapv2"
+)
 
 # A private /run for charon: its pid file (/var/run/charon.pid) is compiled in (peers.md).
 PRIVATE_RUN = 'mount --bind "$1" /run && shift && exec "$@"'
@@ -65,13 +67,21 @@ def strongswan_available() -> None:
     """Skip (or fail in CI) when this machine cannot run the strongSwan peer."""
     require(os.geteuid() == 0, "the strongSwan peer needs root (network namespaces)")
     for program in (CHARON, "swanctl", "pki", "ip", "unshare"):
-        require(have_program(program), f"{program} is missing (Debian packages strongswan-charon, "
-                                       "strongswan-swanctl, strongswan-pki, libcharon-extra-plugins)")
-    require(os.access("/dev/net/tun", os.R_OK | os.W_OK), "/dev/net/tun is missing (kernel-libipsec needs TUN)")
+        require(
+            have_program(program),
+            f"{program} is missing (Debian packages strongswan-charon, "
+            "strongswan-swanctl, strongswan-pki, libcharon-extra-plugins)",
+        )
+    require(
+        os.access("/dev/net/tun", os.R_OK | os.W_OK),
+        "/dev/net/tun is missing (kernel-libipsec needs TUN)",
+    )
 
 
 def run(argv: Sequence[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(list(argv), capture_output=True, text=True, timeout=60, check=True, **kwargs)
+    return subprocess.run(
+        list(argv), capture_output=True, text=True, timeout=60, check=True, **kwargs
+    )
 
 
 class Pki:
@@ -82,22 +92,68 @@ class Pki:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.ca_key = self.dir / "ca.key"
         self.ca_cert = self.dir / "ca.crt"
-        self.ca_key.write_text(run(["pki", "--gen", "--type", "ecdsa", "--size", "256", "--outform", "pem"]).stdout)
-        cert = run(["pki", "--self", "--ca", "--lifetime", "30", "--in", str(self.ca_key), "--type", "ecdsa",
-                    "--dn", f"CN={name}", "--outform", "pem"]).stdout
+        self.ca_key.write_text(
+            run(["pki", "--gen", "--type", "ecdsa", "--size", "256", "--outform", "pem"]).stdout
+        )
+        cert = run(
+            [
+                "pki",
+                "--self",
+                "--ca",
+                "--lifetime",
+                "30",
+                "--in",
+                str(self.ca_key),
+                "--type",
+                "ecdsa",
+                "--dn",
+                f"CN={name}",
+                "--outform",
+                "pem",
+            ]
+        ).stdout
         self.ca_cert.write_text(cert)
         os.chmod(self.ca_cert, 0o644)
 
     def issue(self, stem: str, dn: str, sans: Sequence[str]) -> tuple[Path, Path]:
         key, crt = self.dir / f"{stem}.key", self.dir / f"{stem}.crt"
-        key.write_text(run(["pki", "--gen", "--type", "ecdsa", "--size", "256", "--outform", "pem"]).stdout)
-        pub = subprocess.run(["pki", "--pub", "--in", str(key), "--type", "ecdsa"], capture_output=True,
-                             timeout=60, check=True)
+        key.write_text(
+            run(["pki", "--gen", "--type", "ecdsa", "--size", "256", "--outform", "pem"]).stdout
+        )
+        pub = subprocess.run(
+            ["pki", "--pub", "--in", str(key), "--type", "ecdsa"],
+            capture_output=True,
+            timeout=60,
+            check=True,
+        )
         san_args = [a for san in sans for a in ("--san", san)]
-        issued = subprocess.run(["pki", "--issue", "--lifetime", "30", "--cacert", str(self.ca_cert), "--cakey",
-                                 str(self.ca_key), "--type", "pub", "--dn", dn, *san_args, "--flag", "serverAuth",
-                                 "--flag", "ikeIntermediate", "--outform", "pem"],
-                                input=pub.stdout, capture_output=True, timeout=60, check=True)
+        issued = subprocess.run(
+            [
+                "pki",
+                "--issue",
+                "--lifetime",
+                "30",
+                "--cacert",
+                str(self.ca_cert),
+                "--cakey",
+                str(self.ca_key),
+                "--type",
+                "pub",
+                "--dn",
+                dn,
+                *san_args,
+                "--flag",
+                "serverAuth",
+                "--flag",
+                "ikeIntermediate",
+                "--outform",
+                "pem",
+            ],
+            input=pub.stdout,
+            capture_output=True,
+            timeout=60,
+            check=True,
+        )
         crt.write_bytes(issued.stdout)
         return key, crt
 
@@ -106,9 +162,16 @@ class StrongswanServer:
     """Attributes: server_ns, client_ns, dir, ca_cert (the CA clients must trust), user, password,
     http_port (after ``http_server()``), pid (charon's, while running)."""
 
-    def __init__(self, sans: Sequence[str] = (SERVER_NAME, SERVER_ADDR), server_id: str = SERVER_NAME,
-                 user: str = "rasuser", password: str | None = None, ike_proposals: str = "default",
-                 dpd_delay: int = 0, extra_charon: str = "") -> None:
+    def __init__(
+        self,
+        sans: Sequence[str] = (SERVER_NAME, SERVER_ADDR),
+        server_id: str = SERVER_NAME,
+        user: str = "rasuser",
+        password: str | None = None,
+        ike_proposals: str = "default",
+        dpd_delay: int = 0,
+        extra_charon: str = "",
+    ) -> None:
         tag = secrets.token_hex(3)
         self.server_ns = f"ors-{tag}"
         self.client_ns = f"orc-{tag}"
@@ -142,12 +205,31 @@ class StrongswanServer:
 
     def _make_netns(self) -> None:
         for ns in (self.server_ns, self.client_ns):
-            made = subprocess.run(["ip", "netns", "add", ns], capture_output=True, text=True, timeout=30)
-            require(made.returncode == 0, f"cannot create a network namespace: {made.stderr.strip()}")
+            made = subprocess.run(
+                ["ip", "netns", "add", ns], capture_output=True, text=True, timeout=30
+            )
+            require(
+                made.returncode == 0, f"cannot create a network namespace: {made.stderr.strip()}"
+            )
             self._netns.append(ns)
             run(["ip", "-n", ns, "link", "set", "lo", "up"])
-        run(["ip", "-n", self.server_ns, "link", "add", "veth-s", "type", "veth", "peer", "name", "veth-c",
-             "netns", self.client_ns])
+        run(
+            [
+                "ip",
+                "-n",
+                self.server_ns,
+                "link",
+                "add",
+                "veth-s",
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "veth-c",
+                "netns",
+                self.client_ns,
+            ]
+        )
         run(["ip", "-n", self.server_ns, "addr", "add", f"{SERVER_ADDR}/24", "dev", "veth-s"])
         run(["ip", "-n", self.server_ns, "link", "set", "veth-s", "up"])
         run(["ip", "-n", self.client_ns, "addr", "add", f"{CLIENT_ADDR}/24", "dev", "veth-c"])
@@ -246,13 +328,36 @@ secrets {{
         """Start (or restart, after ``kill()``) charon and load the configuration."""
         with contextlib.suppress(FileNotFoundError):
             self.vici.unlink()
-        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "STRONGSWAN_CONF": str(self.dir / "strongswan.conf")}
-        argv = ["ip", "netns", "exec", self.server_ns, "unshare", "--mount", "--propagation", "private",
-                "sh", "-c", PRIVATE_RUN, "sh", str(self.dir / "run"), CHARON]
+        env = {
+            "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+            "STRONGSWAN_CONF": str(self.dir / "strongswan.conf"),
+        }
+        argv = [
+            "ip",
+            "netns",
+            "exec",
+            self.server_ns,
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            PRIVATE_RUN,
+            "sh",
+            str(self.dir / "run"),
+            CHARON,
+        ]
         out = open(self.dir / "charon.out", "ab")
         try:
-            self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
+            self.proc = subprocess.Popen(
+                argv,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         finally:
             out.close()
         deadline = time.monotonic() + timeout
@@ -260,9 +365,13 @@ secrets {{
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"charon did not start:\n{self.log()}")
             time.sleep(0.01)
-        loaded = subprocess.run(["swanctl", "--load-all", "--noprompt", "--uri", f"unix://{self.vici}"],
-                                env={**env, "SWANCTL_DIR": str(self.dir / "swanctl")},
-                                capture_output=True, text=True, timeout=30)
+        loaded = subprocess.run(
+            ["swanctl", "--load-all", "--noprompt", "--uri", f"unix://{self.vici}"],
+            env={**env, "SWANCTL_DIR": str(self.dir / "swanctl")},
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         if loaded.returncode != 0:
             raise RuntimeError(f"swanctl --load-all failed:\n{loaded.stdout}{loaded.stderr}")
 
@@ -290,8 +399,9 @@ secrets {{
 
     def netns_popen(self, argv: Sequence[str], **kwargs: Any) -> subprocess.Popen[Any]:
         kwargs.setdefault("stdin", subprocess.DEVNULL)
-        proc: subprocess.Popen[Any] = subprocess.Popen(["ip", "netns", "exec", self.server_ns, *argv],
-                                                       start_new_session=True, **kwargs)
+        proc: subprocess.Popen[Any] = subprocess.Popen(
+            ["ip", "netns", "exec", self.server_ns, *argv], start_new_session=True, **kwargs
+        )
         self._helpers.append(proc)
         return proc
 
@@ -303,18 +413,27 @@ secrets {{
             with open(self.http_root / "big.bin", "wb") as f:
                 for _ in range(big_mib):
                     f.write(os.urandom(1 << 20))
-        proc = self.netns_popen([sys.executable, "-c", HTTP_SERVER, str(self.http_root), LAN_ADDR],
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        proc = self.netns_popen(
+            [sys.executable, "-c", HTTP_SERVER, str(self.http_root), LAN_ADDR],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
         assert proc.stdout is not None
         line = proc.stdout.readline()
         assert line.strip().isdigit(), line
         self.http_port = int(line)
         return self.http_port
 
-    def client_run(self, argv: Sequence[str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    def client_run(
+        self, argv: Sequence[str], timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
         """A short command in the client namespace."""
-        return subprocess.run(["ip", "netns", "exec", self.client_ns, *argv], capture_output=True, text=True,
-                              timeout=timeout)
+        return subprocess.run(
+            ["ip", "netns", "exec", self.client_ns, *argv],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     def cleanup(self) -> None:
         self.kill()

@@ -20,9 +20,13 @@ RETRANSMIT_TIMEOUT = 0.5
 RETRANSMIT_BASE = 1.4
 RETRANSMIT_TRIES = 2
 # charon gives up on an unanswered request after this many seconds (global settings).
-RETRANSMIT_BUDGET = sum(RETRANSMIT_TIMEOUT * RETRANSMIT_BASE**n for n in range(RETRANSMIT_TRIES + 1))
+RETRANSMIT_BUDGET = sum(
+    RETRANSMIT_TIMEOUT * RETRANSMIT_BASE**n for n in range(RETRANSMIT_TRIES + 1)
+)
 DPD_SECONDS = 1
-DPD_BOUND = DPD_SECONDS + RETRANSMIT_BUDGET + 3.0  # dead peer declared within this (bound, not a figure)
+DPD_BOUND = (
+    DPD_SECONDS + RETRANSMIT_BUDGET + 3.0
+)  # dead peer declared within this (bound, not a figure)
 
 DAEMON_CONFIG = f"""
 [daemon]
@@ -35,8 +39,17 @@ dpd_seconds = {DPD_SECONDS}
 ike_timeout = 20
 """
 
-IKEV2_STATES = ["OpenPort", "PortOpened", "ConnectDevice", "DeviceConnected", "AllDevicesConnected",
-                "Authenticate", "Authenticated", "Projected", "Connected"]
+IKEV2_STATES = [
+    "OpenPort",
+    "PortOpened",
+    "ConnectDevice",
+    "DeviceConnected",
+    "AllDevicesConnected",
+    "Authenticate",
+    "Authenticated",
+    "Projected",
+    "Connected",
+]
 
 
 @dataclass
@@ -48,9 +61,16 @@ class Lab:
         return Ras(self.daemon.client())
 
     def lines(self, **keys: Any) -> list[list[str]]:
-        lines = [["MEDIA", "rastapi"], ["Port", "VPN2-0"], ["Device", "WAN Miniport (IKEv2)"], ["DEVICE", "vpn"],
-                 ["PhoneNumber", SERVER_ADDR], ["Type", "2"], ["VpnStrategy", "7"],
-                 ["IkeCaCertificate", str(self.server.ca_cert)]]
+        lines = [
+            ["MEDIA", "rastapi"],
+            ["Port", "VPN2-0"],
+            ["Device", "WAN Miniport (IKEv2)"],
+            ["DEVICE", "vpn"],
+            ["PhoneNumber", SERVER_ADDR],
+            ["Type", "2"],
+            ["VpnStrategy", "7"],
+            ["IkeCaCertificate", str(self.server.ca_cert)],
+        ]
         for key, value in keys.items():
             lines = [kv for kv in lines if kv[0] != key]
             if value is not None:
@@ -62,11 +82,19 @@ class Lab:
             c.call("POST", "/v1/entries", json={"name": name, "lines": self.lines(**keys)})
         return name
 
-    def dial(self, name: str = "Office VPN", user: str | None = None, password: str | None = None,
-             timeout: float = 60) -> tuple[int, list[Notification]]:
+    def dial(
+        self,
+        name: str = "Office VPN",
+        user: str | None = None,
+        password: str | None = None,
+        timeout: float = 60,
+    ) -> tuple[int, list[Notification]]:
         ras = self.ras()
-        started = ras.dial(name, user=self.server.user if user is None else user,
-                           password=self.server.password if password is None else password)
+        started = ras.dial(
+            name,
+            user=self.server.user if user is None else user,
+            password=self.server.password if password is None else password,
+        )
         handle = started["handle"]
         notes: list[Notification] = []
         deadline = time.monotonic() + timeout

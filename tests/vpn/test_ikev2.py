@@ -42,15 +42,21 @@ def leftovers(lab: Lab) -> dict[str, Any]:
     sas = [name for sa in session.list_sas() for name in sa]
     conns = [name for conn in session.list_conns() for name in conn]
     shared = [k.decode() for k in session.get_shared().get("keys", [])]
-    return {"sas": sas, "conns": conns, "shared": shared,
-            "vip": "10.77.0." in lab.links(), "routes": "198.51.100.0/24" in lab.routes()}
+    return {
+        "sas": sas,
+        "conns": conns,
+        "shared": shared,
+        "vip": "10.77.0." in lab.links(),
+        "routes": "198.51.100.0/24" in lab.routes(),
+    }
 
 
 NOTHING_LEFT = {"sas": [], "conns": [], "shared": [], "vip": False, "routes": False}
 
 
-def test_async_dial_states_traffic_projection_hangup(ikev2_lab: LabFactory,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_async_dial_states_traffic_projection_hangup(
+    ikev2_lab: LabFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     lab = ikev2_lab()
     lab.entry()
     win32ras = bind_win32ras(lab, monkeypatch)
@@ -62,8 +68,9 @@ def test_async_dial_states_traffic_projection_hangup(ikev2_lab: LabFactory,
         if state == win32ras.RASCS_Connected or error:
             final.set()
 
-    handle, rc = win32ras.Dial(None, None, ("Office VPN", "", "", lab.server.user, lab.server.password, ""),
-                               callback)
+    handle, rc = win32ras.Dial(
+        None, None, ("Office VPN", "", "", lab.server.user, lab.server.password, ""), callback
+    )
     assert rc == 0 and handle
     assert final.wait(60), calls
     assert [RASCS(s).name for s, _ in calls] == IKEV2_STATES, calls
@@ -169,12 +176,20 @@ def test_server_killed_link_lost_then_redial(ikev2_lab: LabFactory) -> None:
     handle, notes = lab.dial()
     assert notes[-1].state is RASCS.Connected
     lab.server.kill()
-    lost = wait_for(lambda: [e for e in events_of(lab.daemon, handle) if e.get("notify") == "disconnection"],
-                    DPD_BOUND + 5)
+    lost = wait_for(
+        lambda: [e for e in events_of(lab.daemon, handle) if e.get("notify") == "disconnection"],
+        DPD_BOUND + 5,
+    )
     assert lost[0]["state"] == int(RASCS.Disconnected) and lost[0]["error"] == 829, lost
     lab.server.start_charon()  # the server comes back: a redial attempt reaches it
-    reconnected = wait_for(lambda: [e for e in events_of(lab.daemon, handle)
-                                    if e["seq"] > lost[0]["seq"] and e.get("notify") == "connection"], 60)
+    reconnected = wait_for(
+        lambda: [
+            e
+            for e in events_of(lab.daemon, handle)
+            if e["seq"] > lost[0]["seq"] and e.get("notify") == "connection"
+        ],
+        60,
+    )
     assert reconnected[0]["handle"] == handle
     assert any(e["kind"] == "redial" for e in events_of(lab.daemon, handle))
     wait_for(lambda: lab.http_get(timeout=2) == lab.server.token, 10)
@@ -335,20 +350,26 @@ TryNextAlternateOnFail=1
 """
 
 
-def test_windows_pbk_rasdial_then_other_processes_list_use_and_hang_up(ikev2_lab: LabFactory,
-                                                                       tmp_path: Path) -> None:
+def test_windows_pbk_rasdial_then_other_processes_list_use_and_hang_up(
+    ikev2_lab: LabFactory, tmp_path: Path
+) -> None:
     lab = ikev2_lab()
     pbk = tmp_path / "rasphone.pbk"
-    pbk.write_bytes(WINDOWS_PBK.format(ca=lab.server.ca_cert, server=SERVER_ADDR).replace("\n", "\r\n").encode())
+    pbk.write_bytes(
+        WINDOWS_PBK.format(ca=lab.server.ca_cert, server=SERVER_ADDR).replace("\n", "\r\n").encode()
+    )
     os.chmod(tmp_path, 0o755)
-    dialed = lab.daemon.rasdial("Office VPN", lab.server.user, lab.server.password, f"/PHONEBOOK:{pbk}")
+    dialed = lab.daemon.rasdial(
+        "Office VPN", lab.server.user, lab.server.password, f"/PHONEBOOK:{pbk}"
+    )
     assert dialed.returncode == 0, dialed.stdout + dialed.stderr
     assert "Office VPN" in dialed.stdout
     # The dialing process has exited; another one lists the connection and uses the tunnel.
     listed = lab.daemon.rasdial()
     assert listed.returncode == 0 and "Office VPN" in listed.stdout, listed.stdout
-    enum = lab.daemon.python_json("import json; from openras import win32ras; "
-                                  "print(json.dumps(win32ras.EnumConnections()))")
+    enum = lab.daemon.python_json(
+        "import json; from openras import win32ras; print(json.dumps(win32ras.EnumConnections()))"
+    )
     assert [c[1:3] for c in enum] == [["Office VPN", "vpn"]]
     assert lab.http_get() == lab.server.token
     # A third one hangs it up.
@@ -370,7 +391,9 @@ def test_password_never_leaves_the_daemon_in_clear(ikev2_lab: LabFactory) -> Non
     status = json.dumps(lab.status(handle))
     events = json.dumps(events_of(lab.daemon))
     lab.hangup(handle)
-    logs = lab.daemon.log() + (lab.daemon.home / "charon" / "charon.log").read_text(errors="replace")
+    logs = lab.daemon.log() + (lab.daemon.home / "charon" / "charon.log").read_text(
+        errors="replace"
+    )
     for text in (status, events, logs):
         assert secret not in text
     for path in (lab.daemon.home / "charon").rglob("*"):

@@ -94,15 +94,26 @@ def classify(message: str, eap_started: bool, init_response: bool = False) -> Fa
         # The server refused us: during EAP that is the password; before it, our proposal of identity.
         code = errors.ERROR_AUTHENTICATION_FAILURE if eap_started else ERROR_IPSEC_IKE_AUTH_FAIL
         return Failure(code, message)
-    if ("constraint check failed" in message or "no trusted" in message or "no issuer certificate" in message
-            or "constraint checking failed" in message or "certificate was revoked" in message
-            or re.search(r"^authentication of '.*' with \S+ failed", message)):
+    if (
+        "constraint check failed" in message
+        or "no trusted" in message
+        or "no issuer certificate" in message
+        or "constraint checking failed" in message
+        or "certificate was revoked" in message
+        or re.search(r"^authentication of '.*' with \S+ failed", message)
+    ):
         return Failure(ERROR_IPSEC_IKE_AUTH_FAIL, f"server certificate not accepted: {message}")
-    if ("NO_PROPOSAL_CHOSEN" in message or "no acceptable proposal" in message or "TS_UNACCEPTABLE" in message
-            or "INTERNAL_ADDRESS_FAILURE" in message):
+    if (
+        "NO_PROPOSAL_CHOSEN" in message
+        or "no acceptable proposal" in message
+        or "TS_UNACCEPTABLE" in message
+        or "INTERNAL_ADDRESS_FAILURE" in message
+    ):
         return Failure(ERROR_IPSEC_IKE_POLICY_MATCH, message)
     if message.startswith("giving up after") or "peer not responding" in message:
-        return Failure(errors.ERROR_VPN_TIMEOUT if not init_response else ERROR_IPSEC_IKE_TIMED_OUT, message)
+        return Failure(
+            errors.ERROR_VPN_TIMEOUT if not init_response else ERROR_IPSEC_IKE_TIMED_OUT, message
+        )
     return None
 
 
@@ -118,10 +129,14 @@ def cert_names(der: bytes) -> tuple[list[str], list[str]]:
     cert = x509.load_der_x509_certificate(der)
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        return ([n.lower() for n in san.get_values_for_type(x509.DNSName)],
-                [str(a) for a in san.get_values_for_type(x509.IPAddress)])
+        return (
+            [n.lower() for n in san.get_values_for_type(x509.DNSName)],
+            [str(a) for a in san.get_values_for_type(x509.IPAddress)],
+        )
     except x509.ExtensionNotFound:
-        cns = [str(a.value).lower() for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+        cns = [
+            str(a.value).lower() for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+        ]
         return cns, []
 
 
@@ -247,7 +262,9 @@ class IkeV2Device(Device):
         self._progress(RASCS.OpenPort)
         self.server = ctx.phone_number.strip()
         if not self.server or any(c.isspace() or c in ",;'\"" for c in self.server):
-            raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"PhoneNumber {self.server!r} is not a server name")
+            raise RasError(
+                errors.ERROR_CORRUPT_PHONEBOOK, f"PhoneNumber {self.server!r} is not a server name"
+            )
         user = ctx.params.user
         if not user:
             raise RasError(errors.ERROR_AUTHENTICATION_FAILURE, "no user name to authenticate with")
@@ -265,10 +282,14 @@ class IkeV2Device(Device):
             await asyncio.wait_for(self._negotiate(), ike_timeout)
         except TimeoutError:
             if self._init_response:
-                raise RasError(ERROR_IPSEC_IKE_TIMED_OUT,
-                               f"negotiation with {self.server} not finished in {ike_timeout:g} s") from None
-            raise RasError(errors.ERROR_VPN_TIMEOUT,
-                           f"{self.server} did not answer IKE_SA_INIT within {ike_timeout:g} s") from None
+                raise RasError(
+                    ERROR_IPSEC_IKE_TIMED_OUT,
+                    f"negotiation with {self.server} not finished in {ike_timeout:g} s",
+                ) from None
+            raise RasError(
+                errors.ERROR_VPN_TIMEOUT,
+                f"{self.server} did not answer IKE_SA_INIT within {ike_timeout:g} s",
+            ) from None
         await self._project()
         self._progress(RASCS.Projected)
         self._dialing = False
@@ -288,20 +309,26 @@ class IkeV2Device(Device):
         try:
             infos = await loop.getaddrinfo(server, 500, type=socket.SOCK_DGRAM)
         except socket.gaierror as exc:
-            raise RasError(errors.ERROR_DNSNAME_NOT_RESOLVABLE, f"{server}: {exc.strerror}") from None
+            raise RasError(
+                errors.ERROR_DNSNAME_NOT_RESOLVABLE, f"{server}: {exc.strerror}"
+            ) from None
         v4 = [i[4][0] for i in infos if i[0] == socket.AF_INET]
         return str(v4[0] if v4 else infos[0][4][0])
 
     async def _trust_anchors(self) -> list[bytes]:
         path = self.ctx.entry.get("IkeCaCertificate")
         if path:
-            data = await asyncio.to_thread(read_user_file, path, self.ctx.owner_uid, "IkeCaCertificate")
+            data = await asyncio.to_thread(
+                read_user_file, path, self.ctx.owner_uid, "IkeCaCertificate"
+            )
             what = f"IkeCaCertificate {path}"
         else:
             try:
                 data = await asyncio.to_thread(Path(SYSTEM_CA_BUNDLE).read_bytes)
             except OSError as exc:
-                raise RasError(ERROR_IPSEC_IKE_AUTH_FAIL, f"no IkeCaCertificate and no system store: {exc}") from None
+                raise RasError(
+                    ERROR_IPSEC_IKE_AUTH_FAIL, f"no IkeCaCertificate and no system store: {exc}"
+                ) from None
             what = SYSTEM_CA_BUNDLE
         certs = split_pem(data)
         if not certs:
@@ -322,18 +349,28 @@ class IkeV2Device(Device):
             # (strongSwan's loose identity matching is not reachable over VICI).
             "remote": {"auth": "pubkey", "id": "%any", "cacerts": cacerts},
             # Ask for everything; the server narrows to its networks (routes: see _project).
-            "children": {name: {"remote_ts": ["0.0.0.0/0"], "start_action": "none", "close_action": "none",
-                                "dpd_action": "clear"}},
+            "children": {
+                name: {
+                    "remote_ts": ["0.0.0.0/0"],
+                    "start_action": "none",
+                    "close_action": "none",
+                    "dpd_action": "clear",
+                }
+            },
         }
         if dpd:
             conn["dpd_delay"] = f"{dpd}s"
         try:
-            await self.host.call("load-shared", {"id": name, "type": "EAP", "data": self.ctx.params.password,
-                                                 "owners": [eap_id]})
+            await self.host.call(
+                "load-shared",
+                {"id": name, "type": "EAP", "data": self.ctx.params.password, "owners": [eap_id]},
+            )
             self._loaded = True
             await self.host.call("load-conn", {name: conn})
         except Exception as exc:
-            raise RasError(errors.ERROR_PORT_NOT_AVAILABLE, f"charon refused the connection: {exc}") from None
+            raise RasError(
+                errors.ERROR_PORT_NOT_AVAILABLE, f"charon refused the connection: {exc}"
+            ) from None
 
     async def _negotiate(self) -> None:
         assert self.host is not None
@@ -345,8 +382,10 @@ class IkeV2Device(Device):
             event = await self._events.get()
             if event.kind is IkeEventKind.LOG:
                 self._on_dial_log(event.message)
-                if self._failure is not None and self._failure.code in (errors.ERROR_VPN_TIMEOUT,
-                                                                        ERROR_IPSEC_IKE_TIMED_OUT):
+                if self._failure is not None and self._failure.code in (
+                    errors.ERROR_VPN_TIMEOUT,
+                    ERROR_IPSEC_IKE_TIMED_OUT,
+                ):
                     # charon gave up retransmitting (it may send no updown event for that).
                     raise self._dial_failure("no answer")
             elif event.kind is IkeEventKind.CHARON_GONE:
@@ -372,11 +411,11 @@ class IkeV2Device(Device):
             raise RasError(self._failure.code, self._failure.detail)
         self._step(Step.AUTHENTICATED)
 
-    async def _catch_up(self, done: Callable[[], bool], timeout: float = 1.0) -> None:
+    async def _catch_up(self, done: Callable[[], bool], wait: float = 1.0) -> None:
         """charon sends log lines from a queue, updown events at once: a log line may come after
         the event it led to. Read the log on (other events are of no use now) until ``done()``."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + wait
         while not done():
             try:
                 event = await asyncio.wait_for(self._events.get(), max(deadline - loop.time(), 0))
@@ -394,7 +433,9 @@ class IkeV2Device(Device):
         elif message.startswith("parsed IKE_SA_INIT response"):
             self._init_response = True
             self._step(Step.DEVICE_CONNECTED)
-        elif message.startswith("received end entity cert") or message.startswith("server requested EAP"):
+        elif message.startswith("received end entity cert") or message.startswith(
+            "server requested EAP"
+        ):
             self._step(Step.AUTHENTICATE)
             if message.startswith("server requested EAP"):
                 self._eap_started = True
@@ -409,7 +450,9 @@ class IkeV2Device(Device):
             self.pushed_dns.append(m.group(1))
         elif m := _VIP.match(message):
             self.vip = m.group(1)
-        elif self._failure is None and (failure := classify(message, self._eap_started, self._init_response)):
+        elif self._failure is None and (
+            failure := classify(message, self._eap_started, self._init_response)
+        ):
             self._failure = failure
 
     @staticmethod
@@ -422,7 +465,9 @@ class IkeV2Device(Device):
     async def _check_server_name(self) -> None:
         """The server's IDr is not the host dialed: its certificate must still name that host."""
         assert self.host is not None
-        certs = await self.host.list("list-certs", "list-cert", {"type": "X509", "subject": self.server_id})
+        certs = await self.host.listing(
+            "list-certs", "list-cert", {"type": "X509", "subject": self.server_id}
+        )
         for cert in certs:
             data = cert.get("data")
             if cert.get("flag") in ("CA", "AA", "OCSP") or not isinstance(data, bytes):
@@ -431,8 +476,10 @@ class IkeV2Device(Device):
             if names_host(dns_names, ips, self.server):
                 return
         # Recorded first: the dial reports this, whatever charon says while the SA is torn down.
-        self._failure = Failure(ERROR_IPSEC_IKE_AUTH_FAIL,
-                                f"the server certificate ({self.server_id}) does not name {self.server}")
+        self._failure = Failure(
+            ERROR_IPSEC_IKE_AUTH_FAIL,
+            f"the server certificate ({self.server_id}) does not name {self.server}",
+        )
         self._events.put_nowait(IkeEvent(IkeEventKind.IKE_UPDOWN, self.name, up=False))
         with contextlib.suppress(Exception):
             await self.host.call("terminate", {"ike": self.name, "timeout": -1, "force": "yes"})
@@ -464,11 +511,17 @@ class IkeV2Device(Device):
             vips = self.sa.get("local-vips") or []
             self.vip = str(vips[0]) if vips else None
         if self.vip is None:
-            raise RasError(errors.ERROR_PPP_NO_ADDRESS_ASSIGNED, "the server assigned no virtual IP")
+            raise RasError(
+                errors.ERROR_PPP_NO_ADDRESS_ASSIGNED, "the server assigned no virtual IP"
+            )
         wants_default = ctx.entry.get_int("IpPrioritizeRemote", 0) == 1
         # Routing the whole machine through a link is the administrator's call, not any user's.
-        default_ok = ctx.owner_uid in (0, os.geteuid()) or ctx.owner_uid in ctx.options.get("default_route_uids", [])
-        defaults = [ts for ts in self.remote_ts if ipaddress.ip_network(ts, strict=False).prefixlen == 0]
+        default_ok = ctx.owner_uid in (0, os.geteuid()) or ctx.owner_uid in ctx.options.get(
+            "default_route_uids", []
+        )
+        defaults = [
+            ts for ts in self.remote_ts if ipaddress.ip_network(ts, strict=False).prefixlen == 0
+        ]
         self.routes = [ts for ts in self.remote_ts if ts not in defaults]
         if defaults:
             if wants_default and default_ok:
@@ -476,21 +529,27 @@ class IkeV2Device(Device):
                 self.default_route = True
             else:
                 await self._drop_default_routes()
-                self.route_note = (f"IpPrioritizeRemote=1 refused for uid {ctx.owner_uid}: split tunnel"
-                                   if wants_default else "the server offered a default route; "
-                                   "IpPrioritizeRemote is not 1: split tunnel")
+                self.route_note = (
+                    f"IpPrioritizeRemote=1 refused for uid {ctx.owner_uid}: split tunnel"
+                    if wants_default
+                    else "the server offered a default route; "
+                    "IpPrioritizeRemote is not 1: split tunnel"
+                )
         elif wants_default:
-            self.route_note = "IpPrioritizeRemote=1: the server allows only " + ", ".join(self.remote_ts)
+            self.route_note = "IpPrioritizeRemote=1: the server allows only " + ", ".join(
+                self.remote_ts
+            )
         if self.route_note:
             ctx.log.info("handle %d: %s", ctx.handle, self.route_note)
         dns = self.dns_servers()
         if dns:
-            self.resolv_file = await asyncio.to_thread(write_resolv, ctx.state_dir / "resolv",
-                                                       f"{INTERFACE}-{ctx.handle}", dns)
+            self.resolv_file = await asyncio.to_thread(
+                write_resolv, ctx.state_dir / "resolv", f"{INTERFACE}-{ctx.handle}", dns
+            )
 
     async def _drop_default_routes(self) -> None:
         """kernel-libipsec routed 0.0.0.0/0 through the tunnel (table 220); this dial may not have it."""
-        from pyroute2 import AsyncIPRoute
+        from pyroute2 import AsyncIPRoute  # type: ignore[import-untyped]
 
         try:
             async with AsyncIPRoute() as ipr:
@@ -499,12 +558,18 @@ class IkeV2Device(Device):
                     if route.get("dst_len") == 0 and route.get_attr("RTA_OIF") == index:
                         await ipr.route("del", table=ROUTING_TABLE, dst="0.0.0.0/0", oif=index)
         except Exception as exc:
-            self.ctx.log.warning("handle %d: cannot remove the default route: %r", self.ctx.handle, exc)
+            self.ctx.log.warning(
+                "handle %d: cannot remove the default route: %r", self.ctx.handle, exc
+            )
 
     def dns_servers(self) -> list[str]:
         entry = self.ctx.entry
         if entry.get_int("IpNameAssign", 1) == 2:
-            return [v for k in ("IpDnsAddress", "IpDns2Address") if (v := entry.get(k)) and v != "0.0.0.0"]
+            return [
+                v
+                for k in ("IpDnsAddress", "IpDns2Address")
+                if (v := entry.get(k)) and v != "0.0.0.0"
+            ]
         return list(self.pushed_dns)
 
     # -- after Connected -------------------------------------------------------------------------
@@ -554,7 +619,9 @@ class IkeV2Device(Device):
             if host is not None and self._loaded:
                 wait_ms = int(float(self.ctx.options.get("hangup_timeout", 3.0)) * 1000)
                 with contextlib.suppress(Exception):  # "no matching SAs": already gone
-                    await host.call("terminate", {"ike": self.name, "timeout": wait_ms, "force": "yes"})
+                    await host.call(
+                        "terminate", {"ike": self.name, "timeout": wait_ms, "force": "yes"}
+                    )
                 with contextlib.suppress(Exception):
                     await host.call("unload-conn", {"name": self.name})
                 with contextlib.suppress(Exception):
@@ -572,9 +639,15 @@ class IkeV2Device(Device):
     def projection(self, kind: int) -> dict[str, Any]:
         if kind == RASP_PppIp:
             dns = [*self.dns_servers(), "", ""]
-            return {"dwError": 0 if self.vip else errors.ERROR_PPP_NO_ADDRESS_ASSIGNED,
-                    "szIpAddress": self.vip or "", "szServerIpAddress": self.server_address,
-                    "dwOptions": 0, "dwServerOptions": 0, "szDnsAddress": dns[0], "szDns2Address": dns[1]}
+            return {
+                "dwError": 0 if self.vip else errors.ERROR_PPP_NO_ADDRESS_ASSIGNED,
+                "szIpAddress": self.vip or "",
+                "szServerIpAddress": self.server_address,
+                "dwOptions": 0,
+                "dwServerOptions": 0,
+                "szDnsAddress": dns[0],
+                "szDns2Address": dns[1],
+            }
         return super().projection(kind)
 
     def status(self) -> dict[str, Any]:
@@ -583,13 +656,23 @@ class IkeV2Device(Device):
         return {
             "interface": INTERFACE if up else None,
             "interface_reason": None if up else "the link is down",
-            "local_address": self.vip, "remote_address": self.server_address, "server": self.server,
-            "server_id": self.server_id or None, "dns": self.dns_servers(),
+            "local_address": self.vip,
+            "remote_address": self.server_address,
+            "server": self.server,
+            "server_id": self.server_id or None,
+            "dns": self.dns_servers(),
             "resolv_conf": str(self.resolv_file) if self.resolv_file else None,
-            "routes": list(self.routes) if up else [], "traffic_selectors": list(self.remote_ts),
-            "default_route": self.default_route and up, "route_note": self.route_note,
-            "ike_sa": self.name, "ike_proposal": "/".join(str(self.sa[k]) for k in
-                                                          ("encr-alg", "integ-alg", "prf-alg", "dh-group")
-                                                          if k in self.sa),
-            "esp_proposal": "/".join(str(child[k]) for k in ("encr-alg", "integ-alg") if k in child),
+            "routes": list(self.routes) if up else [],
+            "traffic_selectors": list(self.remote_ts),
+            "default_route": self.default_route and up,
+            "route_note": self.route_note,
+            "ike_sa": self.name,
+            "ike_proposal": "/".join(
+                str(self.sa[k])
+                for k in ("encr-alg", "integ-alg", "prf-alg", "dh-group")
+                if k in self.sa
+            ),
+            "esp_proposal": "/".join(
+                str(child[k]) for k in ("encr-alg", "integ-alg") if k in child
+            ),
         }

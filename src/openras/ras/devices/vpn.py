@@ -19,8 +19,14 @@ from .base import Device, DialContext
 VpnKind = Literal["ikev2", "openvpn"]
 
 IKEV2_STRATEGIES = {0: "Default", 7: "Ikev2Only", 8: "Ikev2First"}
-UNSUPPORTED_STRATEGIES = {1: "PptpOnly", 2: "PptpFirst", 3: "L2tpOnly", 4: "L2tpFirst", 5: "SstpOnly",
-                          6: "SstpFirst"}
+UNSUPPORTED_STRATEGIES = {
+    1: "PptpOnly",
+    2: "PptpFirst",
+    3: "L2tpOnly",
+    4: "L2tpFirst",
+    5: "SstpOnly",
+    6: "SstpFirst",
+}
 SUPPORTED = "openras dials IKEv2 (VpnStrategy=0, 7 or 8) and OpenVPN (VpnStrategy=OpenVpn)"
 
 
@@ -32,7 +38,9 @@ def vpn_kind(entry: Entry) -> VpnKind:
     lowered = raw.lower()
     if lowered == "openvpn":
         return "openvpn"
-    if lowered.startswith("ikev2"):  # the names, as some tools write them: Ikev2, Ikev2Only, Ikev2First
+    if lowered.startswith(
+        "ikev2"
+    ):  # the names, as some tools write them: Ikev2, Ikev2Only, Ikev2First
         return "ikev2"
     by_name = {name.lower(): code for code, name in UNSUPPORTED_STRATEGIES.items()}
     try:
@@ -42,22 +50,30 @@ def vpn_kind(entry: Entry) -> VpnKind:
     if number in IKEV2_STRATEGIES:
         return "ikev2"
     if number in UNSUPPORTED_STRATEGIES:
-        raise RasError(errors.ERROR_PORT_NOT_AVAILABLE,
-                       f"openras cannot dial PPTP/L2TP/SSTP: entry {entry.name!r} has VpnStrategy={raw} "
-                       f"({UNSUPPORTED_STRATEGIES[number]}); {SUPPORTED}")
-    raise RasError(errors.ERROR_PORT_NOT_AVAILABLE,
-                   f"entry {entry.name!r}: unknown VpnStrategy={raw!r}; {SUPPORTED}")
+        raise RasError(
+            errors.ERROR_PORT_NOT_AVAILABLE,
+            f"openras cannot dial PPTP/L2TP/SSTP: entry {entry.name!r} has VpnStrategy={raw} "
+            f"({UNSUPPORTED_STRATEGIES[number]}); {SUPPORTED}",
+        )
+    raise RasError(
+        errors.ERROR_PORT_NOT_AVAILABLE,
+        f"entry {entry.name!r}: unknown VpnStrategy={raw!r}; {SUPPORTED}",
+    )
 
 
-def vpn_factory(devices: Mapping[str, Callable[[DialContext], Device]]) -> Callable[[DialContext], Device]:
+def vpn_factory(
+    devices: Mapping[str, Callable[[DialContext], Device]],
+) -> Callable[[DialContext], Device]:
     """The registry's ``vpn`` entry: picks ``devices[vpn_kind(entry)]`` (633 when it is absent)."""
 
     def make(ctx: DialContext) -> Device:
         kind = vpn_kind(ctx.entry)
         factory = devices.get(kind)
         if factory is None:
-            raise RasError(errors.ERROR_PORT_NOT_AVAILABLE,
-                           f"entry {ctx.entry.name!r}: the {kind} VPN device is not available in this openras")
+            raise RasError(
+                errors.ERROR_PORT_NOT_AVAILABLE,
+                f"entry {ctx.entry.name!r}: the {kind} VPN device is not available in this openras",
+            )
         return factory(ctx)
 
     return make

@@ -29,8 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CHARON = "/usr/lib/ipsec/charon"
-PLUGINS = ("random nonce openssl pem pkcs1 pkcs8 x509 pubkey constraints sha1 sha2 hmac kdf aes gcm attr "
-           "kernel-libipsec kernel-netlink socket-default vici eap-identity eap-mschapv2 resolve")
+PLUGINS = (
+    "random nonce openssl pem pkcs1 pkcs8 x509 pubkey constraints sha1 sha2 hmac kdf aes gcm attr "
+    "kernel-libipsec kernel-netlink socket-default vici eap-identity eap-mschapv2 resolve"
+)
 # In charon's private mount namespace: our run directory over /run; and, where resolvconf(8) is
 # installed (the resolve plugin would hand it our DNS servers: a system-wide change), a no-op
 # stand-in over it. The plugin logs each server it installs, per IKE_SA: openras reads them there
@@ -40,7 +42,9 @@ PRIVATE_RUN = (
     'if [ -e /sbin/resolvconf ]; then mount --bind "$2" /sbin/resolvconf || exit 1; fi; '
     'shift 2; exec "$@"'
 )
-NOOP_RESOLVCONF = "#!/bin/sh\n# openras: DNS servers are written by openras itself\ncat >/dev/null\nexit 0\n"
+NOOP_RESOLVCONF = (
+    "#!/bin/sh\n# openras: DNS servers are written by openras itself\ncat >/dev/null\nexit 0\n"
+)
 
 
 @dataclass(frozen=True)
@@ -140,15 +144,34 @@ charon {{
         noop.write_text(NOOP_RESOLVCONF)
         os.chmod(noop, 0o700)
         env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "STRONGSWAN_CONF": str(conf)}
-        argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", PRIVATE_RUN, "sh", str(run_dir),
-                str(noop), CHARON]
+        argv = [
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            PRIVATE_RUN,
+            "sh",
+            str(run_dir),
+            str(noop),
+            CHARON,
+        ]
         with open(self.dir / "charon.out", "ab") as out:
-            self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
+            self.proc = subprocess.Popen(
+                argv,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + timeout
         while not self._answers():
             if self.proc.poll() is not None:
-                raise RuntimeError(f"charon exited with status {self.proc.returncode}: {self.tail()}")
+                raise RuntimeError(
+                    f"charon exited with status {self.proc.returncode}: {self.tail()}"
+                )
             if time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"charon did not open {self.vici_path}: {self.tail()}")

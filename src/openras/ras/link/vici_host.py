@@ -87,8 +87,12 @@ class ViciHost:
     async def ensure(self) -> None:
         """Start charon and the event thread unless they run; restart a charon that died."""
         async with self._lock:
-            if self.charon is not None and self.charon.alive() and self._thread is not None \
-                    and self._thread.is_alive():
+            if (
+                self.charon is not None
+                and self.charon.alive()
+                and self._thread is not None
+                and self._thread.is_alive()
+            ):
                 return
             await self._stop_locked()
             self._stopping = False
@@ -97,12 +101,17 @@ class ViciHost:
             await asyncio.to_thread(charon.start)
             self.charon = charon
             ready = threading.Event()
-            self._thread = threading.Thread(target=self._listen, args=(ready,), name="openras-vici-events",
-                                            daemon=True)
+            self._thread = threading.Thread(
+                target=self._listen, args=(ready,), name="openras-vici-events", daemon=True
+            )
             self._thread.start()
             if not await asyncio.to_thread(ready.wait, 10.0):
                 raise RuntimeError("cannot subscribe to charon's events")
-            log.info("charon %d started (VICI %s)", charon.proc.pid if charon.proc else 0, charon.vici_path)
+            log.info(
+                "charon %d started (VICI %s)",
+                charon.proc.pid if charon.proc else 0,
+                charon.vici_path,
+            )
 
     async def stop(self) -> None:
         async with self._lock:
@@ -124,7 +133,7 @@ class ViciHost:
     # -- commands ----------------------------------------------------------------------------
 
     def _session(self) -> Any:
-        import vici
+        import vici  # type: ignore[import-untyped]
 
         assert self.charon is not None
         sock = socket.socket(socket.AF_UNIX)
@@ -146,11 +155,15 @@ class ViciHost:
     def _list_sync(self, command: str, event: str, message: Mapping[str, Any] | None) -> list[Any]:
         session = self._session()
         try:
-            return [decode(m) for m in session.streamed_request(command, event, dict(message or {}))]
+            return [
+                decode(m) for m in session.streamed_request(command, event, dict(message or {}))
+            ]
         finally:
             session.transport.socket.close()
 
-    async def list(self, command: str, event: str, message: Mapping[str, Any] | None = None) -> list[Any]:
+    async def listing(
+        self, command: str, event: str, message: Mapping[str, Any] | None = None
+    ) -> list[Any]:
         """A streamed listing (list-sas → list-sa events, list-certs → list-cert events)."""
         return await asyncio.to_thread(self._list_sync, command, event, message)
 
