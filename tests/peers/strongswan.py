@@ -237,6 +237,39 @@ class StrongswanServer:
         # The server's LAN: an address on lo (no dummy module here), reached through the tunnel only.
         run(["ip", "-n", self.server_ns, "addr", "add", f"{LAN_ADDR}/24", "dev", "lo"])
 
+    def add_client_ns(self) -> str:
+        """A second client namespace (benchmarks: a bare charon beside the daemon's), joined to the
+        server by its own veth pair on 198.18.0.0/24 (the server is 198.18.0.1 there)."""
+        ns = f"{self.client_ns}b"
+        made = subprocess.run(
+            ["ip", "netns", "add", ns], capture_output=True, text=True, timeout=30
+        )
+        require(made.returncode == 0, f"cannot create a network namespace: {made.stderr.strip()}")
+        self._netns.append(ns)
+        run(["ip", "-n", ns, "link", "set", "lo", "up"])
+        run(
+            [
+                "ip",
+                "-n",
+                self.server_ns,
+                "link",
+                "add",
+                "veth-b",
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "veth-bc",
+                "netns",
+                ns,
+            ]
+        )
+        run(["ip", "-n", self.server_ns, "addr", "add", "198.18.0.1/24", "dev", "veth-b"])
+        run(["ip", "-n", self.server_ns, "link", "set", "veth-b", "up"])
+        run(["ip", "-n", ns, "addr", "add", "198.18.0.2/24", "dev", "veth-bc"])
+        run(["ip", "-n", ns, "link", "set", "veth-bc", "up"])
+        return ns
+
     def _write_config(self) -> None:
         sw = self.dir / "swanctl"
         for sub in ("x509", "x509ca", "private", "conf.d"):
@@ -275,7 +308,6 @@ charon {{
 connections {{
     rw {{
         version = 2
-        local_addrs = {SERVER_ADDR}
         pools = pool
         proposals = {self.ike_proposals}
         send_certreq = no
