@@ -90,9 +90,16 @@ secrets {{
     return sw
 
 
-def swanctl(ns: str, vici: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["ip", "netns", "exec", ns, "swanctl", *args, "--uri", f"unix://{vici}"],
-                          capture_output=True, text=True, timeout=60, env=env)
+def swanctl(
+    ns: str, vici: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["ip", "netns", "exec", ns, "swanctl", *args, "--uri", f"unix://{vici}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
 
 
 def bench_openras(daemon: Daemon, server: StrongswanServer, rounds: int) -> list[float]:
@@ -100,20 +107,31 @@ def bench_openras(daemon: Daemon, server: StrongswanServer, rounds: int) -> list
 
     ras = Ras(daemon.client())
     with daemon.client() as c:
-        c.call("POST", "/v1/entries", json={"name": "bench", "lines": [
-            ["DEVICE", "vpn"], ["Type", "2"], ["VpnStrategy", "7"], ["PhoneNumber", "192.0.2.1"],
-            ["IkeCaCertificate", str(server.ca_cert)]]})
+        c.call(
+            "POST",
+            "/v1/entries",
+            json={
+                "name": "bench",
+                "lines": [
+                    ["DEVICE", "vpn"],
+                    ["Type", "2"],
+                    ["VpnStrategy", "7"],
+                    ["PhoneNumber", "192.0.2.1"],
+                    ["IkeCaCertificate", str(server.ca_cert)],
+                ],
+            },
+        )
     times = []
     for i in range(rounds + 1):  # round 0 starts the daemon's charon
         t0 = time.monotonic()
         started = ras.dial("bench", user=server.user, password=server.password)
-        final = list(ras.notifications(started["handle"], started["seq"]))[-1]
+        final = list(ras.notifications(started.handle, started.seq))[-1]
         elapsed = time.monotonic() - t0
         assert final.state.name == "Connected" and final.error == 0, final
         if i:
             times.append(elapsed)
-        ras.hangup(started["handle"])
-        assert ras.wait_gone(started["handle"])
+        ras.hangup(started.handle)
+        assert ras.wait_gone(started.handle)
     return times
 
 
@@ -132,8 +150,11 @@ def bench_bare(ns: str, vici: Path, rounds: int) -> list[float]:
 
 def curl_seconds(ns: str, url: str) -> float:
     t0 = time.monotonic()
-    r = subprocess.run(["ip", "netns", "exec", ns, "curl", "-s", "-o", "/dev/null", "--max-time", "600", url],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        ["ip", "netns", "exec", ns, "curl", "-s", "-o", "/dev/null", "--max-time", "600", url],
+        capture_output=True,
+        text=True,
+    )
     elapsed = time.monotonic() - t0
     assert r.returncode == 0, r.stderr
     return elapsed
@@ -157,12 +178,18 @@ def main() -> None:
         bare_ns = server.add_client_ns()
         bare_dir = server.dir / "bare"
         sw = bare_swanctl(bare_dir, server)
-        bare = subprocess.Popen(["ip", "netns", "exec", bare_ns, sys.executable, "-c", BARE_CHARON, str(bare_dir)],
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")})
+        bare = subprocess.Popen(
+            ["ip", "netns", "exec", bare_ns, sys.executable, "-c", BARE_CHARON, str(bare_dir)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")},
+        )
         assert bare.stdout is not None and bare.stdout.readline().strip() == "ready"
         vici = Charon(bare_dir, CharonSettings()).vici_path
-        loaded = swanctl(bare_ns, vici, "--load-all", "--noprompt", env={**os.environ, "SWANCTL_DIR": str(sw)})
+        loaded = swanctl(
+            bare_ns, vici, "--load-all", "--noprompt", env={**os.environ, "SWANCTL_DIR": str(sw)}
+        )
         assert loaded.returncode == 0, loaded.stdout + loaded.stderr
         daemon = Daemon(CONFIG, netns=server.client_ns).start()
 
@@ -174,14 +201,16 @@ def main() -> None:
 
         ras = Ras(daemon.client())
         started = ras.dial("bench", user=server.user, password=server.password)
-        assert list(ras.notifications(started["handle"], started["seq"]))[-1].error == 0
-        assert swanctl(bare_ns, vici, "--initiate", "--child", "bare", "--ike", "bare").returncode == 0
+        assert list(ras.notifications(started.handle, started.seq))[-1].error == 0
+        assert (
+            swanctl(bare_ns, vici, "--initiate", "--child", "bare", "--ike", "bare").returncode == 0
+        )
         bulk_openras, bulk_bare = [], []
         for _ in range(args.bulk_rounds):
             bulk_bare.append(curl_seconds(bare_ns, url))
             bulk_openras.append(curl_seconds(server.client_ns, url))
-        ras.hangup(started["handle"])
-        ras.wait_gone(started["handle"])
+        ras.hangup(started.handle)
+        ras.wait_gone(started.handle)
     finally:
         if daemon is not None:
             daemon.cleanup()
@@ -193,13 +222,21 @@ def main() -> None:
     p50_o, p50_b = median(dial_openras), median(dial_bare)
     mb = args.mib * (1 << 20) / 1e6
     tput_o, tput_b = mb / median(bulk_openras), mb / median(bulk_bare)
-    print(f"IKEv2 dial → Connected, {args.rounds} rounds (cert + EAP-MSCHAPv2, virtual IP, libipsec)")
-    print(f"  swanctl --initiate (bare charon)   p50 {p50_b * 1e3:8.2f} ms   p90 {percentile(dial_bare, 90) * 1e3:8.2f} ms")
-    print(f"  openras dial → Connected           p50 {p50_o * 1e3:8.2f} ms   p90 {percentile(dial_openras, 90) * 1e3:8.2f} ms"
-          f"   {p50_o / p50_b:5.2f}x  (goal ≤ 1.2x)")
+    print(
+        f"IKEv2 dial → Connected, {args.rounds} rounds (cert + EAP-MSCHAPv2, virtual IP, libipsec)"
+    )
+    print(
+        f"  swanctl --initiate (bare charon)   p50 {p50_b * 1e3:8.2f} ms   p90 {percentile(dial_bare, 90) * 1e3:8.2f} ms"
+    )
+    print(
+        f"  openras dial → Connected           p50 {p50_o * 1e3:8.2f} ms   p90 {percentile(dial_openras, 90) * 1e3:8.2f} ms"
+        f"   {p50_o / p50_b:5.2f}x  (goal ≤ 1.2x)"
+    )
     print(f"Bulk TCP download of {args.mib} MiB through the tunnel, median of {args.bulk_rounds}")
     print(f"  bare charon tunnel                 {tput_b:8.1f} MB/s")
-    print(f"  openras tunnel                     {tput_o:8.1f} MB/s   {tput_o / tput_b:5.3f}x  (goal ≥ 0.95x)")
+    print(
+        f"  openras tunnel                     {tput_o:8.1f} MB/s   {tput_o / tput_b:5.3f}x  (goal ≥ 0.95x)"
+    )
 
 
 if __name__ == "__main__":

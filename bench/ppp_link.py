@@ -57,13 +57,13 @@ def bench_daemon_dial(daemon: Daemon, slirp: Slirp, rounds: int) -> list[float]:
     for i in range(rounds + 1):  # round 0 warms up (the daemon imports pyroute2 on its first TUN)
         t0 = time.monotonic()
         started = ras.dial("bench")
-        final = list(ras.notifications(started["handle"], started["seq"]))[-1]
+        final = list(ras.notifications(started.handle, started.seq))[-1]
         times.append(time.monotonic() - t0)
         assert final.state.name == "Connected" and final.error == 0, final
         if i == 0:
             times.pop()
-        ras.hangup(started["handle"])
-        assert ras.wait_gone(started["handle"])
+        ras.hangup(started.handle)
+        assert ras.wait_gone(started.handle)
         time.sleep(0.05)  # let socat reap the previous slirp
     return times
 
@@ -157,13 +157,13 @@ def bench_bulk(daemon: Daemon, slirp: Slirp, mib: int) -> dict[str, float]:
     port = int(server.stdout.readline())
     ras = Ras(daemon.client())
     started = ras.dial("bench")
-    assert list(ras.notifications(started["handle"], started["seq"]))[-1].error == 0
-    handle = started["handle"]
-    before = ras.status(handle)["device"]
+    assert list(ras.notifications(started.handle, started.seq))[-1].error == 0
+    handle = started.handle
+    before = ras.status(handle).device
     link = curl_seconds(slirp, f"http://10.0.2.2:{port}/big.bin")
-    after = ras.status(handle)["device"]
+    after = ras.status(handle).device
     direct = curl_seconds(slirp, f"http://127.0.0.1:{port}/big.bin")
-    packets = (after["tun_rx_packets"] - before["tun_rx_packets"]) + (after["tun_tx_packets"] - before["tun_tx_packets"])
+    packets = (after.extra["tun_rx_packets"] - before.extra["tun_rx_packets"]) + (after.extra["tun_tx_packets"] - before.extra["tun_tx_packets"])
     ras.hangup(handle)
     ras.wait_gone(handle)
     import shutil

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from peers import require as need
 
-from openras.codes import RASCS, error_name, error_string, errors
+from openras.codes import RASCS, ErrorCode, error_name, error_string
 from openras.codes.locales import en
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "ras.md"
@@ -31,7 +31,7 @@ def test_state_values_follow_the_sdk() -> None:
 
 def test_pending_has_no_error_prefix_and_unknown_codes_still_answer() -> None:
     assert error_name(600) == "PENDING"
-    assert errors.ERROR_INVALID_HANDLE == 6
+    assert ErrorCode.ERROR_INVALID_HANDLE == 6
     assert "99999" in error_string(99999)
 
 

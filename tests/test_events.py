@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import asyncio
 
-from openras.events import EventBus
+from openras.codes import RASCS
+from openras.events import (
+        DaemonChanged,
+    EventBus,
+    EventKind,
+    Phase,
+    StateChanged,
+    decode,
+    encode,
+)
 from openras.store import Store
 
 
@@ -12,34 +21,40 @@ def make_bus(tmp_path, **kwargs) -> EventBus:
     return EventBus(Store(str(tmp_path / "db.sqlite")), **kwargs)
 
 
+def ev(handle: int = 1, i: int = 0) -> StateChanged:
+    """A state event of ``handle``, told apart by ``i`` (in extended_error)."""
+    return StateChanged(handle=handle, entry="e", owner_uid=0, device_type="ssh", state=RASCS.OpenPort,
+                        extended_error=i, phase=Phase.DIALING, refs=1)
+
+
 async def test_sequence_numbers_are_ordered_and_survive_a_restart(tmp_path) -> None:
     bus = make_bus(tmp_path)
-    seqs = [bus.publish("state", handle=1, state=i)["seq"] for i in range(5)]
+    seqs = [bus.publish(ev(1, i)).seq for i in range(5)]
     assert seqs == sorted(seqs) and len(set(seqs)) == 5
     again = make_bus(tmp_path)  # a new daemon process on the same database
-    assert again.publish("state", handle=1)["seq"] == seqs[-1] + 1
+    assert again.publish(ev(1)).seq == seqs[-1] + 1
 
 
 async def test_resume_from_a_sequence_number_loses_nothing(tmp_path) -> None:
     bus = make_bus(tmp_path, replay=8)
     for i in range(20):
-        bus.publish("state", handle=i % 2, state=i)
+        bus.publish(ev(i % 2, i))
     # 5 is older than the 8-event ring: the rest comes from the log.
     sub = bus.subscribe(since=5)
     got = []
     while (item := await sub.next_encoded(0.01)) is not None:
-        got.append(item[0]["seq"])
+        got.append(item[0].seq)
     assert got == list(range(6, 21))
 
 
 async def test_filtered_subscription_sees_only_its_handle(tmp_path) -> None:
     bus = make_bus(tmp_path)
-    sub = bus.subscribe(since=0, predicate=lambda e: e.get("handle") == 2)
+    sub = bus.subscribe(since=0, predicate=lambda e: getattr(e, "handle", None) == 2)
     for h in (1, 2, 3, 2):
-        bus.publish("state", handle=h)
+        bus.publish(ev(h))
     got = []
     while (item := await sub.next_encoded(0.01)) is not None:
-        got.append(item[0]["handle"])
+        got.append(item[0].handle)
     assert got == [2, 2]
 
 
@@ -48,21 +63,21 @@ async def test_slow_subscriber_is_cut_off_with_overflow_and_never_blocks_publish
     slow = bus.subscribe()
     fast = bus.subscribe()
     for i in range(50):  # never awaited by 'slow'
-        bus.publish("state", handle=1, state=i)
+        bus.publish(ev(1, i))
         item = await fast.next_encoded(1)
-        assert item is not None and item[0]["state"] == i
+        assert item is not None and item[0].extended_error == i
     assert slow.closed and bus.subscribers == 1
     delivered = []
     while (item := await slow.next_encoded(0.01)) is not None:
         delivered.append(item[0])
-    assert delivered[-1]["kind"] == "overflow"
-    last = delivered[-2]["seq"]
-    assert delivered[-1]["resume_from"] == last
+    assert delivered[-1].kind is EventKind.OVERFLOW
+    last = delivered[-2].seq
+    assert delivered[-1].resume_from == last
     # Resuming from resume_from gives exactly what the slow subscriber missed.
     resumed = bus.subscribe(since=last)
     rest = []
     while (item := await resumed.next_encoded(0.01)) is not None:
-        rest.append(item[0]["seq"])
+        rest.append(item[0].seq)
     assert rest == list(range(last + 1, bus.last_seq + 1))
 
 
@@ -71,26 +86,59 @@ async def test_waiting_subscriber_wakes_on_publish(tmp_path) -> None:
     sub = bus.subscribe()
     waiter = asyncio.create_task(sub.next_encoded(5))
     await asyncio.sleep(0.01)
-    bus.publish("daemon", action="x")
+    bus.publish(DaemonChanged(action="x", pid=1))
     item = await waiter
-    assert item is not None and item[0]["action"] == "x"
+    assert item is not None and item[0].action == "x"
 
 
 async def test_a_long_backlog_is_paged_with_cut_offs_and_nothing_is_skipped(tmp_path) -> None:
     bus = make_bus(tmp_path, replay=8, queue_size=5)  # log pages of 20 events
     for i in range(100):
-        bus.publish("state", handle=1, state=i)
+        bus.publish(ev(1, i))
     since, seen, pages = 0, [], 0
     while True:
         sub = bus.subscribe(since=since)
         pages += 1
         cut = None
         while (item := await sub.next_encoded(0.01)) is not None:
-            if item[0]["kind"] == "overflow":
-                cut = item[0]["resume_from"]
+            if item[0].kind is EventKind.OVERFLOW:
+                cut = item[0].resume_from
             else:
-                seen.append(item[0]["seq"])
+                seen.append(item[0].seq)
         if cut is None:
             break
         since = cut
     assert seen == list(range(1, 101)) and pages > 2
+
+
+def test_every_kind_round_trips_through_json(tmp_path) -> None:
+    """encode/decode (the HTTP edge) lose nothing, and a kind this version lacks decodes to None."""
+    from openras.events import (
+        EntryChanged,
+        HangupStarted,
+        NetChanged,
+        Notify,
+        NotifyeeReport,
+        Overflow,
+        Redialing,
+        ReferenceChanged,
+        Released,
+    )
+
+    base = {"handle": 3, "entry": "e", "owner_uid": 7, "device_type": "ssh", "state": RASCS.Connected,
+            "phase": Phase.CONNECTED, "refs": 2, "notify": Notify.CONNECTION, "seq": 9, "time": 1.5}
+    events = [StateChanged(**base, recovered=True), ReferenceChanged(**base, joined_uid=4),
+              HangupStarted(**base, reason="r"), Released(**base), Redialing(**base, attempt=1, attempts=3),
+              EntryChanged(action="imported", names=("a", "b")), DaemonChanged(action="ready", pid=3),
+              NetChanged(action="connected", uid=1, local_name="Z:", remote_name=r"\\s\x", provider="smb"),
+              NotifyeeReport(notifyee="n", path="/p", operation="add", phase="pre", error="boom"),
+              Overflow(seq=4, resume_from=4)]
+    import json
+
+    assert {type(e) for e in events} == set(type(e) for e in events) and len(events) == len(EventKind)
+    for event in events:
+        data = json.loads(json.dumps(encode(event)))
+        assert data["kind"] == event.kind.value
+        assert decode(data) == event
+    assert encode(events[0])["state_name"] == "RASCS_Connected"
+    assert decode({"kind": "from-the-future", "seq": 1}) is None

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from openras import phonebook
-from openras.codes import RasError, errors
+from openras.codes import ErrorCode, RasError
 
 WINDOWS_PBK = (
     "[Office VPN]\r\n"
@@ -76,20 +76,20 @@ def test_utf8_bom_and_utf16_are_read() -> None:
 def test_malformed_files_fail_with_625_and_name_the_line(text: str, where: str) -> None:
     with pytest.raises(RasError) as info:
         phonebook.parse(text, "test.pbk")
-    assert info.value.code == errors.ERROR_CORRUPT_PHONEBOOK
+    assert info.value.code == ErrorCode.ERROR_CORRUPT_PHONEBOOK
     assert where in info.value.detail
 
 
 def test_missing_file_is_621(tmp_path) -> None:
     with pytest.raises(RasError) as info:
         phonebook.read_file(str(tmp_path / "nope.pbk"))
-    assert info.value.code == errors.ERROR_CANNOT_OPEN_PHONEBOOK
+    assert info.value.code == ErrorCode.ERROR_CANNOT_OPEN_PHONEBOOK
 
 
 def test_unknown_entry_is_623() -> None:
     with pytest.raises(RasError) as info:
         phonebook.find(phonebook.parse(WINDOWS_PBK), "Nope")
-    assert info.value.code == errors.ERROR_CANNOT_FIND_PHONEBOOK_ENTRY
+    assert info.value.code == ErrorCode.ERROR_CANNOT_FIND_PHONEBOOK_ENTRY
 
 
 @settings(max_examples=300, deadline=None)
@@ -98,7 +98,7 @@ def test_random_input_parses_or_fails_with_a_phonebook_code(data: bytes | str) -
     try:
         entries = phonebook.parse(data)
     except RasError as exc:
-        assert exc.code == errors.ERROR_CORRUPT_PHONEBOOK
+        assert exc.code == ErrorCode.ERROR_CORRUPT_PHONEBOOK
         return
     # What parses must survive a round trip unchanged.
     assert [(e.name, e.lines) for e in phonebook.parse(phonebook.serialize(entries))] == \

@@ -82,11 +82,11 @@ async def test_asyncio_api_dials_and_hangs_up(daemon: Any, sshd: Any) -> None:
     async with ras.dial("lab", user=sshd.user, password=sshd.password) as conn:
         assert [n.state.name for n in conn.notifications] == SSH_STATES
         status = await conn.status()
-        assert status["phase"] == "connected" and status["device"]["socks_port"] > 0
+        assert status.phase == "connected" and status.device.socks_port > 0
         handle = conn.handle
     # Leaving the block hung up: the stream shows the teardown complete.
     async for event in ras.events(since=0, handle=handle, kinds="released"):
-        assert event["notify"] == "disconnection"
+        assert event.notify == "disconnection"
         break
     with pytest.raises(Exception) as info:
         async with ras.dial("lab", user=sshd.user, password="wrong"):

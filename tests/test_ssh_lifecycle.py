@@ -18,6 +18,7 @@ import pytest
 from ras_helpers import SSH_STATES, events_of, port_open, ssh_entry, status_or_none, wait_for
 
 from openras.codes import RASCS
+from openras.events import StateChanged
 
 DIAL_AND_EXIT = """
 import json, sys
@@ -223,7 +224,8 @@ def test_daemon_killed_while_connected_and_restarted(daemon: Any, sshd: Any) -> 
         assert all(conn["phase"] != "connected" for conn in c.call("GET", "/v1/connections"))
         # A watcher resuming from before the crash gets RASCN_Disconnection for the handle.
         for event in c.events(since=before, notify="disconnection"):
-            assert event["handle"] == handle and event["recovered"] is True
+            assert isinstance(event, StateChanged)
+            assert event.handle == handle and event.recovered is True
             break
     lost = [e for e in events_of(daemon, handle) if e.get("recovered")]
     assert lost and lost[0]["error"] == 668

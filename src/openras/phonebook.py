@@ -8,10 +8,11 @@ keys are kept, and order is kept, so import → export gives back the same entri
 from __future__ import annotations
 
 import re
+from typing import Any
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from .codes import RasError, errors
+from .codes import ErrorCode, RasError
 
 # Entry names: Windows forbids none of these in practice, but a name must fit on the
 # `[section]` line and must not start with '.' (that prefix marks a phone-number dial).
@@ -24,15 +25,15 @@ MAX_VALUE = 4096
 
 def check_name(name: str) -> str:
     if not isinstance(name, str) or not _NAME_RE.match(name) or name.startswith(".") or name != name.strip():
-        raise RasError(errors.ERROR_INVALID_PARAMETER, f"invalid entry name {name!r}")
+        raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, f"invalid entry name {name!r}")
     return name
 
 
 def check_line(key: str, value: str) -> tuple[str, str]:
     if not isinstance(key, str) or not _KEY_RE.match(key):
-        raise RasError(errors.ERROR_INVALID_PARAMETER, f"invalid phonebook key {key!r}")
+        raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, f"invalid phonebook key {key!r}")
     if not isinstance(value, str) or len(value) > MAX_VALUE or any(c in value for c in "\r\n\x00"):
-        raise RasError(errors.ERROR_INVALID_PARAMETER, f"invalid value for {key}")
+        raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, f"invalid value for {key}")
     return key, value
 
 
@@ -44,7 +45,7 @@ class Entry:
     def __post_init__(self) -> None:
         check_name(self.name)
         if len(self.lines) > MAX_LINES:
-            raise RasError(errors.ERROR_INVALID_PARAMETER, "too many lines in entry")
+            raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, "too many lines in entry")
         self.lines = [check_line(k, v) for k, v in self.lines]
 
     def get(self, key: str, default: str | None = None) -> str | None:
@@ -61,7 +62,7 @@ class Entry:
         try:
             return int(value.strip(), 0)
         except ValueError:
-            raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"{self.name}: {key}={value!r} is not a number") from None
+            raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{self.name}: {key}={value!r} is not a number") from None
 
     def set(self, key: str, value: str) -> None:
         """Replace the first ``key`` line, or append one."""
@@ -88,7 +89,7 @@ class Entry:
             out.setdefault(k, v)
         return out
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "device": self.device, "lines": [list(kv) for kv in self.lines],
                 "properties": self.properties}
 
@@ -108,7 +109,7 @@ def parse(data: bytes | str, source: str = "<phonebook>") -> list[Entry]:
     """Parse a ``rasphone.pbk`` text. Raises RasError(625) naming the line on malformed input."""
     text = _decode(data) if isinstance(data, bytes) else data
     if "\x00" in text:
-        raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"{source}: NUL byte in phonebook")
+        raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{source}: NUL byte in phonebook")
     entries: list[Entry] = []
     seen: set[str] = set()
     current: tuple[str, list[tuple[str, str]]] | None = None
@@ -118,7 +119,7 @@ def parse(data: bytes | str, source: str = "<phonebook>") -> list[Entry]:
             try:
                 entries.append(Entry(current[0], current[1]))
             except RasError as exc:
-                raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"{source}: {exc.detail}") from None
+                raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{source}: {exc.detail}") from None
 
     # Only CR/LF end lines (str.splitlines would also split on \x0b, \x1c, U+2028, ...).
     for number, raw in enumerate(_LINE_BREAK.split(text), 1):
@@ -127,25 +128,25 @@ def parse(data: bytes | str, source: str = "<phonebook>") -> list[Entry]:
             continue
         if line.startswith("["):
             if not line.endswith("]") or len(line) < 3:
-                raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"{source}:{number}: malformed section header")
+                raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{source}:{number}: malformed section header")
             close()
             name = line[1:-1]
             if name in seen:
-                raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"{source}:{number}: entry [{name}] appears twice")
+                raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{source}:{number}: entry [{name}] appears twice")
             seen.add(name)
             current = (name, [])
             continue
         if "=" not in line:
-            raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"{source}:{number}: expected KEY=VALUE")
+            raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{source}:{number}: expected KEY=VALUE")
         if current is None:
-            raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"{source}:{number}: key outside any [entry]")
+            raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{source}:{number}: key outside any [entry]")
         key, value = raw.lstrip().split("=", 1)
         key = key.strip()
         if not _KEY_RE.match(key):
-            raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"{source}:{number}: invalid key {key!r}")
+            raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{source}:{number}: invalid key {key!r}")
         current[1].append((key, value.rstrip("\r\n")))
         if len(current[1]) > MAX_LINES:
-            raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"{source}:{number}: entry too long")
+            raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{source}:{number}: entry too long")
     close()
     return entries
 
@@ -159,22 +160,30 @@ def serialize(entries: Iterable[Entry]) -> str:
     return "\r\n".join(out) + ("\r\n" if out else "")
 
 
-def read_file(path: str) -> list[Entry]:
+MAX_FILE = 16 * 1024 * 1024
+
+
+def read_text(path: str) -> str:
+    """A phonebook file's text (any of the encodings Windows writes), at most 16 MiB."""
     try:
         with open(path, "rb") as f:
-            data = f.read(16 * 1024 * 1024 + 1)
+            data = f.read(MAX_FILE + 1)
     except FileNotFoundError:
-        raise RasError(errors.ERROR_CANNOT_OPEN_PHONEBOOK, f"{path}: no such file") from None
+        raise RasError(ErrorCode.ERROR_CANNOT_OPEN_PHONEBOOK, f"{path}: no such file") from None
     except OSError as exc:
-        raise RasError(errors.ERROR_CANNOT_OPEN_PHONEBOOK, f"{path}: {exc.strerror}") from None
-    if len(data) > 16 * 1024 * 1024:
-        raise RasError(errors.ERROR_CANNOT_LOAD_PHONEBOOK, f"{path}: larger than 16 MiB")
-    return parse(data, path)
+        raise RasError(ErrorCode.ERROR_CANNOT_OPEN_PHONEBOOK, f"{path}: {exc.strerror}") from None
+    if len(data) > MAX_FILE:
+        raise RasError(ErrorCode.ERROR_CANNOT_LOAD_PHONEBOOK, f"{path}: larger than 16 MiB")
+    return _decode(data)
+
+
+def read_file(path: str) -> list[Entry]:
+    return parse(read_text(path), path)
 
 
 def find(entries: Iterable[Entry], name: str) -> Entry:
     for entry in entries:
         if entry.name == name:
             return entry
-    raise RasError(errors.ERROR_CANNOT_FIND_PHONEBOOK_ENTRY, f"no entry named {name!r}")
+    raise RasError(ErrorCode.ERROR_CANNOT_FIND_PHONEBOOK_ENTRY, f"no entry named {name!r}")
 

@@ -7,6 +7,7 @@ process (as Windows runs a process's RAS callbacks on one thread).
 
 from __future__ import annotations
 
+import functools
 import os
 import queue
 import threading
@@ -17,7 +18,7 @@ from . import phonebook as _pbk
 from . import pywintypes
 from .client import ApiError, Client, entry_path
 from .client.ras import Ras
-from .codes import RASCS, error_string, errors
+from .codes import RASCS, ErrorCode, RasError, error_string
 from .codes.states import (  # noqa: F401 - re-exported constants
     RASCS_DONE,
     RASCS_PAUSED,
@@ -33,6 +34,7 @@ from .codes.states import (  # noqa: F401 - re-exported constants
     RASP_Socks,
     RDEOPT_PausedStates,
 )
+from .ras.records import SAVED_PASSWORD_HANDLE
 
 WM_RASDIALEVENT = 0xCCCD
 
@@ -100,7 +102,7 @@ def _follow(handle: int, since: int, callback: Callable[..., Any]) -> None:
         for note in Ras(Client()).notifications(handle, since):
             if handle in _hung_up:
                 return
-            _post(lambda n=note: deliver(n))
+            _post(functools.partial(deliver, note))
     except ApiError:
         pass  # the daemon went away: no further notification can come
 
@@ -120,22 +122,22 @@ def Dial(dialExtensions: Any, fileName: str | None, params: Sequence[str],
                            domain=domain, callback_number=callback_number)
     except ApiError as exc:
         return 0, exc.code
-    handle = started["handle"]
+    handle = started.handle
     if callback is not None:
-        threading.Thread(target=_follow, args=(handle, started["seq"], callback), name=f"win32ras-dial-{handle}",
+        threading.Thread(target=_follow, args=(handle, started.seq, callback), name=f"win32ras-dial-{handle}",
                          daemon=True).start()
         return handle, 0
     last = None
     try:
-        for note in ras.notifications(handle, started["seq"]):
+        for note in ras.notifications(handle, started.seq):
             last = note
     except ApiError as exc:
         return handle, exc.code
     if last is None:
-        return handle, errors.ERROR_USER_DISCONNECTION
+        return handle, ErrorCode.ERROR_USER_DISCONNECTION
     if last.error:
         return handle, last.error
-    return handle, 0 if last.state == RASCS.Connected else errors.ERROR_DISCONNECTION
+    return handle, 0 if last.state == RASCS.Connected else ErrorCode.ERROR_DISCONNECTION
 
 
 def HangUp(handle: int) -> None:
@@ -150,12 +152,12 @@ def GetConnectStatus(handle: int) -> tuple[int, int, str, str]:
         s = _ras().status(int(handle))
     except ApiError as exc:
         _raise(exc, "RasGetConnectStatus")
-    return s["state"], s["error"], s["device_type"], s["device_name"]
+    return int(s.state), s.error, s.device_type, s.device_name
 
 
 def EnumConnections() -> list[tuple[int, str, str, str]]:
     try:
-        return [(c["handle"], c["entry"], c["device_type"], c["device_name"]) for c in _ras().connections()]
+        return [(c.handle, c.entry, c.device_type, c.device_name) for c in _ras().connections()]
     except ApiError as exc:
         _raise(exc, "RasEnumConnections")
     return []
@@ -168,7 +170,7 @@ def EnumEntries(reserved: Any = None, fileName: str | None = None) -> tuple[str,
         return tuple(e["name"] for e in _ras().client.call("GET", "/v1/entries"))
     except ApiError as exc:
         _raise(exc, "RasEnumEntries")
-    except _pbk.RasError as exc:
+    except RasError as exc:
         raise error(exc.code, "RasEnumEntries", error_string(exc.code)) from None
     return ()
 
@@ -188,9 +190,9 @@ def GetEntryDialParams(fileName: str | None, entryName: str) -> tuple[tuple[str,
         creds = client.call("GET", entry_path(entryName, "credentials"), params=_cred_params(fileName))
     except ApiError as exc:
         _raise(exc, "RasGetEntryDialParams")
-    except _pbk.RasError as exc:
+    except RasError as exc:
         raise error(exc.code, "RasGetEntryDialParams", error_string(exc.code)) from None
-    password = "*" * 16 if creds["have_password"] else ""
+    password = SAVED_PASSWORD_HANDLE if creds["have_password"] else ""
     phone = entry.get("PhoneNumber") or ""
     return (entryName, phone, "", creds["user"], password, creds["domain"]), int(creds["have_password"])
 
@@ -212,7 +214,7 @@ def RasConnectionNotification(hrasconn: int | None, hEvent: Any, dwFlags: int) -
     only signals: the program then re-enumerates. The watch lasts for the process's lifetime."""
     handle = None if hrasconn in (None, 0, -1, 0xFFFFFFFF) else int(hrasconn)
     if handle is not None and not IsHandleValid(handle):
-        raise error(errors.ERROR_INVALID_HANDLE, "RasConnectionNotification", error_string(6))
+        raise error(ErrorCode.ERROR_INVALID_HANDLE, "RasConnectionNotification", error_string(ErrorCode.ERROR_INVALID_HANDLE))
     since = _ras().client.call("GET", "/v1/health")["last_seq"]
 
     def watch() -> None:

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from . import pywintypes
 from .client import ApiError, Client
-from .codes import error_string
+from .codes import ErrorCode, error_string
 from .mpr.netresource import *  # noqa: F403 - the constants, as pywin32 exports them
 from .mpr.netresource import CONNECT_UPDATE_PROFILE, NETRESOURCE, RESOURCETYPE_DISK
 
@@ -106,7 +106,7 @@ def WNetCancelConnection(Name: str, Force: bool | int = False) -> None:
 
 def WNetGetConnection(connection: str | None = None) -> str:
     if not connection:
-        raise error(1200, "WNetGetConnection", error_string(1200))  # ERROR_BAD_DEVICE
+        raise error(ErrorCode.ERROR_BAD_DEVICE, "WNetGetConnection", error_string(ErrorCode.ERROR_BAD_DEVICE))
     return str(_call("WNetGetConnection", "GET", f"/v1/net/connections/{_name(connection)}")["remote_name"])
 
 
@@ -121,7 +121,7 @@ def WNetEnumResource(handle: int, maxEntries: int = 64) -> list[NETRESOURCE]:
         items = _call("WNetEnumResource", "GET", f"/v1/net/enum/{int(handle)}",
                       params={"count": max(1, int(maxEntries))})["items"]
     except error as exc:
-        if exc.winerror == 259:  # ERROR_NO_MORE_ITEMS
+        if exc.winerror == ErrorCode.ERROR_NO_MORE_ITEMS:
             return []
         raise
     return [NETRESOURCE.from_json(item) for item in items]

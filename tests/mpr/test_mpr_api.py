@@ -12,7 +12,7 @@ import pytest
 
 from openras.cli import net
 from openras.client import ApiError, Client
-from openras.codes import errors
+from openras.codes import ErrorCode
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def test_win32wnet_round_trip(api_server: Any, wnet: Any, smbd: Any) -> None:
     assert seen == [("M:", smbd.unc, "openras SMB"), (None, smbd.url, "openras SMB")]
     with pytest.raises(wnet.error) as e:
         wnet.WNetEnumResource(h, 1)
-    assert e.value.winerror == errors.ERROR_INVALID_HANDLE and e.value.funcname == "WNetEnumResource"
+    assert e.value.winerror == ErrorCode.ERROR_INVALID_HANDLE and e.value.funcname == "WNetEnumResource"
 
     h = wnet.WNetOpenEnum(wnet.RESOURCE_REMEMBERED, wnet.RESOURCETYPE_DISK, 0, None)
     assert [(x.lpLocalName, x.dwScope) for x in wnet.WNetEnumResource(h)] == [("M:", wnet.RESOURCE_REMEMBERED)]
@@ -55,33 +55,33 @@ def test_win32wnet_round_trip(api_server: Any, wnet: Any, smbd: Any) -> None:
     # Errors are pywintypes.error-shaped: (winerror, funcname, strerror).
     with pytest.raises(wnet.error) as e:
         wnet.WNetAddConnection2(r, smbd.password, smbd.user, 0)
-    assert e.value.args[:2] == (errors.ERROR_ALREADY_ASSIGNED, "WNetAddConnection2")
+    assert e.value.args[:2] == (ErrorCode.ERROR_ALREADY_ASSIGNED, "WNetAddConnection2")
     assert e.value.strerror
     bad = wnet.NETRESOURCE()
     bad.lpRemoteName = smbd.unc
     bad.lpProvider = "Microsoft Windows Network"
     with pytest.raises(wnet.error) as e:
         wnet.WNetAddConnection2(bad, None, None, 0)
-    assert e.value.winerror == errors.ERROR_BAD_PROVIDER
+    assert e.value.winerror == ErrorCode.ERROR_BAD_PROVIDER
     wrong = wnet.NETRESOURCE()
     wrong.lpRemoteName = smbd.unc.replace(smbd.share, "nosuch")
     with pytest.raises(wnet.error) as e:
         wnet.WNetAddConnection2(wrong, smbd.password, smbd.user)
-    assert e.value.winerror == errors.ERROR_BAD_NET_NAME
+    assert e.value.winerror == ErrorCode.ERROR_BAD_NET_NAME
     code, text, provider = wnet.WNetGetLastError()
-    assert code == errors.ERROR_BAD_NET_NAME and provider == "openras SMB" and "nosuch" not in provider and text
+    assert code == ErrorCode.ERROR_BAD_NET_NAME and provider == "openras SMB" and "nosuch" not in provider and text
 
     wnet.WNetCancelConnection2("M:", 0, True)
     with pytest.raises(wnet.error) as e:
         wnet.WNetGetConnection("M:")
-    assert e.value.winerror == errors.ERROR_CONNECTION_UNAVAIL
+    assert e.value.winerror == ErrorCode.ERROR_CONNECTION_UNAVAIL
     wnet.WNetCancelConnection2("M:", wnet.CONNECT_UPDATE_PROFILE, False)
     with pytest.raises(wnet.error) as e:
         wnet.WNetGetConnection("M:")
-    assert e.value.winerror == errors.ERROR_NOT_CONNECTED
+    assert e.value.winerror == ErrorCode.ERROR_NOT_CONNECTED
     with pytest.raises(wnet.error) as e:
         wnet.WNetGetConnection("not a device")
-    assert e.value.winerror == errors.ERROR_BAD_DEVICE
+    assert e.value.winerror == ErrorCode.ERROR_BAD_DEVICE
     wnet.WNetCancelConnection2(smbd.url, 0, False)
     assert server.service.router.connections == {}
 
@@ -119,27 +119,27 @@ def test_http_error_bodies_carry_codes_and_notifyee_errors(api_server: Any, smbd
         with pytest.raises(ApiError) as e:
             c.call("POST", "/v1/net/connections", json={"netresource": {"lpRemoteName": smbd.unc},
                                                          "flags": -1})
-        assert e.value.code == errors.ERROR_INVALID_PARAMETER
+        assert e.value.code == ErrorCode.ERROR_INVALID_PARAMETER
         with pytest.raises(ApiError) as e:
             c.call("POST", "/v1/net/connections", json={"netresource": {"lpRemoteName": smbd.unc}, "bogus": 1})
-        assert e.value.code == errors.ERROR_INVALID_PARAMETER
+        assert e.value.code == ErrorCode.ERROR_INVALID_PARAMETER
         # A failure that went through the notifyees: the error body lists what they reported.
         http = c._client()
         resp = http.post("/v1/net/connections", json={
             "netresource": {"lpRemoteName": smbd.unc.replace(smbd.share, "nosuch")},
             "password": smbd.password, "user": smbd.user})
         body = resp.json()
-        assert body["error"] == errors.ERROR_BAD_NET_NAME and body["name"] == "ERROR_BAD_NET_NAME"
+        assert body["error"] == ErrorCode.ERROR_BAD_NET_NAME and body["name"] == "ERROR_BAD_NET_NAME"
         assert [e["notifyee"] for e in body["notifyee_errors"]] == ["bad"]
         assert c.call("GET", "/v1/net/user")["user"] == "root"
         assert c.call("GET", "/v1/net/providers")[0]["name"] == "openras SMB"
-        assert c.call("GET", "/v1/net/last-error")["error"] == errors.ERROR_BAD_NET_NAME
+        assert c.call("GET", "/v1/net/last-error")["error"] == ErrorCode.ERROR_BAD_NET_NAME
         h = c.call("POST", "/v1/net/enum", json={"dwScope": 2})["handle"]
         roots = c.call("GET", f"/v1/net/enum/{h}")["items"]
         assert [x["lpProvider"] for x in roots][:1] == ["openras SMB"] and roots[0]["dwUsage"] == 2
         with pytest.raises(ApiError) as e:
             c.call("GET", f"/v1/net/enum/{h}")
-        assert e.value.code == errors.ERROR_NO_MORE_ITEMS
+        assert e.value.code == ErrorCode.ERROR_NO_MORE_ITEMS
         c.call("DELETE", f"/v1/net/connections/{smbd.unc.replace(chr(92), '%5C')}")
 
 
@@ -173,7 +173,7 @@ def test_net_use(api_server: Any, smbd: Any, capsys: pytest.CaptureFixture[str])
     code, out, err = net_use(capsys, "L:", smbd.unc, smbd.password, f"/USER:{smbd.user}")
     assert code == 2 and err.startswith("System error 85 has occurred.\n\n")
     code, out, _ = net_use(capsys, "Q:", "/DELETE", "--json")
-    assert code == 2 and json.loads(out)["error"] == errors.ERROR_NOT_CONNECTED
+    assert code == 2 and json.loads(out)["error"] == ErrorCode.ERROR_NOT_CONNECTED
     code, out, _ = net_use(capsys, "--json")
     assert [r["local_name"] for r in json.loads(out)["connections"]] == ["L:", "Z:"]
     code, _, err = net_use(capsys, "/BOGUS")

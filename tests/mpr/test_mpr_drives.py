@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from openras.codes import RasError, errors
+from openras.codes import ErrorCode, RasError
 from openras.mpr import netresource as nr
 from openras.mpr.netresource import NETRESOURCE
 from openras.mpr.router import Caller, MprError
@@ -70,13 +70,13 @@ async def test_drive_mapping_mounts_the_share(mpr_factory: Any, smbd: Any) -> No
     # In use: 85, whatever the remote name, and before any notifyee.
     with pytest.raises(RasError) as e:
         await r.add_connection(ROOT, disk(smbd.unc, "Z:"), smbd.password, smbd.user)
-    assert e.value.code == errors.ERROR_ALREADY_ASSIGNED
+    assert e.value.code == ErrorCode.ERROR_ALREADY_ASSIGNED
     # Open files: 2401 without force; the connection stays.
     f = open(mount / "hello.txt")  # noqa: ASYNC230 - held open on purpose; a child process serves the mount
     try:
         with pytest.raises(MprError) as e:
             await r.cancel_connection(ROOT, "Z:", 0, False)
-        assert e.value.code == errors.ERROR_OPEN_FILES
+        assert e.value.code == ErrorCode.ERROR_OPEN_FILES
         assert r.get_connection(ROOT, "Z:")["status"] == "OK"
         await r.cancel_connection(ROOT, "Z:", 0, True)
     finally:
@@ -84,7 +84,7 @@ async def test_drive_mapping_mounts_the_share(mpr_factory: Any, smbd: Any) -> No
             f.close()
     with pytest.raises(RasError) as e:
         r.get_connection(ROOT, "Z:")
-    assert e.value.code == errors.ERROR_NOT_CONNECTED
+    assert e.value.code == ErrorCode.ERROR_NOT_CONNECTED
     assert not mount.exists()  # noqa: ASYNC240
 
 
@@ -106,10 +106,10 @@ async def test_directory_mount_point_and_redirect(mpr_factory: Any, smbd: Any, m
     assert [i.lpLocalName for i in r.enum_resource(ROOT, h, 2)] == ["Z:"]
     with pytest.raises(RasError) as e:
         r.enum_resource(ROOT, h, 2)
-    assert e.value.code == errors.ERROR_NO_MORE_ITEMS
+    assert e.value.code == ErrorCode.ERROR_NO_MORE_ITEMS
     with pytest.raises(RasError) as e:
         r.enum_resource(Caller(40001, 1), h, 2)  # another user's handle
-    assert e.value.code == errors.ERROR_INVALID_HANDLE
+    assert e.value.code == ErrorCode.ERROR_INVALID_HANDLE
     for name in (str(target), "Z:", "Y:"):
         await r.cancel_connection(ROOT, name, 0, True)
     assert target.is_dir() and not any(target.iterdir())
@@ -150,17 +150,17 @@ async def test_remembered_restored_without_notifyees_then_forgotten(mpr_factory:
     assert [(x["status"], x["local_name"]) for x in again.router.list_connections(ROOT)] == [("Unavailable", "X:")]
     with pytest.raises(MprError) as e:
         again.router.get_connection(ROOT, "X:")
-    assert e.value.code == errors.ERROR_CONNECTION_UNAVAIL and e.value.extra["remote_name"] == smbd.unc
+    assert e.value.code == ErrorCode.ERROR_CONNECTION_UNAVAIL and e.value.extra["remote_name"] == smbd.unc
     # The remembered X: belongs to that remote name: another one is 1202, nobody notified.
     before = len(calls(log))
     other = smbd.unc.replace(smbd.share, "other")
     with pytest.raises(RasError) as e:
         await again.router.add_connection(ROOT, disk(other, "X:"), smbd.password, smbd.user)
-    assert e.value.code == errors.ERROR_DEVICE_ALREADY_REMEMBERED
+    assert e.value.code == ErrorCode.ERROR_DEVICE_ALREADY_REMEMBERED
     # Without the flag, cancelling a remembered-not-connected name is "not connected"...
     with pytest.raises(RasError) as e:
         await again.router.cancel_connection(ROOT, "X:", 0, False)
-    assert e.value.code == errors.ERROR_NOT_CONNECTED
+    assert e.value.code == ErrorCode.ERROR_NOT_CONNECTED
     assert len(calls(log)) == before
     # ...with CONNECT_UPDATE_PROFILE it forgets it (a cancel operation: notified).
     out = await again.router.cancel_connection(ROOT, "X:", nr.CONNECT_UPDATE_PROFILE, False)
@@ -194,16 +194,16 @@ async def test_users_see_only_their_own(mpr_factory: Any, smbd: Any, mpr_home: P
     assert r.list_connections(alice) == []
     with pytest.raises(RasError) as e:
         await r.cancel_connection(alice, smbd.unc)
-    assert e.value.code == errors.ERROR_NOT_CONNECTED
+    assert e.value.code == ErrorCode.ERROR_NOT_CONNECTED
     with pytest.raises(RasError) as e:
         await r.cancel_connection(alice, "Z:", uid=0)
-    assert e.value.code == errors.ERROR_ACCESS_DENIED
+    assert e.value.code == ErrorCode.ERROR_ACCESS_DENIED
     # A directory that is not the caller's: access denied, before any provider.
     d = mpr_home / "roots"
     d.mkdir()
     with pytest.raises(RasError) as e:
         await r.add_connection(alice, disk(smbd.unc, str(d)), smbd.password, smbd.user)
-    assert e.value.code == errors.ERROR_ACCESS_DENIED
+    assert e.value.code == ErrorCode.ERROR_ACCESS_DENIED
     assert len(r.list_connections(ROOT, all_users=True)) == 1
     await r.cancel_connection(ROOT, smbd.unc)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from openras.codes import RasError, errors
+from openras.codes import ErrorCode, RasError
 from openras.mpr import netresource as nr
 from openras.mpr.netresource import NETRESOURCE
 from openras.mpr.router import Caller, MprError
@@ -118,7 +118,7 @@ async def test_failed_add_reaches_the_post_call_with_its_code(mpr_factory: Any, 
     svc = await mpr_factory(config([("audit", path)]))
     with pytest.raises(MprError) as e:
         await add(svc.router, smbd.unc.replace(smbd.share, "noshare"), smbd.password, smbd.user)
-    assert e.value.code == errors.ERROR_BAD_NET_NAME
+    assert e.value.code == ErrorCode.ERROR_BAD_NET_NAME
     assert [(c["dwNotifyStatus"], c["dwOperationStatus"]) for c in calls(log)] == [(1, 0), (2, 67)]
 
 
@@ -132,7 +132,7 @@ async def test_wn_cancel_in_pre_stops_the_operation(mpr_factory: Any, smbd: Any,
     svc = await mpr_factory(config([("veto", path)]))
     with pytest.raises(MprError) as e:
         await add(svc.router, smbd.unc, smbd.password, smbd.user)
-    assert e.value.code == errors.ERROR_CANCELLED
+    assert e.value.code == ErrorCode.ERROR_CANCELLED
     assert [c["dwNotifyStatus"] for c in calls(log)] == [1]  # no post call
     assert svc.router.list_connections(ROOT) == []
 
@@ -146,7 +146,7 @@ async def test_other_code_in_pre_becomes_the_result(mpr_factory: Any, smbd: Any,
     svc = await mpr_factory(config([("deny", path)]))
     with pytest.raises(MprError) as e:
         await add(svc.router, smbd.unc, smbd.password, smbd.user)
-    assert e.value.code == errors.ERROR_ACCESS_DENIED
+    assert e.value.code == ErrorCode.ERROR_ACCESS_DENIED
     assert len(calls(log)) == 1 and svc.router.list_connections(ROOT) == []
 
 
@@ -191,7 +191,7 @@ async def test_post_answers_after_a_failure(mpr_factory: Any, smbd: Any, ndir: P
     bad = smbd.unc.replace(smbd.share, "noshare")
     with pytest.raises(MprError) as e:
         await add(svc.router, bad, smbd.password, smbd.user)
-    assert e.value.code == errors.ERROR_LOGON_FAILURE
+    assert e.value.code == ErrorCode.ERROR_LOGON_FAILURE
     assert (await add(svc.router, smbd.unc, smbd.password, smbd.user))["provider"] == "openras SMB"
 
     cancel, _ = notifyee(ndir, "cancel", """
@@ -202,7 +202,7 @@ async def test_post_answers_after_a_failure(mpr_factory: Any, smbd: Any, ndir: P
     svc2 = await mpr_factory(config([("cancel", cancel)]), home=svc.ctx.paths.state / "second")
     with pytest.raises(MprError) as e:
         await add(svc2.router, bad, smbd.password, smbd.user)
-    assert e.value.code == errors.ERROR_CANCELLED
+    assert e.value.code == ErrorCode.ERROR_CANCELLED
 
 
 RETRY_STARTS_SMBD = """
@@ -249,7 +249,7 @@ async def test_wn_retry_after_the_notifyee_starts_the_server(mpr_factory: Any, m
         assert out["provider"] == "openras SMB"
         assert [(c["dwNotifyStatus"], c["dwOperationStatus"]) for c in calls(log)] == [
             (1, 0),            # pre, once
-            (2, errors.ERROR_BAD_NET_NAME),  # unreachable: 67 from SMB, and from SFTP ("not mine")
+            (2, ErrorCode.ERROR_BAD_NET_NAME),  # unreachable: 67 from SMB, and from SFTP ("not mine")
             (2, 0)]            # the retried add succeeded
         await svc.router.cancel_connection(ROOT, unc)
     finally:
@@ -268,7 +268,7 @@ async def test_wn_retry_is_bounded(mpr_factory: Any, smbd: Any, ndir: Path) -> N
     svc = await mpr_factory(config([("stubborn", path)]).replace("[mpr]\n", "[mpr]\nnotifyee_max_retries = 3\n"))
     with pytest.raises(MprError) as e:
         await add(svc.router, smbd.unc.replace(smbd.share, "noshare"), smbd.password, smbd.user)
-    assert e.value.code == errors.ERROR_BAD_NET_NAME
+    assert e.value.code == ErrorCode.ERROR_BAD_NET_NAME
     # One pre call, then a post call per attempt: the first and three retries.
     assert [c["dwNotifyStatus"] for c in calls(log)] == [1, 2, 2, 2, 2]
 
@@ -324,7 +324,7 @@ async def test_executable_notifyee_exit_1_is_wn_cancel(mpr_factory: Any, smbd: A
     svc = await mpr_factory(config([("veto", path)]))
     with pytest.raises(MprError) as e:
         await add(svc.router, smbd.unc, smbd.password, smbd.user)
-    assert e.value.code == errors.ERROR_CANCELLED
+    assert e.value.code == ErrorCode.ERROR_CANCELLED
     assert [c["status"] for c in shell_calls(log)] == ["PRE"]
     assert svc.router.list_connections(ROOT) == []
 
@@ -334,7 +334,7 @@ async def test_executable_notifyee_status_line(mpr_factory: Any, smbd: Any, ndir
     svc = await mpr_factory(config([("deny", path)]))
     with pytest.raises(MprError) as e:
         await add(svc.router, smbd.unc, smbd.password, smbd.user)
-    assert e.value.code == errors.ERROR_LOGON_FAILURE
+    assert e.value.code == ErrorCode.ERROR_LOGON_FAILURE
 
 
 async def test_executable_notifyee_retry_brings_the_path_up(mpr_factory: Any, smbd: Any, ndir: Path) -> None:
@@ -436,26 +436,26 @@ async def test_rejected_requests_notify_nobody(mpr_factory: Any, smbd: Any, ndir
     svc = await mpr_factory(config([("audit", path)]))
     r = svc.router
     cases = [
-        (NETRESOURCE(dwType=1, lpRemoteName=""), 0, errors.ERROR_INVALID_PARAMETER),
-        (NETRESOURCE(dwType=1, lpRemoteName=None), 0, errors.ERROR_INVALID_PARAMETER),
-        (NETRESOURCE(dwType=1, lpRemoteName=smbd.unc), 0x80000000, errors.ERROR_INVALID_PARAMETER),
-        (NETRESOURCE(dwType=7, lpRemoteName=smbd.unc), 0, errors.ERROR_INVALID_PARAMETER),
-        (NETRESOURCE(dwType=2, lpRemoteName=smbd.unc), 0, errors.ERROR_BAD_DEV_TYPE),
+        (NETRESOURCE(dwType=1, lpRemoteName=""), 0, ErrorCode.ERROR_INVALID_PARAMETER),
+        (NETRESOURCE(dwType=1, lpRemoteName=None), 0, ErrorCode.ERROR_INVALID_PARAMETER),
+        (NETRESOURCE(dwType=1, lpRemoteName=smbd.unc), 0x80000000, ErrorCode.ERROR_INVALID_PARAMETER),
+        (NETRESOURCE(dwType=7, lpRemoteName=smbd.unc), 0, ErrorCode.ERROR_INVALID_PARAMETER),
+        (NETRESOURCE(dwType=2, lpRemoteName=smbd.unc), 0, ErrorCode.ERROR_BAD_DEV_TYPE),
         (NETRESOURCE(dwType=1, lpRemoteName=smbd.unc, lpProvider="Microsoft Windows Network"), 0,
-         errors.ERROR_BAD_PROVIDER),
-        (NETRESOURCE(dwType=1, lpRemoteName=smbd.unc, lpLocalName="relative/dir"), 0, errors.ERROR_BAD_DEVICE),
+         ErrorCode.ERROR_BAD_PROVIDER),
+        (NETRESOURCE(dwType=1, lpRemoteName=smbd.unc, lpLocalName="relative/dir"), 0, ErrorCode.ERROR_BAD_DEVICE),
         (NETRESOURCE(dwType=1, lpRemoteName=smbd.unc, lpLocalName="/nonexistent/dir"), 0,
-         errors.ERROR_BAD_DEVICE),
-        (NETRESOURCE(dwType=1, lpRemoteName=smbd.unc, lpLocalName="ZZ:"), 0, errors.ERROR_BAD_DEVICE),
+         ErrorCode.ERROR_BAD_DEVICE),
+        (NETRESOURCE(dwType=1, lpRemoteName=smbd.unc, lpLocalName="ZZ:"), 0, ErrorCode.ERROR_BAD_DEVICE),
     ]
     for resource, flags, code in cases:
         with pytest.raises(RasError) as e:
             await r.add_connection(ROOT, resource, smbd.password, smbd.user, flags)
         assert e.value.code == code, resource
-    for name, flags, code in [("", 0, errors.ERROR_INVALID_PARAMETER),
-                              (smbd.unc, 0x40000000, errors.ERROR_INVALID_PARAMETER),
-                              (smbd.unc, 0, errors.ERROR_NOT_CONNECTED),
-                              ("Q:", 0, errors.ERROR_NOT_CONNECTED)]:
+    for name, flags, code in [("", 0, ErrorCode.ERROR_INVALID_PARAMETER),
+                              (smbd.unc, 0x40000000, ErrorCode.ERROR_INVALID_PARAMETER),
+                              (smbd.unc, 0, ErrorCode.ERROR_NOT_CONNECTED),
+                              ("Q:", 0, ErrorCode.ERROR_NOT_CONNECTED)]:
         with pytest.raises(RasError) as e:
             await r.cancel_connection(ROOT, name, flags)
         assert e.value.code == code

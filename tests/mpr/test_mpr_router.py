@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from openras.codes import RasError, errors
+from openras.codes import ErrorCode, RasError
 from openras.mpr import netresource as nr
 from openras.mpr.netresource import NETRESOURCE
 from openras.mpr.router import Caller, MprError
@@ -33,20 +33,20 @@ async def test_deviceless_add_query_cancel(mpr_factory: Any, smbd: Any) -> None:
     assert [(i.lpRemoteName, i.lpLocalName, i.lpProvider) for i in items] == [(smbd.unc, None, "openras SMB")]
     with pytest.raises(RasError) as e:
         r.enum_resource(ROOT, h, 10)
-    assert e.value.code == errors.ERROR_NO_MORE_ITEMS
+    assert e.value.code == ErrorCode.ERROR_NO_MORE_ITEMS
     done = await r.cancel_connection(ROOT, smbd.unc, 0, False)
     assert done["provider"] == "openras SMB"
     assert r.list_connections(ROOT) == []
     with pytest.raises(RasError) as e:
         await r.cancel_connection(ROOT, smbd.unc, 0, False)
-    assert e.value.code == errors.ERROR_NOT_CONNECTED
+    assert e.value.code == ErrorCode.ERROR_NOT_CONNECTED
 
 
 async def test_bad_password_is_the_providers_answer(mpr_factory: Any, smbd: Any) -> None:
     svc = await mpr_factory()
     with pytest.raises(MprError) as e:
         await svc.router.add_connection(Caller(0, 77), res(smbd.unc), "wrong", smbd.user)
-    assert e.value.code in (errors.ERROR_LOGON_FAILURE, errors.ERROR_INVALID_PASSWORD)
+    assert e.value.code in (ErrorCode.ERROR_LOGON_FAILURE, ErrorCode.ERROR_INVALID_PASSWORD)
     code, text, provider = svc.router.last_error(Caller(0, 77))
     assert code == e.value.code and provider == "openras SMB" and text
     assert svc.router.last_error(Caller(0, 78)) == (0, "", "")
@@ -68,7 +68,7 @@ async def test_sftp_through_the_walk_and_provider_order(mpr_factory: Any, sshd_s
     # lpProvider: only that one is asked, and its own answer is the result.
     with pytest.raises(MprError) as e:
         await r.add_connection(ROOT, res(smbd.unc, provider="openras SFTP"), smbd.password, smbd.user)
-    assert e.value.code == errors.ERROR_BAD_NET_NAME
+    assert e.value.code == ErrorCode.ERROR_BAD_NET_NAME
     await r.cancel_connection(ROOT, url)
     await r.cancel_connection(ROOT, smbd.unc)
 
@@ -77,6 +77,6 @@ async def test_sftp_through_the_walk_and_provider_order(mpr_factory: Any, sshd_s
     caller = Caller(0, 555)
     with pytest.raises(MprError) as e:
         await wrong.router.add_connection(caller, res(url), sshd.password, sshd.user)
-    assert e.value.code == errors.ERROR_EXTENDED_ERROR
+    assert e.value.code == ErrorCode.ERROR_EXTENDED_ERROR
     code, text, provider = wrong.router.last_error(caller)
-    assert code == errors.ERROR_EXTENDED_ERROR and provider == "openras SFTP" and text and sshd.password not in text
+    assert code == ErrorCode.ERROR_EXTENDED_ERROR and provider == "openras SFTP" and text and sshd.password not in text

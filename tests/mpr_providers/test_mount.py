@@ -21,7 +21,7 @@ from peers import require
 from peers.smbd import Smbd
 from peers.sshd import Sshd
 
-from openras.codes import RasError, errors
+from openras.codes import ErrorCode, RasError
 from openras.mpr.mount import MountConnection, is_mount_point, mount_points
 from openras.mpr.providers.base import ConnectRequest, Provider
 from openras.mpr.providers.sftp import SftpProvider
@@ -120,7 +120,7 @@ async def test_open_file_blocks_close_until_forced(case: Case, cleanup: Any) -> 
         assert await conn.open_files() >= 1
         with pytest.raises(RasError) as info:
             await conn.close(force=False)
-        assert info.value.code == errors.ERROR_OPEN_FILES
+        assert info.value.code == ErrorCode.ERROR_OPEN_FILES
         assert is_mount_point(mp) and conn.alive
         await conn.close(force=True)
         assert not is_mount_point(mp)
@@ -149,8 +149,8 @@ async def test_mount_point_rules(smbd: Smbd, tmp_path: Path, cleanup: Any) -> No
     (busy / "file").write_text("x")
     not_dir = tmp_path / "file"
     not_dir.write_text("x")
-    for path, code in ((busy, errors.ERROR_ALREADY_ASSIGNED), (not_dir, errors.ERROR_ALREADY_ASSIGNED),
-                       (tmp_path / "no" / "parent", errors.ERROR_BAD_DEVICE)):
+    for path, code in ((busy, ErrorCode.ERROR_ALREADY_ASSIGNED), (not_dir, ErrorCode.ERROR_ALREADY_ASSIGNED),
+                       (tmp_path / "no" / "parent", ErrorCode.ERROR_BAD_DEVICE)):
         with pytest.raises(RasError) as info:
             await provider.connect(smb_request(smbd, path))
         assert info.value.code == code, path
@@ -159,7 +159,7 @@ async def test_mount_point_rules(smbd: Smbd, tmp_path: Path, cleanup: Any) -> No
     conn = cleanup(await provider.connect(smb_request(smbd, empty)))
     with pytest.raises(RasError) as info:  # already a mount point
         await provider.connect(smb_request(smbd, empty))
-    assert info.value.code == errors.ERROR_ALREADY_ASSIGNED
+    assert info.value.code == ErrorCode.ERROR_ALREADY_ASSIGNED
     await conn.close(force=False)
     assert empty.is_dir() and not is_mount_point(empty)  # not ours to remove
 
@@ -169,7 +169,7 @@ async def test_mount_bad_credentials_leave_nothing(smbd: Smbd, tmp_path: Path) -
     req.password = "wrong"
     with pytest.raises(RasError) as info:
         await SmbProvider().connect(req)
-    assert info.value.code == errors.ERROR_LOGON_FAILURE
+    assert info.value.code == ErrorCode.ERROR_LOGON_FAILURE
     assert not (tmp_path / "mnt").exists() and not is_mount_point(tmp_path / "mnt")
 
 
@@ -217,4 +217,4 @@ async def test_mount_point_of_another_user_refused(smbd: Smbd, tmp_path: Path) -
     req = ConnectRequest(smbd.unc, smbd.user, smbd.password, tmp_path / "rootdir", owner, {})
     with pytest.raises(RasError) as info:
         await SmbProvider().connect(req)
-    assert info.value.code == errors.ERROR_ACCESS_DENIED
+    assert info.value.code == ErrorCode.ERROR_ACCESS_DENIED

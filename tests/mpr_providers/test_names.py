@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from openras.codes import RasError, errors
+from openras.codes import WN, ErrorCode, RasError
 from openras.mpr.providers.names import parse_for, parse_remote_name
 
 
@@ -50,16 +50,16 @@ def test_sftp_names(text: str, user: str | None, host: str, port: int | None, pa
 def test_malformed_names(text: str) -> None:
     with pytest.raises(RasError) as info:
         parse_remote_name(text)
-    assert info.value.code == errors.ERROR_BAD_NET_NAME
+    assert info.value.code == ErrorCode.ERROR_BAD_NET_NAME
 
 
 def test_foreign_scheme_declined() -> None:
     with pytest.raises(RasError) as info:
         parse_for("sftp://u@h/x", "smb")
-    assert info.value.code == errors.WN_BAD_NETNAME
+    assert info.value.code == WN.WN_BAD_NETNAME
     with pytest.raises(RasError) as info:
         parse_for(r"\\h\s", "sftp")
-    assert info.value.code == errors.WN_BAD_NETNAME
+    assert info.value.code == WN.WN_BAD_NETNAME
 
 
 def test_password_not_in_error_text() -> None:

@@ -8,7 +8,7 @@ import pytest
 from peers import free_port
 from peers.sshd import Sshd
 
-from openras.codes import RasError, errors
+from openras.codes import WN, ErrorCode, RasError
 from openras.mpr.providers.base import ConnectRequest
 from openras.mpr.providers.sftp import SftpFS, SftpProvider, SftpTarget
 
@@ -48,35 +48,35 @@ async def test_deviceless_key_and_absolute_path(sshd: Sshd) -> None:
 
 
 async def test_bad_password(sshd: Sshd) -> None:
-    assert await connect_code(request(sshd, password="wrong")) == errors.ERROR_LOGON_FAILURE
-    assert await connect_code(request(sshd, user="nosuchuser")) == errors.ERROR_LOGON_FAILURE
+    assert await connect_code(request(sshd, password="wrong")) == ErrorCode.ERROR_LOGON_FAILURE
+    assert await connect_code(request(sshd, user="nosuchuser")) == ErrorCode.ERROR_LOGON_FAILURE
 
 
 async def test_unknown_path(sshd: Sshd) -> None:
-    assert await connect_code(request(sshd, path="/~/nosuchdir")) == errors.ERROR_BAD_NET_NAME
+    assert await connect_code(request(sshd, path="/~/nosuchdir")) == ErrorCode.ERROR_BAD_NET_NAME
     (sshd.home / "file").write_text("x")
-    assert await connect_code(request(sshd, path="/~/file")) == errors.ERROR_BAD_NET_NAME
+    assert await connect_code(request(sshd, path="/~/file")) == ErrorCode.ERROR_BAD_NET_NAME
 
 
 async def test_host_key_checked(sshd: Sshd) -> None:
     code = await connect_code(request(sshd, known_hosts=str(sshd.wrong_known_hosts)))
-    assert code == errors.ERROR_EXTENDED_ERROR
+    assert code == ErrorCode.ERROR_EXTENDED_ERROR
     empty = sshd.dir / "empty_known_hosts"
     empty.write_text("")
-    assert await connect_code(request(sshd, known_hosts=str(empty))) == errors.ERROR_EXTENDED_ERROR
+    assert await connect_code(request(sshd, known_hosts=str(empty))) == ErrorCode.ERROR_EXTENDED_ERROR
     missing = sshd.dir / "missing_known_hosts"
-    assert await connect_code(request(sshd, known_hosts=str(missing))) == errors.ERROR_EXTENDED_ERROR
+    assert await connect_code(request(sshd, known_hosts=str(missing))) == ErrorCode.ERROR_EXTENDED_ERROR
 
 
 async def test_unreachable(sshd: Sshd) -> None:
     req = ConnectRequest(f"sftp://u@127.0.0.1:{free_port()}/", "u", "p", None, OWNER,
                          {"known_hosts": str(sshd.known_hosts), "timeout": 3})
-    assert await connect_code(req) == errors.ERROR_BAD_NET_NAME
+    assert await connect_code(req) == ErrorCode.ERROR_BAD_NET_NAME
 
 
 async def test_foreign_names_declined(sshd: Sshd) -> None:
     req = ConnectRequest(r"\\127.0.0.1\share", "u", "p", None, OWNER, {"known_hosts": str(sshd.known_hosts)})
-    assert await connect_code(req) == errors.WN_BAD_NETNAME
+    assert await connect_code(req) == WN.WN_BAD_NETNAME
 
 
 def test_sync_fs(sshd: Sshd) -> None:

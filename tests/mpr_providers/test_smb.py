@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from peers.smbd import Smbd, free_port
 
-from openras.codes import RasError, errors
+from openras.codes import WN, ErrorCode, RasError
 from openras.mpr.providers.base import ConnectRequest
 from openras.mpr.providers.smb import SmbProvider
 
@@ -62,8 +62,8 @@ async def test_subdirectory(smbd: Smbd) -> None:
     try:
         conn = await provider.connect(request(smbd, name=smbd.unc + r"\sub"))
         await conn.close(force=False)
-        assert await connect_code(provider, request(smbd, name=smbd.unc + r"\nosuch")) == errors.ERROR_BAD_NET_NAME
-        assert await connect_code(provider, request(smbd, name=smbd.unc + r"\file.txt")) == errors.ERROR_BAD_NET_NAME
+        assert await connect_code(provider, request(smbd, name=smbd.unc + r"\nosuch")) == ErrorCode.ERROR_BAD_NET_NAME
+        assert await connect_code(provider, request(smbd, name=smbd.unc + r"\file.txt")) == ErrorCode.ERROR_BAD_NET_NAME
     finally:
         await provider.close()
 
@@ -72,8 +72,8 @@ async def test_bad_password(smbd: Smbd) -> None:
     provider = SmbProvider()
     try:
         # Samba answers STATUS_LOGON_FAILURE (never WRONG_PASSWORD): ERROR_LOGON_FAILURE.
-        assert await connect_code(provider, request(smbd, password="wrong")) == errors.ERROR_LOGON_FAILURE
-        assert await connect_code(provider, request(smbd, user="nosuchuser")) == errors.ERROR_LOGON_FAILURE
+        assert await connect_code(provider, request(smbd, password="wrong")) == ErrorCode.ERROR_LOGON_FAILURE
+        assert await connect_code(provider, request(smbd, user="nosuchuser")) == ErrorCode.ERROR_LOGON_FAILURE
     finally:
         await provider.close()
 
@@ -82,7 +82,7 @@ async def test_unknown_share(smbd: Smbd) -> None:
     provider = SmbProvider()
     try:
         name = rf"\\{smbd.host}@{smbd.port}\nosuchshare"
-        assert await connect_code(provider, request(smbd, name=name)) == errors.ERROR_BAD_NET_NAME
+        assert await connect_code(provider, request(smbd, name=name)) == ErrorCode.ERROR_BAD_NET_NAME
     finally:
         await provider.close()
 
@@ -91,7 +91,7 @@ async def test_unreachable_server() -> None:
     provider = SmbProvider()
     try:
         req = ConnectRequest(rf"\\127.0.0.1@{free_port()}\share", "u", "p", None, OWNER, {"timeout": 3})
-        assert await connect_code(provider, req) == errors.ERROR_BAD_NET_NAME
+        assert await connect_code(provider, req) == ErrorCode.ERROR_BAD_NET_NAME
     finally:
         await provider.close()
 
@@ -100,7 +100,7 @@ async def test_foreign_names_declined() -> None:
     provider = SmbProvider()
     try:
         req = ConnectRequest("sftp://u@127.0.0.1/x", "u", "p", None, OWNER, {})
-        assert await connect_code(provider, req) == errors.WN_BAD_NETNAME
+        assert await connect_code(provider, req) == WN.WN_BAD_NETNAME
     finally:
         await provider.close()
 

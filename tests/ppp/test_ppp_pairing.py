@@ -6,7 +6,7 @@ from ipaddress import IPv4Address
 
 import pytest
 
-from openras.codes import errors
+from openras.codes import ErrorCode
 from openras.ppp import (
     AuthFailed,
     AuthMethod,
@@ -92,7 +92,7 @@ def test_wrong_password_is_691(method: AuthMethod) -> None:
     link = connect(method, cli={"password": "wrong"})
     link.run_until(60)
     failed = of_type(link.events_a, AuthFailed)
-    assert len(failed) == 1 and failed[0].code == errors.ERROR_AUTHENTICATION_FAILURE
+    assert len(failed) == 1 and failed[0].code == ErrorCode.ERROR_AUTHENTICATION_FAILURE
     assert link.down_a() == LinkDown(691, failed[0].message)
     assert link.down_b() is not None and link.down_b().code == 691
     assert not of_type(link.events_a, IpUp)
@@ -200,7 +200,7 @@ def test_echo_keepalive_detects_a_dead_peer() -> None:
     cut = link.now
     link.run_until(cut + 100)
     down = link.down_a()
-    assert down is not None and down.code == errors.ERROR_LINK_FAILURE == 829
+    assert down is not None and down.code == ErrorCode.ERROR_LINK_FAILURE == 829
     # Three unanswered requests at most 10 s apart, then the fourth tick declares it dead.
     assert of_type(link.events_a, PhaseChanged)[-1].phase is Phase.DEAD
     assert link.a.get_timer() is None
@@ -228,8 +228,8 @@ def test_peer_terminate_after_up_is_629() -> None:
     link = connect(AuthMethod.CHAP_MD5)
     link.b.close(link.now)
     link.run_until(link.now + 30)
-    assert link.down_a() is not None and link.down_a().code == errors.ERROR_REMOTE_DISCONNECTION
-    assert link.down_b() is not None and link.down_b().code == errors.ERROR_USER_DISCONNECTION
+    assert link.down_a() is not None and link.down_a().code == ErrorCode.ERROR_REMOTE_DISCONNECTION
+    assert link.down_b() is not None and link.down_b().code == ErrorCode.ERROR_USER_DISCONNECTION
     assert link.down_a().code == 629
 
 
@@ -306,8 +306,8 @@ def test_auth_mismatch_does_not_converge() -> None:
         cli={"allowed_auth": (AuthMethod.PAP,)},
     )
     link.run_until(60)
-    assert link.down_b() is not None and link.down_b().code == errors.ERROR_PPP_NOT_CONVERGING
-    assert link.down_a() is not None and link.down_a().code == errors.ERROR_PPP_LCP_TERMINATED
+    assert link.down_b() is not None and link.down_b().code == ErrorCode.ERROR_PPP_NOT_CONVERGING
+    assert link.down_a() is not None and link.down_a().code == ErrorCode.ERROR_PPP_LCP_TERMINATED
     assert link.a.lcp.stats.naks_sent == 5
 
 
@@ -321,7 +321,7 @@ def test_no_address_assigned_is_738() -> None:
     # A server with no address to give Rejects the client's 0.0.0.0 request.
     link = connect(srv={"peer_ip": None}).run_until(60)
     down = link.down_a()
-    assert down is not None and down.code == errors.ERROR_PPP_NO_ADDRESS_ASSIGNED
+    assert down is not None and down.code == ErrorCode.ERROR_PPP_NO_ADDRESS_ASSIGNED
     assert not of_type(link.events_a, IpUp)
 
 
@@ -343,7 +343,7 @@ def test_ipv6_only_peer_and_ipv4_only_peer() -> None:
 
 def test_ipcp_rejected_by_peer_is_733() -> None:
     link = connect(None, srv={"ipv4": False}).run_until(60)
-    assert link.down_a() is not None and link.down_a().code == errors.ERROR_PPP_CP_REJECTED
+    assert link.down_a() is not None and link.down_a().code == ErrorCode.ERROR_PPP_CP_REJECTED
 
 
 def test_secrets_never_in_reprs_or_events() -> None:

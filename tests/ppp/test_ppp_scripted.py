@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address
 
-from openras.codes import errors
+from openras.codes import ErrorCode
 from openras.ppp import AuthMethod, IpUp, LinkDown, PppEngine
 from openras.ppp import constants as c
 from openras.ppp.packets import CpPacket, Option
@@ -133,7 +133,7 @@ def test_pap_retransmits_then_718() -> None:
         assert len(peer.read_cp(c.PROTO_PAP)) == 1
     peer.advance(6.0)
     down = engine.events()[-1]
-    assert isinstance(down, LinkDown) and down.code == errors.ERROR_PPP_TIMEOUT
+    assert isinstance(down, LinkDown) and down.code == ErrorCode.ERROR_PPP_TIMEOUT
 
 
 def test_chap_challenge_never_comes_is_718() -> None:
@@ -195,7 +195,7 @@ def test_mschapv2_error_code_is_passed_on() -> None:
     assert [p.code for p in terminate] == [c.TERM_REQ]
     peer.send_cp(c.PROTO_LCP, c.TERM_REQ, 3)  # both ends close at once
     peer.send_cp(c.PROTO_LCP, c.TERM_ACK, terminate[0].identifier)
-    assert engine.events()[-1].code == errors.ERROR_PASSWD_EXPIRED
+    assert engine.events()[-1].code == ErrorCode.ERROR_PASSWD_EXPIRED
 
 
 def test_peer_terminate_during_negotiation_is_734() -> None:
@@ -251,7 +251,7 @@ def test_code_reject_of_configure_request_is_733() -> None:
     peer = Peer(engine)
     request = peer.read_cp(c.PROTO_LCP)[0]
     peer.send_cp(c.PROTO_LCP, c.CODE_REJ, 1, request.encode())
-    assert engine.events()[-1].code == errors.ERROR_PPP_CP_REJECTED
+    assert engine.events()[-1].code == ErrorCode.ERROR_PPP_CP_REJECTED
 
 
 def test_looped_back_line_is_detected() -> None:
@@ -326,9 +326,9 @@ def test_connection_lost() -> None:
     engine = PppEngine(client_config())
     engine.start(0.0)
     engine.connection_lost(1.0)
-    assert engine.events()[-1].code == errors.ERROR_PORT_DISCONNECTED
+    assert engine.events()[-1].code == ErrorCode.ERROR_PORT_DISCONNECTED
     up = PppEngine(client_config())
     up.start(0.0)
     open_lcp(Peer(up))
     up.connection_lost(2.0)
-    assert up.events()[-1].code == errors.ERROR_REMOTE_DISCONNECTION
+    assert up.events()[-1].code == ErrorCode.ERROR_REMOTE_DISCONNECTION

@@ -20,6 +20,7 @@ from ras_helpers import wait_for  # noqa: F401 - shared with the SSH tests; re-e
 
 from openras.client import ApiError
 from openras.client.ras import Notification, Ras
+from openras.ras.records import ConnectionRecord
 
 # Short keepalive so a dead peer is detected within seconds (bound: interval × (failure + 1)).
 ECHO_INTERVAL = 1.0
@@ -84,15 +85,15 @@ class Lab:
         ras = self.ras()
         started = ras.dial(name, user=self.slirp.user if user is None else user,
                            password=self.slirp.password if password is None else password)
-        handle = started["handle"]
+        handle = started.handle
         notes: list[Notification] = []
         deadline = time.monotonic() + timeout
-        for note in ras.notifications(handle, started["seq"]):
+        for note in ras.notifications(handle, started.seq):
             notes.append(note)
             assert time.monotonic() < deadline, notes
         return handle, notes
 
-    def status(self, handle: int) -> dict[str, Any] | None:
+    def status(self, handle: int) -> ConnectionRecord | None:
         try:
             return self.ras().status(handle)
         except ApiError as exc:

@@ -35,9 +35,9 @@ def test_without_cap_net_admin_the_link_connects_without_interface(lab_factory: 
     handle, notes = lab.dial()
     assert names(notes) == PPP_STATES, (notes, lab.daemon.log())
     assert lab.ras().projection(handle, RASP_PppIp)["szIpAddress"] == "10.0.2.15"
-    device = lab.ras().status(handle)["device"]
-    assert device["interface"] is None and "CAP_NET_ADMIN" in device["interface_reason"], device
-    assert device["local_address"] == "10.0.2.15" and device["dns"] == [lab.slirp.dns]
+    device = lab.ras().status(handle).device
+    assert device.interface is None and "CAP_NET_ADMIN" in device.interface_reason, device
+    assert device.local_address == "10.0.2.15" and device.dns == (lab.slirp.dns,)
     assert " lab: " not in lab.links()
     lab.hangup(handle)
 
@@ -90,8 +90,8 @@ def test_hangup_during_negotiation_stops_notifications_and_frees_everything(lab_
             ["DEVICE", "tcp"], ["PhoneNumber", f"127.0.0.1:{port}"]]})
     ras = lab.ras()
     started = ras.dial("mute")
-    handle = started["handle"]
-    wait_for(lambda: (s := lab.status(handle)) and s["state"] == RASCS.AllDevicesConnected)
+    handle = started.handle
+    wait_for(lambda: (s := lab.status(handle)) and s.state == RASCS.AllDevicesConnected)
     lab.hangup(handle)
-    states = [n.state for n in ras.notifications(handle, started["seq"])]
+    states = [n.state for n in ras.notifications(handle, started.seq)]
     assert RASCS.Connected not in states and all(s <= RASCS.AllDevicesConnected for s in states)

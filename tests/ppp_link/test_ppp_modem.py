@@ -23,7 +23,7 @@ def test_modem_dials_connects_and_hangs_up_with_ath(lab_factory: Any) -> None:
     ras = lab.ras()
     assert ras.projection(handle, RASP_PppIp)["szIpAddress"] == "10.0.2.15"
     status = ras.status(handle)
-    assert status["device_type"] == "modem" and status["device"]["interface"] == "lab"
+    assert status.device_type == "modem" and status.device.interface == "lab"
     assert lab.modem.commands()[:3] == ["ATZ", "ATE0", "ATDT5551234"]
     lab.hangup(handle)
     # A pty has no DTR: +++ then ATH (the modem may already be back in command mode: slirp ends

@@ -29,8 +29,8 @@ def test_pty_dial_projection_data_and_hangup(lab_factory: Any, tmp_path: Path) -
     ip = ras.projection(handle, RASP_PppIp)
     assert (ip["szIpAddress"], ip["szDnsAddress"]) == ("10.0.2.15", lab.slirp.dns)
     status = ras.status(handle)
-    assert status["device_type"] == "serial" and status["device_name"] == str(lab.slirp.pty)
-    assert status["device"]["interface"] == "lab"
+    assert status.device_type == "serial" and status.device_name == str(lab.slirp.pty)
+    assert status.device.interface == "lab"
     page = lab.run(["curl", "-s", "--max-time", "15", f"http://10.0.2.2:{port}/"])
     assert page.stdout == token, (page, lab.daemon.log())
     lab.hangup(handle)
@@ -46,7 +46,7 @@ def test_port_in_use_gives_633(lab_factory: Any) -> None:
     assert notes[-1].state == RASCS.Connected
     other, notes2 = lab.dial("second")
     assert (notes2[-1].state, notes2[-1].error) == (RASCS.OpenPort, 633), notes2
-    assert lab.ras().status(handle)["state"] == RASCS.Connected  # the first link is untouched
+    assert lab.ras().status(handle).state == RASCS.Connected  # the first link is untouched
     lab.hangup(other)
     lab.hangup(handle)
 
@@ -73,9 +73,9 @@ def test_killing_slirp_on_the_pty_ends_the_link(lab_factory: Any) -> None:
     assert notes[-1].state == RASCS.Connected
     [pid] = slirp_pids(lab)
     os.kill(pid, signal.SIGKILL)
-    status = wait_for(lambda: (s := lab.status(handle)) and s["state"] == RASCS.Disconnected and s,
+    status = wait_for(lambda: (s := lab.status(handle)) and s.state == RASCS.Disconnected and s,
                       timeout=KEEPALIVE_BOUND)
     # socat exits with slirp and closes the pty master: the line hangs up (EIO), 629.
-    assert status["error"] == 629, status
+    assert status.error == 629, status
     assert " lab: " not in lab.links()
     lab.hangup(handle)

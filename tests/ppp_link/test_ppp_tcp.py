@@ -41,11 +41,11 @@ def test_tcp_dial_connects_with_slirps_address_and_dns(lab_factory: Any) -> None
     v6 = ras.projection(handle, RASP_PppIpv6)
     assert v6["dwError"] != 0  # slirp does not speak IPV6CP
     status = ras.status(handle)
-    assert status["state"] == RASCS.Connected and status["device_type"] == "tcp"
-    device = status["device"]
-    assert device["interface"] == "lab" and device["local_address"] == "10.0.2.15"
-    assert device["dns"] == [lab.slirp.dns]
-    resolv = Path(device["resolv_conf"])
+    assert status.state == RASCS.Connected and status.device_type == "tcp"
+    device = status.device
+    assert device.interface == "lab" and device.local_address == "10.0.2.15"
+    assert device.dns == (lab.slirp.dns,)
+    resolv = Path(device.resolv_conf)
     assert resolv.read_text().splitlines()[-1] == f"nameserver {lab.slirp.dns}"
     assert resolv.parent == lab.daemon.home / "resolv"
     lab.hangup(handle)
@@ -65,8 +65,8 @@ def test_data_through_the_tun_interface_and_cleanup_on_hangup(lab_factory: Any, 
     assert "dev lab" in lab.run(["ip", "route", "get", "10.0.2.2"]).stdout
     page = lab.run(["curl", "-s", "--max-time", "15", f"http://10.0.2.2:{port}/"])
     assert page.stdout == token, (page, lab.daemon.log())
-    device = lab.ras().status(handle)["device"]
-    assert device["tun_rx_packets"] > 0 and device["tun_tx_packets"] > 0
+    device = lab.ras().status(handle).device
+    assert device.extra["tun_rx_packets"] > 0 and device.extra["tun_tx_packets"] > 0
     lab.hangup(handle)
     assert " lab: " not in lab.links() and "lab" not in lab.routes()
     assert lab.run(["curl", "-s", "--max-time", "2", f"http://10.0.2.2:{port}/"]).stdout == ""
@@ -76,7 +76,7 @@ def test_default_route_only_with_ip_prioritize_remote(lab_factory: Any) -> None:
     lab = lab_factory("tcp")
     handle = connect(lab, IpPrioritizeRemote=1)
     assert "default dev lab" in lab.routes()
-    assert lab.ras().status(handle)["device"]["default_route"] is True
+    assert lab.ras().status(handle).device.default_route is True
     lab.hangup(handle)
     assert "default" not in lab.routes()
 
@@ -98,7 +98,7 @@ def test_authentication_required_by_slirp(lab_factory: Any, method: str) -> None
     handle, notes = lab.dial(password="wrong-" + lab.slirp.password)
     assert names(notes) == [*PPP_AUTH_STATES[:5], "Authenticate"], notes
     assert (notes[-1].state, notes[-1].error) == (RASCS.Authenticate, 691)
-    assert lab.ras().status(handle)["error"] == 691
+    assert lab.ras().status(handle).error == 691
     lab.hangup(handle)
 
 
@@ -116,9 +116,9 @@ def test_killing_slirp_reports_remote_disconnection(lab_factory: Any) -> None:
     handle = connect(lab)
     [pid] = slirp_pids(lab)
     os.kill(pid, signal.SIGKILL)
-    status = wait_for(lambda: (s := lab.status(handle)) and s["state"] == RASCS.Disconnected and s,
+    status = wait_for(lambda: (s := lab.status(handle)) and s.state == RASCS.Disconnected and s,
                       timeout=KEEPALIVE_BOUND)
-    assert status["error"] == 629, status  # socat closes the TCP stream: the transport ends
+    assert status.error == 629, status  # socat closes the TCP stream: the transport ends
     assert " lab: " not in lab.links()
     lab.hangup(handle)
 
@@ -129,9 +129,9 @@ def test_silent_peer_is_detected_by_echo_keepalive(lab_factory: Any) -> None:
     [pid] = slirp_pids(lab)
     os.kill(pid, signal.SIGSTOP)  # alive but mute: only LCP echoes can tell
     try:
-        status = wait_for(lambda: (s := lab.status(handle)) and s["state"] == RASCS.Disconnected and s,
+        status = wait_for(lambda: (s := lab.status(handle)) and s.state == RASCS.Disconnected and s,
                           timeout=KEEPALIVE_BOUND + 2)
-        assert status["error"] == 829, status
+        assert status.error == 829, status
         assert " lab: " not in lab.links()
     finally:
         os.kill(pid, signal.SIGKILL)
@@ -143,9 +143,9 @@ def test_redial_on_link_failure_brings_the_link_back(lab_factory: Any) -> None:
     handle = connect(lab, RedialOnLinkFailure=1, RedialAttempts=3, RedialSeconds=1)
     [pid] = slirp_pids(lab)
     os.kill(pid, signal.SIGKILL)  # socat keeps listening and forks a new slirp for the redial
-    wait_for(lambda: (s := lab.status(handle)) and s["state"] == RASCS.Disconnected, timeout=KEEPALIVE_BOUND)
-    status = wait_for(lambda: (s := lab.status(handle)) and s["state"] == RASCS.Connected and s, timeout=30)
-    assert status["error"] == 0 and status["device"]["interface"] == "lab"
+    wait_for(lambda: (s := lab.status(handle)) and s.state == RASCS.Disconnected, timeout=KEEPALIVE_BOUND)
+    status = wait_for(lambda: (s := lab.status(handle)) and s.state == RASCS.Connected and s, timeout=30)
+    assert status.error == 0 and status.device.interface == "lab"
     new = slirp_pids(lab)
     assert new and pid not in new
     with lab.daemon.client() as c:

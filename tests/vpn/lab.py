@@ -15,6 +15,7 @@ from peers.strongswan import SERVER_ADDR, StrongswanServer
 
 from openras.client import ApiError
 from openras.client.ras import Notification, Ras
+from openras.ras.records import ConnectionRecord
 
 RETRANSMIT_TIMEOUT = 0.5
 RETRANSMIT_BASE = 1.4
@@ -95,15 +96,15 @@ class Lab:
             user=self.server.user if user is None else user,
             password=self.server.password if password is None else password,
         )
-        handle = started["handle"]
+        handle = started.handle
         notes: list[Notification] = []
         deadline = time.monotonic() + timeout
-        for note in ras.notifications(handle, started["seq"]):
+        for note in ras.notifications(handle, started.seq):
             notes.append(note)
             assert time.monotonic() < deadline, notes
         return handle, notes
 
-    def status(self, handle: int) -> dict[str, Any] | None:
+    def status(self, handle: int) -> ConnectionRecord | None:
         try:
             return self.ras().status(handle)
         except ApiError as exc:

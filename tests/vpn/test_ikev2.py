@@ -84,10 +84,12 @@ def test_async_dial_states_traffic_projection_hangup(
     assert (proj["szDnsAddress"], proj["szDns2Address"]) == ("198.51.100.53", "198.51.100.54")
     status = lab.status(handle)
     assert status is not None
-    device = status["device"]
-    assert device["interface"] == "ipsec0" and device["local_address"] == proj["szIpAddress"]
-    assert device["routes"] == ["198.51.100.0/24"] and device["default_route"] is False
-    resolv = Path(device["resolv_conf"])
+    device = status.device
+    assert device.interface == "ipsec0" and device.local_address == proj["szIpAddress"]
+    assert device.routes == ("198.51.100.0/24",) and device.default_route is False
+    assert device.dns == ("198.51.100.53", "198.51.100.54")
+    assert device.resolv_conf is not None
+    resolv = Path(device.resolv_conf)
     assert resolv.read_text().count("nameserver") == 2
     assert win32ras.EnumConnections()[0][1:3] == ("Office VPN", "vpn")
 
@@ -163,8 +165,8 @@ def test_delete_from_the_server_is_629_at_once(ikev2_lab: LabFactory) -> None:
     handle, notes = lab.dial()
     assert notes[-1].state is RASCS.Connected
     lab.server.swanctl("--terminate", "--ike", "rw")
-    status = wait_for(lambda: (s := lab.status(handle)) and s["phase"] == "failed" and s, 10)
-    assert status["error"] == 629 and status["state"] == int(RASCS.Disconnected)
+    status = wait_for(lambda: (s := lab.status(handle)) and s.phase.value == "failed" and s, 10)
+    assert status.error == 629 and status.state is RASCS.Disconnected
     assert any(e.get("notify") == "disconnection" for e in events_of(lab.daemon, handle))
     lab.hangup(handle)
     assert leftovers(lab) == NOTHING_LEFT
@@ -388,7 +390,8 @@ def test_password_never_leaves_the_daemon_in_clear(ikev2_lab: LabFactory) -> Non
     charon_pid = int((lab.daemon.home / "charon" / "run" / "charon.pid").read_text())
     for what in ("cmdline", "environ"):
         assert secret.encode() not in Path(f"/proc/{charon_pid}/{what}").read_bytes()
-    status = json.dumps(lab.status(handle))
+    with lab.daemon.client() as c:
+        status = json.dumps(c.call("GET", f"/v1/connections/{handle}"))
     events = json.dumps(events_of(lab.daemon))
     lab.hangup(handle)
     logs = lab.daemon.log() + (lab.daemon.home / "charon" / "charon.log").read_text(

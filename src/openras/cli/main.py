@@ -10,7 +10,9 @@ from typing import Any
 
 from ..client import ApiError, Client, entry_path
 from ..client.ras import Ras
-from ..codes import RASCS, error_name, state_name
+from ..codes import RASCS, ErrorCode, error_name, state_name
+from ..events.types import ConnectionEvent, Event, Overflow, encode
+from ..ras.records import encode_record
 from .common import exit_status, print_ras_error
 
 
@@ -97,9 +99,9 @@ def cmd_credentials(args: argparse.Namespace) -> int:
 def cmd_dial(args: argparse.Namespace) -> int:
     ras = Ras(_client())
     started = ras.dial(args.entry, phonebook=args.phonebook, user=args.user or "", password=args.password or "")
-    handle = started["handle"]
+    handle = started.handle
     last = None
-    for note in ras.notifications(handle, started["seq"]):
+    for note in ras.notifications(handle, started.seq):
         last = note
         if args.json:
             print(json.dumps({"handle": handle, "state": int(note.state), "state_name": state_name(note.state),
@@ -109,7 +111,7 @@ def cmd_dial(args: argparse.Namespace) -> int:
             print(f"[{handle}] {state_name(note.state)}{err}", flush=True)
     if last is not None and not last.error and last.state == RASCS.Connected:
         return 0
-    code = last.error if last and last.error else 668
+    code = last.error if last and last.error else ErrorCode.ERROR_NO_CONNECTION
     print_ras_error(code, last.detail if last else "")
     return exit_status(code)
 
@@ -118,16 +120,16 @@ def _find_handle(ras: Ras, target: str) -> int:
     if target.isdigit():
         return int(target)
     for conn in ras.connections():
-        if conn["entry"] == target:
-            return int(conn["handle"])
-    raise ApiError(6, detail=f"no connection to {target}")
+        if conn.entry == target:
+            return conn.handle
+    raise ApiError(ErrorCode.ERROR_INVALID_HANDLE, detail=f"no connection to {target}")
 
 
 def cmd_hangup(args: argparse.Namespace) -> int:
     ras = Ras(_client())
     handle = _find_handle(ras, args.target)
     result = ras.hangup(handle)
-    if not args.no_wait and result.get("refs", 0) == 0:
+    if not args.no_wait and result.refs == 0:
         ras.wait_gone(handle)
     return 0
 
@@ -135,28 +137,31 @@ def cmd_hangup(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     ras = Ras(_client())
     data = ras.status(int(args.handle)) if args.handle else ras.connections()
+    rows = data if isinstance(data, list) else [data]
     if args.json:
-        _dump(data)
+        encoded = [encode_record(r) for r in rows]
+        _dump(encoded if isinstance(data, list) else encoded[0])
         return 0
-    rows = [data] if args.handle else data
     if not rows:
         print("No connections")
     for r in rows:
-        err = f" error {r['error']} {r['error_name']}" if r["error"] else ""
-        dev = r.get("device") or {}
-        extra = f" socks 127.0.0.1:{dev['socks_port']}" if dev.get("socks_port") else ""
-        extra += f" if {dev['interface']}" if dev.get("interface") else ""
-        print(f"{r['handle']:>5}  {r['entry']:<24} {r['device_type']:<7} {r['state_name']:<26} "
-              f"{r['phase']:<11} uid {r['owner_uid']} refs {r['refs']}{extra}{err}")
+        err = f" error {r.error} {error_name(r.error)}" if r.error else ""
+        dev = r.device
+        extra = f" socks {dev.socks_host}:{dev.socks_port}" if dev.socks_port else ""
+        extra += f" if {dev.interface}" if dev.interface else ""
+        print(f"{r.handle:>5}  {r.entry:<24} {r.device_type:<7} {state_name(r.state):<26} "
+              f"{r.phase.value:<11} uid {r.owner_uid} refs {r.refs}{extra}{err}")
     return 0
 
 
-def _format_event(e: dict[str, Any]) -> str:
+def _format_event(event: Event) -> str:
+    e = encode(event)
     when = time.strftime("%H:%M:%S", time.localtime(e["time"])) + f".{int(e['time'] * 1000) % 1000:03d}"
-    if "handle" in e and "state_name" in e:
-        err = f" error={e['error']} {e.get('error_name', '')}" if e.get("error") else ""
-        note = f" [{e['notify']}]" if e.get("notify") else ""
-        return f"{when} #{e['seq']:<6} {e['kind']:<9} h={e['handle']} {e.get('entry', '')} {e['state_name']}{err}{note}"
+    if isinstance(event, ConnectionEvent):
+        err = f" error={e['error']} {e['error_name']}" if e["error"] else ""
+        note = f" [{e['notify']}]" if e["notify"] else ""
+        return (f"{when} #{e['seq']:<6} {e['kind']:<9} h={e['handle']} {e['entry']} {e['state_name']}"
+                f"{err}{note}")
     rest = {k: v for k, v in e.items() if k not in ("seq", "time", "kind")}
     return f"{when} #{e['seq']:<6} {e['kind']:<9} {json.dumps(rest)}"
 
@@ -168,11 +173,8 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     while True:
         try:
             for event in client.events(since=since, **filters):
-                if event["kind"] == "overflow":
-                    since = event["resume_from"]
-                print(json.dumps(event) if args.json else _format_event(event), flush=True)
-                if event["kind"] != "overflow":
-                    since = event["seq"]
+                print(json.dumps(encode(event)) if args.json else _format_event(event), flush=True)
+                since = event.resume_from if isinstance(event, Overflow) else event.seq
         except ApiError:
             # The daemon went away (restart): resume from the last sequence number seen.
             time.sleep(0.5)

@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..client import ApiError, Client
-from ..codes import error_name, error_string
+from ..codes import ErrorCode, error_name, error_string
 from ..mpr.netresource import (
     CONNECT_COMMANDLINE,
     CONNECT_REDIRECT,
@@ -125,7 +125,7 @@ class NetUse:
         local = device.upper() if DRIVE.match(device) else os.path.realpath(device)
         rows = [r for r in self.c.call("GET", "/v1/net/connections")["connections"] if r["local_name"] == local]
         if not rows:
-            raise ApiError(2250)  # ERROR_NOT_CONNECTED
+            raise ApiError(ErrorCode.ERROR_NOT_CONNECTED)
         r = rows[0]
         if self.as_json:
             print(json.dumps(r, indent=2))
@@ -250,7 +250,7 @@ def run_use(client: Client, opts: dict[str, Any]) -> int:
     if pos and not _is_remote(pos[0]):
         device = pos.pop(0)
         if device != "*" and not DRIVE.match(device) and not device.startswith("/"):
-            raise ApiError(1200)  # ERROR_BAD_DEVICE: "The local device name is invalid"
+            raise ApiError(ErrorCode.ERROR_BAD_DEVICE)
     remote = pos.pop(0) if pos and _is_remote(pos[0]) else None
     password = pos.pop(0) if pos and remote else None
     if pos:

@@ -15,7 +15,8 @@ import sys
 
 from ..client import ApiError, Client
 from ..client.ras import Ras
-from ..codes import RASCS, errors
+from ..codes import RASCS, ErrorCode
+from ..events.types import Phase
 from .common import exit_status, print_ras_error
 
 USAGE = """USAGE:
@@ -56,32 +57,32 @@ def _parse(argv: list[str]) -> tuple[list[str], dict[str, str]]:
 
 
 def list_connections(ras: Ras) -> int:
-    conns = [c for c in ras.connections() if c["phase"] == "connected"]
+    conns = [c for c in ras.connections() if c.phase is Phase.CONNECTED]
     if not conns:
         print("No connections")
     else:
         print("Connected to")
         for c in conns:
-            print(c["entry"])
+            print(c.entry)
     print("Command completed successfully.")
     return 0
 
 
 def disconnect(ras: Ras, entry: str | None) -> int:
-    conns = [c for c in ras.connections() if c["phase"] != "hanging_up"]
+    conns = [c for c in ras.connections() if c.phase is not Phase.HANGING_UP]
     if entry:
-        conns = [c for c in conns if c["entry"] == entry]
+        conns = [c for c in conns if c.entry == entry]
     if not conns:
-        print_ras_error(errors.ERROR_NO_CONNECTION, f"no connection to {entry}" if entry else "no connections")
-        return exit_status(errors.ERROR_NO_CONNECTION)
+        print_ras_error(ErrorCode.ERROR_NO_CONNECTION, f"no connection to {entry}" if entry else "no connections")
+        return exit_status(ErrorCode.ERROR_NO_CONNECTION)
     if not entry and len(conns) > 1:
         print("More than one connection is active: give the entry name.", file=sys.stderr)
-        return exit_status(errors.ERROR_INVALID_PARAMETER)
+        return exit_status(ErrorCode.ERROR_INVALID_PARAMETER)
     for c in conns:
-        ras.hangup(c["handle"])
+        ras.hangup(c.handle)
     # Return only once the connections are gone (status answers ERROR_INVALID_HANDLE).
     for c in conns:
-        ras.wait_gone(c["handle"])
+        ras.wait_gone(c.handle)
     print("Command completed successfully.")
     return 0
 
@@ -92,10 +93,10 @@ def dial(ras: Ras, entry: str, user: str, password: str, switches: dict[str, str
     started = ras.dial(entry, phonebook=switches.get("PHONEBOOK") or None, phone_number=switches.get("PHONE", ""),
                        user=user, password=password, domain=switches.get("DOMAIN", ""),
                        callback_number=switches.get("CALLBACK", ""))
-    handle = started["handle"]
+    handle = started.handle
     shown: set[str] = set()
     last = None
-    for note in ras.notifications(handle, started["seq"]):
+    for note in ras.notifications(handle, started.seq):
         last = note
         line = PROGRESS.get(note.state)
         if line and not note.error and line not in shown:
@@ -105,7 +106,7 @@ def dial(ras: Ras, entry: str, user: str, password: str, switches: dict[str, str
         print(f"Successfully connected to {entry}.")
         print("Command completed successfully.")
         return 0
-    code = last.error if last and last.error else errors.ERROR_DISCONNECTION
+    code = last.error if last and last.error else ErrorCode.ERROR_DISCONNECTION
     print_ras_error(code, last.detail if last else "")
     # Like rasdial.exe: a failed dial's handle is hung up before exiting.
     try:
@@ -121,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         positional, switches = _parse(argv)
     except ValueError as exc:
         print(f"{exc}\n\n{USAGE}", file=sys.stderr)
-        return exit_status(errors.ERROR_INVALID_PARAMETER)
+        return exit_status(ErrorCode.ERROR_INVALID_PARAMETER)
     if "?" in switches:
         print(USAGE)
         return 0
@@ -139,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         print_ras_error(exc.code, exc.detail)
         return exit_status(exc.code)
     except KeyboardInterrupt:
-        return exit_status(errors.ERROR_USER_DISCONNECTION)
+        return exit_status(ErrorCode.ERROR_USER_DISCONNECTION)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ from typing import Any
 
 import httpx
 
-from ..codes import RasError, error_name, error_string, errors
+from ..codes import ErrorCode, RasError, error_name, error_string
+from ..events.types import Event, decode
 from ..paths import Paths, resolve
 from .transport import ensure_daemon
 
@@ -33,7 +34,7 @@ def _raise_for(response: httpx.Response) -> Any:
         body = response.json()
         raise ApiError(int(body["error"]), body.get("message", ""), body.get("detail", ""), response.status_code)
     except (ValueError, KeyError, TypeError):
-        raise ApiError(errors.ERROR_UNKNOWN, f"HTTP {response.status_code}", response.text[:200],
+        raise ApiError(ErrorCode.ERROR_UNKNOWN, f"HTTP {response.status_code}", response.text[:200],
                        response.status_code) from None
 
 
@@ -51,18 +52,19 @@ def entry_path(name: str, *rest: str) -> str:
 
 
 class SseParser:
-    """Server-Sent Events, line by line: ``feed`` returns an event at each blank line."""
+    """Server-Sent Events, line by line: ``feed`` returns the typed event at each blank line
+    (None for keep-alives and kinds this version does not know)."""
 
     def __init__(self) -> None:
         self._data: list[str] = []
 
-    def feed(self, line: str) -> dict[str, Any] | None:
+    def feed(self, line: str) -> Event | None:
         if line:
             if line.startswith("data:"):
                 self._data.append(line[5:].lstrip(" "))
             return None  # comments (keep-alives), id: and event: lines carry nothing we need
         data, self._data = "\n".join(self._data), []
-        return json.loads(data) if data else None
+        return decode(json.loads(data)) if data else None
 
 
 def _autostart_default() -> bool:
@@ -94,10 +96,10 @@ class Client:
             response = self._client().request(method, path, json=json, params=_query(params))
         except httpx.TransportError as exc:
             self.close()
-            raise ApiError(errors.ERROR_RASMAN_CANNOT_INITIALIZE, f"daemon unreachable: {exc}") from None
+            raise ApiError(ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE, f"daemon unreachable: {exc}") from None
         return _raise_for(response)
 
-    def events(self, since: int | None = None, **filters: Any) -> Iterator[dict[str, Any]]:
+    def events(self, since: int | None = None, **filters: Any) -> Iterator[Event]:
         """The live event stream (blocking iterator); filters: handle, kinds, notify."""
         params = _query({"since": since, **filters})
         try:
@@ -110,7 +112,7 @@ class Client:
                     if (event := parser.feed(line)) is not None:
                         yield event
         except httpx.TransportError as exc:
-            raise ApiError(errors.ERROR_RASMAN_CANNOT_INITIALIZE, f"event stream lost: {exc}") from None
+            raise ApiError(ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE, f"event stream lost: {exc}") from None
 
     def close(self) -> None:
         if self._http is not None:
@@ -150,10 +152,10 @@ class AsyncClient:
             response = await (await self._client()).request(method, path, json=json, params=_query(params))
         except httpx.TransportError as exc:
             await self.aclose()
-            raise ApiError(errors.ERROR_RASMAN_CANNOT_INITIALIZE, f"daemon unreachable: {exc}") from None
+            raise ApiError(ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE, f"daemon unreachable: {exc}") from None
         return _raise_for(response)
 
-    async def events(self, since: int | None = None, **filters: Any) -> AsyncIterator[dict[str, Any]]:
+    async def events(self, since: int | None = None, **filters: Any) -> AsyncIterator[Event]:
         params = _query({"since": since, **filters})
         client = await self._client()
         try:
@@ -167,7 +169,7 @@ class AsyncClient:
                     if (event := parser.feed(line)) is not None:
                         yield event
         except httpx.TransportError as exc:
-            raise ApiError(errors.ERROR_RASMAN_CANNOT_INITIALIZE, f"event stream lost: {exc}") from None
+            raise ApiError(ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE, f"event stream lost: {exc}") from None
 
     async def aclose(self) -> None:
         if self._http is not None:

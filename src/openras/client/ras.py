@@ -2,7 +2,8 @@
 
 A dial's notifications are a view of the event stream: the events of its handle after the
 sequence number the dial returned, until the final one (Connected, an error, Disconnected) or
-the hang-up. ``win32ras`` and ``rasdial`` are built on this module.
+the hang-up. :class:`~.follower.DialFollower` decides all of that; the two clients here only
+move events to it. ``win32ras`` and ``rasdial`` are built on this module.
 """
 
 from __future__ import annotations
@@ -11,63 +12,65 @@ import os
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
-from ..codes import RASCS, errors
+from ..codes import RASCS, ErrorCode, RasError
+from ..events.types import ConnectionEvent, Event, Notify
+from ..ras.records import ConnectionRecord, DialStarted, HangupStarted, decode_record
 from .api import ApiError, AsyncClient, Client
+from .follower import Notification
 
-FINAL = (RASCS.Connected, RASCS.Disconnected)
+__all__ = ["AsyncConnection", "AsyncRas", "Notification", "Ras", "dial_body"]
 
-
-@dataclass(frozen=True)
-class Notification:
-    handle: int
-    state: RASCS
-    error: int
-    extended_error: int
-    detail: str
-    seq: int
-
-    @property
-    def final(self) -> bool:
-        return self.error != 0 or self.state in FINAL
+CONNECTIONS = "/v1/connections"
 
 
 def dial_body(entry: str, phonebook: str | None = None, phone_number: str = "", user: str = "",
-              password: str = "", domain: str = "", callback_number: str = "", device: str = "") -> dict[str, Any]:
+              password: str = "", domain: str = "", callback_number: str = "",
+              device: str = "") -> dict[str, Any]:
     """The dial request. A phonebook file is read here, with the caller's own permissions."""
-    body: dict[str, Any] = {"entry": entry, "phone_number": phone_number, "user": user, "password": password,
-                            "domain": domain, "callback_number": callback_number, "device": device}
+    body: dict[str, Any] = {"entry": entry, "phone_number": phone_number, "user": user,
+                            "password": password, "domain": domain,
+                            "callback_number": callback_number, "device": device}
     if phonebook:
-        path = os.path.abspath(phonebook)
-        from ..phonebook import _decode
+        from ..phonebook import read_text
 
+        path = os.path.abspath(phonebook)
         try:
-            with open(path, "rb") as f:
-                text = _decode(f.read(16 * 1024 * 1024))
-        except OSError as exc:
-            raise ApiError(errors.ERROR_CANNOT_OPEN_PHONEBOOK, detail=f"{path}: {exc.strerror}") from None
+            body["phonebook_text"] = read_text(path)
+        except RasError as exc:
+            raise ApiError(exc.code, detail=exc.detail) from None
         body["phonebook"] = path
-        body["phonebook_text"] = text
     return body
 
 
-def notification_of(event: dict[str, Any], handle: int) -> Notification | None:
-    """The per-dial notification an event stands for, or None (and 'stop' for a hang-up)."""
-    kind = event.get("kind")
-    if kind in ("state", "reference"):
-        return Notification(handle, RASCS(event["state"]), int(event.get("error", 0)),
-                            int(event.get("extended_error", 0)), event.get("detail", ""), event["seq"])
-    return None
+def _started(data: dict[str, Any]) -> DialStarted:
+    return DialStarted(data["handle"], data["seq"], data["shared"], RASCS(data["state"]), data["refs"])
 
 
-def dial_view(event: dict[str, Any], handle: int) -> tuple[Notification | None, bool]:
-    """One event of the stream as the dial sees it: (its notification or None, whether it is over)."""
-    if event.get("kind") in ("hangup", "released"):
-        return None, True  # a hang-up stops the dial's notifications
-    note = notification_of(event, handle)
-    return note, note is not None and note.final
+def _hangup(data: dict[str, Any]) -> HangupStarted:
+    return HangupStarted(data["handle"], data["refs"], data["seq"])
+
+
+def _watch_flag(event: Event, handle: int | None, flags: int) -> int:
+    """RasConnectionNotification: the RASCN_* flag an event signals (0: none).
+
+    RASCN_Connection (1) is reported only when watching all handles, as on Windows."""
+    if not isinstance(event, ConnectionEvent) or event.notify is None:
+        return 0
+    flag = 0x1 if event.notify is Notify.CONNECTION else 0x2
+    if flag == 0x1 and handle is not None:
+        return 0
+    return flag & flags
+
+
+def _exists(error: ApiError | None) -> bool:
+    """A status call's outcome: the handle exists, is gone (6), or the call failed (raise)."""
+    if error is None:
+        return True
+    if error.code == ErrorCode.ERROR_INVALID_HANDLE:
+        return False
+    raise error
 
 
 class Ras:
@@ -76,80 +79,64 @@ class Ras:
     def __init__(self, client: Client | None = None) -> None:
         self.client = client or Client()
 
-    def dial(self, entry: str, **kwargs: Any) -> dict[str, Any]:
-        """Start a dial; returns ``{"handle", "seq", "shared", ...}`` at once."""
-        return self.client.call("POST", "/v1/connections", json=dial_body(entry, **kwargs))
+    def dial(self, entry: str, **kwargs: Any) -> DialStarted:
+        """Start a dial; returns the handle and where its notifications start, at once."""
+        return _started(self.client.call("POST", CONNECTIONS, json=dial_body(entry, **kwargs)))
 
     def notifications(self, handle: int, since: int) -> Iterator[Notification]:
-        """The dial's notifications in order; ends after the final one or at a hang-up.
+        """The dial's notifications in order; ends after the final one or at a hang-up."""
+        from .follower import DialFollower
 
-        An overflow or a dropped stream is not the end of the dial: it resumes from the last
-        sequence number seen, so no notification is lost or repeated."""
-        resumes = 0
-        while True:
+        follower = DialFollower(handle, since)
+        while not follower.done:
+            failure = None
             try:
-                for event in self.client.events(since=since, handle=handle):
-                    if event["kind"] == "overflow":
+                for event in self.client.events(**follower.query()):
+                    yield from follower.feed(event)
+                    if follower.done or follower.cut_off:
                         break
-                    since = event["seq"]
-                    note, over = dial_view(event, handle)
-                    if note is not None:
-                        yield note
-                    if over:
-                        return
-            except ApiError:
-                if resumes >= 3:
-                    raise
-            resumes += 1
-            if resumes > 10:
-                raise ApiError(errors.ERROR_DISCONNECTION, detail="the event stream keeps ending")
-            self.client.close()
-            if not self._exists(handle):
-                return
+            except ApiError as exc:
+                failure = exc
+            if not follower.done:
+                follower.stream_ended(failure)
+                self.client.close()
+                follower.handle_exists(self._exists(handle))
 
     def _exists(self, handle: int) -> bool:
         try:
             self.status(handle)
-            return True
         except ApiError as exc:
-            if exc.code == errors.ERROR_INVALID_HANDLE:
-                return False
-            raise
+            return _exists(exc)
+        return True
 
-    def hangup(self, handle: int) -> dict[str, Any]:
-        return self.client.call("DELETE", f"/v1/connections/{handle}")
+    def hangup(self, handle: int) -> HangupStarted:
+        return _hangup(self.client.call("DELETE", f"{CONNECTIONS}/{handle}"))
 
-    def status(self, handle: int) -> dict[str, Any]:
-        return self.client.call("GET", f"/v1/connections/{handle}")
+    def status(self, handle: int) -> ConnectionRecord:
+        return decode_record(self.client.call("GET", f"{CONNECTIONS}/{handle}"))
 
-    def connections(self) -> list[dict[str, Any]]:
-        return self.client.call("GET", "/v1/connections")
+    def connections(self) -> list[ConnectionRecord]:
+        return [decode_record(r) for r in self.client.call("GET", CONNECTIONS)]
 
     def projection(self, handle: int, kind: int) -> dict[str, Any]:
-        return self.client.call("GET", f"/v1/connections/{handle}/projection/{kind}")
+        """RasGetProjectionInfo: the Windows structure's fields by their names."""
+        projection: dict[str, Any] = self.client.call("GET", f"{CONNECTIONS}/{handle}/projection/{kind}")
+        return projection
 
-    def watch(self, handle: int | None = None, flags: int = 0x3, since: int | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
-        """RasConnectionNotification as an iterator of ``(RASCN_* flag, event)``.
-
-        RASCN_Connection (1) is reported only when watching all handles, as on Windows.
-        """
+    def watch(self, handle: int | None = None, flags: int = 0x3,
+              since: int | None = None) -> Iterator[tuple[int, ConnectionEvent]]:
+        """RasConnectionNotification as an iterator of ``(RASCN_* flag, event)``."""
         for event in self.client.events(since=since, handle=handle, notify="connection,disconnection"):
-            flag = 0x1 if event.get("notify") == "connection" else 0x2
-            if flag == 0x1 and handle is not None:
-                continue
-            if flags & flag:
+            if flag := _watch_flag(event, handle, flags):
+                assert isinstance(event, ConnectionEvent)
                 yield flag, event
 
     def wait_gone(self, handle: int, timeout: float = 30.0, interval: float = 0.02) -> bool:
         """Poll status until ERROR_INVALID_HANDLE (Microsoft's recommended hang-up loop)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            try:
-                self.status(handle)
-            except ApiError as exc:
-                if exc.code == errors.ERROR_INVALID_HANDLE:
-                    return True
-                raise
+            if not self._exists(handle):
+                return True
             time.sleep(interval)
         return False
 
@@ -160,7 +147,7 @@ class AsyncConnection:
         self.handle = handle
         self.notifications = notes
 
-    async def status(self) -> dict[str, Any]:
+    async def status(self) -> ConnectionRecord:
         return await self.ras.status(self.handle)
 
     async def hangup(self) -> None:
@@ -173,66 +160,65 @@ class AsyncRas:
     def __init__(self, client: AsyncClient | None = None) -> None:
         self.client = client or AsyncClient()
 
-    async def start_dial(self, entry: str, **kwargs: Any) -> dict[str, Any]:
-        return await self.client.call("POST", "/v1/connections", json=dial_body(entry, **kwargs))
+    async def start_dial(self, entry: str, **kwargs: Any) -> DialStarted:
+        return _started(await self.client.call("POST", CONNECTIONS, json=dial_body(entry, **kwargs)))
 
     async def notifications(self, handle: int, since: int) -> AsyncIterator[Notification]:
-        """As :meth:`Ras.notifications`, resuming after an overflow or a dropped stream."""
-        resumes = 0
-        while True:
+        """As :meth:`Ras.notifications`."""
+        from .follower import DialFollower
+
+        follower = DialFollower(handle, since)
+        while not follower.done:
+            failure = None
             try:
-                async for event in self.client.events(since=since, handle=handle):
-                    if event["kind"] == "overflow":
-                        break
-                    since = event["seq"]
-                    note, over = dial_view(event, handle)
-                    if note is not None:
+                async for event in self.client.events(**follower.query()):
+                    for note in follower.feed(event):
                         yield note
-                    if over:
-                        return
-            except ApiError:
-                if resumes >= 3:
-                    raise
-            resumes += 1
-            if resumes > 10:
-                raise ApiError(errors.ERROR_DISCONNECTION, detail="the event stream keeps ending")
-            await self.client.aclose()
-            try:
-                await self.status(handle)
+                    if follower.done or follower.cut_off:
+                        break
             except ApiError as exc:
-                if exc.code == errors.ERROR_INVALID_HANDLE:
-                    return
-                raise
+                failure = exc
+            if not follower.done:
+                follower.stream_ended(failure)
+                await self.client.aclose()
+                follower.handle_exists(await self._exists(handle))
+
+    async def _exists(self, handle: int) -> bool:
+        try:
+            await self.status(handle)
+        except ApiError as exc:
+            return _exists(exc)
+        return True
 
     @asynccontextmanager
     async def dial(self, entry: str, **kwargs: Any) -> AsyncIterator[AsyncConnection]:
         """Dial and wait for the result; raises ApiError on failure; hangs up on exit."""
         started = await self.start_dial(entry, **kwargs)
-        handle = started["handle"]
-        notes = [n async for n in self.notifications(handle, started["seq"])]
+        handle = started.handle
+        notes = [n async for n in self.notifications(handle, started.seq)]
         conn = AsyncConnection(self, handle, notes)
         try:
             last = notes[-1] if notes else None
             if last is None or last.error or last.state != RASCS.Connected:
-                code = last.error if last and last.error else errors.ERROR_DISCONNECTION
+                code = last.error if last and last.error else ErrorCode.ERROR_DISCONNECTION
                 raise ApiError(code, detail=last.detail if last else "dial ended without a result")
             yield conn
         finally:
             try:
                 await self.hangup(handle)
             except ApiError as exc:
-                if exc.code != errors.ERROR_INVALID_HANDLE:
+                if exc.code != ErrorCode.ERROR_INVALID_HANDLE:
                     raise
 
-    async def hangup(self, handle: int) -> dict[str, Any]:
-        return await self.client.call("DELETE", f"/v1/connections/{handle}")
+    async def hangup(self, handle: int) -> HangupStarted:
+        return _hangup(await self.client.call("DELETE", f"{CONNECTIONS}/{handle}"))
 
-    async def status(self, handle: int) -> dict[str, Any]:
-        return await self.client.call("GET", f"/v1/connections/{handle}")
+    async def status(self, handle: int) -> ConnectionRecord:
+        return decode_record(await self.client.call("GET", f"{CONNECTIONS}/{handle}"))
 
-    async def connections(self) -> list[dict[str, Any]]:
-        return await self.client.call("GET", "/v1/connections")
+    async def connections(self) -> list[ConnectionRecord]:
+        return [decode_record(r) for r in await self.client.call("GET", CONNECTIONS)]
 
-    async def events(self, since: int | None = None, **filters: Any) -> AsyncIterator[dict[str, Any]]:
+    async def events(self, since: int | None = None, **filters: Any) -> AsyncIterator[Event]:
         async for event in self.client.events(since=since, **filters):
             yield event

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from ..codes import RasError, errors
+from ..codes import ErrorCode, RasError
 from ..paths import Paths, resolve
 
 START_TIMEOUT = 15.0
@@ -32,12 +32,12 @@ def ensure_daemon(paths: Paths | None = None, autostart: bool = True) -> Paths:
     if socket_answers(str(paths.socket)):
         return paths
     if not autostart:
-        raise RasError(errors.ERROR_RASMAN_CANNOT_INITIALIZE, f"no daemon answers at {paths.socket}")
+        raise RasError(ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE, f"no daemon answers at {paths.socket}")
     try:
         paths.runtime.mkdir(parents=True, exist_ok=True)
         log = open(paths.log, "ab")
     except OSError as exc:
-        raise RasError(errors.ERROR_RASMAN_CANNOT_INITIALIZE, f"cannot start the daemon: {exc}") from None
+        raise RasError(ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE, f"cannot start the daemon: {exc}") from None
     env = dict(os.environ)
     if paths.runtime == paths.state == paths.config:
         env["OPENRAS_HOME"] = str(paths.runtime)  # one home directory (OPENRAS_HOME or Client(home=...))
@@ -54,4 +54,4 @@ def ensure_daemon(paths: Paths | None = None, autostart: bool = True) -> Paths:
         if code not in (None, 0):
             break
         time.sleep(0.02)
-    raise RasError(errors.ERROR_RASMAN_CANNOT_INITIALIZE, f"the daemon did not start; see {paths.log}")
+    raise RasError(ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE, f"the daemon did not start; see {paths.log}")

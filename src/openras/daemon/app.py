@@ -7,14 +7,14 @@ from typing import Any
 from aiohttp import web
 
 from .. import __version__
-from ..codes import RasError, errors
+from ..codes import ErrorCode, RasError
 from ..context import DaemonContext
 from ..ras.connection import Phase
 from ..ras.manager import ConnectionManager
 from . import openapi
 from .http import errors_middleware, peer
 from .ras_routes import RasApi
-from .routes import Route
+from .routes import Handler, Route
 
 MAX_BODY = 17 * 1024 * 1024
 
@@ -23,10 +23,10 @@ def _access_middleware(ctx: DaemonContext) -> Any:
     allowed = ctx.config.allow_users
 
     @web.middleware
-    async def access(request: web.Request, handler: Any) -> web.StreamResponse:
+    async def access(request: web.Request, handler: Handler) -> web.StreamResponse:
         uid = peer(request).uid
         if uid not in (0, ctx.uid) and allowed != "*" and uid not in allowed:
-            raise RasError(errors.ERROR_ACCESS_DENIED, f"uid {uid} may not use this daemon")
+            raise RasError(ErrorCode.ERROR_ACCESS_DENIED, f"uid {uid} may not use this daemon")
         return await handler(request)
 
     return access

@@ -16,22 +16,23 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from ..codes import RasError, error_name, error_string, errors
+from ..codes import ErrorCode, RasError, error_name, error_string
+from .routes import Handler
 
 M = TypeVar("M", bound=BaseModel)
 
-_STATUS = {
-    errors.ERROR_INVALID_HANDLE: 404,
-    errors.ERROR_CANNOT_FIND_PHONEBOOK_ENTRY: 404,
-    errors.ERROR_NOT_CONNECTED: 404,
-    errors.ERROR_BAD_NET_NAME: 404,
-    errors.ERROR_ACCESS_DENIED: 403,
-    errors.ERROR_INVALID_PARAMETER: 400,
-    errors.ERROR_CORRUPT_PHONEBOOK: 400,
-    errors.ERROR_CANNOT_LOAD_PHONEBOOK: 400,
-    errors.ERROR_CANNOT_OPEN_PHONEBOOK: 400,
-    errors.ERROR_INVALID_SIZE: 400,
-    errors.ERROR_NOT_SUPPORTED: 400,
+_STATUS: dict[int, int] = {
+    ErrorCode.ERROR_INVALID_HANDLE: 404,
+    ErrorCode.ERROR_CANNOT_FIND_PHONEBOOK_ENTRY: 404,
+    ErrorCode.ERROR_NOT_CONNECTED: 404,
+    ErrorCode.ERROR_BAD_NET_NAME: 404,
+    ErrorCode.ERROR_ACCESS_DENIED: 403,
+    ErrorCode.ERROR_INVALID_PARAMETER: 400,
+    ErrorCode.ERROR_CORRUPT_PHONEBOOK: 400,
+    ErrorCode.ERROR_CANNOT_LOAD_PHONEBOOK: 400,
+    ErrorCode.ERROR_CANNOT_OPEN_PHONEBOOK: 400,
+    ErrorCode.ERROR_INVALID_SIZE: 400,
+    ErrorCode.ERROR_NOT_SUPPORTED: 400,
 }
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ def peer(request: web.Request) -> Peer:
     transport = request.transport
     sock = transport.get_extra_info("socket") if transport else None
     if sock is None or sock.family != socket.AF_UNIX:
-        raise RasError(errors.ERROR_ACCESS_DENIED, "peer credentials unavailable")
+        raise RasError(ErrorCode.ERROR_ACCESS_DENIED, "peer credentials unavailable")
     pid, uid, gid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
     return Peer(pid, uid, gid)
 
@@ -77,13 +78,13 @@ async def read_json(request: web.Request, model: type[M]) -> M:
         raw = await request.read()
         data = json.loads(raw or b"{}")
     except (ValueError, UnicodeDecodeError) as exc:
-        raise RasError(errors.ERROR_INVALID_PARAMETER, f"body is not JSON: {exc}") from None
+        raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, f"body is not JSON: {exc}") from None
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ())) or "body"
-        raise RasError(errors.ERROR_INVALID_PARAMETER, f"{where}: {first.get('msg')}") from None
+        raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, f"{where}: {first.get('msg')}") from None
 
 
 def query_int(request: web.Request, name: str, default: int | None = None, lo: int = 0,
@@ -94,14 +95,14 @@ def query_int(request: web.Request, name: str, default: int | None = None, lo: i
     try:
         number = int(value)
     except ValueError:
-        raise RasError(errors.ERROR_INVALID_PARAMETER, f"{name} must be an integer") from None
+        raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, f"{name} must be an integer") from None
     if not lo <= number <= hi:
-        raise RasError(errors.ERROR_INVALID_PARAMETER, f"{name} out of range")
+        raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, f"{name} out of range")
     return number
 
 
 @web.middleware
-async def errors_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every failure becomes the JSON error body: RasError with its code, the rest 635/87."""
     try:
         return await handler(request)
@@ -109,11 +110,11 @@ async def errors_middleware(request: web.Request, handler: Any) -> web.StreamRes
         return error_response(exc.code, exc.detail)
     except web.HTTPException as exc:
         if exc.status in (404, 405):
-            return error_response(errors.ERROR_INVALID_PARAMETER if exc.status == 405 else errors.ERROR_NOT_SUPPORTED,
+            return error_response(ErrorCode.ERROR_INVALID_PARAMETER if exc.status == 405 else ErrorCode.ERROR_NOT_SUPPORTED,
                                   exc.reason, status=exc.status)
         if exc.status == 413:
-            return error_response(errors.ERROR_INVALID_PARAMETER, "request body too large", status=413)
+            return error_response(ErrorCode.ERROR_INVALID_PARAMETER, "request body too large", status=413)
         raise
     except Exception as exc:
         request.app.logger.exception("unhandled error in %s %s", request.method, request.path)
-        return error_response(errors.ERROR_UNKNOWN, type(exc).__name__, status=500)
+        return error_response(ErrorCode.ERROR_UNKNOWN, type(exc).__name__, status=500)

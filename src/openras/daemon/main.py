@@ -19,7 +19,7 @@ from aiohttp import web
 
 from .. import config as config_mod
 from ..context import DaemonContext
-from ..events import EventBus
+from ..events import DaemonChanged, EventBus
 from ..paths import Paths, resolve
 from ..ras.devices import registry
 from ..ras.devices import shutdown as shutdown_devices
@@ -54,7 +54,7 @@ async def serve(paths: Paths) -> int:
     ctx = DaemonContext(paths=paths, config=cfg, store=store, events=events, log=log, uid=os.geteuid())
     manager = ConnectionManager(ctx, registry())
     mpr = _mpr_service(ctx)
-    events.publish("daemon", action="starting", pid=os.getpid())
+    events.publish(DaemonChanged(action="starting", pid=os.getpid()))
     await manager.start()
     extra = []
     if mpr is not None:
@@ -74,12 +74,12 @@ async def serve(paths: Paths) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    events.publish("daemon", action="ready", pid=os.getpid())
+    events.publish(DaemonChanged(action="ready", pid=os.getpid()))
     log.info("openras daemon %d listening on %s", os.getpid(), paths.socket)
     print(f"openras daemon ready on {paths.socket}", flush=True)
     await stop.wait()
     log.info("shutting down: hanging up %d connection(s)", len(manager.conns))
-    events.publish("daemon", action="stopping", pid=os.getpid())
+    events.publish(DaemonChanged(action="stopping", pid=os.getpid()))
     await manager.stop()
     await shutdown_devices()
     if mpr is not None:

@@ -27,7 +27,7 @@ from typing import Annotated, Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from ..codes import RasError, errors
+from ..codes import ErrorCode, RasError
 from ..context import DaemonContext
 from ..mpr.netresource import NETRESOURCE
 from ..mpr.notifyees import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, Notifyees
@@ -90,7 +90,7 @@ class SettingsBody(_Body):
 def _number(cfg: dict[str, Any], key: str, default: float) -> float:
     value = cfg.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise RasError(errors.ERROR_INVALID_PARAMETER, f"[mpr] {key} must be a non-negative number")
+        raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, f"[mpr] {key} must be a non-negative number")
     return float(value)
 
 
@@ -98,10 +98,10 @@ def load_provider(spec: str) -> Provider:
     target = BUILTIN_PROVIDERS.get(spec.casefold(), spec)
     module, sep, cls = target.partition(":")
     if not sep:
-        raise RasError(errors.ERROR_BAD_PROVIDER, f"unknown provider {spec!r}")
+        raise RasError(ErrorCode.ERROR_BAD_PROVIDER, f"unknown provider {spec!r}")
     provider = getattr(importlib.import_module(module), cls)()
     if not isinstance(provider, Provider):
-        raise RasError(errors.ERROR_BAD_PROVIDER, f"{target} is not a Provider")
+        raise RasError(ErrorCode.ERROR_BAD_PROVIDER, f"{target} is not a Provider")
     return provider
 
 
@@ -124,7 +124,7 @@ class MprService:
         self.log = ctx.log.getChild("mpr")
         order = cfg.get("provider_order", DEFAULT_ORDER)
         if not isinstance(order, list) or not all(isinstance(p, str) for p in order):
-            raise RasError(errors.ERROR_INVALID_PARAMETER, "[mpr] provider_order must be a list of names")
+            raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, "[mpr] provider_order must be a list of names")
         self.provider_order: list[str] = order
         self._given_providers = providers
         self.remembered = Remembered(ctx.store)

@@ -39,11 +39,25 @@ def _hoist(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]
 
     for name in list(components):
         components[name] = fix(components[name])
-    return fix(schema)
+    fixed: dict[str, Any] = fix(schema)
+    return fixed
+
+
+def _event_schemas(components: dict[str, Any]) -> dict[str, Any]:
+    """Every event kind as a component; returns the schema of "one event"."""
+    from ..events.types import schemas
+
+    mapping = {}
+    for name, (kind, schema) in schemas().items():
+        components[name] = _hoist(schema, components)
+        mapping[kind] = f"#/components/schemas/{name}"
+    return {"oneOf": [{"$ref": ref} for ref in mapping.values()],
+            "discriminator": {"propertyName": "kind", "mapping": mapping}}
 
 
 def build(routes: list[Route]) -> dict[str, Any]:
     components: dict[str, Any] = {"Error": ERROR_SCHEMA}
+    event = _event_schemas(components)
     paths: dict[str, Any] = {}
     for route in routes:
         params = []
@@ -55,7 +69,11 @@ def build(routes: list[Route]) -> dict[str, Any]:
             "schema": {"$ref": "#/components/schemas/Error"}}}}
         ok_content: dict[str, Any]
         if route.stream:
-            ok_content = {"text/event-stream": {"schema": {"type": "string"}}}
+            # Each message's data is one event, its ``event:`` field the kind.
+            ok_content = {"text/event-stream": {"schema": {"type": "string"},
+                                                "x-event-data": event}}
+        elif route.events:
+            ok_content = {"application/json": {"schema": {"type": "array", "items": event}}}
         else:
             ok_content = {"application/json": {"schema": {}}}
         op: dict[str, Any] = {

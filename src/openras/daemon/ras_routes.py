@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from typing import Annotated, Any
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from .. import phonebook
-from ..codes import RasError, errors
-from ..events import Event, EventBus
-from ..ras.devices.base import DialParams
-from ..ras.manager import SAVED_PASSWORD_HANDLE, ConnectionManager, DialRequest
+from ..codes import ErrorCode, RasError
+from ..events import EntryChanged, Event, EventBus, EventKind, NetChanged, encode
+from ..ras.dialing import DialCall, credential_key, dial_request, find_entry
+from ..ras.manager import ConnectionManager
+from ..ras.records import SAVED_PASSWORD_HANDLE, encode_projection, encode_record
 from ..store import Store
 from .http import peer, query_int, read_json
 from .routes import Route
@@ -74,7 +76,7 @@ class DialBody(_Body):
 
 
 def _entry_from_body(name: str, lines: list[Line] | None, properties: dict[str, str] | None) -> phonebook.Entry:
-    entry = phonebook.Entry(phonebook.check_name(name), [tuple(kv) for kv in lines or []])
+    entry = phonebook.Entry(phonebook.check_name(name), [(k, v) for k, v in lines or []])
     for key, value in (properties or {}).items():
         entry.set(key, value)
     return entry
@@ -82,7 +84,7 @@ def _entry_from_body(name: str, lines: list[Line] | None, properties: dict[str, 
 
 def _may_edit(owner_uid: int, uid: int, daemon_uid: int) -> None:
     if uid not in (0, daemon_uid, owner_uid):
-        raise RasError(errors.ERROR_ACCESS_DENIED, "entry belongs to another user")
+        raise RasError(ErrorCode.ERROR_ACCESS_DENIED, "entry belongs to another user")
 
 
 def _entry_json(name: str, owner: int, lines: list[tuple[str, str]], store: Store, uid: int) -> dict[str, Any]:
@@ -102,10 +104,7 @@ class RasApi:
 
     # -- entries ---------------------------------------------------------------------
     def _get_entry(self, name: str) -> tuple[int, list[tuple[str, str]]]:
-        found = self.store.get_entry(name)
-        if found is None:
-            raise RasError(errors.ERROR_CANNOT_FIND_PHONEBOOK_ENTRY, f"no entry named {name!r}")
-        return found
+        return find_entry(self.store, name)
 
     async def list_entries(self, request: web.Request) -> web.Response:
         return web.json_response([_entry_json(n, o, lines, self.store, peer(request).uid) for n, o, lines in self.store.list_entries()])
@@ -114,9 +113,9 @@ class RasApi:
         body = await read_json(request, EntryCreate)
         entry = _entry_from_body(body.name, body.lines, body.properties)
         if self.store.get_entry(entry.name) is not None:
-            raise RasError(errors.ERROR_ALREADY_ASSIGNED, f"entry {entry.name!r} exists")
+            raise RasError(ErrorCode.ERROR_ALREADY_ASSIGNED, f"entry {entry.name!r} exists")
         self.store.put_entry(entry.name, peer(request).uid, entry.lines)
-        self.events.publish("entry", entry=entry.name, action="created", owner_uid=peer(request).uid)
+        self.events.publish(EntryChanged(action="created", entry=entry.name, owner_uid=peer(request).uid))
         return web.json_response(_entry_json(entry.name, peer(request).uid, entry.lines, self.store, peer(request).uid), status=201)
 
     async def get_entry(self, request: web.Request) -> web.Response:
@@ -133,10 +132,10 @@ class RasApi:
         entry = _entry_from_body(new_name, body.lines if body.lines is not None else lines, body.properties)
         if new_name != name:
             if self.store.get_entry(new_name) is not None:
-                raise RasError(errors.ERROR_ALREADY_ASSIGNED, f"entry {new_name!r} exists")
+                raise RasError(ErrorCode.ERROR_ALREADY_ASSIGNED, f"entry {new_name!r} exists")
             self.store.rename_entry(name, new_name)
         self.store.put_entry(new_name, owner, entry.lines)
-        self.events.publish("entry", entry=new_name, action="updated", old_name=name)
+        self.events.publish(EntryChanged(action="updated", entry=new_name, old_name=name))
         return web.json_response(_entry_json(new_name, owner, entry.lines, self.store, peer(request).uid))
 
     async def delete_entry(self, request: web.Request) -> web.Response:
@@ -144,7 +143,7 @@ class RasApi:
         owner, _ = self._get_entry(name)
         _may_edit(owner, peer(request).uid, self.daemon_uid)
         self.store.delete_entry(name)
-        self.events.publish("entry", entry=name, action="deleted")
+        self.events.publish(EntryChanged(action="deleted", entry=name))
         return web.json_response({"deleted": name})
 
     async def import_phonebook(self, request: web.Request) -> web.Response:
@@ -153,12 +152,12 @@ class RasApi:
         uid = peer(request).uid
         existing = [e.name for e in entries if self.store.get_entry(e.name) is not None]
         if existing and not body.replace:
-            raise RasError(errors.ERROR_ALREADY_ASSIGNED, f"entries exist: {', '.join(existing[:10])}")
+            raise RasError(ErrorCode.ERROR_ALREADY_ASSIGNED, f"entries exist: {', '.join(existing[:10])}")
         for name in existing:
             _may_edit(self._get_entry(name)[0], uid, self.daemon_uid)
         for entry in entries:
             self.store.put_entry(entry.name, uid, entry.lines)
-        self.events.publish("entry", action="imported", names=[e.name for e in entries])
+        self.events.publish(EntryChanged(action="imported", names=tuple(e.name for e in entries)))
         return web.json_response({"imported": [e.name for e in entries]})
 
     async def export_phonebook(self, request: web.Request) -> web.Response:
@@ -170,10 +169,9 @@ class RasApi:
     def _cred_key(self, request: web.Request) -> str:
         name = request.match_info["name"]
         path = request.query.get("phonebook", "")
-        if path:
-            return f"file:{path}|{name}"
-        self._get_entry(name)
-        return name
+        if not path:
+            self._get_entry(name)
+        return credential_key(name, path)
 
     async def get_credentials(self, request: web.Request) -> web.Response:
         saved = self.store.get_credentials(peer(request).uid, self._cred_key(request))
@@ -196,65 +194,27 @@ class RasApi:
     async def dial(self, request: web.Request) -> web.Response:
         body = await read_json(request, DialBody)
         who = peer(request)
-        if body.phonebook_text is not None:
-            entries = await asyncio.to_thread(phonebook.parse, body.phonebook_text, body.phonebook or "phonebook")
-            cred_key = f"file:{body.phonebook}|{body.entry}"
-            entry = phonebook.find(entries, body.entry) if body.entry else None
-        else:
-            cred_key = body.entry
-            entry = None
-            if body.entry:
-                _, lines = self._get_entry(body.entry)
-                entry = phonebook.Entry(body.entry, lines)
-        if entry is None:
-            if not body.phone_number or not body.device:
-                raise RasError(errors.ERROR_INVALID_PARAMETER,
-                               "a dial without an entry needs phone_number and device")
-            entry = phonebook.Entry("phone", [("DEVICE", body.device), ("PhoneNumber", body.phone_number)])
-            entry_name = "." + body.phone_number
-        else:
-            entry_name = entry.name
-        # Only the caller's own saved credentials are ever used (never another user's).
-        saved = self.store.get_credentials(who.uid, cred_key) if body.entry else None
-        user, password, domain = body.user, body.password, body.domain
-        if saved:
-            user = user or saved[0]
-            if (not password or password == SAVED_PASSWORD_HANDLE) and saved[1] is not None:
-                password = saved[1]
-            if domain in ("", "*"):
-                domain = saved[2]
-        if password == SAVED_PASSWORD_HANDLE:
-            password = ""
-        params = DialParams(entry=body.entry, phone_number=body.phone_number, callback_number=body.callback_number,
-                            user=user, password=password, domain=domain)
-        result = await self.m.dial(DialRequest(entry=entry, entry_name=entry_name, phonebook=body.phonebook,
-                                               params=params, uid=who.uid, pid=who.pid))
-        return web.json_response(result, status=201)
+        req = await dial_request(self.store, DialCall(**body.model_dump()), who.uid, who.pid)
+        started = await self.m.dial(req)
+        return web.json_response({**dataclasses.asdict(started), "state": int(started.state)}, status=201)
 
     async def list_connections(self, request: web.Request) -> web.Response:
-        uid = peer(request).uid
-        return web.json_response([self._flags(c, uid) for c in self.m.list()])
-
-    @staticmethod
-    def _flags(record: dict[str, Any], uid: int) -> dict[str, Any]:
-        # RASCONN dwFlags: the owner is always known here (SO_PEERCRED).
-        record["flags"] = 0x4 | (0x8 if record["owner_uid"] == uid else 0)
-        return record
+        return web.json_response([encode_record(r) for r in self.m.list(peer(request).uid)])
 
     async def status(self, request: web.Request) -> web.Response:
         handle = int(request.match_info["handle"])
-        return web.json_response(self._flags(self.m.status(handle), peer(request).uid))
+        return web.json_response(encode_record(self.m.status(handle, peer(request).uid)))
 
     async def hangup(self, request: web.Request) -> web.Response:
         handle = int(request.match_info["handle"])
         who = peer(request)
-        return web.json_response(await self.m.hangup(handle, who.uid, who.pid))
+        return web.json_response(dataclasses.asdict(await self.m.hangup(handle, who.uid, who.pid)))
 
     async def projection(self, request: web.Request) -> web.Response:
         handle = int(request.match_info["handle"])
         text = request.match_info["kind"]
         kind = int(text[2:], 16) if text.lower().startswith("0x") else int(text, 10)
-        return web.json_response(self.m.projection(handle, kind))
+        return web.json_response(encode_projection(self.m.projection(handle, kind)))
 
     # -- events ------------------------------------------------------------------------------
     def _visible(self, event: Event, uid: int) -> bool:
@@ -262,9 +222,9 @@ class RasApi:
         mappings are theirs alone; notifyee diagnostics are the administrator's."""
         if uid in (0, self.daemon_uid):
             return True
-        if event["kind"] == "net":
-            return event.get("uid") == uid
-        return event["kind"] != "notifyee"
+        if isinstance(event, NetChanged):
+            return event.uid == uid
+        return event.kind is not EventKind.NOTIFYEE
 
     def _predicate(self, request: web.Request) -> Any:
         uid = peer(request).uid
@@ -275,11 +235,11 @@ class RasApi:
         def keep(event: Event) -> bool:
             if not self._visible(event, uid):
                 return False
-            if handle is not None and event.get("handle") != handle:
+            if handle is not None and getattr(event, "handle", None) != handle:
                 return False
-            if kinds and event["kind"] not in kinds:
+            if kinds and event.kind.value not in kinds:
                 return False
-            return not (notify and event.get("notify") not in notify)
+            return not (notify and getattr(event, "notify", None) not in notify)
 
         return keep
 
@@ -300,7 +260,7 @@ class RasApi:
                     chunk = b": keepalive\n\n"
                 else:
                     event, encoded = item
-                    chunk = f"id: {event['seq']}\nevent: {event['kind']}\ndata: {encoded}\n\n".encode()
+                    chunk = f"id: {event.seq}\nevent: {event.kind.value}\ndata: {encoded}\n\n".encode()
                 # A client that stops reading must not hold this stream open for ever.
                 await asyncio.wait_for(response.write(chunk), SSE_WRITE_TIMEOUT)
         except (ConnectionResetError, TimeoutError, asyncio.CancelledError):
@@ -316,7 +276,7 @@ class RasApi:
         since = query_int(request, "since", 0, 0) or 0
         limit = query_int(request, "limit", 1000, 1, 10000) or 1000
         uid = peer(request).uid
-        return web.json_response([e for e in self.store.events_since(since, limit) if self._visible(e, uid)])
+        return web.json_response([encode(e) for e in self.events.logged(since, limit) if self._visible(e, uid)])
 
     def routes(self) -> list[Route]:
         handle = {"handle": {"type": "integer", "minimum": 1, "maximum": 2**62}}
@@ -353,5 +313,6 @@ class RasApi:
                          "kinds": {"type": "string"}, "notify": {"type": "string"}}, stream=True, tags=["events"]),
             Route("GET", "/v1/events/log", self.events_log, "The event log (JSON)",
                   query={"since": {"type": "integer", "minimum": 0},
-                         "limit": {"type": "integer", "minimum": 1, "maximum": 10000}}, tags=["events"]),
+                         "limit": {"type": "integer", "minimum": 1, "maximum": 10000}}, events=True,
+                  tags=["events"]),
         ]

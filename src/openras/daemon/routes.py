@@ -23,6 +23,6 @@ class Route:
     # JSON Schemas of path and query parameters, e.g. {"handle": {"type": "integer", "minimum": 1}}
     path_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     query: dict[str, dict[str, Any]] = field(default_factory=dict)
-    response: type[BaseModel] | dict[str, Any] | None = None  # JSON Schema of a 200 body
-    stream: bool = False  # text/event-stream
+    stream: bool = False  # text/event-stream of events
+    events: bool = False  # a JSON array of events
     tags: list[str] = field(default_factory=list)

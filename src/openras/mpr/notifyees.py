@@ -4,28 +4,28 @@ Registration is ``[notifyees] name = "/path"`` in openras.toml; the order of the
 registration order. Semantics follow reference/mpr.md §1 exactly:
 
 * pre calls (``NOTIFY_PRE``) go to the notifyees in *reverse* registration order, with
-  ``dwOperationStatus`` = WN_SUCCESS and ``lpContext`` = None;
+  ``dwOperationStatus`` = WN.WN_SUCCESS and ``lpContext`` = None;
 * a notifyee that leaves ``lpContext`` None gets no post call for that operation;
-* in the pre call WN_SUCCESS and WN_RETRY let the operation go on; WN_CANCEL or any other
+* in the pre call WN.WN_SUCCESS and WN.WN_RETRY let the operation go on; WN.WN_CANCEL or any other
   code stops it: it is not attempted, the caller gets that code, that notifyee gets no post
   call and the notifyees not yet pre-called are not called at all. Those already
   pre-notified with a context still get their post call, with that code as
   ``dwOperationStatus`` (so they can release what they set up);
 * post calls (``NOTIFY_POST``) go in the reverse of the pre order, i.e. registration order,
   with the operation's status. After a success every answer is ignored. After a failure
-  WN_CANCEL turns the result into 1223, another non-zero code replaces it, and WN_RETRY
+  WN.WN_CANCEL turns the result into 1223, another non-zero code replaces it, and WN.WN_RETRY
   attempts the operation again (only if it was attempted at all: a notifyee's veto is not
   retried). On a retry nobody is pre-notified again; the post walk starts over from the
   first notifyee with the new status, so the one that asked for the retry sees whether it
   worked, and later ones see only the final outcome. Retries are bounded
-  (``[mpr] notifyee_max_retries``, default 10); past that WN_RETRY counts as WN_SUCCESS.
+  (``[mpr] notifyee_max_retries``, default 10); past that WN.WN_RETRY counts as WN.WN_SUCCESS.
 * A request the router rejects itself (bad parameters) notifies nobody, and the automatic
   restore of remembered connections never calls notifyees.
 
 Python notifyees (a path ending in ``.py``) export ``AddConnectNotify(info, add)`` and
 ``CancelConnectNotify(info, cancel)`` taking objects with the Windows field names
 (:class:`NOTIFYINFO`, :class:`NOTIFYADD`, :class:`NOTIFYCANCEL`) and returning a code
-(None counts as WN_SUCCESS). Beyond Windows, ``info.caller_uid`` / ``info.caller_pid`` say
+(None counts as WN.WN_SUCCESS). Beyond Windows, ``info.caller_uid`` / ``info.caller_pid`` say
 who asked (on Windows the notifyee runs in the caller's process and knows that anyway). A missing function means "not interested": it is not called.
 They run in the daemon process, like a DLL in Windows, so a module keeps its globals between
 calls and ``lpContext`` can be any object. Each call runs in its own thread with a time-out
@@ -53,10 +53,10 @@ lpName, lpProvider, dwFlags, fForce (0/1)                          (cancel)
 
 Absent values are empty strings. The answer is, in order of precedence:
 
-1. a line ``status=CODE`` on stdout (decimal, or a name such as ``WN_RETRY`` or
+1. a line ``status=CODE`` on stdout (decimal, or a name such as ``WN.WN_RETRY`` or
    ``ERROR_LOGON_FAILURE``) — the only way to answer a code above 255;
-2. otherwise the exit status: 0 = WN_SUCCESS, 1 = WN_CANCEL (1223, a veto, as a failing
-   hook vetoes in git), 2 = WN_RETRY (1237), 3–125 = that Win32 code itself (e.g. 5 =
+2. otherwise the exit status: 0 = WN.WN_SUCCESS, 1 = WN.WN_CANCEL (1223, a veto, as a failing
+   hook vetoes in git), 2 = WN.WN_RETRY (1237), 3–125 = that Win32 code itself (e.g. 5 =
    ERROR_ACCESS_DENIED, 67 = ERROR_BAD_NET_NAME).
 
 Exit statuses 126–255 (the shell's "cannot execute" / "not found" / killed-by-signal) and
@@ -90,9 +90,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..codes import errors
-from ..codes.errors import WN_CANCEL, WN_RETRY, WN_SUCCESS
-from ..events import EventBus
+from ..codes import WN, ErrorCode
+from ..events import EventBus, NotifyeeReport
 from .netresource import NETRESOURCE, NOTIFY_POST, NOTIFY_PRE
 
 DEFAULT_TIMEOUT = 10.0
@@ -291,7 +290,7 @@ class PythonNotifyee(Notifyee):
         if value is _NOT_EXPORTED:
             return None
         if value is None:
-            return WN_SUCCESS
+            return WN.WN_SUCCESS
         if isinstance(value, bool) or not isinstance(value, int):
             raise NotifyeeFailure(f"{function} returned {type(value).__name__}, not a code")
         return value
@@ -301,9 +300,10 @@ def _parse_code(text: str) -> int:
     text = text.strip()
     if text.lstrip("-").isdigit():
         return int(text)
-    value = getattr(errors, text.upper(), None)
-    if isinstance(value, int):
-        return value
+    name = text.upper()
+    for enum in (WN, ErrorCode):
+        if name in enum.__members__:
+            return int(enum[name])
     raise NotifyeeFailure(f"unknown status {text[:40]!r}")
 
 
@@ -381,7 +381,7 @@ class ExecutableNotifyee(Notifyee):
             if rc < 0 or rc >= 126:
                 how = f"killed by signal {-rc}" if rc < 0 else f"exit status {rc}"
                 raise NotifyeeFailure(f"failed ({how})" + (f": {stderr[:300]}" if stderr else ""))
-            status = {0: WN_SUCCESS, 1: WN_CANCEL, 2: WN_RETRY}.get(rc, rc)
+            status = {0: WN.WN_SUCCESS, 1: WN.WN_CANCEL, 2: WN.WN_RETRY}.get(rc, rc)
         info.lpContext = context or None
         return status
 
@@ -428,17 +428,17 @@ class Notifyees:
         errs.append(error)
         self.log.warning("notifyee %s (%s), %s %s call: %s", n.name, n.path, operation, phase, exc)
         if self.events is not None:
-            self.events.publish("notifyee", **error.to_json())
+            self.events.publish(NotifyeeReport(notifyee=error.notifyee, path=error.path, operation=error.operation, phase=error.phase, error=error.error))
 
     async def run(self, operation: str, payload: PayloadFactory, attempt: Callable[[], Awaitable[int]],
                   caller: tuple[int, int] = (-1, 0)) -> Outcome:
         """Pre-notify, attempt (and retry), post-notify; the operation's final status."""
-        out = Outcome(WN_SUCCESS)
+        out = Outcome(WN.WN_SUCCESS)
         uid, pid = caller
         post: list[tuple[Notifyee, Any]] = []  # in pre order
         vetoed = False
         for n in reversed(self.items):
-            info = NOTIFYINFO(NOTIFY_PRE, WN_SUCCESS, None, uid, pid)
+            info = NOTIFYINFO(NOTIFY_PRE, WN.WN_SUCCESS, None, uid, pid)
             try:
                 code = await n.call(operation, info, payload(NOTIFY_PRE))
             except NotifyeeFailure as exc:
@@ -446,7 +446,7 @@ class Notifyees:
                 continue
             if code is None:
                 continue
-            if code in (WN_SUCCESS, WN_RETRY):
+            if code in (WN.WN_SUCCESS, WN.WN_RETRY):
                 if info.lpContext is not None:
                     post.append((n, info.lpContext))
                 continue
@@ -468,11 +468,11 @@ class Notifyees:
                     self._failed(n, operation, "post", exc, out.errors)
                     continue
                 pending[i] = (n, info.lpContext)
-                if out.status == WN_SUCCESS or code in (None, WN_SUCCESS):
+                if out.status == WN.WN_SUCCESS or code in (None, WN.WN_SUCCESS):
                     continue  # after a success every answer is ignored
-                if code == WN_CANCEL:
-                    out.status = WN_CANCEL
-                elif code == WN_RETRY:
+                if code == WN.WN_CANCEL:
+                    out.status = WN.WN_CANCEL
+                elif code == WN.WN_RETRY:
                     if not vetoed and out.attempts <= self.max_retries:
                         retry = True
                         break

@@ -41,8 +41,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..codes import RasError, error_string, errors
-from ..events import EventBus
+from ..codes import WN, ErrorCode, RasError, error_string
+from ..events import EventBus, NetChanged
 from .netresource import (
     CONNECT_REDIRECT,
     CONNECT_UPDATE_PROFILE,
@@ -67,8 +67,8 @@ from .providers.base import ConnectRequest, Provider, ProviderConnection
 from .remembered import Remembered, RememberedEntry
 
 # Answers by which a provider says "not mine": the router asks the next one (§6).
-DECLINES = frozenset({errors.WN_BAD_NETNAME, errors.WN_NO_NETWORK, errors.WN_NOT_SUPPORTED,
-                      errors.WN_BAD_LOCALNAME, errors.WN_NOT_CONNECTED})
+DECLINES = frozenset({WN.WN_BAD_NETNAME, WN.WN_NO_NETWORK, WN.WN_NOT_SUPPORTED,
+                      WN.WN_BAD_LOCALNAME, WN.WN_NOT_CONNECTED})
 DRIVE_RE = re.compile(r"^[A-Za-z]:$")
 MAX_NAME = 4096
 MAX_ENUMS_PER_UID = 64
@@ -154,10 +154,10 @@ def user_name(uid: int) -> str:
 def _check_text(value: str | None, what: str, required: bool = False) -> None:
     if value is None or value == "":
         if required:
-            raise RasError(errors.ERROR_INVALID_PARAMETER, f"{what} is required")
+            raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, f"{what} is required")
         return
     if not isinstance(value, str) or "\0" in value or len(value) > MAX_NAME:
-        raise RasError(errors.ERROR_INVALID_PARAMETER, f"bad {what}")
+        raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, f"bad {what}")
 
 
 class Router:
@@ -187,8 +187,8 @@ class Router:
     # -- helpers ---------------------------------------------------------------------------
     def _publish(self, action: str, c: Connection | RememberedEntry, **extra: Any) -> None:
         if self.events is not None:
-            self.events.publish("net", action=action, uid=c.uid, local_name=c.local_name,
-                                remote_name=c.remote_name, provider=c.provider, **extra)
+            self.events.publish(NetChanged(action=action, uid=c.uid, local_name=c.local_name,
+                                           remote_name=c.remote_name, provider=c.provider, **extra))
 
     def _visible(self, c: Connection | RememberedEntry, caller: Caller) -> bool:
         return caller.is_root or c.uid == caller.uid
@@ -212,21 +212,21 @@ class Router:
         if is_drive(local):
             return local.upper()
         if not is_local_path(local) or "\0" in local or len(local) > MAX_NAME:
-            raise RasError(errors.ERROR_BAD_DEVICE, f"{local!r} is neither a drive (X:) nor an absolute path")
+            raise RasError(ErrorCode.ERROR_BAD_DEVICE, f"{local!r} is neither a drive (X:) nor an absolute path")
         real = os.path.realpath(local)
         try:
             st = os.stat(real)
         except FileNotFoundError:
             # The mount creates a missing directory (and removes it again) if its parent exists.
             if not os.path.isdir(os.path.dirname(real)):
-                raise RasError(errors.ERROR_BAD_DEVICE, f"{os.path.dirname(real)} does not exist") from None
+                raise RasError(ErrorCode.ERROR_BAD_DEVICE, f"{os.path.dirname(real)} does not exist") from None
             return real
         except OSError as exc:
-            raise RasError(errors.ERROR_BAD_DEVICE, f"{local}: {exc.strerror}") from None
+            raise RasError(ErrorCode.ERROR_BAD_DEVICE, f"{local}: {exc.strerror}") from None
         if not stat.S_ISDIR(st.st_mode):
-            raise RasError(errors.ERROR_BAD_DEVICE, f"{local}: not a directory")
+            raise RasError(ErrorCode.ERROR_BAD_DEVICE, f"{local}: not a directory")
         if not caller.is_root and st.st_uid != caller.uid:
-            raise RasError(errors.ERROR_ACCESS_DENIED, f"{local}: not owned by uid {caller.uid}")
+            raise RasError(ErrorCode.ERROR_ACCESS_DENIED, f"{local}: not owned by uid {caller.uid}")
         return real
 
     def lookup_local(self, local: str) -> str:
@@ -240,7 +240,7 @@ class Router:
             name = f"{letter}:"
             if not self._in_use(("drive", uid, name)) and self.remembered.get(uid, name) is None:
                 return name
-        raise RasError(errors.ERROR_ALREADY_ASSIGNED, "no free drive name")
+        raise RasError(ErrorCode.ERROR_ALREADY_ASSIGNED, "no free drive name")
 
     def drive_dir(self, uid: int, drive: str) -> Path:
         return self.drives_dir / str(uid) / drive[0]
@@ -260,9 +260,9 @@ class Router:
             path.mkdir(mode=0o700)
         except FileExistsError:
             if not stat.S_ISDIR(os.lstat(path).st_mode):
-                raise RasError(errors.ERROR_BAD_DEVICE, f"{path} is not a directory") from None
+                raise RasError(ErrorCode.ERROR_BAD_DEVICE, f"{path} is not a directory") from None
         except OSError as exc:
-            raise RasError(errors.ERROR_BAD_DEVICE, f"{path}: {exc.strerror}") from None
+            raise RasError(ErrorCode.ERROR_BAD_DEVICE, f"{path}: {exc.strerror}") from None
         if os.geteuid() == 0:
             os.chown(path, uid, -1)
         os.chmod(path, 0o700)
@@ -278,7 +278,7 @@ class Router:
                        mount_point: Path | None, only: str | None) -> ProviderConnection:
         providers = [self.by_name[only.casefold()]] if only else self.providers
         if not providers:
-            raise RasError(errors.ERROR_NO_NETWORK, "no network provider is configured")
+            raise RasError(ErrorCode.ERROR_NO_NETWORK, "no network provider is configured")
         declined: list[tuple[int, str, str]] = []
         for p in providers:
             request = ConnectRequest(remote_name=remote, user=user, password=password, mount_point=mount_point,
@@ -292,21 +292,21 @@ class Router:
                     raise RasError(exc.code, exc.detail) from None
                 declined.append((exc.code, failure[1], p.name))
             except TimeoutError:
-                declined.append((errors.ERROR_NO_NETWORK, f"no answer in {self.connect_timeout:g} s", p.name))
+                declined.append((ErrorCode.ERROR_NO_NETWORK, f"no answer in {self.connect_timeout:g} s", p.name))
                 if len(providers) == 1:
                     self._set_last_error(caller, *declined[-1])
-                    raise RasError(errors.ERROR_NO_NETWORK, declined[-1][1]) from None
+                    raise RasError(ErrorCode.ERROR_NO_NETWORK, declined[-1][1]) from None
             except Exception as exc:
                 # A provider bug: the caller sees ERROR_EXTENDED_ERROR, WNetGetLastError the text.
                 self.log.exception("provider %s failed on %r", p.name, remote)
-                self._set_last_error(caller, errors.ERROR_EXTENDED_ERROR, f"{type(exc).__name__}: {exc}", p.name)
-                raise RasError(errors.ERROR_EXTENDED_ERROR, f"{p.name}: {type(exc).__name__}") from None
+                self._set_last_error(caller, ErrorCode.ERROR_EXTENDED_ERROR, f"{type(exc).__name__}: {exc}", p.name)
+                raise RasError(ErrorCode.ERROR_EXTENDED_ERROR, f"{p.name}: {type(exc).__name__}") from None
         codes = {code for code, _, _ in declined}
-        code = (errors.ERROR_BAD_NET_NAME if codes == {errors.ERROR_BAD_NET_NAME}
-                else errors.ERROR_NO_NETWORK if codes == {errors.ERROR_NO_NETWORK}
-                else errors.ERROR_NO_NET_OR_BAD_PATH)
+        code = (ErrorCode.ERROR_BAD_NET_NAME if codes == {ErrorCode.ERROR_BAD_NET_NAME}
+                else ErrorCode.ERROR_NO_NETWORK if codes == {ErrorCode.ERROR_NO_NETWORK}
+                else ErrorCode.ERROR_NO_NET_OR_BAD_PATH)
         # The most telling refusal: the first that is not a plain "not my name".
-        best = next((d for d in declined if d[0] != errors.ERROR_BAD_NET_NAME), declined[0])
+        best = next((d for d in declined if d[0] != ErrorCode.ERROR_BAD_NET_NAME), declined[0])
         self._set_last_error(caller, *best)
         raise RasError(code, "; ".join(f"{name}: {text}" for _, text, name in declined))
 
@@ -320,15 +320,15 @@ class Router:
         _check_text(nr.lpProvider, "lpProvider")
         _check_text(user, "user name")
         if password is not None and ("\0" in password or len(password) > MAX_NAME):
-            raise RasError(errors.ERROR_INVALID_PARAMETER, "bad password")
+            raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, "bad password")
         if not isinstance(flags, int) or flags & ~CONNECT_VALID_FLAGS or flags < 0:
-            raise RasError(errors.ERROR_INVALID_PARAMETER, f"unknown flags {flags:#x}")
+            raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, f"unknown flags {flags:#x}")
         if nr.dwType == RESOURCETYPE_PRINT:
-            raise RasError(errors.ERROR_BAD_DEV_TYPE, "no provider here connects printers")
+            raise RasError(ErrorCode.ERROR_BAD_DEV_TYPE, "no provider here connects printers")
         if nr.dwType not in (RESOURCETYPE_ANY, RESOURCETYPE_DISK):
-            raise RasError(errors.ERROR_INVALID_PARAMETER, f"dwType {nr.dwType}")
+            raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, f"dwType {nr.dwType}")
         if nr.lpProvider and nr.lpProvider.casefold() not in self.by_name:
-            raise RasError(errors.ERROR_BAD_PROVIDER, f"no provider named {nr.lpProvider!r}")
+            raise RasError(ErrorCode.ERROR_BAD_PROVIDER, f"no provider named {nr.lpProvider!r}")
         remote = nr.lpRemoteName or ""
         local: str | None = None
         if nr.lpLocalName:
@@ -338,10 +338,10 @@ class Router:
         key = local_key(caller.uid, local) if local else None
         if key is not None:
             if self._in_use(key):
-                raise RasError(errors.ERROR_ALREADY_ASSIGNED, f"{local} is already in use")
+                raise RasError(ErrorCode.ERROR_ALREADY_ASSIGNED, f"{local} is already in use")
             remembered = self.remembered.get(caller.uid, local or "")
             if remembered is not None and not same_remote(remembered.remote_name, remote):
-                raise RasError(errors.ERROR_DEVICE_ALREADY_REMEMBERED,
+                raise RasError(ErrorCode.ERROR_DEVICE_ALREADY_REMEMBERED,
                                f"{local} is remembered for {remembered.remote_name}")
             self._reserved.add(key)
         nr.lpLocalName = local
@@ -356,9 +356,9 @@ class Router:
             except Exception as exc:
                 self.log.exception("add %s failed", nr.lpRemoteName)
                 result["detail"] = f"{type(exc).__name__}: {exc}"
-                return errors.ERROR_EXTENDED_ERROR
+                return ErrorCode.ERROR_EXTENDED_ERROR
             result.update(made)
-            return errors.WN_SUCCESS
+            return WN.WN_SUCCESS
 
         def payload(status: int) -> NOTIFYADD:
             return NOTIFYADD(owner, replace(nr), flags)
@@ -372,7 +372,7 @@ class Router:
 
     def _finish(self, outcome: Outcome, result: dict[str, Any]) -> dict[str, Any]:
         errs = [e.to_json() for e in outcome.errors]
-        if outcome.status != errors.WN_SUCCESS:
+        if outcome.status != WN.WN_SUCCESS:
             raise MprError(outcome.status, result.get("detail", ""), errs)
         result.pop("detail", None)
         result["notifyee_errors"] = errs
@@ -387,7 +387,7 @@ class Router:
                 if c.uid == caller.uid and c.local_name is None and same_remote(c.remote_name, remote) \
                         and not c.closing and (nr.lpProvider is None or c.provider == nr.lpProvider):
                     if user and user != c.user:
-                        raise RasError(errors.ERROR_SESSION_CREDENTIAL_CONFLICT,
+                        raise RasError(ErrorCode.ERROR_SESSION_CREDENTIAL_CONFLICT,
                                        f"{remote} is already used as {c.user}")
                     return self._describe(c, remembered=False)
         mount_point = self._make_drive_dir(caller.uid, local) if local and is_drive(local) else (
@@ -429,7 +429,7 @@ class Router:
         """WNetCancelConnection2. ``uid``: whose drive names (root only; default the caller's)."""
         _check_text(name, "lpName", required=True)
         if not isinstance(flags, int) or flags & ~CONNECT_VALID_FLAGS or flags < 0:
-            raise RasError(errors.ERROR_INVALID_PARAMETER, f"unknown flags {flags:#x}")
+            raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, f"unknown flags {flags:#x}")
         owner = self._drive_owner(caller, uid)
         targets: list[Connection]
         entry: RememberedEntry | None = None
@@ -442,13 +442,13 @@ class Router:
             entry_uid = targets[0].uid if targets else owner
             entry = self.remembered.get(entry_uid, local)
             if not targets and (entry is None or not flags & CONNECT_UPDATE_PROFILE):
-                raise RasError(errors.ERROR_NOT_CONNECTED, f"{name} is not connected")
+                raise RasError(ErrorCode.ERROR_NOT_CONNECTED, f"{name} is not connected")
         else:
             targets = [c for c in self.connections.values()
                        if c.local_name is None and same_remote(c.remote_name, name) and not c.closing
                        and self._visible(c, caller)]
             if not targets:
-                raise RasError(errors.ERROR_NOT_CONNECTED, f"no deviceless connection to {name}")
+                raise RasError(ErrorCode.ERROR_NOT_CONNECTED, f"no deviceless connection to {name}")
         for c in targets:
             c.closing = True
         result: dict[str, Any] = {"name": name, "provider": None, "forgotten": False}
@@ -457,7 +457,7 @@ class Router:
             for c in list(targets):
                 try:
                     if not force and await c.conn.open_files():
-                        raise RasError(errors.ERROR_OPEN_FILES, f"{c.local_name or c.remote_name} has open files")
+                        raise RasError(ErrorCode.ERROR_OPEN_FILES, f"{c.local_name or c.remote_name} has open files")
                     await c.conn.close(force)
                 except RasError as exc:
                     result["detail"] = exc.detail
@@ -466,9 +466,9 @@ class Router:
                 except Exception as exc:
                     self.log.exception("provider %s failed to close %r", c.provider, c.remote_name)
                     result["detail"] = f"{type(exc).__name__}"
-                    self._set_last_error(caller, errors.ERROR_EXTENDED_ERROR, f"{type(exc).__name__}: {exc}",
+                    self._set_last_error(caller, ErrorCode.ERROR_EXTENDED_ERROR, f"{type(exc).__name__}: {exc}",
                                          c.provider)
-                    return errors.ERROR_EXTENDED_ERROR
+                    return ErrorCode.ERROR_EXTENDED_ERROR
                 targets.remove(c)
                 self.connections.pop(c.id, None)
                 self._remove_drive_dir(c.uid, c.local_name)
@@ -479,7 +479,7 @@ class Router:
                 result["provider"] = result["provider"] or entry.provider
                 if result["forgotten"]:
                     self._publish("forgotten", entry)
-            return errors.WN_SUCCESS
+            return WN.WN_SUCCESS
 
         def payload(status: int) -> NOTIFYCANCEL:
             # lpProvider is undefined in the pre call; after the cancel, the provider that did it.
@@ -501,14 +501,14 @@ class Router:
         if uid is None or uid == caller.uid:
             return caller.uid
         if not caller.is_root:
-            raise RasError(errors.ERROR_ACCESS_DENIED, "only root may name another user's drives")
+            raise RasError(ErrorCode.ERROR_ACCESS_DENIED, "only root may name another user's drives")
         return uid
 
     # -- queries -----------------------------------------------------------------------------
     def get_connection(self, caller: Caller, local: str, uid: int | None = None) -> dict[str, Any]:
         """WNetGetConnection: the remote name behind a local name."""
         if not local or "\0" in local or not (is_drive(local) or is_local_path(local)):
-            raise RasError(errors.ERROR_BAD_DEVICE, f"{local!r} is not a local device name")
+            raise RasError(ErrorCode.ERROR_BAD_DEVICE, f"{local!r} is not a local device name")
         owner = self._drive_owner(caller, uid)
         name = self.lookup_local(local)
         key = local_key(owner, name)
@@ -520,9 +520,9 @@ class Router:
             e for e in self.remembered.list(None if caller.is_root else caller.uid) if e.local_name == name]
         entry = next((e for e in candidates if e is not None), None)
         if entry is not None:
-            raise MprError(errors.ERROR_CONNECTION_UNAVAIL, f"{name} is remembered for {entry.remote_name}",
+            raise MprError(ErrorCode.ERROR_CONNECTION_UNAVAIL, f"{name} is remembered for {entry.remote_name}",
                            remote_name=entry.remote_name, provider=entry.provider)
-        raise RasError(errors.ERROR_NOT_CONNECTED, f"{name} is not connected")
+        raise RasError(ErrorCode.ERROR_NOT_CONNECTED, f"{name} is not connected")
 
     def list_connections(self, caller: Caller, all_users: bool = False) -> list[dict[str, Any]]:
         """``net use``: connections (OK / Disconnected) and remembered ones not connected (Unavailable)."""
@@ -551,7 +551,7 @@ class Router:
 
     def last_error(self, caller: Caller) -> tuple[int, str, str]:
         """WNetGetLastError: (code, text, provider) of this client process's last provider failure."""
-        return self._last_errors.get((caller.uid, caller.pid), (errors.NO_ERROR, "", ""))
+        return self._last_errors.get((caller.uid, caller.pid), (ErrorCode.NO_ERROR, "", ""))
 
     def get_user(self, caller: Caller, name: str | None = None, uid: int | None = None) -> str:
         """WNetGetUser: the user a connection was made as; without a name, the caller's own."""
@@ -572,14 +572,14 @@ class Router:
             for c in self.connections.values():
                 if same_remote(c.remote_name, name) and c.uid == caller.uid:
                     return c.user
-        raise RasError(errors.ERROR_NOT_CONNECTED, f"{name} is not connected")
+        raise RasError(ErrorCode.ERROR_NOT_CONNECTED, f"{name} is not connected")
 
     # -- enumeration (§5) ----------------------------------------------------------------------
     def open_enum(self, caller: Caller, scope: int, type_: int = RESOURCETYPE_ANY, usage: int = 0,
                   container: NETRESOURCE | None = None) -> int:
         """WNetOpenEnum: a snapshot taken now, read with :meth:`enum_resource`."""
         if type_ not in (RESOURCETYPE_ANY, RESOURCETYPE_DISK, RESOURCETYPE_PRINT):
-            raise RasError(errors.ERROR_INVALID_PARAMETER, f"dwType {type_}")
+            raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, f"dwType {type_}")
         if scope == RESOURCE_CONNECTED:
             items = [c.netresource(RESOURCE_CONNECTED) for c in self._sorted_connections(caller)]
         elif scope == RESOURCE_REMEMBERED:
@@ -588,19 +588,19 @@ class Router:
                      for e in self.remembered.list(None if caller.is_root else caller.uid)]
         elif scope == RESOURCE_GLOBALNET:
             if usage & ~(RESOURCEUSAGE_CONNECTABLE | RESOURCEUSAGE_CONTAINER):
-                raise RasError(errors.ERROR_INVALID_PARAMETER, f"dwUsage {usage:#x}")
+                raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, f"dwUsage {usage:#x}")
             if container is not None and (container.lpRemoteName or container.lpProvider):
                 # No provider here can browse servers or shares (smbprotocol cannot list shares).
-                raise RasError(errors.ERROR_NOT_SUPPORTED, "browsing below the providers is not supported")
+                raise RasError(ErrorCode.ERROR_NOT_SUPPORTED, "browsing below the providers is not supported")
             # The root of the network: one container per provider, as Windows lists its networks.
             items = [NETRESOURCE(RESOURCE_GLOBALNET, RESOURCETYPE_ANY, RESOURCEDISPLAYTYPE_NETWORK,
                                  RESOURCEUSAGE_CONTAINER, None, p.name, None, p.name) for p in self.providers]
             if usage and not usage & RESOURCEUSAGE_CONTAINER:
                 items = []
         elif scope in (RESOURCE_CONTEXT, RESOURCE_RECENT):
-            raise RasError(errors.ERROR_NOT_SUPPORTED, f"dwScope {scope} is not supported")
+            raise RasError(ErrorCode.ERROR_NOT_SUPPORTED, f"dwScope {scope} is not supported")
         else:
-            raise RasError(errors.ERROR_INVALID_PARAMETER, f"dwScope {scope}")
+            raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, f"dwScope {scope}")
         if type_ == RESOURCETYPE_PRINT:
             items = [i for i in items if i.dwType == RESOURCETYPE_PRINT]
         mine = sorted(h for h, e in self._enums.items() if e.uid == caller.uid)
@@ -617,16 +617,16 @@ class Router:
     def _enum(self, caller: Caller, handle: int) -> EnumState:
         state = self._enums.get(handle)
         if state is None or state.uid != caller.uid:
-            raise RasError(errors.ERROR_INVALID_HANDLE, f"no enumeration {handle}")
+            raise RasError(ErrorCode.ERROR_INVALID_HANDLE, f"no enumeration {handle}")
         return state
 
     def enum_resource(self, caller: Caller, handle: int, count: int) -> list[NETRESOURCE]:
         """WNetEnumResource: up to ``count`` more items; ERROR_NO_MORE_ITEMS at the end."""
         if count < 1:
-            raise RasError(errors.ERROR_INVALID_PARAMETER, "count must be at least 1")
+            raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, "count must be at least 1")
         state = self._enum(caller, handle)
         if state.pos >= len(state.items):
-            raise RasError(errors.ERROR_NO_MORE_ITEMS, "end of the enumeration")
+            raise RasError(ErrorCode.ERROR_NO_MORE_ITEMS, "end of the enumeration")
         chunk = state.items[state.pos: state.pos + count]
         state.pos += len(chunk)
         return chunk
@@ -663,7 +663,7 @@ class Router:
         caller = Caller(e.uid, 0)
         try:
             if e.provider.casefold() not in self.by_name:
-                raise RasError(errors.ERROR_BAD_PROVIDER, f"provider {e.provider!r} is not loaded")
+                raise RasError(ErrorCode.ERROR_BAD_PROVIDER, f"provider {e.provider!r} is not loaded")
             mount_point = self._make_drive_dir(e.uid, e.local_name) if is_drive(e.local_name) else (
                 Path(e.local_name))
             try:
@@ -672,7 +672,7 @@ class Router:
                 self._remove_drive_dir(e.uid, e.local_name)
                 raise
         except Exception as exc:
-            code = exc.code if isinstance(exc, RasError) else errors.ERROR_EXTENDED_ERROR
+            code = exc.code if isinstance(exc, RasError) else ErrorCode.ERROR_EXTENDED_ERROR
             self.log.warning("remembered %s -> %s (uid %d) not restored: %s", e.local_name, e.remote_name, e.uid,
                              exc)
             return {"local_name": e.local_name, "uid": e.uid, "error": code}

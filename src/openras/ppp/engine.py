@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from openras.codes import errors
+from openras.codes import ErrorCode
 
 from . import constants as c
 from .auth import Authentication, make_authenticator, make_peer
@@ -192,9 +192,9 @@ class PppEngine:
         if self._finished:
             return
         if not self._started:
-            self._finish(errors.ERROR_USER_DISCONNECTION, "closed by the user")
+            self._finish(ErrorCode.ERROR_USER_DISCONNECTION, "closed by the user")
             return
-        self._close_link(errors.ERROR_USER_DISCONNECTION, "closed by the user", now)
+        self._close_link(ErrorCode.ERROR_USER_DISCONNECTION, "closed by the user", now)
 
     def connection_lost(self, now: float) -> None:
         """The transport went away (EOF, carrier lost)."""
@@ -203,11 +203,11 @@ class PppEngine:
         if self._pending is None:
             if self.lcp.is_opened:
                 self._pending = (
-                    errors.ERROR_REMOTE_DISCONNECTION,
+                    ErrorCode.ERROR_REMOTE_DISCONNECTION,
                     "the transport was disconnected",
                 )
             else:
-                self._pending = (errors.ERROR_PORT_DISCONNECTED, "the transport was disconnected")
+                self._pending = (ErrorCode.ERROR_PORT_DISCONNECTED, "the transport was disconnected")
         self.lcp.down(now)
         self._finish(*self._pending)
 
@@ -338,11 +338,11 @@ class PppEngine:
             if self._pending is not None:
                 self._finish(*self._pending)
             elif self.lcp.finish_reason == FINISH_TIMEOUT:
-                self._finish(errors.ERROR_PPP_TIMEOUT, "LCP: no response from the peer")
+                self._finish(ErrorCode.ERROR_PPP_TIMEOUT, "LCP: no response from the peer")
             elif self.lcp.finish_reason == FINISH_REJECTED:
-                self._finish(errors.ERROR_PPP_CP_REJECTED, "LCP: the peer rejected LCP")
+                self._finish(ErrorCode.ERROR_PPP_CP_REJECTED, "LCP: the peer rejected LCP")
             else:
-                self._finish(errors.ERROR_PPP_LCP_TERMINATED, "LCP finished")
+                self._finish(ErrorCode.ERROR_PPP_LCP_TERMINATED, "LCP finished")
 
     def _ncp_layer(self, cp: ControlProtocol, action: Act, now: float) -> None:
         if action is Act.TLU:
@@ -350,7 +350,7 @@ class PppEngine:
                 info = self._ipcp_info = self.ipcp.info()
                 if info.local == ANY:
                     self._close_link(
-                        errors.ERROR_PPP_NO_ADDRESS_ASSIGNED, "IPCP: no address assigned", now
+                        ErrorCode.ERROR_PPP_NO_ADDRESS_ASSIGNED, "IPCP: no address assigned", now
                     )
                     return
                 self._events.append(IpUp(info.local, info.remote, info.dns1, info.dns2))
@@ -368,11 +368,11 @@ class PppEngine:
             if self._ncp_still_possible():
                 return
             if cp.finish_reason == FINISH_TIMEOUT:
-                code, why = errors.ERROR_PPP_TIMEOUT, f"{cp.name}: no response from the peer"
+                code, why = ErrorCode.ERROR_PPP_TIMEOUT, f"{cp.name}: no response from the peer"
             elif cp.finish_reason == FINISH_REJECTED:
-                code, why = errors.ERROR_PPP_CP_REJECTED, f"the peer rejected {cp.name}"
+                code, why = ErrorCode.ERROR_PPP_CP_REJECTED, f"the peer rejected {cp.name}"
             else:
-                code, why = errors.ERROR_PPP_NCP_TERMINATED, f"{cp.name} terminated"
+                code, why = ErrorCode.ERROR_PPP_NCP_TERMINATED, f"{cp.name} terminated"
             self._close_link(code, why, now)
 
     def _ncp_still_possible(self) -> bool:
@@ -386,7 +386,7 @@ class PppEngine:
         if self._finished:
             return
         # A dead peer will not answer a Terminate-Request: send one anyway, finish now.
-        self._close_link(code, reason, now, wait=code != errors.ERROR_LINK_FAILURE)
+        self._close_link(code, reason, now, wait=code != ErrorCode.ERROR_LINK_FAILURE)
 
     def peer_terminated(self, cp: ControlProtocol, now: float) -> None:
         if self._finished:
@@ -397,13 +397,13 @@ class PppEngine:
             if self._pending is not None:
                 self._finish(*self._pending)
             elif self.lcp.state is State.STOPPING:
-                self._finish(errors.ERROR_REMOTE_DISCONNECTION, "the peer terminated the link")
+                self._finish(ErrorCode.ERROR_REMOTE_DISCONNECTION, "the peer terminated the link")
             else:
-                self._finish(errors.ERROR_PPP_LCP_TERMINATED, "the peer terminated LCP")
+                self._finish(ErrorCode.ERROR_PPP_LCP_TERMINATED, "the peer terminated LCP")
             return
         cp.close(now)  # do not renegotiate what the peer has just shut down
         if self.lcp.is_opened and not self._ncp_still_possible():
-            self._close_link(errors.ERROR_PPP_NCP_TERMINATED, f"the peer terminated {cp.name}", now)
+            self._close_link(ErrorCode.ERROR_PPP_NCP_TERMINATED, f"the peer terminated {cp.name}", now)
 
     def _protocol_rejected(self, protocol: int, now: float) -> None:
         for cp in self._ncps():
@@ -411,7 +411,7 @@ class PppEngine:
                 cp.protocol_rejected(now)
                 return
         if protocol in (c.PROTO_PAP, c.PROTO_CHAP) and self.phase is Phase.AUTHENTICATE:
-            self._close_link(errors.ERROR_PPP_CP_REJECTED, "the peer rejected authentication", now)
+            self._close_link(ErrorCode.ERROR_PPP_CP_REJECTED, "the peer rejected authentication", now)
 
     # ---- authentication ---------------------------------------------------------------------
 
@@ -442,7 +442,7 @@ class PppEngine:
                 AuthFailed(method.protocol, method.algorithm, auth.role, code, message)
             )
             # A peer that stopped answering will not answer a Terminate-Request either.
-            wait = code != errors.ERROR_PPP_TIMEOUT
+            wait = code != ErrorCode.ERROR_PPP_TIMEOUT
             self._close_link(code, message or "authentication failed", now, wait=wait)
             return
         self._events.append(AuthSucceeded(method.protocol, method.algorithm, auth.role, message))
@@ -455,7 +455,7 @@ class PppEngine:
         ncps = self._ncps()
         if not ncps:
             self._close_link(
-                errors.ERROR_PPP_NO_PROTOCOLS_CONFIGURED, "no network protocol configured", now
+                ErrorCode.ERROR_PPP_NO_PROTOCOLS_CONFIGURED, "no network protocol configured", now
             )
             return
         self._set_phase(Phase.NETWORK)

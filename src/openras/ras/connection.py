@@ -1,4 +1,4 @@
-"""A connection handle's record: what RasGetConnectStatus and RasEnumConnections report."""
+"""A connection handle: what the manager keeps for one RasDial, and its status record."""
 
 from __future__ import annotations
 
@@ -6,20 +6,15 @@ import asyncio
 import time
 import uuid
 from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any
 
-from ..codes import RASCS, error_name, state_name
+from ..codes import RASCS
+from ..events.types import Phase
 from ..phonebook import Entry
 from .devices.base import Device, DialParams
 from .processes import ProcessRef
+from .records import ConnectionRecord, LinkStatus
 
-
-class Phase(StrEnum):
-    DIALING = "dialing"  # notifications still flowing
-    CONNECTED = "connected"
-    FAILED = "failed"  # the dial failed or the link was lost: listed with its error until hung up
-    HANGING_UP = "hanging_up"  # teardown under way: status still answers
+__all__ = ["Connection", "Phase", "Reference"]
 
 
 @dataclass
@@ -48,6 +43,8 @@ class Connection:
     was_connected: bool = False
     created: float = field(default_factory=time.time)
     connected_at: float | None = None
+    failed_at: float | None = None
+    owner_gone_since: float | None = None
     guid: str = field(default_factory=lambda: str(uuid.uuid4()))
     task: asyncio.Task[None] | None = None
     redial_task: asyncio.Task[None] | None = None
@@ -55,43 +52,26 @@ class Connection:
     @property
     def redial_pending(self) -> bool:
         return self.redial_task is not None and not self.redial_task.done()
-    failed_at: float | None = None
-    owner_gone_since: float | None = None
 
     @property
     def key(self) -> tuple[str, str]:
         """Dials of the same key share one handle (contract point 8)."""
         return (self.phonebook, self.entry_name)
 
-    def record(self) -> dict[str, Any]:
+    def record(self, flags: int = 0) -> ConnectionRecord:
         """The status / enumeration view (never any secret)."""
-        return {
-            "handle": self.handle,
-            "entry": self.entry_name,
-            "phonebook": self.phonebook,
-            "device_type": self.device.device_type,
-            "device_name": self.device.device_name,
-            "phone_number": self.params.phone_number or self.entry.get("PhoneNumber") or "",
-            "subentry": 1,
-            "guid": self.guid,
-            "state": int(self.state),
-            "state_name": state_name(self.state),
-            "error": self.error,
-            "error_name": error_name(self.error) if self.error else "",
-            "extended_error": self.extended_error,
-            "detail": self.detail,
-            "phase": self.phase.value,
-            "owner_uid": self.owner_uid,
-            "refs": len(self.refs),
-            "user": self.params.user,
-            "created": self.created,
-            "connected_at": self.connected_at,
-            "device": self._device_status(),
-        }
+        return ConnectionRecord(
+            handle=self.handle, entry=self.entry_name, phonebook=self.phonebook,
+            device_type=self.device.device_type, device_name=self.device.device_name,
+            phone_number=self.params.phone_number or self.entry.get("PhoneNumber") or "",
+            guid=self.guid, state=self.state, error=self.error, extended_error=self.extended_error,
+            detail=self.detail, phase=self.phase, owner_uid=self.owner_uid, refs=len(self.refs),
+            user=self.params.user, created=self.created, connected_at=self.connected_at,
+            device=self._device_status(), flags=flags)
 
-    def _device_status(self) -> dict[str, Any]:
+    def _device_status(self) -> LinkStatus:
         # Listing must work whatever one device does: a failing status() is reported, not raised.
         try:
             return self.device.status()
         except Exception as exc:
-            return {"status_error": f"{type(exc).__name__}: {exc}"}
+            return LinkStatus(extra={"status_error": f"{type(exc).__name__}: {exc}"})

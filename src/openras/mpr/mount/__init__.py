@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ...codes import RasError, errors
+from ...codes import ErrorCode, RasError
 from ..providers.base import ConnectRequest, ProviderConnection
 from ..providers.names import RemoteName
 
@@ -83,35 +83,35 @@ def prepare_mount_point(mount_point: Path, owner_uid: int) -> tuple[Path, bool]:
     path = Path(os.path.abspath(mount_point))
     privileged = os.geteuid() == 0 and owner_uid != 0
     if path.is_symlink():
-        raise RasError(errors.ERROR_ALREADY_ASSIGNED, f"{path} is a symbolic link")
+        raise RasError(ErrorCode.ERROR_ALREADY_ASSIGNED, f"{path} is a symbolic link")
     if path.exists():
         real = Path(os.path.realpath(path))
         if is_mount_point(real):
-            raise RasError(errors.ERROR_ALREADY_ASSIGNED, f"{path} is already a mount point")
+            raise RasError(ErrorCode.ERROR_ALREADY_ASSIGNED, f"{path} is already a mount point")
         if not real.is_dir():
-            raise RasError(errors.ERROR_ALREADY_ASSIGNED, f"{path} is not a directory")
+            raise RasError(ErrorCode.ERROR_ALREADY_ASSIGNED, f"{path} is not a directory")
         try:
             if any(real.iterdir()):
-                raise RasError(errors.ERROR_ALREADY_ASSIGNED, f"{path} is not empty")
+                raise RasError(ErrorCode.ERROR_ALREADY_ASSIGNED, f"{path} is not empty")
         except PermissionError:
-            raise RasError(errors.ERROR_ACCESS_DENIED, f"{path} cannot be read") from None
+            raise RasError(ErrorCode.ERROR_ACCESS_DENIED, f"{path} cannot be read") from None
         if privileged and real.stat().st_uid != owner_uid:
-            raise RasError(errors.ERROR_ACCESS_DENIED, f"{path} is not owned by uid {owner_uid}")
+            raise RasError(ErrorCode.ERROR_ACCESS_DENIED, f"{path} is not owned by uid {owner_uid}")
         return real, False
     try:
         parent = path.parent.stat()
     except OSError:
-        raise RasError(errors.ERROR_BAD_DEVICE, f"{path.parent} does not exist") from None
+        raise RasError(ErrorCode.ERROR_BAD_DEVICE, f"{path.parent} does not exist") from None
     if not stat.S_ISDIR(parent.st_mode):
-        raise RasError(errors.ERROR_BAD_DEVICE, f"{path.parent} is not a directory")
+        raise RasError(ErrorCode.ERROR_BAD_DEVICE, f"{path.parent} is not a directory")
     if privileged and not _may_create_in(parent, owner_uid):
-        raise RasError(errors.ERROR_ACCESS_DENIED, f"uid {owner_uid} may not create {path}")
+        raise RasError(ErrorCode.ERROR_ACCESS_DENIED, f"uid {owner_uid} may not create {path}")
     try:
         path.mkdir(mode=0o700)
     except FileExistsError:
-        raise RasError(errors.ERROR_ALREADY_ASSIGNED, f"{path} appeared meanwhile") from None
+        raise RasError(ErrorCode.ERROR_ALREADY_ASSIGNED, f"{path} appeared meanwhile") from None
     except OSError as exc:
-        raise RasError(errors.ERROR_BAD_DEVICE, f"{path}: {exc.strerror}") from None
+        raise RasError(ErrorCode.ERROR_BAD_DEVICE, f"{path}: {exc.strerror}") from None
     if os.geteuid() == 0:
         os.chown(path, owner_uid, _owner_gid(owner_uid))
     return Path(os.path.realpath(path)), True
@@ -119,7 +119,7 @@ def prepare_mount_point(mount_point: Path, owner_uid: int) -> tuple[Path, bool]:
 
 def check_fuse() -> None:
     if not os.path.exists("/dev/fuse"):
-        raise RasError(errors.ERROR_NOT_SUPPORTED, "FUSE is not available (/dev/fuse is missing)")
+        raise RasError(ErrorCode.ERROR_NOT_SUPPORTED, "FUSE is not available (/dev/fuse is missing)")
 
 
 def _fsname(name: RemoteName) -> str:
@@ -170,7 +170,7 @@ class MountConnection(ProviderConnection):
             await self._writer.drain()
             line = await self._reader.readline()
         if not line:
-            raise RasError(errors.ERROR_CONNECTION_UNAVAIL, "the mount process is gone")
+            raise RasError(ErrorCode.ERROR_CONNECTION_UNAVAIL, "the mount process is gone")
         answer = json.loads(line)
         if "error" in answer:
             raise RasError(int(answer["error"]), str(answer.get("detail", "")))
@@ -201,13 +201,13 @@ class MountConnection(ProviderConnection):
         if not force:
             count = await self._settled_open_files()
             if count:
-                raise RasError(errors.ERROR_OPEN_FILES, f"{count} open file(s) on {mp}")
+                raise RasError(ErrorCode.ERROR_OPEN_FILES, f"{count} open file(s) on {mp}")
             if is_mount_point(mp):
                 rc, out = await _run(FUSERMOUNT, "-u", "--", mp)
                 if rc != 0 and is_mount_point(mp):
                     if "busy" in out.lower():
-                        raise RasError(errors.ERROR_OPEN_FILES, f"{mp} is in use: {out}")
-                    raise RasError(errors.ERROR_DEVICE_IN_USE, f"unmounting {mp}: {out}")
+                        raise RasError(ErrorCode.ERROR_OPEN_FILES, f"{mp} is in use: {out}")
+                    raise RasError(ErrorCode.ERROR_DEVICE_IN_USE, f"unmounting {mp}: {out}")
         else:
             if is_mount_point(mp):
                 await _run(FUSERMOUNT, "-u", "-z", "--", mp)
@@ -241,7 +241,7 @@ def _pin_directory(path: Path, owner_uid: int) -> int:
     st = os.fstat(fd)
     if os.geteuid() == 0 and owner_uid != 0 and st.st_uid != owner_uid:
         os.close(fd)
-        raise RasError(errors.ERROR_ACCESS_DENIED, f"{path} is not owned by uid {owner_uid}")
+        raise RasError(ErrorCode.ERROR_ACCESS_DENIED, f"{path} is not owned by uid {owner_uid}")
     return fd
 
 
@@ -284,10 +284,10 @@ async def mount(provider: str, kind: str, name: RemoteName, user: str, session: 
         try:
             line = await asyncio.wait_for(reader.readline(), timeout)
         except TimeoutError:
-            raise RasError(errors.ERROR_EXTENDED_ERROR, f"mounting {mount_point}: no answer in {timeout:.0f} s") \
+            raise RasError(ErrorCode.ERROR_EXTENDED_ERROR, f"mounting {mount_point}: no answer in {timeout:.0f} s") \
                 from None
         if not line:
-            raise RasError(errors.ERROR_EXTENDED_ERROR, f"the mount process exited ({await proc.wait()})")
+            raise RasError(ErrorCode.ERROR_EXTENDED_ERROR, f"the mount process exited ({await proc.wait()})")
         answer = json.loads(line)
         if "error" in answer:
             raise RasError(int(answer["error"]), str(answer.get("detail", "")))
@@ -298,7 +298,7 @@ async def mount(provider: str, kind: str, name: RemoteName, user: str, session: 
             await asyncio.sleep(0.01)
         if not is_mount_point(mount_point):
             await conn.close(force=True)
-            raise RasError(errors.ERROR_EXTENDED_ERROR, f"{mount_point} did not appear in the mount table")
+            raise RasError(ErrorCode.ERROR_EXTENDED_ERROR, f"{mount_point} did not appear in the mount table")
         log.info("mounted %s on %s (pid %d)", request.remote_name, mount_point, proc.pid)
         return conn
     except BaseException:

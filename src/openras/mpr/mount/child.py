@@ -27,7 +27,7 @@ import sys
 import threading
 from typing import Any
 
-from ...codes import RasError, errors
+from ...codes import ErrorCode, RasError
 
 log = logging.getLogger("openras.mpr.mount")
 
@@ -63,7 +63,7 @@ def open_session(kind: str, data: dict[str, Any]) -> Any:
 
         session = SftpFS(SftpTarget.from_json(data))
     else:
-        raise RasError(errors.ERROR_BAD_PROVIDER, f"unknown mount kind {kind!r}")
+        raise RasError(ErrorCode.ERROR_BAD_PROVIDER, f"unknown mount kind {kind!r}")
     session.connect()
     return session
 
@@ -87,7 +87,7 @@ def serve_control(control: Control, ops: Any, mount_point: str) -> None:
         if message.get("op") == "open_files":
             control.send({"open_files": ops.open_count})
         else:
-            control.send({"error": errors.ERROR_INVALID_PARAMETER, "detail": "unknown op"})
+            control.send({"error": ErrorCode.ERROR_INVALID_PARAMETER, "detail": "unknown op"})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         control.send({"error": exc.code, "detail": exc.detail})
         return 1
     except Exception as exc:
-        control.send({"error": errors.ERROR_EXTENDED_ERROR, "detail": f"{type(exc).__name__}: {exc}"})
+        control.send({"error": ErrorCode.ERROR_EXTENDED_ERROR, "detail": f"{type(exc).__name__}: {exc}"})
         return 1
     del config["session"]  # drop the password from this process' live data as far as we can
 
@@ -136,12 +136,12 @@ def main(argv: list[str] | None = None) -> int:
         mfusepy.FUSE(ops, target, **options)
     except Exception as exc:
         if not ready.is_set():
-            control.send({"error": errors.ERROR_EXTENDED_ERROR, "detail": f"FUSE mount failed: {exc}"})
+            control.send({"error": ErrorCode.ERROR_EXTENDED_ERROR, "detail": f"FUSE mount failed: {exc}"})
         return 1
     finally:
         with contextlib.suppress(Exception):
             session.close()
     if not ready.is_set():
-        control.send({"error": errors.ERROR_EXTENDED_ERROR, "detail": "FUSE mount failed"})
+        control.send({"error": ErrorCode.ERROR_EXTENDED_ERROR, "detail": "FUSE mount failed"})
         return 1
     return 0

@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from ...codes import RasError, errors
+from ...codes import WN, ErrorCode, RasError
 
 SMB_PORT = 445
 SSH_PORT = 22
@@ -54,7 +54,7 @@ class RemoteName:
 
 
 def _bad(text: str, why: str) -> RasError:
-    return RasError(errors.ERROR_BAD_NET_NAME, f"{text!r}: {why}")
+    return RasError(ErrorCode.ERROR_BAD_NET_NAME, f"{text!r}: {why}")
 
 
 def _host_port(text: str, host: str, port: str | None) -> tuple[str, int | None]:
@@ -134,7 +134,7 @@ def _parse_sftp_url(text: str) -> RemoteName:
 def parse_remote_name(text: str) -> RemoteName:
     """Parse any supported remote name; RasError(ERROR_BAD_NET_NAME) when it is malformed."""
     if not isinstance(text, str) or not text.strip():
-        raise RasError(errors.ERROR_BAD_NET_NAME, "empty remote name")
+        raise RasError(ErrorCode.ERROR_BAD_NET_NAME, "empty remote name")
     text = text.strip()
     if "\x00" in text:
         raise _bad(text, "NUL in name")
@@ -153,5 +153,5 @@ def parse_for(text: str, scheme: str) -> RemoteName:
     router asks the next provider."""
     name = parse_remote_name(text)
     if name.scheme != scheme:
-        raise RasError(errors.WN_BAD_NETNAME, f"{text!r} is not an {scheme} name")
+        raise RasError(WN.WN_BAD_NETNAME, f"{text!r} is not an {scheme} name")
     return name

@@ -42,7 +42,7 @@ from typing import Any, ClassVar, TypeVar
 
 import asyncssh
 
-from ...codes import RasError, errors
+from ...codes import ErrorCode, RasError
 from .base import ConnectRequest, Provider, ProviderConnection
 from .names import SSH_PORT, RemoteName, parse_for
 from .remotefs import RemoteStat, os_error
@@ -71,7 +71,7 @@ class SftpTarget:
         self.timeout = timeout
         if not os.path.isfile(known_hosts):
             # Without the file every host key is unknown: say so rather than "host key mismatch".
-            raise RasError(errors.ERROR_EXTENDED_ERROR,
+            raise RasError(ErrorCode.ERROR_EXTENDED_ERROR,
                            f"{name.host}: host key not verifiable: no known_hosts file {known_hosts}")
 
     def __repr__(self) -> str:
@@ -93,7 +93,7 @@ class SftpTarget:
         options = request.options
         user = request.user or name.user or default_user(request.owner_uid)
         if not user:
-            raise RasError(errors.ERROR_BAD_USERNAME, f"no user name for uid {request.owner_uid}")
+            raise RasError(ErrorCode.ERROR_BAD_USERNAME, f"no user name for uid {request.owner_uid}")
         port = name.port or int(_option_number(options, "port", SSH_PORT))
         known_hosts = str(options.get("known_hosts") or os.path.expanduser("~/.ssh/known_hosts"))
         # [mpr.sftp] key is the daemon's own key: lending it to every local user would let any of
@@ -110,7 +110,7 @@ class SftpTarget:
             try:
                 keys.append(asyncssh.read_private_key(self.key))
             except (OSError, asyncssh.KeyImportError) as exc:
-                raise RasError(errors.ERROR_INVALID_PARAMETER, f"key {self.key}: {exc}") from None
+                raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, f"key {self.key}: {exc}") from None
         try:
             conn = await asyncio.wait_for(asyncssh.connect(
                 self.name.host, self.port, username=self.user, password=self._password or None,
@@ -119,13 +119,13 @@ class SftpTarget:
                 preferred_auth="publickey,password", login_timeout=self.timeout,
                 connect_timeout=self.timeout), self.timeout + 5)
         except asyncssh.HostKeyNotVerifiable as exc:
-            raise RasError(errors.ERROR_EXTENDED_ERROR, f"{where}: host key not verified: {exc.reason}") from None
+            raise RasError(ErrorCode.ERROR_EXTENDED_ERROR, f"{where}: host key not verified: {exc.reason}") from None
         except asyncssh.PermissionDenied:
-            raise RasError(errors.ERROR_LOGON_FAILURE, f"{where}: authentication refused") from None
+            raise RasError(ErrorCode.ERROR_LOGON_FAILURE, f"{where}: authentication refused") from None
         except (OSError, TimeoutError, asyncssh.Error) as exc:
             if isinstance(exc, OSError) and exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN):
-                raise RasError(errors.ERROR_NO_NETWORK, f"{where}: {exc.strerror}") from None
-            raise RasError(errors.ERROR_BAD_NET_NAME, f"{where}: cannot reach the server: {exc}") from None
+                raise RasError(ErrorCode.ERROR_NO_NETWORK, f"{where}: {exc.strerror}") from None
+            raise RasError(ErrorCode.ERROR_BAD_NET_NAME, f"{where}: cannot reach the server: {exc}") from None
         try:
             sftp = await asyncio.wait_for(conn.start_sftp_client(), self.timeout)
             root = await self._root(sftp)
@@ -134,11 +134,11 @@ class SftpTarget:
             if isinstance(exc, RasError):
                 raise
             if isinstance(exc, asyncssh.SFTPPermissionDenied):
-                raise RasError(errors.ERROR_ACCESS_DENIED, f"{self.name.text}: {exc.reason}") from None
+                raise RasError(ErrorCode.ERROR_ACCESS_DENIED, f"{self.name.text}: {exc.reason}") from None
             if isinstance(exc, asyncssh.SFTPError):
-                raise RasError(errors.ERROR_BAD_NET_NAME, f"{self.name.text}: {exc.reason}") from None
+                raise RasError(ErrorCode.ERROR_BAD_NET_NAME, f"{self.name.text}: {exc.reason}") from None
             if isinstance(exc, asyncssh.Error | OSError | TimeoutError):
-                raise RasError(errors.ERROR_EXTENDED_ERROR, f"{where}: SFTP unavailable: {exc}") from None
+                raise RasError(ErrorCode.ERROR_EXTENDED_ERROR, f"{where}: SFTP unavailable: {exc}") from None
             raise
         return conn, sftp, root
 
@@ -149,7 +149,7 @@ class SftpTarget:
             path = posixpath.join(home, path[2:]) if path != "~" else home
         attrs = await sftp.stat(path)
         if attrs.type != asyncssh.FILEXFER_TYPE_DIRECTORY:
-            raise RasError(errors.ERROR_BAD_NET_NAME, f"{self.name.text}: not a directory")
+            raise RasError(ErrorCode.ERROR_BAD_NET_NAME, f"{self.name.text}: not a directory")
         return path.rstrip("/") or "/"
 
 

@@ -53,7 +53,7 @@ from smbprotocol.file_info import FileAttributes
 from smbprotocol.structure import DateTimeField
 from smbprotocol.tree import TreeConnect
 
-from ...codes import RasError, errors
+from ...codes import ErrorCode, RasError
 from .base import ConnectRequest, Provider, ProviderConnection
 from .names import SMB_PORT, RemoteName, parse_for
 from .remotefs import RemoteStat, os_error
@@ -76,7 +76,7 @@ def _option_number(options: dict[str, Any], key: str, default: float) -> float:
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise RasError(errors.ERROR_INVALID_PARAMETER, f"option {key}={value!r} is not a number") from None
+        raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, f"option {key}={value!r} is not a number") from None
 
 
 def resolve_port(name: RemoteName, options: dict[str, Any]) -> int:
@@ -84,31 +84,31 @@ def resolve_port(name: RemoteName, options: dict[str, Any]) -> int:
         return name.port
     port = int(_option_number(options, "port", SMB_PORT))
     if not 0 < port < 65536:
-        raise RasError(errors.ERROR_INVALID_PARAMETER, f"option port={port}")
+        raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, f"option port={port}")
     return port
 
 
 def _connect_error(exc: BaseException, where: str) -> RasError:
     """Map a failure while reaching, authenticating or tree-connecting to a WNet code."""
     if isinstance(exc, smbexc.WrongPassword):
-        return RasError(errors.ERROR_INVALID_PASSWORD, f"{where}: wrong password")
+        return RasError(ErrorCode.ERROR_INVALID_PASSWORD, f"{where}: wrong password")
     if isinstance(exc, smbexc.LogonFailure | smbexc.PasswordExpired | smbexc.SMBAuthenticationError):
-        return RasError(errors.ERROR_LOGON_FAILURE, f"{where}: {type(exc).__name__}")
+        return RasError(ErrorCode.ERROR_LOGON_FAILURE, f"{where}: {type(exc).__name__}")
     if isinstance(exc, smbexc.BadNetworkName | smbexc.NotFound | smbexc.ObjectNameNotFound
                   | smbexc.ObjectPathNotFound):
-        return RasError(errors.ERROR_BAD_NET_NAME, f"{where}: no such share or path")
+        return RasError(ErrorCode.ERROR_BAD_NET_NAME, f"{where}: no such share or path")
     if isinstance(exc, smbexc.AccessDenied):
-        return RasError(errors.ERROR_ACCESS_DENIED, f"{where}: access denied")
+        return RasError(ErrorCode.ERROR_ACCESS_DENIED, f"{where}: access denied")
     if isinstance(exc, smbexc.SMBResponseException):
-        return RasError(errors.ERROR_EXTENDED_ERROR, f"{where}: {exc.status:#010x} {type(exc).__name__}")
+        return RasError(ErrorCode.ERROR_EXTENDED_ERROR, f"{where}: {exc.status:#010x} {type(exc).__name__}")
     cause = exc.__cause__ if isinstance(exc, ValueError) and exc.__cause__ else exc
     if isinstance(cause, OSError) and cause.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN):
-        return RasError(errors.ERROR_NO_NETWORK, f"{where}: {cause.strerror}")
+        return RasError(ErrorCode.ERROR_NO_NETWORK, f"{where}: {cause.strerror}")
     if isinstance(cause, socket.gaierror):
-        return RasError(errors.ERROR_BAD_NET_NAME, f"{where}: cannot resolve the server name")
+        return RasError(ErrorCode.ERROR_BAD_NET_NAME, f"{where}: cannot resolve the server name")
     if isinstance(cause, OSError | smbexc.SMBException | ValueError | TimeoutError):
-        return RasError(errors.ERROR_BAD_NET_NAME, f"{where}: cannot reach the server: {cause}")
-    return RasError(errors.ERROR_EXTENDED_ERROR, f"{where}: {type(exc).__name__}: {exc}")
+        return RasError(ErrorCode.ERROR_BAD_NET_NAME, f"{where}: cannot reach the server: {cause}")
+    return RasError(ErrorCode.ERROR_EXTENDED_ERROR, f"{where}: {type(exc).__name__}: {exc}")
 
 
 # NTSTATUS → errno for the statuses smbclient leaves without one (SMBOSError errno 0).
@@ -265,14 +265,14 @@ class SmbSession:
             if self.name.path:
                 info = self.stat("/")
                 if not info.is_dir:
-                    raise RasError(errors.ERROR_BAD_NET_NAME, f"{self.name.unc()}: not a directory")
+                    raise RasError(ErrorCode.ERROR_BAD_NET_NAME, f"{self.name.unc()}: not a directory")
         except RasError:
             self.close()
             raise
         except OSError as exc:
             self.close()
             if exc.errno in (errno.ENOENT, errno.ENOTDIR):
-                raise RasError(errors.ERROR_BAD_NET_NAME, f"{self.name.unc()}: no such directory") from None
+                raise RasError(ErrorCode.ERROR_BAD_NET_NAME, f"{self.name.unc()}: no such directory") from None
             raise _connect_error(exc, where) from None
         except Exception as exc:
             self.close()
@@ -386,7 +386,7 @@ def session_for(request: ConnectRequest) -> SmbSession:
     name = parse_for(request.remote_name, "smb")
     user = request.user or name.user or default_user(request.owner_uid)
     if not user:
-        raise RasError(errors.ERROR_BAD_USERNAME, f"no user name for uid {request.owner_uid}")
+        raise RasError(ErrorCode.ERROR_BAD_USERNAME, f"no user name for uid {request.owner_uid}")
     return SmbSession(name=name, user=user, password=request.password or "",
                       port=resolve_port(name, request.options),
                       timeout=_option_number(request.options, "timeout", 20.0),

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ...codes import RASCS, RasError, errors
+from ...codes import RASCS, ErrorCode, RasError
 from ...phonebook import Entry
+from ..records import LinkStatus, Projection
 
 
 @dataclass
@@ -71,13 +72,13 @@ class Device(ABC):
     async def hangup(self) -> None:
         """Release everything; idempotent; safe at any point of dial()."""
 
-    def projection(self, kind: int) -> dict[str, Any]:
+    def projection(self, kind: int) -> Projection:
         """RasGetProjectionInfo for ``kind`` (a RASP_* value), once Projected."""
-        raise RasError(errors.ERROR_PROTOCOL_NOT_CONFIGURED, f"projection {kind:#x} not configured")
+        raise RasError(ErrorCode.ERROR_PROTOCOL_NOT_CONFIGURED, f"projection {kind:#x} not configured")
 
-    def status(self) -> dict[str, Any]:
-        """Device-specific status fields (addresses, listener ports, interface)."""
-        return {}
+    def status(self) -> LinkStatus:
+        """What the device knows of its link (addresses, listener ports, interface)."""
+        return LinkStatus()
 
 
 MAX_USER_FILE = 256 * 1024
@@ -111,23 +112,23 @@ def read_user_file(path: str, uid: int, what: str, private: bool = False) -> byt
     import stat
 
     if not path:
-        raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"{what} is not set")
+        raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{what} is not set")
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
-        raise RasError(errors.ERROR_CANNOT_OPEN_PHONEBOOK, f"{what} {path}: {exc.strerror}") from None
+        raise RasError(ErrorCode.ERROR_CANNOT_OPEN_PHONEBOOK, f"{what} {path}: {exc.strerror}") from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise RasError(errors.ERROR_CANNOT_OPEN_PHONEBOOK, f"{what} {path}: not a regular file")
+            raise RasError(ErrorCode.ERROR_CANNOT_OPEN_PHONEBOOK, f"{what} {path}: not a regular file")
         if st.st_size > MAX_USER_FILE:
-            raise RasError(errors.ERROR_CANNOT_LOAD_PHONEBOOK, f"{what} {path}: larger than {MAX_USER_FILE} bytes")
+            raise RasError(ErrorCode.ERROR_CANNOT_LOAD_PHONEBOOK, f"{what} {path}: larger than {MAX_USER_FILE} bytes")
         if uid not in (0, os.geteuid()):
             if private and st.st_uid != uid:
-                raise RasError(errors.ERROR_ACCESS_DENIED, f"{what} {path} is not owned by uid {uid}")
+                raise RasError(ErrorCode.ERROR_ACCESS_DENIED, f"{what} {path} is not owned by uid {uid}")
             readable = st.st_mode & (stat.S_IRUSR if st.st_uid == uid else stat.S_IROTH)
             if not readable or not _may_traverse(os.path.dirname(path), uid):
-                raise RasError(errors.ERROR_ACCESS_DENIED, f"{what} {path} is not readable by uid {uid}")
+                raise RasError(ErrorCode.ERROR_ACCESS_DENIED, f"{what} {path} is not readable by uid {uid}")
         return os.read(fd, MAX_USER_FILE + 1)
     finally:
         os.close(fd)

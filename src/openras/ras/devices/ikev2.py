@@ -49,21 +49,22 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from ...codes import RASCS, RasError, errors
+from ...codes import RASCS, ErrorCode, RasError
 from ...codes.states import RASP_PppIp
 from ..link.charon import CharonSettings, charon_unavailable_reason
 from ..link.resolv import remove_resolv, write_resolv
 from ..link.vici_host import IkeEvent, IkeEventKind, ViciHost
+from ..records import LinkStatus, PppIpProjection, Projection
 from .base import Device, DialContext, read_user_file
 
 SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 INTERFACE = "ipsec0"  # kernel-libipsec's TUN device
 ROUTING_TABLE = 220  # where charon routes the CHILD_SAs' remote networks
 
-ERROR_IPSEC_IKE_AUTH_FAIL = 13801
-ERROR_IPSEC_IKE_TIMED_OUT = 13805
-ERROR_IPSEC_IKE_ERROR = 13816
-ERROR_IPSEC_IKE_POLICY_MATCH = 13868
+ERROR_IPSEC_IKE_AUTH_FAIL = ErrorCode.ERROR_IPSEC_IKE_AUTH_FAIL
+ERROR_IPSEC_IKE_TIMED_OUT = ErrorCode.ERROR_IPSEC_IKE_TIMED_OUT
+ERROR_IPSEC_IKE_ERROR = ErrorCode.ERROR_IPSEC_IKE_ERROR
+ERROR_IPSEC_IKE_POLICY_MATCH = ErrorCode.ERROR_IPSEC_IKE_POLICY_MATCH
 
 _PEM = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
 _SERVER_AUTH = re.compile(r"^authentication of '(.*)' with (\S+) successful$")
@@ -89,10 +90,10 @@ class Failure:
 def classify(message: str, eap_started: bool, init_response: bool = False) -> Failure | None:
     """A charon log line that says why a negotiation failed, as a Windows code (None: not one)."""
     if "EAP-MS-CHAPv2 failed" in message or "received EAP_FAILURE" in message:
-        return Failure(errors.ERROR_AUTHENTICATION_FAILURE, message)
+        return Failure(ErrorCode.ERROR_AUTHENTICATION_FAILURE, message)
     if "AUTHENTICATION_FAILED notify" in message:
         # The server refused us: during EAP that is the password; before it, our proposal of identity.
-        code = errors.ERROR_AUTHENTICATION_FAILURE if eap_started else ERROR_IPSEC_IKE_AUTH_FAIL
+        code = ErrorCode.ERROR_AUTHENTICATION_FAILURE if eap_started else ERROR_IPSEC_IKE_AUTH_FAIL
         return Failure(code, message)
     if (
         "constraint check failed" in message
@@ -112,7 +113,7 @@ def classify(message: str, eap_started: bool, init_response: bool = False) -> Fa
         return Failure(ERROR_IPSEC_IKE_POLICY_MATCH, message)
     if message.startswith("giving up after") or "peer not responding" in message:
         return Failure(
-            errors.ERROR_VPN_TIMEOUT if not init_response else ERROR_IPSEC_IKE_TIMED_OUT, message
+            ErrorCode.ERROR_VPN_TIMEOUT if not init_response else ERROR_IPSEC_IKE_TIMED_OUT, message
         )
     return None
 
@@ -176,13 +177,13 @@ async def charon_host(ctx: DialContext) -> ViciHost:
     global _host
     reason = charon_unavailable_reason()
     if reason is not None:
-        raise RasError(errors.ERROR_PORT_NOT_AVAILABLE, f"IKEv2 unavailable: {reason}")
+        raise RasError(ErrorCode.ERROR_PORT_NOT_AVAILABLE, f"IKEv2 unavailable: {reason}")
     if _host is None:
         _host = ViciHost(ctx.state_dir / "charon", _settings(ctx.options))
     try:
         await _host.ensure()
     except Exception as exc:
-        raise RasError(errors.ERROR_PORT_NOT_AVAILABLE, f"cannot start charon: {exc}") from None
+        raise RasError(ErrorCode.ERROR_PORT_NOT_AVAILABLE, f"cannot start charon: {exc}") from None
     return _host
 
 
@@ -263,11 +264,14 @@ class IkeV2Device(Device):
         self.server = ctx.phone_number.strip()
         if not self.server or any(c.isspace() or c in ",;'\"" for c in self.server):
             raise RasError(
-                errors.ERROR_CORRUPT_PHONEBOOK, f"PhoneNumber {self.server!r} is not a server name"
+                ErrorCode.ERROR_CORRUPT_PHONEBOOK,
+                f"PhoneNumber {self.server!r} is not a server name",
             )
         user = ctx.params.user
         if not user:
-            raise RasError(errors.ERROR_AUTHENTICATION_FAILURE, "no user name to authenticate with")
+            raise RasError(
+                ErrorCode.ERROR_AUTHENTICATION_FAILURE, "no user name to authenticate with"
+            )
         ike_timeout = float(entry.get_int("IkeTimeout", int(ctx.options.get("ike_timeout", 30))))
         dpd = max(entry.get_int("IkeDpdSeconds", int(ctx.options.get("dpd_seconds", 30))), 0)
         self.server_address = await self._resolve(self.server)
@@ -287,7 +291,7 @@ class IkeV2Device(Device):
                     f"negotiation with {self.server} not finished in {ike_timeout:g} s",
                 ) from None
             raise RasError(
-                errors.ERROR_VPN_TIMEOUT,
+                ErrorCode.ERROR_VPN_TIMEOUT,
                 f"{self.server} did not answer IKE_SA_INIT within {ike_timeout:g} s",
             ) from None
         await self._project()
@@ -310,7 +314,7 @@ class IkeV2Device(Device):
             infos = await loop.getaddrinfo(server, 500, type=socket.SOCK_DGRAM)
         except socket.gaierror as exc:
             raise RasError(
-                errors.ERROR_DNSNAME_NOT_RESOLVABLE, f"{server}: {exc.strerror}"
+                ErrorCode.ERROR_DNSNAME_NOT_RESOLVABLE, f"{server}: {exc.strerror}"
             ) from None
         v4 = [i[4][0] for i in infos if i[0] == socket.AF_INET]
         return str(v4[0] if v4 else infos[0][4][0])
@@ -332,7 +336,7 @@ class IkeV2Device(Device):
             what = SYSTEM_CA_BUNDLE
         certs = split_pem(data)
         if not certs:
-            raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"{what} holds no PEM certificate")
+            raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{what} holds no PEM certificate")
         return certs
 
     async def _load(self, eap_id: str, cacerts: list[bytes], dpd: int) -> None:
@@ -369,7 +373,7 @@ class IkeV2Device(Device):
             await self.host.call("load-conn", {name: conn})
         except Exception as exc:
             raise RasError(
-                errors.ERROR_PORT_NOT_AVAILABLE, f"charon refused the connection: {exc}"
+                ErrorCode.ERROR_PORT_NOT_AVAILABLE, f"charon refused the connection: {exc}"
             ) from None
 
     async def _negotiate(self) -> None:
@@ -383,7 +387,7 @@ class IkeV2Device(Device):
             if event.kind is IkeEventKind.LOG:
                 self._on_dial_log(event.message)
                 if self._failure is not None and self._failure.code in (
-                    errors.ERROR_VPN_TIMEOUT,
+                    ErrorCode.ERROR_VPN_TIMEOUT,
                     ERROR_IPSEC_IKE_TIMED_OUT,
                 ):
                     # charon gave up retransmitting (it may send no updown event for that).
@@ -488,7 +492,9 @@ class IkeV2Device(Device):
         if self._failure is not None:
             return RasError(self._failure.code, self._failure.detail)
         if not self._init_response:
-            return RasError(errors.ERROR_VPN_TIMEOUT, f"{self.server} did not answer: {fallback}")
+            return RasError(
+                ErrorCode.ERROR_VPN_TIMEOUT, f"{self.server} did not answer: {fallback}"
+            )
         return RasError(ERROR_IPSEC_IKE_ERROR, f"{fallback}: {' | '.join(self._recent[-3:])}")
 
     def _remember(self, message: str) -> None:
@@ -512,7 +518,7 @@ class IkeV2Device(Device):
             self.vip = str(vips[0]) if vips else None
         if self.vip is None:
             raise RasError(
-                errors.ERROR_PPP_NO_ADDRESS_ASSIGNED, "the server assigned no virtual IP"
+                ErrorCode.ERROR_PPP_NO_ADDRESS_ASSIGNED, "the server assigned no virtual IP"
             )
         wants_default = ctx.entry.get_int("IpPrioritizeRemote", 0) == 1
         # Routing the whole machine through a link is the administrator's call, not any user's.
@@ -549,7 +555,7 @@ class IkeV2Device(Device):
 
     async def _drop_default_routes(self) -> None:
         """kernel-libipsec routed 0.0.0.0/0 through the tunnel (table 220); this dial may not have it."""
-        from pyroute2 import AsyncIPRoute  # type: ignore[import-untyped]
+        from pyroute2 import AsyncIPRoute
 
         try:
             async with AsyncIPRoute() as ipr:
@@ -580,7 +586,7 @@ class IkeV2Device(Device):
             if self._down_pending:
                 self._judge_loss(final=False)
         elif event.kind is IkeEventKind.CHARON_GONE:
-            self._lost(errors.ERROR_LINK_FAILURE, "charon exited")
+            self._lost(ErrorCode.ERROR_LINK_FAILURE, "charon exited")
         elif not event.up and not self._down_pending:
             # The reason is in the log, which may lag behind this event: judge now if it is
             # there, else when it comes, at the latest after a moment.
@@ -592,11 +598,11 @@ class IkeV2Device(Device):
         recent = self._recent[-8:]
         detail = " | ".join(recent[-4:])
         if any("received DELETE" in m for m in recent):
-            self._lost(errors.ERROR_REMOTE_DISCONNECTION, f"the server deleted the SA: {detail}")
+            self._lost(ErrorCode.ERROR_REMOTE_DISCONNECTION, f"the server deleted the SA: {detail}")
         elif any(m.startswith("giving up after") for m in recent):
-            self._lost(errors.ERROR_LINK_FAILURE, f"dead peer detection: {detail}")
+            self._lost(ErrorCode.ERROR_LINK_FAILURE, f"dead peer detection: {detail}")
         elif final:
-            self._lost(errors.ERROR_REMOTE_DISCONNECTION, f"the SA went down: {detail}")
+            self._lost(ErrorCode.ERROR_REMOTE_DISCONNECTION, f"the SA went down: {detail}")
 
     def _lost(self, code: int, detail: str) -> None:
         if self._connected and not self._closing and not self._lost_reported:
@@ -636,43 +642,43 @@ class IkeV2Device(Device):
 
     # -- queries ------------------------------------------------------------------------------------
 
-    def projection(self, kind: int) -> dict[str, Any]:
+    def projection(self, kind: int) -> Projection:
         if kind == RASP_PppIp:
             dns = [*self.dns_servers(), "", ""]
-            return {
-                "dwError": 0 if self.vip else errors.ERROR_PPP_NO_ADDRESS_ASSIGNED,
-                "szIpAddress": self.vip or "",
-                "szServerIpAddress": self.server_address,
-                "dwOptions": 0,
-                "dwServerOptions": 0,
-                "szDnsAddress": dns[0],
-                "szDns2Address": dns[1],
-            }
+            return PppIpProjection(
+                dwError=0 if self.vip else ErrorCode.ERROR_PPP_NO_ADDRESS_ASSIGNED,
+                szIpAddress=self.vip or "",
+                szServerIpAddress=self.server_address,
+                szDnsAddress=dns[0],
+                szDns2Address=dns[1],
+            )
         return super().projection(kind)
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> LinkStatus:
         child = self._child()
         up = self._connected and not self._closing
-        return {
-            "interface": INTERFACE if up else None,
-            "interface_reason": None if up else "the link is down",
-            "local_address": self.vip,
-            "remote_address": self.server_address,
-            "server": self.server,
-            "server_id": self.server_id or None,
-            "dns": self.dns_servers(),
-            "resolv_conf": str(self.resolv_file) if self.resolv_file else None,
-            "routes": list(self.routes) if up else [],
-            "traffic_selectors": list(self.remote_ts),
-            "default_route": self.default_route and up,
-            "route_note": self.route_note,
-            "ike_sa": self.name,
-            "ike_proposal": "/".join(
-                str(self.sa[k])
-                for k in ("encr-alg", "integ-alg", "prf-alg", "dh-group")
-                if k in self.sa
-            ),
-            "esp_proposal": "/".join(
-                str(child[k]) for k in ("encr-alg", "integ-alg") if k in child
-            ),
-        }
+        ike = "/".join(
+            str(self.sa[k])
+            for k in ("encr-alg", "integ-alg", "prf-alg", "dh-group")
+            if k in self.sa
+        )
+        esp = "/".join(str(child[k]) for k in ("encr-alg", "integ-alg") if k in child)
+        return LinkStatus(
+            interface=INTERFACE if up else None,
+            interface_reason=None if up else "the link is down",
+            local_address=self.vip,
+            remote_address=self.server_address or None,
+            dns=tuple(self.dns_servers()),
+            resolv_conf=str(self.resolv_file) if self.resolv_file else None,
+            routes=tuple(self.routes) if up else (),
+            default_route=self.default_route and up,
+            route_note=self.route_note,
+            extra={
+                "server": self.server,
+                "server_id": self.server_id or None,
+                "traffic_selectors": ", ".join(self.remote_ts),
+                "ike_sa": self.name,
+                "ike_proposal": ike,
+                "esp_proposal": esp,
+            },
+        )

@@ -17,19 +17,19 @@ from __future__ import annotations
 import asyncio
 import time
 
-from ...codes import RASCS, RasError, errors
+from ...codes import RASCS, ErrorCode, RasError
 from .base import DialContext
 from .ppp_link import PortProtocol, _number
 from .serial import SerialDevice
 
 INIT_TIMEOUT = 5.0
 RESULTS = (
-    ("NO DIALTONE", errors.ERROR_NO_DIALTONE),
-    ("NO DIAL TONE", errors.ERROR_NO_DIALTONE),
-    ("NO CARRIER", errors.ERROR_NO_CARRIER),
-    ("NO ANSWER", errors.ERROR_NO_ANSWER),
-    ("BUSY", errors.ERROR_LINE_BUSY),
-    ("ERROR", errors.ERROR_FROM_DEVICE),
+    ("NO DIALTONE", ErrorCode.ERROR_NO_DIALTONE),
+    ("NO DIAL TONE", ErrorCode.ERROR_NO_DIALTONE),
+    ("NO CARRIER", ErrorCode.ERROR_NO_CARRIER),
+    ("NO ANSWER", ErrorCode.ERROR_NO_ANSWER),
+    ("BUSY", ErrorCode.ERROR_LINE_BUSY),
+    ("ERROR", ErrorCode.ERROR_FROM_DEVICE),
 )
 
 
@@ -51,7 +51,7 @@ class ModemDevice(SerialDevice):
         try:
             encoded = command.encode("ascii")
         except UnicodeEncodeError:
-            raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"{command!r}: modem commands are ASCII") from None
+            raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{command!r}: modem commands are ASCII") from None
         port.write(encoded + b"\r")
         pending = b""
         deadline = time.monotonic() + wait
@@ -86,23 +86,23 @@ class ModemDevice(SerialDevice):
         self._progress(RASCS.ConnectDevice)
         number = ctx.phone_number.strip()
         if not number:
-            raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, "PhoneNumber is not set")
+            raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, "PhoneNumber is not set")
         if any(ch in number for ch in "\r\n;"):
-            raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, "PhoneNumber holds a line break or ';'")
+            raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, "PhoneNumber holds a line break or ';'")
         init = ["ATZ", "ATE0"] + [c.strip() for c in (ctx.entry.get("ModemInit") or "").split(";") if c.strip()]
         for command in init:
             result = await self._command(port, command, INIT_TIMEOUT)
             if not result:
-                raise RasError(errors.ERROR_REQUEST_TIMEOUT, f"the modem did not answer {command}")
+                raise RasError(ErrorCode.ERROR_REQUEST_TIMEOUT, f"the modem did not answer {command}")
             code = self._failure(result)
             if code is not None:
-                raise RasError(errors.ERROR_FROM_DEVICE, f"the modem answered {command} with {result}")
+                raise RasError(ErrorCode.ERROR_FROM_DEVICE, f"the modem answered {command} with {result}")
         prefix = ctx.entry.get("ModemDialPrefix") or "ATDT"
         answer = _number(ctx, "ModemAnswerSeconds", "answer_timeout", 60)
         result = await self._command(port, prefix + number, answer, final=("CONNECT",))
         if not result:
             port.write(b"\r")  # any character aborts a dial in progress
-            raise RasError(errors.ERROR_NO_ANSWER, f"no result within {answer:g} s of dialing")
+            raise RasError(ErrorCode.ERROR_NO_ANSWER, f"no result within {answer:g} s of dialing")
         code = self._failure(result)
         if code is not None:
             raise RasError(code, f"the modem reported {result}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from ...codes import RasError, errors
+from ...codes import ErrorCode, RasError
 
 
 async def tcp_connect(host: str, port: int, limit: float) -> socket.socket:
@@ -18,7 +18,7 @@ async def tcp_connect(host: str, port: int, limit: float) -> socket.socket:
     try:
         infos = await asyncio.wait_for(loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), limit)
     except (OSError, TimeoutError) as exc:
-        raise RasError(errors.ERROR_DNSNAME_NOT_RESOLVABLE, f"{host}: {exc}") from None
+        raise RasError(ErrorCode.ERROR_DNSNAME_NOT_RESOLVABLE, f"{host}: {exc}") from None
     last: Exception | None = None
     for family, type_, proto, _, addr in infos:
         sock = socket.socket(family, type_, proto)
@@ -33,5 +33,5 @@ async def tcp_connect(host: str, port: int, limit: float) -> socket.socket:
             sock.close()
             raise
     if isinstance(last, TimeoutError):
-        raise RasError(errors.ERROR_REQUEST_TIMEOUT, f"{host}:{port}: no answer")
-    raise RasError(errors.ERROR_NO_ANSWER, f"{host}:{port}: {last}")
+        raise RasError(ErrorCode.ERROR_REQUEST_TIMEOUT, f"{host}:{port}: no answer")
+    raise RasError(ErrorCode.ERROR_NO_ANSWER, f"{host}:{port}: {last}")

@@ -30,7 +30,7 @@ import os
 from ipaddress import IPv4Address
 from typing import Any
 
-from ...codes import RASCS, RasError, errors
+from ...codes import RASCS, ErrorCode, RasError
 from ...codes.states import RASP_PppIp, RASP_PppIpv6, RASP_PppLcp
 from ...ppp import (
     ROLE_PEER,
@@ -47,6 +47,14 @@ from ...ppp import (
     PppConfig,
     PppEngine,
     PppEvent,
+)
+from ..records import (
+    LinkStatus,
+    PppIpProjection,
+    PppIpv6Projection,
+    PppLcpProjection,
+    Projection,
+    Scalar,
 )
 from .base import Device, DialContext
 
@@ -151,9 +159,9 @@ def _number(ctx: DialContext, key: str, option: str, default: float) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"{key}={value!r} is not a number") from None
+        raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{key}={value!r} is not a number") from None
     if number < 0:
-        raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"{key}={value!r} is negative")
+        raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{key}={value!r} is negative")
     return number
 
 
@@ -175,7 +183,7 @@ def ppp_config(ctx: DialContext) -> PppConfig:
     entry = ctx.entry
     excluded = entry.get_int("ExcludedProtocols", 0)
     if excluded & NP_Ip and excluded & NP_Ipv6:
-        raise RasError(errors.ERROR_PPP_NO_PROTOCOLS_CONFIGURED, "ExcludedProtocols excludes IPv4 and IPv6")
+        raise RasError(ErrorCode.ERROR_PPP_NO_PROTOCOLS_CONFIGURED, "ExcludedProtocols excludes IPv4 and IPv6")
     local_ip = None
     if entry.get_int("IpAssign", 1) == 2:
         local_ip = entry.get("IpAddress") or None
@@ -199,7 +207,7 @@ def ppp_config(ctx: DialContext) -> PppConfig:
             request_dns=not static_dns,
         )
     except ValueError as exc:  # a bad IpAddress / IpDnsAddress
-        raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"{entry.name}: {exc}") from None
+        raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{entry.name}: {exc}") from None
 
 
 class PppLink:
@@ -301,10 +309,10 @@ class PppLink:
                 self._timer = self._timer_at = None
             if not self.up.done():
                 code = event.code
-                if code == errors.ERROR_REMOTE_DISCONNECTION and not self.port.closed:
+                if code == ErrorCode.ERROR_REMOTE_DISCONNECTION and not self.port.closed:
                     # The engine says 629 for a Terminate-Request once LCP is open; before
                     # Projected that is still negotiation, which Windows reports as 734.
-                    code = errors.ERROR_PPP_LCP_TERMINATED
+                    code = ErrorCode.ERROR_PPP_LCP_TERMINATED
                 self.up.set_exception(RasError(code, event.reason))
                 self.up.exception()  # retrieved: nobody may be awaiting it (hang-up during dial)
             if not self.done.done():
@@ -477,7 +485,7 @@ class PppDevice(Device):
 
     # -- queries ----------------------------------------------------------------------------
 
-    def projection(self, kind: int) -> dict[str, Any]:
+    def projection(self, kind: int) -> Projection:
         link = self.link
         engine = link.engine if link is not None else None
         if kind == RASP_PppIp:
@@ -485,61 +493,56 @@ class PppDevice(Device):
             if engine is None or not engine.config.ipv4:
                 return super().projection(kind)
             if info is None:
-                return {"dwError": errors.ERROR_PPP_NO_ADDRESS_ASSIGNED, "szIpAddress": "", "szServerIpAddress": "",
-                        "dwOptions": 0, "dwServerOptions": 0, "szDnsAddress": "", "szDns2Address": ""}
+                return PppIpProjection(dwError=ErrorCode.ERROR_PPP_NO_ADDRESS_ASSIGNED)
             dns: list[IPv4Address | None] = [*self.dns_servers(), None, None]
-            return {"dwError": 0, "szIpAddress": str(info.local),
-                    "szServerIpAddress": str(info.remote) if info.remote else "",
-                    # VJ header compression is never negotiated (slirp's offer is rejected).
-                    "dwOptions": 0, "dwServerOptions": 0,
-                    "szDnsAddress": str(dns[0]) if dns[0] else "", "szDns2Address": str(dns[1]) if dns[1] else ""}
+            # VJ header compression is never negotiated (slirp's offer is rejected): no options.
+            return PppIpProjection(
+                szIpAddress=str(info.local), szServerIpAddress=str(info.remote) if info.remote else "",
+                szDnsAddress=str(dns[0]) if dns[0] else "", szDns2Address=str(dns[1]) if dns[1] else "")
         if kind == RASP_PppIpv6:
             if engine is None or not engine.config.ipv6:
                 return super().projection(kind)
             info6 = engine.ipv6cp_info
             if info6 is None:
-                return {"dwError": errors.ERROR_PPP_CP_REJECTED, "bLocalInterfaceIdentifier": "",
-                        "bPeerInterfaceIdentifier": "", "bLocalCompressionProtocol": "",
-                        "bPeerCompressionProtocol": ""}
-            return {"dwError": 0, "bLocalInterfaceIdentifier": info6.local_ifid.hex(),
-                    "bPeerInterfaceIdentifier": info6.remote_ifid.hex() if info6.remote_ifid else "",
-                    "bLocalCompressionProtocol": "", "bPeerCompressionProtocol": ""}
+                return PppIpv6Projection(dwError=ErrorCode.ERROR_PPP_CP_REJECTED)
+            return PppIpv6Projection(
+                bLocalInterfaceIdentifier=info6.local_ifid.hex(),
+                bPeerInterfaceIdentifier=info6.remote_ifid.hex() if info6.remote_ifid else "")
         if kind == RASP_PppLcp:
             lcp = engine.lcp_info if engine is not None else None
             if lcp is None:
-                raise RasError(errors.ERROR_PROJECTION_NOT_COMPLETE, "LCP is not open")
-            return {
-                "dwError": 0, "fBundled": False, "fMultilink": False,
-                "dwAuthenticationProtocol": lcp.auth_protocol or 0,
-                "dwAuthenticationData": lcp.auth_algorithm or 0, "dwEapTypeId": 0,
-                "dwServerAuthenticationProtocol": lcp.peer_auth_protocol or 0,
-                "dwServerAuthenticationData": lcp.peer_auth_algorithm or 0, "dwServerEapTypeId": 0,
-                "dwTerminateReason": 0, "dwServerTerminateReason": 0,
-                "szReplyMessage": link.auth_message if link is not None else "",
-                "dwOptions": (RASLCPO_PFC if lcp.send_pfc else 0) | (RASLCPO_ACFC if lcp.send_acfc else 0),
-                "dwServerOptions": (RASLCPO_PFC if lcp.recv_pfc else 0) | (RASLCPO_ACFC if lcp.recv_acfc else 0),
-                # openras additions: the rest of what LCP negotiated.
-                "dwMru": lcp.mru, "dwServerMru": lcp.peer_mru, "dwAccm": lcp.accm, "dwServerAccm": lcp.peer_accm,
-                "dwMagicNumber": lcp.magic, "dwServerMagicNumber": lcp.peer_magic,
-            }
+                raise RasError(ErrorCode.ERROR_PROJECTION_NOT_COMPLETE, "LCP is not open")
+            return PppLcpProjection(
+                dwAuthenticationProtocol=lcp.auth_protocol or 0,
+                dwAuthenticationData=lcp.auth_algorithm or 0,
+                dwServerAuthenticationProtocol=lcp.peer_auth_protocol or 0,
+                dwServerAuthenticationData=lcp.peer_auth_algorithm or 0,
+                szReplyMessage=link.auth_message if link is not None else "",
+                dwOptions=(RASLCPO_PFC if lcp.send_pfc else 0) | (RASLCPO_ACFC if lcp.send_acfc else 0),
+                dwServerOptions=(RASLCPO_PFC if lcp.recv_pfc else 0) | (RASLCPO_ACFC if lcp.recv_acfc else 0),
+                dwMru=lcp.mru, dwServerMru=lcp.peer_mru, dwAccm=lcp.accm, dwServerAccm=lcp.peer_accm,
+                dwMagicNumber=lcp.magic, dwServerMagicNumber=lcp.peer_magic)
         return super().projection(kind)
 
-    def status(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"interface": None, "interface_reason": self.tun_reason, "local_address": None,
-                               "remote_address": None, "dns": [str(a) for a in self.dns_servers()],
-                               "resolv_conf": None, "default_route": False, "route_note": self.route_note}
+    def status(self) -> LinkStatus:
+        extra: dict[str, Scalar] = {}
+        local = remote = None
         if self.ip is not None and self.engine_ipcp_up():
-            out["local_address"] = str(self.ip.local)
-            out["remote_address"] = str(self.ip.remote) if self.ip.remote else None
-        if self.tun is not None and self.tun.fd is not None:
-            out.update(self.tun.status())
-            out["interface_reason"] = None
-        elif self.tun is not None:
-            out["interface_reason"] = "the link is down"
+            local = str(self.ip.local)
+            remote = str(self.ip.remote) if self.ip.remote else None
+        interface, reason, routes, default, resolv = None, self.tun_reason, (), False, None
+        tun = self.tun
+        if tun is not None and tun.fd is not None:
+            interface, reason, routes, default = tun.name, None, tuple(tun.routes), tun.default_route
+            resolv = str(tun.resolv_file) if tun.resolv_file else None
+            extra.update(tun_rx_packets=tun.rx_packets, tun_tx_packets=tun.tx_packets, tun_dropped=tun.dropped)
+        elif tun is not None:
+            reason = "the link is down"
         if self.link is not None:
             engine = self.link.engine
-            out["ppp_phase"] = engine.phase.value
-            out["ppp_tx_frames"] = engine.stats.tx_frames
-            out["ppp_rx_packets"] = engine.stats.rx_packets
-            out["ipv6"] = self.link.ipv6_up
-        return out
+            extra.update(ppp_phase=engine.phase.value, ppp_tx_frames=engine.stats.tx_frames,
+                         ppp_rx_packets=engine.stats.rx_packets, ipv6=self.link.ipv6_up)
+        return LinkStatus(interface=interface, interface_reason=reason, local_address=local,
+                          remote_address=remote, dns=tuple(str(a) for a in self.dns_servers()),
+                          resolv_conf=resolv, routes=routes, default_route=default,
+                          route_note=self.route_note, extra=extra)

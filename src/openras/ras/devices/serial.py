@@ -13,7 +13,7 @@ import pwd
 import stat
 from typing import Any
 
-from ...codes import RasError, errors
+from ...codes import ErrorCode, RasError
 from .base import DialContext
 from .ppp_link import PortProtocol, PppDevice
 
@@ -41,7 +41,7 @@ def check_port_access(path: str, uid: int) -> None:
         groups = set()
     if st.st_gid in groups and mode & 0o060 == 0o060:
         return
-    raise RasError(errors.ERROR_ACCESS_DENIED, f"{path} is not read-writable by uid {uid}")
+    raise RasError(ErrorCode.ERROR_ACCESS_DENIED, f"{path} is not read-writable by uid {uid}")
 
 
 class SerialDevice(PppDevice):
@@ -61,7 +61,7 @@ class SerialDevice(PppDevice):
         import serial_asyncio_fast
 
         if not self.path:
-            raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, "Port= is not set")
+            raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, "Port= is not set")
         real = self._character_device()
         # NSS group look-ups may block (LDAP, sssd): not on the event loop.
         await asyncio.to_thread(check_port_access, real, self.ctx.owner_uid)
@@ -71,7 +71,7 @@ class SerialDevice(PppDevice):
             await asyncio.sleep(0.01)
         holder = _OPEN_PORTS.get(real)
         if holder is not None:
-            raise RasError(errors.ERROR_PORT_NOT_AVAILABLE, f"{self.path} is in use by handle {holder}")
+            raise RasError(ErrorCode.ERROR_PORT_NOT_AVAILABLE, f"{self.path} is in use by handle {holder}")
         _OPEN_PORTS[real] = self.ctx.handle
         self._claimed = real
         baud = self.ctx.entry.get_int("BaudRate", DEFAULT_BAUD)
@@ -82,7 +82,7 @@ class SerialDevice(PppDevice):
         except (serial.SerialException, OSError, ValueError) as exc:
             self._release_claim()
             busy = "exclusively lock" in str(exc) or getattr(exc, "errno", 0) == 16
-            raise RasError(errors.ERROR_PORT_NOT_AVAILABLE if busy else errors.ERROR_HARDWARE_FAILURE,
+            raise RasError(ErrorCode.ERROR_PORT_NOT_AVAILABLE if busy else ErrorCode.ERROR_HARDWARE_FAILURE,
                            f"{self.path}: {exc}") from None
         assert isinstance(protocol, PortProtocol)
         for _ in range(100):  # the transport calls connection_made() from the loop, a moment later
@@ -95,9 +95,9 @@ class SerialDevice(PppDevice):
         real = os.path.realpath(self.path)  # a pty link from socat points at /dev/pts/N
         try:
             if not stat.S_ISCHR(os.stat(real).st_mode):
-                raise RasError(errors.ERROR_PORT_NOT_AVAILABLE, f"{self.path} is not a character device")
+                raise RasError(ErrorCode.ERROR_PORT_NOT_AVAILABLE, f"{self.path} is not a character device")
         except OSError as exc:
-            raise RasError(errors.ERROR_PORT_NOT_AVAILABLE, f"{self.path}: {exc.strerror}") from None
+            raise RasError(ErrorCode.ERROR_PORT_NOT_AVAILABLE, f"{self.path}: {exc.strerror}") from None
         return real
 
     def serial_port(self) -> Any:

@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from typing import Any
 
 import asyncssh
 
-from ...codes import RASCS, RasError, errors
+from ...codes import RASCS, ErrorCode, RasError
 from ...codes.states import RASP_PppIp, RASP_Socks
+from ..records import LinkStatus, PppIpProjection, Projection, SocksProjection
 from .base import Device, DialContext, read_user_file
 from .net import tcp_connect
 
@@ -33,13 +33,13 @@ def split_host_port(value: str, default_port: int) -> tuple[str, int]:
     else:
         host, port = value, ""
     if not host:
-        raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, "PhoneNumber has no host")
+        raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, "PhoneNumber has no host")
     try:
         number = int(port) if port else default_port
     except ValueError:
-        raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"bad port in PhoneNumber {value!r}") from None
+        raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"bad port in PhoneNumber {value!r}") from None
     if not 0 < number < 65536:
-        raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"bad port in PhoneNumber {value!r}")
+        raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"bad port in PhoneNumber {value!r}")
     return host, number
 
 
@@ -121,7 +121,7 @@ class SshDevice(Device):
         try:
             return float(value)
         except (TypeError, ValueError):
-            raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"{entry_key}={value!r} is not a number") from None
+            raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{entry_key}={value!r} is not a number") from None
 
     def _enter_auth(self) -> None:
         if not self._in_auth:
@@ -139,22 +139,22 @@ class SshDevice(Device):
         try:
             known_hosts = asyncssh.import_known_hosts(known_data.decode("utf-8", "replace"))
         except (ValueError, asyncssh.KeyImportError) as exc:
-            raise RasError(errors.ERROR_CANNOT_LOAD_PHONEBOOK, f"SshKnownHosts {known_path}: {exc}") from None
+            raise RasError(ErrorCode.ERROR_CANNOT_LOAD_PHONEBOOK, f"SshKnownHosts {known_path}: {exc}") from None
         key_path = entry.get("SshKey")
         if key_path:
             key_data = await asyncio.to_thread(read_user_file, key_path, ctx.owner_uid, "SshKey", True)
             try:
                 self.key = asyncssh.import_private_key(key_data)
             except (ValueError, asyncssh.KeyImportError) as exc:
-                raise RasError(errors.ERROR_CANNOT_LOAD_PHONEBOOK, f"SshKey {key_path}: {exc}") from None
+                raise RasError(ErrorCode.ERROR_CANNOT_LOAD_PHONEBOOK, f"SshKey {key_path}: {exc}") from None
         user = ctx.params.user or await asyncio.to_thread(_login_name, ctx.owner_uid)
         if not user:
-            raise RasError(errors.ERROR_AUTHENTICATION_FAILURE, "no user name for the SSH login")
+            raise RasError(ErrorCode.ERROR_AUTHENTICATION_FAILURE, "no user name for the SSH login")
         socks_port = int(self._option("SocksPort", "socks_port", 0))
         if not 0 <= socks_port < 65536:
-            raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, f"SocksPort={socks_port}")
+            raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"SocksPort={socks_port}")
         if 0 < socks_port < 1024 and ctx.owner_uid != 0:
-            raise RasError(errors.ERROR_ACCESS_DENIED, f"SocksPort={socks_port}: privileged ports are root's")
+            raise RasError(ErrorCode.ERROR_ACCESS_DENIED, f"SocksPort={socks_port}: privileged ports are root's")
         timeout = self._option("SshConnectTimeout", "connect_timeout", 20)
         sock = self._sock = await tcp_connect(self.host, self.port, timeout)
         ctx.progress(RASCS.PortOpened)
@@ -169,23 +169,23 @@ class SshDevice(Device):
                 keepalive_count_max=int(self._option("SshKeepAliveCount", "keepalive_count_max", 3)),
                 login_timeout=timeout), timeout + 5)
         except asyncssh.HostKeyNotVerifiable as exc:
-            raise RasError(errors.ERROR_FROM_DEVICE, f"host key not verified for {self.host}:{self.port}: "
+            raise RasError(ErrorCode.ERROR_FROM_DEVICE, f"host key not verified for {self.host}:{self.port}: "
                            f"{exc.reason}") from None
         except asyncssh.PermissionDenied as exc:
-            raise RasError(errors.ERROR_AUTHENTICATION_FAILURE, exc.reason) from None
+            raise RasError(ErrorCode.ERROR_AUTHENTICATION_FAILURE, exc.reason) from None
         except TimeoutError:
             sock.close()
-            raise RasError(errors.ERROR_REQUEST_TIMEOUT, "SSH negotiation timed out") from None
+            raise RasError(ErrorCode.ERROR_REQUEST_TIMEOUT, "SSH negotiation timed out") from None
         except (asyncssh.Error, OSError) as exc:
             sock.close()
-            raise RasError(errors.ERROR_REMOTE_DISCONNECTION if self._in_auth else errors.ERROR_FROM_DEVICE,
+            raise RasError(ErrorCode.ERROR_REMOTE_DISCONNECTION if self._in_auth else ErrorCode.ERROR_FROM_DEVICE,
                            f"SSH: {exc}") from None
         self.server_addr = self.conn.get_extra_info("peername")[0]
         self.local_addr = self.conn.get_extra_info("sockname")[0]
         try:
             self.listener = await self.conn.forward_socks("127.0.0.1", socks_port)
         except OSError as exc:
-            raise RasError(errors.ERROR_PORT_ALREADY_OPEN, f"SOCKS port {socks_port}: {exc.strerror}") from None
+            raise RasError(ErrorCode.ERROR_PORT_ALREADY_OPEN, f"SOCKS port {socks_port}: {exc.strerror}") from None
         self.socks_port = self.listener.get_port()
         ctx.progress(RASCS.Projected)
         self._up = True
@@ -196,7 +196,7 @@ class SshDevice(Device):
         self._up = False
         text = str(exc) if exc else "connection closed by the server"
         # asyncssh reports a keepalive failure as ConnectionLost("Server not responding to keepalive").
-        code = errors.ERROR_LINK_FAILURE if exc and "keepalive" in text.lower() else errors.ERROR_REMOTE_DISCONNECTION
+        code = ErrorCode.ERROR_LINK_FAILURE if exc and "keepalive" in text.lower() else ErrorCode.ERROR_REMOTE_DISCONNECTION
         self.ctx.link_lost(code, text)
 
     async def hangup(self) -> None:
@@ -213,14 +213,15 @@ class SshDevice(Device):
         elif self._sock is not None:
             self._sock.close()  # hung up during key exchange: asyncssh never took the socket
 
-    def projection(self, kind: int) -> dict[str, Any]:
+    def projection(self, kind: int) -> Projection:
         if kind == RASP_PppIp:
-            return {"dwError": 0, "szIpAddress": "127.0.0.1", "szServerIpAddress": self.server_addr,
-                    "dwOptions": 0, "dwServerOptions": 0, "dwSocksPort": self.socks_port}
+            return PppIpProjection(szIpAddress="127.0.0.1", szServerIpAddress=self.server_addr,
+                                   dwSocksPort=self.socks_port)
         if kind == RASP_Socks:
-            return {"dwError": 0, "szSocksAddress": "127.0.0.1", "dwSocksPort": self.socks_port}
+            return SocksProjection(dwSocksPort=self.socks_port)
         return super().projection(kind)
 
-    def status(self) -> dict[str, Any]:
-        return {"socks_host": "127.0.0.1", "socks_port": self.socks_port, "server": self.server_addr,
-                "local_address": self.local_addr, "interface": None}
+    def status(self) -> LinkStatus:
+        return LinkStatus(socks_host="127.0.0.1", socks_port=self.socks_port,
+                          local_address=self.local_addr, remote_address=self.server_addr,
+                          extra={"server": self.server_addr})

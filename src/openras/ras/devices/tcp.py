@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from ...codes import RasError, errors
+from ...codes import ErrorCode, RasError
 from .base import DialContext
 from .net import tcp_connect
 from .ppp_link import PortProtocol, PppDevice, _number
@@ -30,7 +30,7 @@ class TcpDevice(PppDevice):
     async def open_port(self) -> PortProtocol:
         self.host, self.port_number = split_host_port(self.ctx.phone_number, 0)
         if not self.port_number:
-            raise RasError(errors.ERROR_CORRUPT_PHONEBOOK, "PhoneNumber needs host:port for DEVICE=tcp")
+            raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, "PhoneNumber needs host:port for DEVICE=tcp")
         timeout = _number(self.ctx, "TcpConnectTimeout", "connect_timeout", 20)
         sock = await tcp_connect(self.host, self.port_number, timeout)
         # PPP frames are small and latency-bound (negotiation, interactive traffic).

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Literal
 
-from ...codes import RasError, errors
+from ...codes import ErrorCode, RasError
 from ...phonebook import Entry
 from .base import Device, DialContext
 
@@ -51,12 +51,12 @@ def vpn_kind(entry: Entry) -> VpnKind:
         return "ikev2"
     if number in UNSUPPORTED_STRATEGIES:
         raise RasError(
-            errors.ERROR_PORT_NOT_AVAILABLE,
+            ErrorCode.ERROR_PORT_NOT_AVAILABLE,
             f"openras cannot dial PPTP/L2TP/SSTP: entry {entry.name!r} has VpnStrategy={raw} "
             f"({UNSUPPORTED_STRATEGIES[number]}); {SUPPORTED}",
         )
     raise RasError(
-        errors.ERROR_PORT_NOT_AVAILABLE,
+        ErrorCode.ERROR_PORT_NOT_AVAILABLE,
         f"entry {entry.name!r}: unknown VpnStrategy={raw!r}; {SUPPORTED}",
     )
 
@@ -71,7 +71,7 @@ def vpn_factory(
         factory = devices.get(kind)
         if factory is None:
             raise RasError(
-                errors.ERROR_PORT_NOT_AVAILABLE,
+                ErrorCode.ERROR_PORT_NOT_AVAILABLE,
                 f"entry {ctx.entry.name!r}: the {kind} VPN device is not available in this openras",
             )
         return factory(ctx)

@@ -218,9 +218,3 @@ class TunInterface:
             self.fd = None
         remove_resolv(self.resolv_file)
         self.resolv_file = None
-
-    def status(self) -> dict[str, Any]:
-        return {"interface": self.name if self.fd is not None else None, "default_route": self.default_route,
-                "routes": list(self.routes), "resolv_conf": str(self.resolv_file) if self.resolv_file else None,
-                "tun_rx_packets": self.rx_packets, "tun_tx_packets": self.tx_packets,
-                "tun_dropped": self.dropped}

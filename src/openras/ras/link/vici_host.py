@@ -133,7 +133,7 @@ class ViciHost:
     # -- commands ----------------------------------------------------------------------------
 
     def _session(self) -> Any:
-        import vici  # type: ignore[import-untyped]
+        import vici
 
         assert self.charon is not None
         sock = socket.socket(socket.AF_UNIX)

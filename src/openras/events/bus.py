@@ -1,25 +1,29 @@
-"""One ordered event stream: every state change gets a sequence number.
+"""One ordered event stream: every published event gets a sequence number.
 
 Per-dial notifications and RasConnectionNotification are views (filters) of this stream.
 Events are kept in a replay ring (and in the store's log), so a subscriber can resume from
 any sequence number: subscribe-then-read races cannot lose an event. A subscriber that falls
-``queue_size`` events behind is cut off with an explicit ``overflow`` event carrying the last
-sequence number it was given; it never stalls :meth:`EventBus.publish`.
+``queue_size`` events behind is cut off with an explicit :class:`Overflow` event carrying the
+last sequence number it was given; it never stalls :meth:`EventBus.publish`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import TypeVar
 
-from .store import Store
+from ..store import Store
+from .types import Event, EventKind, Overflow, decode, encode
 
-Event = dict[str, Any]
 Predicate = Callable[[Event], bool]
+# An event with its JSON text, encoded once for every subscriber.
+Item = tuple[Event, str]
+E = TypeVar("E", bound=Event)
 
 
 class Subscription:
@@ -27,12 +31,12 @@ class Subscription:
         self._bus = bus
         self._predicate = predicate
         self._limit = limit
-        self._queue: deque[tuple[Event, str]] = deque()
+        self._queue: deque[Item] = deque()
         self._wakeup = asyncio.Event()
         self.last_seq = 0
         self.closed = False
 
-    def _offer(self, item: tuple[Event, str]) -> None:
+    def _offer(self, item: Item) -> None:
         if self.closed or (self._predicate is not None and not self._predicate(item[0])):
             return
         if len(self._queue) >= self._limit:
@@ -43,15 +47,14 @@ class Subscription:
 
     def _cut_off(self) -> None:
         """What is queued is still delivered, then the overflow event, then the end."""
-        last = self._queue[-1][0]["seq"] if self._queue else self.last_seq
-        overflow = {"seq": last, "time": time.time(), "kind": "overflow",
-                    "resume_from": last, "message": "stream cut off; resume from resume_from"}
-        self._queue.append((overflow, json.dumps(overflow)))
+        last = self._queue[-1][0].seq if self._queue else self.last_seq
+        overflow = Overflow(seq=last, time=time.time(), resume_from=last)
+        self._queue.append((overflow, json.dumps(encode(overflow))))
         self.closed = True
         self._bus._drop(self)
         self._wakeup.set()
 
-    async def next_encoded(self, timeout: float | None = None) -> tuple[Event, str] | None:  # noqa: ASYNC109
+    async def next_encoded(self, timeout: float | None = None) -> Item | None:  # noqa: ASYNC109
         """The next (event, its JSON); None at the end of the stream or on timeout."""
         while not self._queue:
             if self.closed:
@@ -62,8 +65,8 @@ class Subscription:
             except TimeoutError:
                 return None
         item = self._queue.popleft()
-        if item[0]["kind"] != "overflow":
-            self.last_seq = item[0]["seq"]
+        if item[0].kind is not EventKind.OVERFLOW:
+            self.last_seq = item[0].seq
         return item
 
     def pending(self) -> int:
@@ -81,10 +84,11 @@ class Subscription:
 
 
 class EventBus:
-    def __init__(self, store: Store, replay: int = 4096, queue_size: int = 1024, log_keep: int = 100_000) -> None:
+    def __init__(self, store: Store, replay: int = 4096, queue_size: int = 1024,
+                 log_keep: int = 100_000) -> None:
         self._store = store
         self._seq = store.last_seq()
-        self._ring: deque[tuple[Event, str]] = deque(maxlen=max(replay, 1))
+        self._ring: deque[Item] = deque(maxlen=max(replay, 1))
         self._subs: set[Subscription] = set()
         self._queue_size = max(queue_size, 1)
         self._log_keep = log_keep
@@ -94,16 +98,17 @@ class EventBus:
     def last_seq(self) -> int:
         return self._seq
 
-    def publish(self, kind: str, **fields: Any) -> Event:
+    def publish(self, event: E) -> E:
+        """Number, log and fan out ``event``; returns it with its sequence number and time."""
         self._seq += 1
-        event: Event = {"seq": self._seq, "time": time.time(), "kind": kind, **fields}
-        encoded = json.dumps(event)
-        self._store.append_event(self._seq, event["time"], fields.get("handle"), event)
+        event = dataclasses.replace(event, seq=self._seq, time=time.time())
+        data = encode(event)
+        self._store.append_event(self._seq, event.time, data.get("handle"), data)
         self._since_trim += 1
         if self._since_trim >= 1000:
             self._since_trim = 0
             self._store.trim_events(self._log_keep)
-        item = (event, encoded)
+        item = (event, json.dumps(data))
         self._ring.append(item)
         for sub in list(self._subs):
             sub._offer(item)
@@ -116,7 +121,7 @@ class EventBus:
         backlog = self._replay(since) if since is not None and since < self._seq else []
         # The replayed backlog does not count against the subscriber's lag allowance.
         sub = Subscription(self, predicate, limit + len(backlog))
-        truncated = bool(backlog) and backlog[-1][0]["seq"] < self._seq
+        truncated = bool(backlog) and backlog[-1][0].seq < self._seq
         for item in backlog:
             sub._offer(item)
         if truncated:
@@ -128,15 +133,19 @@ class EventBus:
         self._subs.add(sub)
         return sub
 
-    def _replay(self, since: int) -> list[tuple[Event, str]]:
-        if self._ring and self._ring[0][0]["seq"] <= since + 1:
-            return [item for item in self._ring if item[0]["seq"] > since]
+    def logged(self, since: int, limit: int) -> list[Event]:
+        """Events of the log after ``since`` (kinds this version knows)."""
+        return [e for d in self._store.events_since(since, limit=limit) if (e := decode(d)) is not None]
+
+    def _replay(self, since: int) -> list[Item]:
+        if self._ring and self._ring[0][0].seq <= since + 1:
+            return [item for item in self._ring if item[0].seq > since]
         # Older than the ring: read the log (bounded), then the ring.
-        older = [(e, json.dumps(e)) for e in self._store.events_since(since, limit=self._queue_size * 4)]
-        first_ring = self._ring[0][0]["seq"] if self._ring else self._seq + 1
-        if older and older[-1][0]["seq"] < first_ring - 1:
+        older = [(e, json.dumps(encode(e))) for e in self.logged(since, self._queue_size * 4)]
+        first_ring = self._ring[0][0].seq if self._ring else self._seq + 1
+        if older and older[-1][0].seq < first_ring - 1:
             return older  # a page of the log; the caller ends the stream with a cut-off
-        return [i for i in older if i[0]["seq"] < first_ring] + list(self._ring)
+        return [i for i in older if i[0].seq < first_ring] + list(self._ring)
 
     def close_all(self) -> None:
         """End every subscription (daemon shutdown): their streams finish instead of lingering."""
