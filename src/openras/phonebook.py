@@ -75,7 +75,11 @@ class Entry:
 
     @property
     def device(self) -> str:
-        return (self.get("DEVICE") or "").lower()
+        """The registry key: ``DEVICE`` lowercased; a VPN entry (``Type=2``) without it is ``vpn``."""
+        device = (self.get("DEVICE") or "").lower()
+        if not device and (self.get("Type") or "").strip() == "2":
+            return "vpn"
+        return device
 
     @property
     def properties(self) -> dict[str, str]:

@@ -1,5 +1,6 @@
-"""Fixtures of the OpenVPN tests: a real OpenVPN server in a namespace of its own and an openras
-daemon in the client namespace (its openvpn child, tun interface and routes live there)."""
+"""Fixtures of the VPN tests: a real server (OpenVPN or strongSwan) in a network namespace of its
+own and an openras daemon in the client namespace (its openvpn child or charon, tunnel interface
+and routes live there)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from harness import Daemon
 from peers.openvpn import OpenVpnServer
+from peers.strongswan import StrongswanServer
 
-from .lab import VpnLab
+from .ikev2_lab import DAEMON_CONFIG, Lab
+from .openvpn_lab import VpnLab
 
 
 @pytest.fixture
@@ -31,3 +35,26 @@ def vpn_factory() -> Iterator[Callable[..., VpnLab]]:
 @pytest.fixture
 def vpn(vpn_factory: Callable[..., VpnLab]) -> VpnLab:
     return vpn_factory()
+
+
+@pytest.fixture
+def ikev2_lab() -> Iterator[Callable[..., Lab]]:
+    made: list[Lab] = []
+    servers: list[StrongswanServer] = []
+
+    def make(**server_args: Any) -> Lab:
+        server = StrongswanServer(**server_args)
+        servers.append(server)
+        server.start()
+        server.http_server()
+        daemon = Daemon(DAEMON_CONFIG, netns=server.client_ns)
+        lab = Lab(server, daemon)
+        made.append(lab)
+        daemon.start()
+        return lab
+
+    yield make
+    for lab in made:
+        lab.daemon.cleanup()  # stops its charon; before the namespaces go
+    for server in servers:
+        server.cleanup()

@@ -8,7 +8,7 @@ from ras_helpers import events_of
 
 from openras.codes import RASCS
 
-from .lab import OPENVPN_STATES, VpnLab, names, wait_for
+from .openvpn_lab import OPENVPN_STATES, VpnLab, names, wait_for
 
 
 def assert_nothing_left(vpn: VpnLab) -> None:

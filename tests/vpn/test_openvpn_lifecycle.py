@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 
-from .lab import OPENVPN_STATES, VpnLab, names, wait_for
+from .openvpn_lab import OPENVPN_STATES, VpnLab, names, wait_for
 
 
 def test_lifecycle_traffic_projection_and_nothing_left(vpn: VpnLab) -> None:

@@ -7,7 +7,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from .lab import VpnLab, wait_for
+from .openvpn_lab import VpnLab, wait_for
 
 DIAL = """
 import json, sys

@@ -22,6 +22,7 @@ from ..context import DaemonContext
 from ..events import DaemonChanged, EventBus
 from ..paths import Paths, resolve
 from ..ras.devices import device_key, registry
+from ..ras.devices import shutdown as shutdown_devices
 from ..ras.manager import ConnectionManager
 from ..store import Store
 from .app import build_app
@@ -80,6 +81,7 @@ async def serve(paths: Paths) -> int:
     log.info("shutting down: hanging up %d connection(s)", len(manager.conns))
     events.publish(DaemonChanged(action="stopping", pid=os.getpid()))
     await manager.stop()
+    await shutdown_devices()
     if mpr is not None:
         await mpr.stop()
     events.close_all()

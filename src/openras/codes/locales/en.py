@@ -90,4 +90,8 @@ MESSAGES: dict[int, str] = {
     2250: "This network connection does not exist.",
     2401: "There are open files on the connection.",
     2404: "The device is being accessed by an active process.",
+    13801: "IKE authentication credentials are unacceptable.",
+    13805: "Negotiation timed out.",
+    13816: "Unknown error occurred.",
+    13868: "Policy match error.",
 }
