@@ -40,7 +40,7 @@ class Daemon:
         import openras
 
         src = str(Path(openras.__file__).resolve().parents[1])
-        if not (Path(sys.prefix) / "lib").resolve() in Path(src).parents:
+        if (Path(sys.prefix) / "lib").resolve() not in Path(src).parents:
             env["PYTHONPATH"] = src
         return env
 

@@ -9,12 +9,10 @@ no working peer here (peers.md, "Not usable here").
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from typing import Literal
 
 from ...codes import ErrorCode, RasError
 from ...phonebook import Entry
-from .base import Device, DialContext
 
 VpnKind = Literal["ikev2", "openvpn"]
 
