@@ -3,7 +3,7 @@
 #
 # Installs the system packages the runtime and the real test peers need (tests/peers/,
 # /work/shared/peers.md), then the project into .venv. It starts nothing: services the
-# packages ship (ssh, smbd, openvpn) stay stopped; tests run their own instances by PID.
+# packages ship (ssh, smbd, openvpn, strongswan) stay stopped; tests run their own instances by PID.
 set -euo pipefail
 
 trap 'echo "install.sh: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
@@ -20,6 +20,9 @@ PACKAGES=(
     python3 python3-venv python3-dev gcc
     # Real test peers: SSH/SFTP, PPP (slirp behind socat), SMB, VPN
     openssh-server openssh-client slirp socat samba smbclient openvpn
+    # IKEv2: strongSwan's charon (the daemon runs its own; ESP in user space via kernel-libipsec),
+    # swanctl and pki for the test server
+    strongswan-charon libcharon-extra-plugins strongswan-swanctl strongswan-pki
     # Runtime: FUSE mounts, network namespaces and links, process tools, the store, PKI for tests
     fuse3 libfuse3-3 iproute2 util-linux procps psmisc sqlite3 openssl
     # Clients the tests and the demo use through the links (curl --socks5)
@@ -28,7 +31,7 @@ PACKAGES=(
 
 export DEBIAN_FRONTEND=noninteractive
 
-# Package scripts would start ssh/smbd/openvpn through invoke-rc.d on a machine without
+# Package scripts would start ssh/smbd/openvpn/strongswan through invoke-rc.d on a machine without
 # systemd. A policy-rc.d that answers 101 ("action forbidden") stops that. Keep an existing one.
 POLICY=/usr/sbin/policy-rc.d
 if [ ! -e "$POLICY" ]; then
@@ -53,7 +56,8 @@ if ! id sshd >/dev/null 2>&1; then
     echo "install.sh: user 'sshd' is missing after installing openssh-server" >&2
     exit 1
 fi
-for prog in /usr/sbin/sshd /usr/bin/slirp-fullbolt /usr/bin/socat /usr/sbin/smbd /usr/sbin/openvpn; do
+for prog in /usr/sbin/sshd /usr/bin/slirp-fullbolt /usr/bin/socat /usr/sbin/smbd /usr/sbin/openvpn \
+        /usr/lib/ipsec/charon /usr/sbin/swanctl /usr/bin/pki; do
     [ -x "$prog" ] || { echo "install.sh: $prog is missing" >&2; exit 1; }
 done
 

@@ -35,6 +35,13 @@ class Daemon:
         env = dict(os.environ)
         env["OPENRAS_HOME"] = str(self.home)
         env.pop("PYTHONPATH", None)
+        # The daemon and CLI children run the openras this test process imported (a worktree's
+        # src when PYTHONPATH points at it), not whatever the venv's editable install names.
+        import openras
+
+        src = str(Path(openras.__file__).resolve().parents[1])
+        if (Path(sys.prefix) / "lib").resolve() not in Path(src).parents:
+            env["PYTHONPATH"] = src
         return env
 
     @property

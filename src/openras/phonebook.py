@@ -8,9 +8,9 @@ keys are kept, and order is kept, so import → export gives back the same entri
 from __future__ import annotations
 
 import re
-from typing import Any
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from .codes import ErrorCode, RasError
 
@@ -75,7 +75,11 @@ class Entry:
 
     @property
     def device(self) -> str:
-        return (self.get("DEVICE") or "").lower()
+        """The registry key: ``DEVICE`` lowercased; a VPN entry (``Type=2``) without it is ``vpn``."""
+        device = (self.get("DEVICE") or "").lower()
+        if not device and (self.get("Type") or "").strip() == "2":
+            return "vpn"
+        return device
 
     @property
     def properties(self) -> dict[str, str]:

@@ -46,10 +46,15 @@ def test_win32wnet_round_trip(api_server: Any, wnet: Any, smbd: Any) -> None:
     assert seen == [("M:", smbd.unc, "openras SMB"), (None, smbd.url, "openras SMB")]
     with pytest.raises(wnet.error) as e:
         wnet.WNetEnumResource(h, 1)
-    assert e.value.winerror == ErrorCode.ERROR_INVALID_HANDLE and e.value.funcname == "WNetEnumResource"
+    assert (
+        e.value.winerror == ErrorCode.ERROR_INVALID_HANDLE
+        and e.value.funcname == "WNetEnumResource"
+    )
 
     h = wnet.WNetOpenEnum(wnet.RESOURCE_REMEMBERED, wnet.RESOURCETYPE_DISK, 0, None)
-    assert [(x.lpLocalName, x.dwScope) for x in wnet.WNetEnumResource(h)] == [("M:", wnet.RESOURCE_REMEMBERED)]
+    assert [(x.lpLocalName, x.dwScope) for x in wnet.WNetEnumResource(h)] == [
+        ("M:", wnet.RESOURCE_REMEMBERED)
+    ]
     h.Close()
 
     # Errors are pywintypes.error-shaped: (winerror, funcname, strerror).
@@ -69,7 +74,12 @@ def test_win32wnet_round_trip(api_server: Any, wnet: Any, smbd: Any) -> None:
         wnet.WNetAddConnection2(wrong, smbd.password, smbd.user)
     assert e.value.winerror == ErrorCode.ERROR_BAD_NET_NAME
     code, text, provider = wnet.WNetGetLastError()
-    assert code == ErrorCode.ERROR_BAD_NET_NAME and provider == "openras SMB" and "nosuch" not in provider and text
+    assert (
+        code == ErrorCode.ERROR_BAD_NET_NAME
+        and provider == "openras SMB"
+        and "nosuch" not in provider
+        and text
+    )
 
     wnet.WNetCancelConnection2("M:", 0, True)
     with pytest.raises(wnet.error) as e:
@@ -86,8 +96,9 @@ def test_win32wnet_round_trip(api_server: Any, wnet: Any, smbd: Any) -> None:
     assert server.service.router.connections == {}
 
 
-def test_names_with_slashes_and_backslashes_survive_the_url(api_server: Any, wnet: Any, smbd: Any,
-                                                            mpr_home: Path) -> None:
+def test_names_with_slashes_and_backslashes_survive_the_url(
+    api_server: Any, wnet: Any, smbd: Any, mpr_home: Path
+) -> None:
     api_server()
     target = mpr_home / "dir mount"
     target.mkdir()
@@ -104,7 +115,55 @@ def test_names_with_slashes_and_backslashes_survive_the_url(api_server: Any, wne
     wnet.WNetCancelConnection2(str(target), 0, True)
 
 
-def test_http_error_bodies_carry_codes_and_notifyee_errors(api_server: Any, smbd: Any, mpr_home: Path) -> None:
+async def test_typed_client_sync_and_async(api_server: Any, smbd: Any) -> None:
+    """openras.client.net: one sans-IO core, run by the sync and the asyncio client."""
+    from openras.client.net import (
+        AsyncNetClient,
+        Connected,
+        NetClient,
+        NetRequests,
+        RemoteConnection,
+    )
+    from openras.mpr.netresource import NETRESOURCE, RESOURCE_CONNECTED, RESOURCETYPE_DISK
+
+    server = api_server()
+    resource = NETRESOURCE(dwType=RESOURCETYPE_DISK, lpRemoteName=smbd.unc, lpLocalName="T:")
+    with NetClient() as net:  # the server runs in its own thread: blocking here is fine
+        made = net.add_connection(resource, smbd.password, smbd.user)
+        assert made == Connected(
+            "T:",
+            smbd.unc,
+            "openras SMB",
+            smbd.user,
+            str(server.home / "drives" / "0" / "T"),
+            False,
+            (),
+        )
+        assert net.get_user("t:") == smbd.user
+        assert [p.name for p in net.providers()] == ["openras SMB", "openras SFTP"]
+    async with AsyncNetClient() as anet:
+        info = await anet.run(NetRequests.get_connection("t:"))
+        assert info == RemoteConnection("T:", smbd.unc, "openras SMB", smbd.user, "OK")
+        uses = await anet.run(NetRequests.list_connections())
+        assert [(u.status, u.local_name) for u in uses.connections] == [("OK", "T:")]
+        assert uses.to_json()["connections"][0]["remote_name"] == smbd.unc
+        h = await anet.run(NetRequests.open_enum(RESOURCE_CONNECTED))
+        assert [x.lpLocalName for x in await anet.run(NetRequests.enum_resource(h, 8))] == ["T:"]
+        with pytest.raises(ApiError) as e:
+            await anet.run(NetRequests.enum_resource(h))
+        assert e.value.code == ErrorCode.ERROR_NO_MORE_ITEMS
+        await anet.run(NetRequests.close_enum(h))
+        assert (await anet.run(NetRequests.last_error())).error == ErrorCode.NO_ERROR
+        gone = await anet.run(NetRequests.cancel_connection("T:", force=True))
+        assert (gone.name, gone.provider, gone.forgotten) == ("T:", "openras SMB", False)
+        with pytest.raises(ApiError) as e:
+            await anet.run(NetRequests.get_connection("T:"))
+        assert e.value.code == ErrorCode.ERROR_NOT_CONNECTED
+
+
+def test_http_error_bodies_carry_codes_and_notifyee_errors(
+    api_server: Any, smbd: Any, mpr_home: Path
+) -> None:
     nd = mpr_home / "n"
     nd.mkdir(mode=0o755)
     bad = nd / "bad.py"
@@ -112,24 +171,45 @@ def test_http_error_bodies_carry_codes_and_notifyee_errors(api_server: Any, smbd
     bad.chmod(0o644)
     api_server(f'[notifyees]\nbad = "{bad}"\n')
     with Client(autostart=False) as c:
-        out = c.call("POST", "/v1/net/connections", json={
-            "netresource": {"lpRemoteName": smbd.unc}, "password": smbd.password, "user": smbd.user})
+        out = c.call(
+            "POST",
+            "/v1/net/connections",
+            json={
+                "netresource": {"lpRemoteName": smbd.unc},
+                "password": smbd.password,
+                "user": smbd.user,
+            },
+        )
         assert out["provider"] == "openras SMB" and "password" not in json.dumps(out)
         assert [(e["notifyee"], e["phase"]) for e in out["notifyee_errors"]] == [("bad", "pre")]
         with pytest.raises(ApiError) as e:
-            c.call("POST", "/v1/net/connections", json={"netresource": {"lpRemoteName": smbd.unc},
-                                                         "flags": -1})
+            c.call(
+                "POST",
+                "/v1/net/connections",
+                json={"netresource": {"lpRemoteName": smbd.unc}, "flags": -1},
+            )
         assert e.value.code == ErrorCode.ERROR_INVALID_PARAMETER
         with pytest.raises(ApiError) as e:
-            c.call("POST", "/v1/net/connections", json={"netresource": {"lpRemoteName": smbd.unc}, "bogus": 1})
+            c.call(
+                "POST",
+                "/v1/net/connections",
+                json={"netresource": {"lpRemoteName": smbd.unc}, "bogus": 1},
+            )
         assert e.value.code == ErrorCode.ERROR_INVALID_PARAMETER
         # A failure that went through the notifyees: the error body lists what they reported.
         http = c._client()
-        resp = http.post("/v1/net/connections", json={
-            "netresource": {"lpRemoteName": smbd.unc.replace(smbd.share, "nosuch")},
-            "password": smbd.password, "user": smbd.user})
+        resp = http.post(
+            "/v1/net/connections",
+            json={
+                "netresource": {"lpRemoteName": smbd.unc.replace(smbd.share, "nosuch")},
+                "password": smbd.password,
+                "user": smbd.user,
+            },
+        )
         body = resp.json()
-        assert body["error"] == ErrorCode.ERROR_BAD_NET_NAME and body["name"] == "ERROR_BAD_NET_NAME"
+        assert (
+            body["error"] == ErrorCode.ERROR_BAD_NET_NAME and body["name"] == "ERROR_BAD_NET_NAME"
+        )
         assert [e["notifyee"] for e in body["notifyee_errors"]] == ["bad"]
         assert c.call("GET", "/v1/net/user")["user"] == "root"
         assert c.call("GET", "/v1/net/providers")[0]["name"] == "openras SMB"
@@ -152,10 +232,15 @@ def net_use(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, s
 def test_net_use(api_server: Any, smbd: Any, capsys: pytest.CaptureFixture[str]) -> None:
     api_server()
     code, out, _ = net_use(capsys)
-    assert code == 0 and out == "New connections will be remembered.\n\nThere are no entries in the list.\n\n"
+    assert (
+        code == 0
+        and out == "New connections will be remembered.\n\nThere are no entries in the list.\n\n"
+    )
     code, out, _ = net_use(capsys, "K:", smbd.unc, smbd.password, f"/USER:{smbd.user}")
     assert code == 0 and out == "The command completed successfully.\n\n"
-    code, out, _ = net_use(capsys, "*", smbd.unc, smbd.password, f"/user:{smbd.user}", "/persistent:no")
+    code, out, _ = net_use(
+        capsys, "*", smbd.unc, smbd.password, f"/user:{smbd.user}", "/persistent:no"
+    )
     assert code == 0 and out.startswith(f"Drive Z: is now connected to {smbd.unc}.\n")
     code, out, _ = net_use(capsys, "K:", "/DELETE")  # cancelled; K: was persistent: forgotten too
     assert code == 0 and out == "K: was deleted successfully.\n\n"

@@ -65,8 +65,8 @@ async def test_drive_mapping_mounts_the_share(mpr_factory: Any, smbd: Any) -> No
     mount = Path(out["mount_point"])
     assert mount == svc.ctx.paths.state / "drives" / "0" / "Z"
     assert (mount / "hello.txt").read_text() == "hi from smbd"
-    assert r.get_connection(ROOT, "Z:")["remote_name"] == smbd.unc
-    assert r.get_user(ROOT, "Z:") == smbd.user
+    assert (await r.get_connection(ROOT, "Z:"))["remote_name"] == smbd.unc
+    assert await r.get_user(ROOT, "Z:") == smbd.user
     # In use: 85, whatever the remote name, and before any notifyee.
     with pytest.raises(RasError) as e:
         await r.add_connection(ROOT, disk(smbd.unc, "Z:"), smbd.password, smbd.user)
@@ -77,18 +77,20 @@ async def test_drive_mapping_mounts_the_share(mpr_factory: Any, smbd: Any) -> No
         with pytest.raises(MprError) as e:
             await r.cancel_connection(ROOT, "Z:", 0, False)
         assert e.value.code == ErrorCode.ERROR_OPEN_FILES
-        assert r.get_connection(ROOT, "Z:")["status"] == "OK"
+        assert (await r.get_connection(ROOT, "Z:"))["status"] == "OK"
         await r.cancel_connection(ROOT, "Z:", 0, True)
     finally:
         with contextlib.suppress(OSError):  # ENOTCONN: the forced cancel took the mount away
             f.close()
     with pytest.raises(RasError) as e:
-        r.get_connection(ROOT, "Z:")
+        await r.get_connection(ROOT, "Z:")
     assert e.value.code == ErrorCode.ERROR_NOT_CONNECTED
     assert not mount.exists()  # noqa: ASYNC240
 
 
-async def test_directory_mount_point_and_redirect(mpr_factory: Any, smbd: Any, mpr_home: Path) -> None:
+async def test_directory_mount_point_and_redirect(
+    mpr_factory: Any, smbd: Any, mpr_home: Path
+) -> None:
     (smbd.share_dir / "a.txt").write_text("A")
     svc = await mpr_factory()
     r = svc.router
@@ -96,10 +98,14 @@ async def test_directory_mount_point_and_redirect(mpr_factory: Any, smbd: Any, m
     target.mkdir()
     out = await r.add_connection(ROOT, disk(smbd.unc, str(target)), smbd.password, smbd.user)
     assert out["local_name"] == str(target) and (target / "a.txt").read_text() == "A"
-    assert r.get_connection(ROOT, str(target))["remote_name"] == smbd.unc
+    assert (await r.get_connection(ROOT, str(target)))["remote_name"] == smbd.unc
     # CONNECT_REDIRECT without a local name: a free drive from Z: downwards.
-    first = await r.add_connection(ROOT, disk(smbd.unc, None), smbd.password, smbd.user, nr.CONNECT_REDIRECT)
-    second = await r.add_connection(ROOT, disk(smbd.unc, None), smbd.password, smbd.user, nr.CONNECT_REDIRECT)
+    first = await r.add_connection(
+        ROOT, disk(smbd.unc, None), smbd.password, smbd.user, nr.CONNECT_REDIRECT
+    )
+    second = await r.add_connection(
+        ROOT, disk(smbd.unc, None), smbd.password, smbd.user, nr.CONNECT_REDIRECT
+    )
     assert (first["local_name"], second["local_name"]) == ("Z:", "Y:")
     h = r.open_enum(ROOT, nr.RESOURCE_CONNECTED, nr.RESOURCETYPE_DISK)
     assert [i.lpLocalName for i in r.enum_resource(ROOT, h, 2)] == [str(target), "Y:"]
@@ -115,21 +121,31 @@ async def test_directory_mount_point_and_redirect(mpr_factory: Any, smbd: Any, m
     assert target.is_dir() and not any(target.iterdir())
 
 
-async def test_remembered_restored_without_notifyees_then_forgotten(mpr_factory: Any, smbd: Any,
-                                                                    mpr_home: Path) -> None:
+async def test_remembered_restored_without_notifyees_then_forgotten(
+    mpr_factory: Any, smbd: Any, mpr_home: Path
+) -> None:
     (smbd.share_dir / "keep.txt").write_text("kept")
     cfg, log = with_notifyee(mpr_home)
     svc = await mpr_factory(cfg)
     r = svc.router
-    await r.add_connection(ROOT, disk(smbd.unc, "X:"), smbd.password, smbd.user, nr.CONNECT_UPDATE_PROFILE)
-    await r.add_connection(ROOT, disk(smbd.unc, "W:"), smbd.password, smbd.user, nr.CONNECT_TEMPORARY)
-    await r.add_connection(ROOT, disk(smbd.unc, None), smbd.password, smbd.user, nr.CONNECT_UPDATE_PROFILE)
+    await r.add_connection(
+        ROOT, disk(smbd.unc, "X:"), smbd.password, smbd.user, nr.CONNECT_UPDATE_PROFILE
+    )
+    await r.add_connection(
+        ROOT, disk(smbd.unc, "W:"), smbd.password, smbd.user, nr.CONNECT_TEMPORARY
+    )
+    await r.add_connection(
+        ROOT, disk(smbd.unc, None), smbd.password, smbd.user, nr.CONNECT_UPDATE_PROFILE
+    )
     # Only the device connection made with CONNECT_UPDATE_PROFILE is remembered.
     assert [(e.local_name, e.remote_name, e.user, e.provider) for e in svc.remembered.list()] == [
-        ("X:", smbd.unc, smbd.user, "openras SMB")]
+        ("X:", smbd.unc, smbd.user, "openras SMB")
+    ]
     # The saved password is in the store, never in what the API shows.
     assert svc.remembered.list()[0].password == smbd.password
-    assert "password" not in json.dumps(svc.remembered.list()[0].to_json()).replace("have_password", "")
+    assert "password" not in json.dumps(svc.remembered.list()[0].to_json()).replace(
+        "have_password", ""
+    )
     assert smbd.password not in repr(svc.remembered.list()[0])
     assert oct(os.stat(svc.ctx.paths.database).st_mode & 0o777) == "0o600"
     assert len(calls(log)) == 6
@@ -142,15 +158,24 @@ async def test_remembered_restored_without_notifyees_then_forgotten(mpr_factory:
     mount = again.ctx.paths.state / "drives" / "0" / "X"
     assert (mount / "keep.txt").read_text() == "kept"
     assert len(calls(log)) == 6  # the restore called nobody
-    ev = [e for e in again.ctx.store.events_since(0) if e["kind"] == "net" and e["action"] == "restored"]
+    ev = [
+        e
+        for e in again.ctx.store.events_since(0)
+        if e["kind"] == "net" and e["action"] == "restored"
+    ]
     assert [e["local_name"] for e in ev] == ["X:"]
 
     # Cancel without CONNECT_UPDATE_PROFILE keeps the entry: it shows as Unavailable.
     await again.router.cancel_connection(ROOT, "X:", 0, True)
-    assert [(x["status"], x["local_name"]) for x in again.router.list_connections(ROOT)] == [("Unavailable", "X:")]
+    assert [(x["status"], x["local_name"]) for x in again.router.list_connections(ROOT)] == [
+        ("Unavailable", "X:")
+    ]
     with pytest.raises(MprError) as e:
-        again.router.get_connection(ROOT, "X:")
-    assert e.value.code == ErrorCode.ERROR_CONNECTION_UNAVAIL and e.value.extra["remote_name"] == smbd.unc
+        await again.router.get_connection(ROOT, "X:")
+    assert (
+        e.value.code == ErrorCode.ERROR_CONNECTION_UNAVAIL
+        and e.value.extra["remote_name"] == smbd.unc
+    )
     # The remembered X: belongs to that remote name: another one is 1202, nobody notified.
     before = len(calls(log))
     other = smbd.unc.replace(smbd.share, "other")
@@ -175,10 +200,13 @@ async def test_remembered_restored_without_notifyees_then_forgotten(mpr_factory:
 async def test_cancel_update_profile_forgets_a_connected_one(mpr_factory: Any, smbd: Any) -> None:
     svc = await mpr_factory()
     r = svc.router
-    await r.add_connection(ROOT, disk(smbd.unc, "V:"), smbd.password, smbd.user, nr.CONNECT_UPDATE_PROFILE)
+    await r.add_connection(
+        ROOT, disk(smbd.unc, "V:"), smbd.password, smbd.user, nr.CONNECT_UPDATE_PROFILE
+    )
     h = r.open_enum(ROOT, nr.RESOURCE_REMEMBERED)
     assert [(i.lpLocalName, i.lpRemoteName, i.dwScope) for i in r.enum_resource(ROOT, h, 10)] == [
-        ("V:", smbd.unc, nr.RESOURCE_REMEMBERED)]
+        ("V:", smbd.unc, nr.RESOURCE_REMEMBERED)
+    ]
     await r.cancel_connection(ROOT, "V:", nr.CONNECT_UPDATE_PROFILE, True)
     assert svc.remembered.list() == [] and r.list_connections(ROOT) == []
     await svc.stop()
@@ -209,11 +237,13 @@ async def test_users_see_only_their_own(mpr_factory: Any, smbd: Any, mpr_home: P
 
 
 async def test_compatibility_forms_remember_and_forget(mpr_factory: Any, smbd: Any) -> None:
-    """WNetAddConnection is documented as persistent; WNetCancelConnection forgets again."""
+    """WNetAddConnection is documented as persistent; WNetCancelConnection forgets again: both
+    are their ...2 forms with CONNECT_UPDATE_PROFILE (what win32wnet sends)."""
     svc = await mpr_factory()
     r = svc.router
     url = f"smb://{smbd.user}@{smbd.host}:{smbd.port}/{smbd.share}"  # no user parameter: the URL's
-    await r.add_connection_compat(ROOT, url, smbd.password, "U:")
+    resource = NETRESOURCE(dwType=nr.RESOURCETYPE_DISK, lpRemoteName=url, lpLocalName="U:")
+    await r.add_connection(ROOT, resource, smbd.password, None, nr.CONNECT_UPDATE_PROFILE)
     assert [(e.local_name, e.user) for e in svc.remembered.list()] == [("U:", smbd.user)]
-    await r.cancel_connection_compat(ROOT, "U:", False)
+    await r.cancel_connection(ROOT, "U:", nr.CONNECT_UPDATE_PROFILE, False)
     assert svc.remembered.list() == [] and r.list_connections(ROOT) == []

@@ -22,15 +22,16 @@ import os
 import re
 import sys
 from typing import Any
-from urllib.parse import quote
 
-from ..client import ApiError, Client
+from ..client import ApiError
+from ..client.net import NetClient
 from ..codes import ErrorCode, error_name, error_string
 from ..mpr.netresource import (
     CONNECT_COMMANDLINE,
     CONNECT_REDIRECT,
     CONNECT_TEMPORARY,
     CONNECT_UPDATE_PROFILE,
+    NETRESOURCE,
     RESOURCETYPE_DISK,
 )
 
@@ -80,12 +81,16 @@ def _yes_no(value: str | None, token: str) -> bool:
 
 
 def _is_remote(token: str) -> bool:
-    return token.startswith("\\\\") or (token.startswith("//") and not token.startswith("///")) or "://" in token
+    return (
+        token.startswith("\\\\")
+        or (token.startswith("//") and not token.startswith("///"))
+        or "://" in token
+    )
 
 
 class NetUse:
-    def __init__(self, client: Client, as_json: bool) -> None:
-        self.c = client
+    def __init__(self, net: NetClient, as_json: bool) -> None:
+        self.net = net
         self.as_json = as_json
 
     def out(self, text: str = "") -> None:
@@ -101,14 +106,17 @@ class NetUse:
 
     # -- listing -------------------------------------------------------------------------
     def listing(self) -> int:
-        body = self.c.call("GET", "/v1/net/connections")
+        uses = self.net.list_connections()
         if self.as_json:
-            print(json.dumps(body, indent=2))
+            print(json.dumps(uses.to_json(), indent=2))
             return 0
-        self.out("New connections will be remembered." if body["persistent"]
-                 else "New connections will not be remembered.")
+        self.out(
+            "New connections will be remembered."
+            if uses.persistent
+            else "New connections will not be remembered."
+        )
         self.out()
-        rows = body["connections"]
+        rows = uses.connections
         if not rows:
             self.out("There are no entries in the list.")
             self.out()
@@ -118,31 +126,42 @@ class NetUse:
         self.out()
         self.out(RULE)
         for r in rows:
-            self.out(format_row(r["status"], r["local_name"] or "", r["remote_name"], r["provider"]))
+            self.out(format_row(r.status, r.local_name or "", r.remote_name, r.provider))
         return self.done()
 
     def show(self, device: str) -> int:
         local = device.upper() if DRIVE.match(device) else os.path.realpath(device)
-        rows = [r for r in self.c.call("GET", "/v1/net/connections")["connections"] if r["local_name"] == local]
+        rows = [r for r in self.net.list_connections().connections if r.local_name == local]
         if not rows:
             raise ApiError(ErrorCode.ERROR_NOT_CONNECTED)
         r = rows[0]
         if self.as_json:
-            print(json.dumps(r, indent=2))
+            print(json.dumps(r.to_json(), indent=2))
             return 0
-        for label, value in (("Local name", r["local_name"]), ("Remote name", r["remote_name"]),
-                             ("Resource type", "Disk"), ("Status", r["status"]),
-                             ("User name", r["user"] or ""), ("Provider", r["provider"])):
+        for label, value in (
+            ("Local name", r.local_name),
+            ("Remote name", r.remote_name),
+            ("Resource type", "Disk"),
+            ("Status", r.status),
+            ("User name", r.user or ""),
+            ("Provider", r.provider),
+        ):
             self.out(f"{label:<18}{value}")
         return self.done()
 
     # -- add / delete --------------------------------------------------------------------
-    def add(self, device: str | None, remote: str, password: str | None, user: str | None,
-            persistent: bool | None) -> int:
+    def add(
+        self,
+        device: str | None,
+        remote: str,
+        password: str | None,
+        user: str | None,
+        persistent: bool | None,
+    ) -> int:
         if persistent is None:
-            persistent = bool(self.c.call("GET", "/v1/net/settings")["persistent"])
+            persistent = self.net.get_persistent()
         else:
-            self.c.call("PUT", "/v1/net/settings", json={"persistent": persistent})
+            self.net.set_persistent(persistent)
         flags = CONNECT_COMMANDLINE
         if device is not None:
             flags |= CONNECT_UPDATE_PROFILE if persistent else CONNECT_TEMPORARY
@@ -151,31 +170,29 @@ class NetUse:
             device = None
         if password == "*":
             password = getpass.getpass(f"Type the password for {remote}:")
-        body = {"netresource": {"dwType": RESOURCETYPE_DISK, "lpRemoteName": remote, "lpLocalName": device},
-                "password": password, "user": user, "flags": flags}
-        result = self.c.call("POST", "/v1/net/connections", json=body)
+        resource = NETRESOURCE(dwType=RESOURCETYPE_DISK, lpRemoteName=remote, lpLocalName=device)
+        result = self.net.add_connection(resource, password, user, flags)
         if self.as_json:
-            print(json.dumps(result, indent=2))
+            print(json.dumps(result.to_json(), indent=2))
             return 0
-        for e in result.get("notifyee_errors", []):
-            print(f"Warning: notifyee {e['notifyee']} was skipped: {e['error']}", file=sys.stderr)
+        for e in result.notifyee_errors:
+            print(f"Warning: notifyee {e.notifyee} was skipped: {e.error}", file=sys.stderr)
         if flags & CONNECT_REDIRECT:
-            self.out(f"Drive {result['local_name']} is now connected to {remote}.")
+            self.out(f"Drive {result.local_name} is now connected to {remote}.")
             self.out()
         return self.done()
 
     def delete(self, name: str, force: bool) -> int:
-        result = self.c.call("DELETE", f"/v1/net/connections/{quote(name, safe='')}",
-                             params={"flags": CONNECT_UPDATE_PROFILE, "force": "1" if force else "0"})
+        result = self.net.cancel_connection(name, CONNECT_UPDATE_PROFILE, force)
         if self.as_json:
-            print(json.dumps(result, indent=2))
+            print(json.dumps(result.to_json(), indent=2))
             return 0
         self.out(f"{name} was deleted successfully.")
         self.out()
         return 0
 
     def delete_all(self, answer: bool | None) -> int:
-        rows = self.c.call("GET", "/v1/net/connections")["connections"]
+        rows = self.net.list_connections().connections
         if not rows:
             if self.as_json:
                 print(json.dumps({"deleted": []}))
@@ -187,7 +204,7 @@ class NetUse:
             self.out("You have these remote connections:")
             self.out()
             for r in rows:
-                self.out(f"    {r['local_name'] or '':<10}{r['remote_name']}")
+                self.out(f"    {r.local_name or '':<10}{r.remote_name}")
             self.out("Continuing will cancel the connections.")
             self.out()
             try:
@@ -200,9 +217,8 @@ class NetUse:
                 print(json.dumps({"deleted": []}))
             return 0
         deleted = []
-        for name in dict.fromkeys(r["local_name"] or r["remote_name"] for r in rows):
-            self.c.call("DELETE", f"/v1/net/connections/{quote(name, safe='')}",
-                        params={"flags": CONNECT_UPDATE_PROFILE, "force": "1"})
+        for name in dict.fromkeys(r.local_name or r.remote_name for r in rows):
+            self.net.cancel_connection(name, CONNECT_UPDATE_PROFILE, force=True)
             deleted.append(name)
         return self.done({"deleted": deleted})
 
@@ -216,8 +232,14 @@ def format_row(status: str, local: str, remote: str, network: str) -> str:
 
 
 def parse(argv: list[str]) -> dict[str, Any]:
-    opts: dict[str, Any] = {"positional": [], "user": None, "persistent": None, "delete": False, "answer": None,
-                            "json": False}
+    opts: dict[str, Any] = {
+        "positional": [],
+        "user": None,
+        "persistent": None,
+        "delete": False,
+        "answer": None,
+        "json": False,
+    }
     for token in argv:
         if token == "--json":
             opts["json"] = True
@@ -243,9 +265,9 @@ def parse(argv: list[str]) -> dict[str, Any]:
     return opts
 
 
-def run_use(client: Client, opts: dict[str, Any]) -> int:
+def run_use(net: NetClient, opts: dict[str, Any]) -> int:
     pos: list[str] = opts["positional"]
-    use = NetUse(client, opts["json"])
+    use = NetUse(net, opts["json"])
     device: str | None = None
     if pos and not _is_remote(pos[0]):
         device = pos.pop(0)
@@ -265,7 +287,7 @@ def run_use(client: Client, opts: dict[str, Any]) -> int:
     if remote is None:
         if device is None:
             if opts["persistent"] is not None:
-                client.call("PUT", "/v1/net/settings", json={"persistent": opts["persistent"]})
+                net.set_persistent(opts["persistent"])
                 return use.done({"persistent": opts["persistent"]})
             return use.listing()
         if device == "*":
@@ -281,8 +303,8 @@ def main(argv: list[str]) -> int:
         if not argv or argv[0].upper() != "USE":
             raise Usage("")
         opts = parse(argv[1:])
-        with Client() as client:
-            return run_use(client, opts)
+        with NetClient() as net:
+            return run_use(net, opts)
     except Usage as exc:
         if str(exc):
             print(str(exc), file=sys.stderr)
@@ -291,8 +313,17 @@ def main(argv: list[str]) -> int:
         return 1
     except ApiError as exc:
         if as_json:
-            print(json.dumps({"error": exc.code, "name": error_name(exc.code), "message": error_string(exc.code),
-                              "detail": exc.detail}, indent=2))
+            print(
+                json.dumps(
+                    {
+                        "error": exc.code,
+                        "name": error_name(exc.code),
+                        "message": error_string(exc.code),
+                        "detail": exc.detail,
+                    },
+                    indent=2,
+                )
+            )
         else:
             print(f"System error {exc.code} has occurred.", file=sys.stderr)
             print(file=sys.stderr)

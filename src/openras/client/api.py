@@ -75,8 +75,9 @@ def _autostart_default() -> bool:
 class Client:
     """Synchronous client. Starts the daemon on demand (``autostart``)."""
 
-    def __init__(self, home: str | None = None, autostart: bool | None = None, timeout: float = 60.0) -> None:
-        self.paths: Paths = resolve(home)
+    def __init__(self, home: str | None = None, autostart: bool | None = None, timeout: float = 60.0,
+                 paths: Paths | None = None) -> None:
+        self.paths: Paths = paths or resolve(home)
         self.autostart = _autostart_default() if autostart is None else autostart
         self.timeout = timeout
         self._http: httpx.Client | None = None
@@ -129,8 +130,9 @@ class Client:
 class AsyncClient:
     """Asynchronous client for asyncio programs."""
 
-    def __init__(self, home: str | None = None, autostart: bool | None = None, timeout: float = 60.0) -> None:
-        self.paths: Paths = resolve(home)
+    def __init__(self, home: str | None = None, autostart: bool | None = None, timeout: float = 60.0,
+                 paths: Paths | None = None) -> None:
+        self.paths: Paths = paths or resolve(home)
         self.autostart = _autostart_default() if autostart is None else autostart
         self.timeout = timeout
         self._http: httpx.AsyncClient | None = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -84,23 +84,20 @@ class Ras:
         return _started(self.client.call("POST", CONNECTIONS, json=dial_body(entry, **kwargs)))
 
     def notifications(self, handle: int, since: int) -> Iterator[Notification]:
-        """The dial's notifications in order; ends after the final one or at a hang-up."""
-        from .follower import DialFollower
+        """The dial's notifications in order; ends after the final one or at a hang-up.
 
-        follower = DialFollower(handle, since)
-        while not follower.done:
-            failure = None
+        The asyncio implementation runs on the process's client loop (:mod:`.bridge`)."""
+        from .bridge import iterate
+
+        async def follow() -> AsyncGenerator[Notification, None]:
+            client = AsyncClient(paths=self.client.paths, autostart=self.client.autostart)
             try:
-                for event in self.client.events(**follower.query()):
-                    yield from follower.feed(event)
-                    if follower.done or follower.cut_off:
-                        break
-            except ApiError as exc:
-                failure = exc
-            if not follower.done:
-                follower.stream_ended(failure)
-                self.client.close()
-                follower.handle_exists(self._exists(handle))
+                async for note in AsyncRas(client).notifications(handle, since):
+                    yield note
+            finally:
+                await client.aclose()
+
+        return iterate(follow())
 
     def _exists(self, handle: int) -> bool:
         try:
@@ -164,7 +161,10 @@ class AsyncRas:
         return _started(await self.client.call("POST", CONNECTIONS, json=dial_body(entry, **kwargs)))
 
     async def notifications(self, handle: int, since: int) -> AsyncIterator[Notification]:
-        """As :meth:`Ras.notifications`."""
+        """The dial's notifications in order; ends after the final one or at a hang-up.
+
+        An overflow or a lost stream is not the end of the dial: it resumes from the last
+        sequence number seen, so no notification is lost or repeated."""
         from .follower import DialFollower
 
         follower = DialFollower(handle, since)

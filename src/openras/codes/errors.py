@@ -78,6 +78,7 @@ class ErrorCode(IntEnum):
     ERROR_VPN_DISCONNECT = 807
     ERROR_VPN_REFUSED = 808
     ERROR_VPN_TIMEOUT = 809
+    ERROR_VPN_BAD_CERT = 810
     ERROR_SERVER_POLICY = 812
     ERROR_LINK_FAILURE = 829
     ERROR_DNSNAME_NOT_RESOLVABLE = 868
@@ -99,6 +100,11 @@ class ErrorCode(IntEnum):
     ERROR_NOT_CONNECTED = 2250
     ERROR_OPEN_FILES = 2401
     ERROR_DEVICE_IN_USE = 2404
+    # winerror.h, IKE negotiation (what Windows' IKEv2 client reports; see ras/devices/ikev2.py).
+    ERROR_IPSEC_IKE_AUTH_FAIL = 13801
+    ERROR_IPSEC_IKE_TIMED_OUT = 13805
+    ERROR_IPSEC_IKE_ERROR = 13816
+    ERROR_IPSEC_IKE_POLICY_MATCH = 13868
 
 
 class WN(IntEnum):

@@ -11,6 +11,7 @@ from ..codes import ErrorCode, RasError
 from ..context import DaemonContext
 from ..ras.connection import Phase
 from ..ras.manager import ConnectionManager
+from ..users import is_privileged
 from . import openapi
 from .http import errors_middleware, peer
 from .ras_routes import RasApi
@@ -25,7 +26,7 @@ def _access_middleware(ctx: DaemonContext) -> Any:
     @web.middleware
     async def access(request: web.Request, handler: Handler) -> web.StreamResponse:
         uid = peer(request).uid
-        if uid not in (0, ctx.uid) and allowed != "*" and uid not in allowed:
+        if not is_privileged(uid) and allowed != "*" and uid not in allowed:
             raise RasError(ErrorCode.ERROR_ACCESS_DENIED, f"uid {uid} may not use this daemon")
         return await handler(request)
 

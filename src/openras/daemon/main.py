@@ -21,7 +21,8 @@ from .. import config as config_mod
 from ..context import DaemonContext
 from ..events import DaemonChanged, EventBus
 from ..paths import Paths, resolve
-from ..ras.devices import registry
+from ..ras.devices import device_key, registry
+from ..ras.devices import shutdown as shutdown_devices
 from ..ras.manager import ConnectionManager
 from ..store import Store
 from .app import build_app
@@ -51,7 +52,7 @@ async def serve(paths: Paths) -> int:
     store = Store(str(paths.database))
     events = EventBus(store, cfg.replay_events, cfg.subscriber_queue, cfg.log_events)
     ctx = DaemonContext(paths=paths, config=cfg, store=store, events=events, log=log, uid=os.geteuid())
-    manager = ConnectionManager(ctx, registry())
+    manager = ConnectionManager(ctx, registry(), select=device_key)
     mpr = _mpr_service(ctx)
     events.publish(DaemonChanged(action="starting", pid=os.getpid()))
     await manager.start()
@@ -80,6 +81,7 @@ async def serve(paths: Paths) -> int:
     log.info("shutting down: hanging up %d connection(s)", len(manager.conns))
     events.publish(DaemonChanged(action="stopping", pid=os.getpid()))
     await manager.stop()
+    await shutdown_devices()
     if mpr is not None:
         await mpr.stop()
     events.close_all()

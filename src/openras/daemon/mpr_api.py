@@ -46,8 +46,11 @@ DEFAULT_ORDER = ["openras SMB", "openras SFTP"]
 Name = Annotated[str, StringConstraints(max_length=4096)]
 Secret = Annotated[str, StringConstraints(max_length=1024)]
 DWord = Annotated[int, Field(ge=0, le=0xFFFFFFFF)]
-NAME_PARAM = {"type": "string", "pattern": "^.+$",
-              "description": "A local name (X: or a path) or a remote name, percent-encoded"}
+NAME_PARAM = {
+    "type": "string",
+    "pattern": "^.+$",
+    "description": "A local name (X: or a path) or a remote name, percent-encoded",
+}
 
 
 class _Body(BaseModel):
@@ -59,10 +62,16 @@ class NetResourceBody(_Body):
     dwType: DWord = 0
     dwDisplayType: DWord = 0
     dwUsage: DWord = 0
-    lpLocalName: Name | None = Field(default=None, description="X:, an absolute directory, or null/\"\" (deviceless)")
-    lpRemoteName: Name | None = Field(default=None, description=r"\\server\share, smb://host[:port]/share, sftp://…")
+    lpLocalName: Name | None = Field(
+        default=None, description='X:, an absolute directory, or null/"" (deviceless)'
+    )
+    lpRemoteName: Name | None = Field(
+        default=None, description=r"\\server\share, smb://host[:port]/share, sftp://…"
+    )
     lpComment: Name | None = None
-    lpProvider: Name | None = Field(default=None, description="null = the router picks; otherwise only that one")
+    lpProvider: Name | None = Field(
+        default=None, description="null = the router picks; otherwise only that one"
+    )
 
     def netresource(self) -> NETRESOURCE:
         return NETRESOURCE(**self.model_dump())
@@ -70,7 +79,9 @@ class NetResourceBody(_Body):
 
 class AddBody(_Body):
     netresource: NetResourceBody
-    password: Secret | None = Field(default=None, description="null = the default, \"\" = none; never returned")
+    password: Secret | None = Field(
+        default=None, description='null = the default, "" = none; never returned'
+    )
     user: Name | None = Field(default=None, description="null = the default")
     flags: DWord = Field(default=0, description="CONNECT_* flags")
     owner: int | None = Field(default=None, description="hwndOwner (WNetAddConnection3); ignored")
@@ -84,13 +95,17 @@ class EnumBody(_Body):
 
 
 class SettingsBody(_Body):
-    persistent: bool = Field(description="net use /PERSISTENT: new device connections are remembered")
+    persistent: bool = Field(
+        description="net use /PERSISTENT: new device connections are remembered"
+    )
 
 
 def _number(cfg: dict[str, Any], key: str, default: float) -> float:
     value = cfg.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, f"[mpr] {key} must be a non-negative number")
+        raise RasError(
+            ErrorCode.ERROR_INVALID_PARAMETER, f"[mpr] {key} must be a non-negative number"
+        )
     return float(value)
 
 
@@ -124,17 +139,31 @@ class MprService:
         self.log = ctx.log.getChild("mpr")
         order = cfg.get("provider_order", DEFAULT_ORDER)
         if not isinstance(order, list) or not all(isinstance(p, str) for p in order):
-            raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, "[mpr] provider_order must be a list of names")
+            raise RasError(
+                ErrorCode.ERROR_INVALID_PARAMETER, "[mpr] provider_order must be a list of names"
+            )
         self.provider_order: list[str] = order
         self._given_providers = providers
         self.remembered = Remembered(ctx.store)
-        self.notifyees = Notifyees(ctx.config.notifyees, ctx.uid, ctx.events, self.log.getChild("notifyees"),
-                                   timeout=_number(cfg, "notifyee_timeout", DEFAULT_TIMEOUT),
-                                   max_retries=int(_number(cfg, "notifyee_max_retries", DEFAULT_MAX_RETRIES)))
+        self.notifyees = Notifyees(
+            ctx.config.notifyees,
+            ctx.uid,
+            ctx.events,
+            self.log.getChild("notifyees"),
+            timeout=_number(cfg, "notifyee_timeout", DEFAULT_TIMEOUT),
+            max_retries=int(_number(cfg, "notifyee_max_retries", DEFAULT_MAX_RETRIES)),
+        )
         options = {k: v for k, v in cfg.items() if isinstance(v, dict)}
-        self.router = Router([], remembered=self.remembered, notifyees=self.notifyees,
-                             drives_dir=ctx.paths.state / "drives", events=ctx.events, log=self.log,
-                             provider_options=options, connect_timeout=_number(cfg, "connect_timeout", 60.0))
+        self.router = Router(
+            [],
+            remembered=self.remembered,
+            notifyees=self.notifyees,
+            drives_dir=ctx.paths.state / "drives",
+            events=ctx.events,
+            log=self.log,
+            provider_options=options,
+            connect_timeout=_number(cfg, "connect_timeout", 60.0),
+        )
         self._restore_task: asyncio.Task[list[dict[str, Any]]] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -149,7 +178,7 @@ class MprService:
                     self.log.error("provider %r not loaded: %s", spec, exc)
         self.router.set_providers(providers)
         self.log.info("providers: %s", ", ".join(p.name for p in providers) or "none")
-        self.notifyees.check_all()
+        await self.notifyees.check_all()
         self._restore_task = asyncio.create_task(self.router.restore(), name="mpr-restore")
 
     async def wait_restored(self) -> list[dict[str, Any]]:
@@ -172,8 +201,14 @@ class MprService:
     async def add(self, request: web.Request) -> web.Response:
         body = await read_json(request, AddBody)
         try:
-            result = await self.router.add_connection(_caller(request), body.netresource.netresource(), body.password,
-                                                      body.user, body.flags, body.owner)
+            result = await self.router.add_connection(
+                _caller(request),
+                body.netresource.netresource(),
+                body.password,
+                body.user,
+                body.flags,
+                body.owner,
+            )
         except MprError as exc:
             return _mpr_error(exc)
         return web.json_response(result, status=201)
@@ -181,13 +216,18 @@ class MprService:
     async def list_connections(self, request: web.Request) -> web.Response:
         all_users = request.query.get("all", "") in ("1", "true", "yes")
         caller = _caller(request)
-        return web.json_response({"persistent": self.remembered.persistent_default(caller.uid),
-                                  "connections": self.router.list_connections(caller, all_users)})
+        return web.json_response(
+            {
+                "persistent": self.remembered.persistent_default(caller.uid),
+                "connections": self.router.list_connections(caller, all_users),
+            }
+        )
 
     async def get(self, request: web.Request) -> web.Response:
         try:
-            result = self.router.get_connection(_caller(request), request.match_info["name"],
-                                                query_int(request, "uid", None))
+            result = await self.router.get_connection(
+                _caller(request), request.match_info["name"], query_int(request, "uid", None)
+            )
         except MprError as exc:
             return _mpr_error(exc)
         return web.json_response(result)
@@ -196,8 +236,13 @@ class MprService:
         flags = query_int(request, "flags", 0, hi=0xFFFFFFFF) or 0
         force = request.query.get("force", "") in ("1", "true", "yes")
         try:
-            result = await self.router.cancel_connection(_caller(request), request.match_info["name"], flags, force,
-                                                         query_int(request, "uid", None))
+            result = await self.router.cancel_connection(
+                _caller(request),
+                request.match_info["name"],
+                flags,
+                force,
+                query_int(request, "uid", None),
+            )
         except MprError as exc:
             return _mpr_error(exc)
         return web.json_response(result)
@@ -205,12 +250,16 @@ class MprService:
     async def open_enum(self, request: web.Request) -> web.Response:
         body = await read_json(request, EnumBody)
         container = body.container.netresource() if body.container else None
-        handle = self.router.open_enum(_caller(request), body.dwScope, body.dwType, body.dwUsage, container)
+        handle = self.router.open_enum(
+            _caller(request), body.dwScope, body.dwType, body.dwUsage, container
+        )
         return web.json_response({"handle": handle}, status=201)
 
     async def enum(self, request: web.Request) -> web.Response:
         count = query_int(request, "count", 64, lo=1, hi=65536) or 64
-        items = self.router.enum_resource(_caller(request), int(request.match_info["handle"]), count)
+        items = self.router.enum_resource(
+            _caller(request), int(request.match_info["handle"]), count
+        )
         return web.json_response({"items": [i.to_json() for i in items]})
 
     async def close_enum(self, request: web.Request) -> web.Response:
@@ -222,16 +271,23 @@ class MprService:
         return web.json_response({"error": code, "text": text, "provider": provider})
 
     async def user(self, request: web.Request) -> web.Response:
-        name = self.router.get_user(_caller(request), request.query.get("name") or None,
-                                    query_int(request, "uid", None))
+        name = await self.router.get_user(
+            _caller(request), request.query.get("name") or None, query_int(request, "uid", None)
+        )
         return web.json_response({"user": name})
 
     async def providers(self, request: web.Request) -> web.Response:
-        return web.json_response([{"name": p.name, "type": p.provider_type, "order": i}
-                                  for i, p in enumerate(self.router.providers)])
+        return web.json_response(
+            [
+                {"name": p.name, "type": p.provider_type, "order": i}
+                for i, p in enumerate(self.router.providers)
+            ]
+        )
 
     async def get_settings(self, request: web.Request) -> web.Response:
-        return web.json_response({"persistent": self.remembered.persistent_default(_caller(request).uid)})
+        return web.json_response(
+            {"persistent": self.remembered.persistent_default(_caller(request).uid)}
+        )
 
     async def put_settings(self, request: web.Request) -> web.Response:
         body = await read_json(request, SettingsBody)
@@ -241,35 +297,112 @@ class MprService:
     def routes(self) -> list[Route]:
         tags = ["net"]
         handle = {"handle": {"type": "integer", "minimum": 1}}
-        uid = {"uid": {"type": "integer", "minimum": 0, "description": "whose drive names (root only)"}}
+        uid = {
+            "uid": {"type": "integer", "minimum": 0, "description": "whose drive names (root only)"}
+        }
         return [
-            Route("POST", "/v1/net/connections", self.add, "WNetAddConnection2/3: connect a network resource",
-                  body=AddBody, tags=tags),
-            Route("GET", "/v1/net/connections", self.list_connections,
-                  "Connections (OK / Disconnected) and remembered ones (Unavailable), as net use lists them",
-                  query={"all": {"type": "boolean", "description": "every user's (root only)"}}, tags=tags),
-            Route("GET", "/v1/net/connections/{name}", self.get, "WNetGetConnection: the remote name of a local name",
-                  path_params={"name": NAME_PARAM}, query=uid, tags=tags),
-            Route("DELETE", "/v1/net/connections/{name}", self.cancel,
-                  "WNetCancelConnection2: a local name, or every deviceless connection to a remote name",
-                  path_params={"name": NAME_PARAM},
-                  query={"flags": {"type": "integer", "minimum": 0, "description": "CONNECT_UPDATE_PROFILE forgets"},
-                         "force": {"type": "boolean"}, **uid}, tags=tags),
-            Route("POST", "/v1/net/enum", self.open_enum, "WNetOpenEnum: a snapshot; returns its handle",
-                  body=EnumBody, tags=tags),
-            Route("GET", "/v1/net/enum/{handle}", self.enum,
-                  "WNetEnumResource: up to count items; ERROR_NO_MORE_ITEMS (259) at the end",
-                  path_params=handle, query={"count": {"type": "integer", "minimum": 1, "maximum": 65536}},
-                  tags=tags),
-            Route("DELETE", "/v1/net/enum/{handle}", self.close_enum, "WNetCloseEnum", path_params=handle,
-                  tags=tags),
-            Route("GET", "/v1/net/last-error", self.last_error,
-                  "WNetGetLastError: this client process's last provider error", tags=tags),
-            Route("GET", "/v1/net/user", self.user, "WNetGetUser: the user of a connection, or the caller's name",
-                  query={"name": {"type": "string"}, **uid}, tags=tags),
-            Route("GET", "/v1/net/providers", self.providers, "Providers in the order they are asked", tags=tags),
-            Route("GET", "/v1/net/settings", self.get_settings, "The caller's net use /PERSISTENT default",
-                  tags=tags),
-            Route("PUT", "/v1/net/settings", self.put_settings, "Set the caller's net use /PERSISTENT default",
-                  body=SettingsBody, tags=tags),
+            Route(
+                "POST",
+                "/v1/net/connections",
+                self.add,
+                "WNetAddConnection2/3: connect a network resource",
+                body=AddBody,
+                tags=tags,
+            ),
+            Route(
+                "GET",
+                "/v1/net/connections",
+                self.list_connections,
+                "Connections (OK / Disconnected) and remembered ones (Unavailable), as net use lists them",
+                query={"all": {"type": "boolean", "description": "every user's (root only)"}},
+                tags=tags,
+            ),
+            Route(
+                "GET",
+                "/v1/net/connections/{name}",
+                self.get,
+                "WNetGetConnection: the remote name of a local name",
+                path_params={"name": NAME_PARAM},
+                query=uid,
+                tags=tags,
+            ),
+            Route(
+                "DELETE",
+                "/v1/net/connections/{name}",
+                self.cancel,
+                "WNetCancelConnection2: a local name, or every deviceless connection to a remote name",
+                path_params={"name": NAME_PARAM},
+                query={
+                    "flags": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "description": "CONNECT_UPDATE_PROFILE forgets",
+                    },
+                    "force": {"type": "boolean"},
+                    **uid,
+                },
+                tags=tags,
+            ),
+            Route(
+                "POST",
+                "/v1/net/enum",
+                self.open_enum,
+                "WNetOpenEnum: a snapshot; returns its handle",
+                body=EnumBody,
+                tags=tags,
+            ),
+            Route(
+                "GET",
+                "/v1/net/enum/{handle}",
+                self.enum,
+                "WNetEnumResource: up to count items; ERROR_NO_MORE_ITEMS (259) at the end",
+                path_params=handle,
+                query={"count": {"type": "integer", "minimum": 1, "maximum": 65536}},
+                tags=tags,
+            ),
+            Route(
+                "DELETE",
+                "/v1/net/enum/{handle}",
+                self.close_enum,
+                "WNetCloseEnum",
+                path_params=handle,
+                tags=tags,
+            ),
+            Route(
+                "GET",
+                "/v1/net/last-error",
+                self.last_error,
+                "WNetGetLastError: this client process's last provider error",
+                tags=tags,
+            ),
+            Route(
+                "GET",
+                "/v1/net/user",
+                self.user,
+                "WNetGetUser: the user of a connection, or the caller's name",
+                query={"name": {"type": "string"}, **uid},
+                tags=tags,
+            ),
+            Route(
+                "GET",
+                "/v1/net/providers",
+                self.providers,
+                "Providers in the order they are asked",
+                tags=tags,
+            ),
+            Route(
+                "GET",
+                "/v1/net/settings",
+                self.get_settings,
+                "The caller's net use /PERSISTENT default",
+                tags=tags,
+            ),
+            Route(
+                "PUT",
+                "/v1/net/settings",
+                self.put_settings,
+                "Set the caller's net use /PERSISTENT default",
+                body=SettingsBody,
+                tags=tags,
+            ),
         ]

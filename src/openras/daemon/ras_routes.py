@@ -18,6 +18,7 @@ from ..ras.dialing import DialCall, credential_key, dial_request, find_entry
 from ..ras.manager import ConnectionManager
 from ..ras.records import SAVED_PASSWORD_HANDLE, encode_projection, encode_record
 from ..store import Store
+from ..users import is_privileged
 from .http import peer, query_int, read_json
 from .routes import Route
 
@@ -83,7 +84,7 @@ def _entry_from_body(name: str, lines: list[Line] | None, properties: dict[str, 
 
 
 def _may_edit(owner_uid: int, uid: int, daemon_uid: int) -> None:
-    if uid not in (0, daemon_uid, owner_uid):
+    if not is_privileged(uid) and uid != owner_uid:
         raise RasError(ErrorCode.ERROR_ACCESS_DENIED, "entry belongs to another user")
 
 
@@ -220,7 +221,7 @@ class RasApi:
     def _visible(self, event: Event, uid: int) -> bool:
         """RAS events are everyone's (any user may enumerate connections); a user's network
         mappings are theirs alone; notifyee diagnostics are the administrator's."""
-        if uid in (0, self.daemon_uid):
+        if is_privileged(uid):
             return True
         if isinstance(event, NetChanged):
             return event.uid == uid

@@ -143,20 +143,32 @@ class NotifyeeError:
     error: str
 
     def to_json(self) -> dict[str, str]:
-        return {"notifyee": self.notifyee, "path": self.path, "operation": self.operation,
-                "phase": self.phase, "error": self.error}
+        return {
+            "notifyee": self.notifyee,
+            "path": self.path,
+            "operation": self.operation,
+            "phase": self.phase,
+            "error": self.error,
+        }
 
 
 # -- file checks ---------------------------------------------------------------------------
-def _check_owner_mode(path: str, st: os.stat_result, daemon_uid: int, what: str, sticky_ok: bool) -> None:
+def _check_owner_mode(
+    path: str, st: os.stat_result, daemon_uid: int, what: str, sticky_ok: bool
+) -> None:
     if st.st_uid not in (daemon_uid, 0):
-        raise NotifyeeFailure(f"insecure: {what} {path} is owned by uid {st.st_uid}, not the daemon's")
+        raise NotifyeeFailure(
+            f"insecure: {what} {path} is owned by uid {st.st_uid}, not the daemon's"
+        )
     if st.st_mode & 0o022 and not (sticky_ok and st.st_mode & stat.S_ISVTX):
         raise NotifyeeFailure(f"insecure: {what} {path} is group- or world-writable")
 
 
 def check_secure(path: str, daemon_uid: int) -> os.stat_result:
-    """Raise NotifyeeFailure unless nobody but the daemon's user (or root) can change ``path``."""
+    """Raise NotifyeeFailure unless nobody but the daemon's user (or root) can change ``path``.
+
+    Blocking (a stat of every directory up to /): from async code, through a thread.
+    """
     if not os.path.isabs(path):
         raise NotifyeeFailure(f"not an absolute path: {path}")
     chains = [os.path.normpath(path)]
@@ -253,7 +265,7 @@ class PythonNotifyee(Notifyee):
             if self._hung.is_alive():
                 raise NotifyeeFailure("skipped: a previous call has not returned yet")
             self._hung = None
-        check_secure(self.path, self.daemon_uid)
+        await asyncio.to_thread(check_secure, self.path, self.daemon_uid)
         function = "AddConnectNotify" if operation == "add" else "CancelConnectNotify"
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
@@ -322,35 +334,55 @@ class ExecutableNotifyee(Notifyee):
                 return "1" if value else "0"
             return str(value)
 
-        env.update({
-            "OPERATION": operation,
-            "OPENRAS_NOTIFY_STATUS": "PRE" if info.dwNotifyStatus == NOTIFY_PRE else "POST",
-            "dwNotifyStatus": s(info.dwNotifyStatus),
-            "dwOperationStatus": s(info.dwOperationStatus),
-            "lpContext": s(info.lpContext),
-            "OPENRAS_CALLER_UID": s(info.caller_uid),
-            "OPENRAS_CALLER_PID": s(info.caller_pid),
-        })
+        env.update(
+            {
+                "OPERATION": operation,
+                "OPENRAS_NOTIFY_STATUS": "PRE" if info.dwNotifyStatus == NOTIFY_PRE else "POST",
+                "dwNotifyStatus": s(info.dwNotifyStatus),
+                "dwOperationStatus": s(info.dwOperationStatus),
+                "lpContext": s(info.lpContext),
+                "OPENRAS_CALLER_UID": s(info.caller_uid),
+                "OPENRAS_CALLER_PID": s(info.caller_pid),
+            }
+        )
         if isinstance(payload, NOTIFYADD):
-            env.update({"hwndOwner": s(payload.hwndOwner), "lpRemoteName": s(payload.NetResource.lpRemoteName),
-                        "lpLocalName": s(payload.NetResource.lpLocalName), "dwType": s(payload.NetResource.dwType),
-                        "dwAddFlags": s(payload.dwAddFlags)})
+            env.update(
+                {
+                    "hwndOwner": s(payload.hwndOwner),
+                    "lpRemoteName": s(payload.NetResource.lpRemoteName),
+                    "lpLocalName": s(payload.NetResource.lpLocalName),
+                    "dwType": s(payload.NetResource.dwType),
+                    "dwAddFlags": s(payload.dwAddFlags),
+                }
+            )
         else:
-            env.update({"lpName": s(payload.lpName), "lpProvider": s(payload.lpProvider),
-                        "dwFlags": s(payload.dwFlags), "fForce": s(payload.fForce)})
+            env.update(
+                {
+                    "lpName": s(payload.lpName),
+                    "lpProvider": s(payload.lpProvider),
+                    "dwFlags": s(payload.dwFlags),
+                    "fForce": s(payload.fForce),
+                }
+            )
         # NUL cannot be passed in the environment; such a name never reaches here (validated).
         return {k: v.replace("\0", "") for k, v in env.items()}
 
     async def call(self, operation: str, info: NOTIFYINFO, payload: Payload) -> int | None:
-        st = check_secure(self.path, self.daemon_uid)
+        st = await asyncio.to_thread(check_secure, self.path, self.daemon_uid)
         if not st.st_mode & 0o111:
             raise NotifyeeFailure("not executable")
         env = self.environment(operation, info, payload)
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             try:
                 proc = await asyncio.create_subprocess_exec(
-                    self.path, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=err, env=env, cwd="/",
-                    start_new_session=True)
+                    self.path,
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=err,
+                    env=env,
+                    cwd="/",
+                    start_new_session=True,
+                )
             except OSError as exc:
                 raise NotifyeeFailure(f"cannot run: {exc.strerror}") from None
             try:
@@ -403,35 +435,62 @@ class Outcome:
 
 
 class Notifyees:
-    def __init__(self, registrations: dict[str, str], daemon_uid: int, events: EventBus | None = None,
-                 log: logging.Logger | None = None, timeout: float = DEFAULT_TIMEOUT,
-                 max_retries: int = DEFAULT_MAX_RETRIES) -> None:
-        self.items = [make_notifyee(name, path, daemon_uid, timeout) for name, path in registrations.items()]
+    def __init__(
+        self,
+        registrations: dict[str, str],
+        daemon_uid: int,
+        events: EventBus | None = None,
+        log: logging.Logger | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+    ) -> None:
+        self.items = [
+            make_notifyee(name, path, daemon_uid, timeout) for name, path in registrations.items()
+        ]
         self.events = events
         self.log = log or logging.getLogger("openras.mpr.notifyees")
         self.max_retries = max_retries
 
-    def check_all(self) -> list[str]:
+    async def check_all(self) -> list[str]:
         """Log (at start-up) the notifyees that will be skipped; returns the problems."""
         problems = []
         for n in self.items:
             try:
-                check_secure(n.path, n.daemon_uid)
+                await asyncio.to_thread(check_secure, n.path, n.daemon_uid)
             except NotifyeeFailure as exc:
                 problems.append(f"{n.name}: {exc}")
                 self.log.warning("notifyee %s (%s) will be skipped: %s", n.name, n.path, exc)
         return problems
 
-    def _failed(self, n: Notifyee, operation: str, phase: str, exc: NotifyeeFailure,
-                errs: list[NotifyeeError]) -> None:
+    def _failed(
+        self,
+        n: Notifyee,
+        operation: str,
+        phase: str,
+        exc: NotifyeeFailure,
+        errs: list[NotifyeeError],
+    ) -> None:
         error = NotifyeeError(n.name, n.path, operation, phase, str(exc))
         errs.append(error)
         self.log.warning("notifyee %s (%s), %s %s call: %s", n.name, n.path, operation, phase, exc)
         if self.events is not None:
-            self.events.publish(NotifyeeReport(notifyee=error.notifyee, path=error.path, operation=error.operation, phase=error.phase, error=error.error))
+            self.events.publish(
+                NotifyeeReport(
+                    notifyee=error.notifyee,
+                    path=error.path,
+                    operation=operation,
+                    phase=phase,
+                    error=error.error,
+                )
+            )
 
-    async def run(self, operation: str, payload: PayloadFactory, attempt: Callable[[], Awaitable[int]],
-                  caller: tuple[int, int] = (-1, 0)) -> Outcome:
+    async def run(
+        self,
+        operation: str,
+        payload: PayloadFactory,
+        attempt: Callable[[], Awaitable[int]],
+        caller: tuple[int, int] = (-1, 0),
+    ) -> Outcome:
         """Pre-notify, attempt (and retry), post-notify; the operation's final status."""
         out = Outcome(WN.WN_SUCCESS)
         uid, pid = caller

@@ -1,13 +1,9 @@
 """The Multiple Provider Router: WNet connections through providers (reference/mpr.md §3–§6).
 
-Local names. ``X:`` (A–Z, any case) is a drive: a directory ``<drives>/<uid>/X`` that the
-provider mounts on; each user has their own drives, so ``Z:`` of one user is not ``Z:`` of
-another. An absolute directory path is a mount point: an existing one must be a directory
-belonging to the requesting user (root: any), the rule fusermount applies; a missing one is
-created by the mount if its parent exists (openras.mpr.mount checks the rest: empty, not
-already mounted). No local name (None
-or "") makes a deviceless connection; with CONNECT_REDIRECT a free drive is picked from Z:
-downwards. Anything else is ERROR_BAD_DEVICE (WN_BAD_LOCALNAME).
+Local names (``X:`` drives per user, directory mount points, none for a deviceless
+connection) are described in :mod:`openras.mpr.localnames`; with CONNECT_REDIRECT and no
+local name a free drive is picked from Z: downwards. Enumeration is
+:mod:`openras.mpr.enumeration`.
 
 What the router rejects itself, it rejects before any notifyee is called (reference/mpr.md
 §1: "a request the MPR rejects itself notifies nobody"): bad parameters (87), a print type
@@ -22,6 +18,9 @@ names resolve in one user's drives (the caller's; root may name another uid).
 WNetGetLastError. Windows keeps the provider's extended error per thread. Here it is kept
 per client process: the (uid, pid) from the caller's SO_PEERCRED, for the last provider
 failure of that process's requests (bounded to the 1024 most recent processes).
+
+Nothing here blocks the event loop: file-system work (local names, the drives directory)
+and NSS look-ups run in threads.
 """
 
 from __future__ import annotations
@@ -31,9 +30,6 @@ import contextlib
 import itertools
 import logging
 import os
-import pwd
-import re
-import stat
 import time
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -43,6 +39,18 @@ from typing import Any
 
 from ..codes import WN, ErrorCode, RasError, error_string
 from ..events import EventBus, NetChanged
+from ..users import login_name
+from .enumeration import Enumerations, snapshot
+from .localnames import (
+    MAX_NAME,
+    REDIRECT_DRIVES,
+    DrivesDirectory,
+    is_drive,
+    is_local_name,
+    local_key,
+    lookup_local,
+    resolve_local,
+)
 from .netresource import (
     CONNECT_REDIRECT,
     CONNECT_UPDATE_PROFILE,
@@ -50,28 +58,26 @@ from .netresource import (
     NETRESOURCE,
     NOTIFY_PRE,
     RESOURCE_CONNECTED,
-    RESOURCE_CONTEXT,
-    RESOURCE_GLOBALNET,
-    RESOURCE_RECENT,
-    RESOURCE_REMEMBERED,
-    RESOURCEDISPLAYTYPE_NETWORK,
     RESOURCEDISPLAYTYPE_SHARE,
     RESOURCETYPE_ANY,
     RESOURCETYPE_DISK,
     RESOURCETYPE_PRINT,
     RESOURCEUSAGE_CONNECTABLE,
-    RESOURCEUSAGE_CONTAINER,
 )
 from .notifyees import NOTIFYADD, NOTIFYCANCEL, Notifyees, Outcome
 from .providers.base import ConnectRequest, Provider, ProviderConnection
 from .remembered import Remembered, RememberedEntry
 
 # Answers by which a provider says "not mine": the router asks the next one (§6).
-DECLINES = frozenset({WN.WN_BAD_NETNAME, WN.WN_NO_NETWORK, WN.WN_NOT_SUPPORTED,
-                      WN.WN_BAD_LOCALNAME, WN.WN_NOT_CONNECTED})
-DRIVE_RE = re.compile(r"^[A-Za-z]:$")
-MAX_NAME = 4096
-MAX_ENUMS_PER_UID = 64
+DECLINES = frozenset(
+    {
+        WN.WN_BAD_NETNAME,
+        WN.WN_NO_NETWORK,
+        WN.WN_NOT_SUPPORTED,
+        WN.WN_BAD_LOCALNAME,
+        WN.WN_NOT_CONNECTED,
+    }
+)
 MAX_LAST_ERRORS = 1024
 
 
@@ -88,8 +94,13 @@ class Caller:
 class MprError(RasError):
     """A WNet failure that went through the notifyees: carries what they reported."""
 
-    def __init__(self, code: int, detail: str = "", notifyee_errors: list[dict[str, str]] | None = None,
-                 **extra: Any) -> None:
+    def __init__(
+        self,
+        code: int,
+        detail: str = "",
+        notifyee_errors: list[dict[str, str]] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(code, detail)
         self.notifyee_errors = notifyee_errors or []
         self.extra = extra
@@ -114,41 +125,21 @@ class Connection:
         return local_key(self.uid, self.local_name) if self.local_name else None
 
     def netresource(self, scope: int) -> NETRESOURCE:
-        return NETRESOURCE(scope, RESOURCETYPE_DISK, RESOURCEDISPLAYTYPE_SHARE, RESOURCEUSAGE_CONNECTABLE,
-                           self.local_name, self.remote_name, None, self.provider)
-
-
-@dataclass
-class EnumState:
-    uid: int
-    items: list[NETRESOURCE]
-    pos: int = 0
-
-
-def is_drive(name: str) -> bool:
-    return bool(DRIVE_RE.match(name))
-
-
-def is_local_path(name: str) -> bool:
-    # "//server/share" is a UNC name written with slashes (names.py accepts it), not a path.
-    return name.startswith("/") and not (name.startswith("//") and not name.startswith("///"))
-
-
-def local_key(uid: int, local: str) -> tuple[Any, ...]:
-    """What makes two local names the same: drives are per user, directories are global."""
-    return ("drive", uid, local) if is_drive(local) else ("path", local)
+        return NETRESOURCE(
+            scope,
+            RESOURCETYPE_DISK,
+            RESOURCEDISPLAYTYPE_SHARE,
+            RESOURCEUSAGE_CONNECTABLE,
+            self.local_name,
+            self.remote_name,
+            None,
+            self.provider,
+        )
 
 
 def same_remote(a: str, b: str) -> bool:
     # Server and share names are case-insensitive in UNC; URLs are compared as written.
     return a == b or (a.startswith("\\\\") and a.casefold() == b.casefold())
-
-
-def user_name(uid: int) -> str:
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return str(uid)
 
 
 def _check_text(value: str | None, what: str, required: bool = False) -> None:
@@ -161,13 +152,23 @@ def _check_text(value: str | None, what: str, required: bool = False) -> None:
 
 
 class Router:
-    def __init__(self, providers: Iterable[Provider], *, remembered: Remembered, notifyees: Notifyees,
-                 drives_dir: Path, events: EventBus | None = None, log: logging.Logger | None = None,
-                 provider_options: dict[str, dict[str, Any]] | None = None, connect_timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        providers: Iterable[Provider],
+        *,
+        remembered: Remembered,
+        notifyees: Notifyees,
+        drives_dir: Path,
+        events: EventBus | None = None,
+        log: logging.Logger | None = None,
+        provider_options: dict[str, dict[str, Any]] | None = None,
+        connect_timeout: float = 60.0,
+    ) -> None:
         self.set_providers(providers)
         self.remembered = remembered
         self.notifyees = notifyees
         self.drives_dir = drives_dir
+        self.drives = DrivesDirectory(drives_dir)
         self.events = events
         self.log = log or logging.getLogger("openras.mpr")
         self.provider_options = provider_options or {}
@@ -175,8 +176,7 @@ class Router:
         self.connections: dict[int, Connection] = {}
         self._ids = itertools.count(1)
         self._reserved: set[tuple[Any, ...]] = set()  # local names with an add in progress
-        self._enums: dict[int, EnumState] = {}
-        self._enum_ids = itertools.count(1)
+        self.enums = Enumerations()
         self._last_errors: OrderedDict[tuple[int, int], tuple[int, str, str]] = OrderedDict()
 
     def set_providers(self, providers: Iterable[Provider]) -> None:
@@ -187,8 +187,16 @@ class Router:
     # -- helpers ---------------------------------------------------------------------------
     def _publish(self, action: str, c: Connection | RememberedEntry, **extra: Any) -> None:
         if self.events is not None:
-            self.events.publish(NetChanged(action=action, uid=c.uid, local_name=c.local_name,
-                                           remote_name=c.remote_name, provider=c.provider, **extra))
+            self.events.publish(
+                NetChanged(
+                    action=action,
+                    uid=c.uid,
+                    local_name=c.local_name,
+                    remote_name=c.remote_name,
+                    provider=c.provider,
+                    **extra,
+                )
+            )
 
     def _visible(self, c: Connection | RememberedEntry, caller: Caller) -> bool:
         return caller.is_root or c.uid == caller.uid
@@ -207,112 +215,94 @@ class Router:
         options = self.provider_options.get(p.name) or self.provider_options.get(short) or {}
         return dict(options) if isinstance(options, dict) else {}
 
-    def resolve_local(self, caller: Caller, local: str) -> str:
-        """Validate a local name for an add; the normalised name (``Z:`` or a real path)."""
-        if is_drive(local):
-            return local.upper()
-        if not is_local_path(local) or "\0" in local or len(local) > MAX_NAME:
-            raise RasError(ErrorCode.ERROR_BAD_DEVICE, f"{local!r} is neither a drive (X:) nor an absolute path")
-        real = os.path.realpath(local)
-        try:
-            st = os.stat(real)
-        except FileNotFoundError:
-            # The mount creates a missing directory (and removes it again) if its parent exists.
-            if not os.path.isdir(os.path.dirname(real)):
-                raise RasError(ErrorCode.ERROR_BAD_DEVICE, f"{os.path.dirname(real)} does not exist") from None
-            return real
-        except OSError as exc:
-            raise RasError(ErrorCode.ERROR_BAD_DEVICE, f"{local}: {exc.strerror}") from None
-        if not stat.S_ISDIR(st.st_mode):
-            raise RasError(ErrorCode.ERROR_BAD_DEVICE, f"{local}: not a directory")
-        if not caller.is_root and st.st_uid != caller.uid:
-            raise RasError(ErrorCode.ERROR_ACCESS_DENIED, f"{local}: not owned by uid {caller.uid}")
-        return real
-
-    def lookup_local(self, local: str) -> str:
-        """Normalise a local name for a query or cancel (no existence check)."""
-        if is_drive(local):
-            return local.upper()
-        return os.path.realpath(local)
-
     def _free_drive(self, uid: int) -> str:
-        for letter in "ZYXWVUTSRQPONMLKJIHGFEDC":
-            name = f"{letter}:"
+        for name in REDIRECT_DRIVES:
             if not self._in_use(("drive", uid, name)) and self.remembered.get(uid, name) is None:
                 return name
         raise RasError(ErrorCode.ERROR_ALREADY_ASSIGNED, "no free drive name")
 
-    def drive_dir(self, uid: int, drive: str) -> Path:
-        return self.drives_dir / str(uid) / drive[0]
+    async def _make_drive_dir(self, uid: int, drive: str) -> Path:
+        return await asyncio.to_thread(self.drives.make, uid, drive)
 
-    def _make_drive_dir(self, uid: int, drive: str) -> Path:
-        """Create ``<drives>/<uid>/X`` for a mount, owned by the user.
-
-        ``<drives>`` and ``<drives>/<uid>`` stay the daemon's: a user who could rename
-        entries there could swap X for a symlink to any directory just before the mount.
-        """
-        user_dir = self.drives_dir / str(uid)
-        for d in (self.drives_dir, user_dir):
-            with contextlib.suppress(FileExistsError):
-                d.mkdir(mode=0o755, parents=True)
-        path = self.drive_dir(uid, drive)
-        try:
-            path.mkdir(mode=0o700)
-        except FileExistsError:
-            if not stat.S_ISDIR(os.lstat(path).st_mode):
-                raise RasError(ErrorCode.ERROR_BAD_DEVICE, f"{path} is not a directory") from None
-        except OSError as exc:
-            raise RasError(ErrorCode.ERROR_BAD_DEVICE, f"{path}: {exc.strerror}") from None
-        if os.geteuid() == 0:
-            os.chown(path, uid, -1)
-        os.chmod(path, 0o700)
-        return path
-
-    def _remove_drive_dir(self, uid: int, local: str | None) -> None:
+    async def _remove_drive_dir(self, uid: int, local: str | None) -> None:
         if local and is_drive(local):
-            with contextlib.suppress(OSError):
-                self.drive_dir(uid, local).rmdir()
+            await asyncio.to_thread(self.drives.remove, uid, local)
 
     # -- the provider walk (§6) --------------------------------------------------------------
-    async def _connect(self, caller: Caller, uid: int, remote: str, user: str | None, password: str | None,
-                       mount_point: Path | None, only: str | None) -> ProviderConnection:
+    async def _connect(
+        self,
+        caller: Caller,
+        uid: int,
+        remote: str,
+        user: str | None,
+        password: str | None,
+        mount_point: Path | None,
+        only: str | None,
+    ) -> ProviderConnection:
         providers = [self.by_name[only.casefold()]] if only else self.providers
         if not providers:
             raise RasError(ErrorCode.ERROR_NO_NETWORK, "no network provider is configured")
         declined: list[tuple[int, str, str]] = []
         for p in providers:
-            request = ConnectRequest(remote_name=remote, user=user, password=password, mount_point=mount_point,
-                                     owner_uid=uid, options=self._options(p))
+            request = ConnectRequest(
+                remote_name=remote,
+                user=user,
+                password=password,
+                mount_point=mount_point,
+                owner_uid=uid,
+                options=self._options(p),
+            )
             try:
                 return await asyncio.wait_for(p.connect(request), self.connect_timeout)
             except RasError as exc:
-                failure = (exc.extended or exc.code, exc.detail or error_string(exc.code, "en"), p.name)
+                failure = (
+                    exc.extended or exc.code,
+                    exc.detail or error_string(exc.code, "en"),
+                    p.name,
+                )
                 if exc.code not in DECLINES or len(providers) == 1:
                     self._set_last_error(caller, *failure)
                     raise RasError(exc.code, exc.detail) from None
                 declined.append((exc.code, failure[1], p.name))
             except TimeoutError:
-                declined.append((ErrorCode.ERROR_NO_NETWORK, f"no answer in {self.connect_timeout:g} s", p.name))
+                declined.append(
+                    (ErrorCode.ERROR_NO_NETWORK, f"no answer in {self.connect_timeout:g} s", p.name)
+                )
                 if len(providers) == 1:
                     self._set_last_error(caller, *declined[-1])
                     raise RasError(ErrorCode.ERROR_NO_NETWORK, declined[-1][1]) from None
             except Exception as exc:
                 # A provider bug: the caller sees ERROR_EXTENDED_ERROR, WNetGetLastError the text.
                 self.log.exception("provider %s failed on %r", p.name, remote)
-                self._set_last_error(caller, ErrorCode.ERROR_EXTENDED_ERROR, f"{type(exc).__name__}: {exc}", p.name)
-                raise RasError(ErrorCode.ERROR_EXTENDED_ERROR, f"{p.name}: {type(exc).__name__}") from None
+                self._set_last_error(
+                    caller, ErrorCode.ERROR_EXTENDED_ERROR, f"{type(exc).__name__}: {exc}", p.name
+                )
+                raise RasError(
+                    ErrorCode.ERROR_EXTENDED_ERROR, f"{p.name}: {type(exc).__name__}"
+                ) from None
         codes = {code for code, _, _ in declined}
-        code = (ErrorCode.ERROR_BAD_NET_NAME if codes == {ErrorCode.ERROR_BAD_NET_NAME}
-                else ErrorCode.ERROR_NO_NETWORK if codes == {ErrorCode.ERROR_NO_NETWORK}
-                else ErrorCode.ERROR_NO_NET_OR_BAD_PATH)
+        code = (
+            ErrorCode.ERROR_BAD_NET_NAME
+            if codes == {ErrorCode.ERROR_BAD_NET_NAME}
+            else ErrorCode.ERROR_NO_NETWORK
+            if codes == {ErrorCode.ERROR_NO_NETWORK}
+            else ErrorCode.ERROR_NO_NET_OR_BAD_PATH
+        )
         # The most telling refusal: the first that is not a plain "not my name".
         best = next((d for d in declined if d[0] != ErrorCode.ERROR_BAD_NET_NAME), declined[0])
         self._set_last_error(caller, *best)
         raise RasError(code, "; ".join(f"{name}: {text}" for _, text, name in declined))
 
     # -- WNetAddConnection / 2 / 3 ---------------------------------------------------------------
-    async def add_connection(self, caller: Caller, netresource: NETRESOURCE, password: str | None = None,
-                             user: str | None = None, flags: int = 0, owner: int | None = None) -> dict[str, Any]:
+    async def add_connection(
+        self,
+        caller: Caller,
+        netresource: NETRESOURCE,
+        password: str | None = None,
+        user: str | None = None,
+        flags: int = 0,
+        owner: int | None = None,
+    ) -> dict[str, Any]:
         """WNetAddConnection2 (owner None) / WNetAddConnection3. The result's fields or MprError."""
         nr = replace(netresource)
         _check_text(nr.lpRemoteName, "lpRemoteName", required=True)
@@ -332,7 +322,9 @@ class Router:
         remote = nr.lpRemoteName or ""
         local: str | None = None
         if nr.lpLocalName:
-            local = self.resolve_local(caller, nr.lpLocalName)
+            local = await asyncio.to_thread(
+                resolve_local, nr.lpLocalName, None if caller.is_root else caller.uid
+            )
         elif flags & CONNECT_REDIRECT:
             local = self._free_drive(caller.uid)
         key = local_key(caller.uid, local) if local else None
@@ -341,8 +333,10 @@ class Router:
                 raise RasError(ErrorCode.ERROR_ALREADY_ASSIGNED, f"{local} is already in use")
             remembered = self.remembered.get(caller.uid, local or "")
             if remembered is not None and not same_remote(remembered.remote_name, remote):
-                raise RasError(ErrorCode.ERROR_DEVICE_ALREADY_REMEMBERED,
-                               f"{local} is remembered for {remembered.remote_name}")
+                raise RasError(
+                    ErrorCode.ERROR_DEVICE_ALREADY_REMEMBERED,
+                    f"{local} is remembered for {remembered.remote_name}",
+                )
             self._reserved.add(key)
         nr.lpLocalName = local
         result: dict[str, Any] = {}
@@ -378,54 +372,92 @@ class Router:
         result["notifyee_errors"] = errs
         return result
 
-    async def _add_once(self, caller: Caller, nr: NETRESOURCE, password: str | None, user: str | None,
-                        flags: int, local: str | None) -> dict[str, Any]:
+    async def _add_once(
+        self,
+        caller: Caller,
+        nr: NETRESOURCE,
+        password: str | None,
+        user: str | None,
+        flags: int,
+        local: str | None,
+    ) -> dict[str, Any]:
         remote = nr.lpRemoteName or ""
         if local is None:
             # Windows keeps one use per remote name and user: a second deviceless add reuses it.
             for c in self.connections.values():
-                if c.uid == caller.uid and c.local_name is None and same_remote(c.remote_name, remote) \
-                        and not c.closing and (nr.lpProvider is None or c.provider == nr.lpProvider):
+                if (
+                    c.uid == caller.uid
+                    and c.local_name is None
+                    and same_remote(c.remote_name, remote)
+                    and not c.closing
+                    and (nr.lpProvider is None or c.provider == nr.lpProvider)
+                ):
                     if user and user != c.user:
-                        raise RasError(ErrorCode.ERROR_SESSION_CREDENTIAL_CONFLICT,
-                                       f"{remote} is already used as {c.user}")
+                        raise RasError(
+                            ErrorCode.ERROR_SESSION_CREDENTIAL_CONFLICT,
+                            f"{remote} is already used as {c.user}",
+                        )
                     return self._describe(c, remembered=False)
-        mount_point = self._make_drive_dir(caller.uid, local) if local and is_drive(local) else (
-            Path(local) if local else None)
+        mount_point = (
+            await self._make_drive_dir(caller.uid, local)
+            if local and is_drive(local)
+            else (Path(local) if local else None)
+        )
         try:
-            pc = await self._connect(caller, caller.uid, remote, user, password, mount_point, nr.lpProvider)
+            pc = await self._connect(
+                caller, caller.uid, remote, user, password, mount_point, nr.lpProvider
+            )
         except BaseException:
-            self._remove_drive_dir(caller.uid, local)
+            await self._remove_drive_dir(caller.uid, local)
             raise
-        c = Connection(next(self._ids), caller.uid, local, remote, pc.provider, pc.user,
-                       RESOURCETYPE_DISK, pc, pc.mount_point)
+        c = Connection(
+            next(self._ids),
+            caller.uid,
+            local,
+            remote,
+            pc.provider,
+            pc.user,
+            RESOURCETYPE_DISK,
+            pc,
+            pc.mount_point,
+        )
         self.connections[c.id] = c
         remembered = False
         if local is not None and flags & CONNECT_UPDATE_PROFILE:
-            self.remembered.put(RememberedEntry(caller.uid, local, remote, c.user, c.provider, RESOURCETYPE_DISK,
-                                                password))
+            self.remembered.put(
+                RememberedEntry(
+                    caller.uid, local, remote, c.user, c.provider, RESOURCETYPE_DISK, password
+                )
+            )
             remembered = True
         elif local is not None:
             remembered = self.remembered.get(caller.uid, local) is not None
         self._publish("connected", c)
-        self.log.info("uid %d connected %s%s via %s as %s", c.uid, remote, f" on {local}" if local else "",
-                      c.provider, c.user)
+        self.log.info(
+            "uid %d connected %s%s via %s as %s",
+            c.uid,
+            remote,
+            f" on {local}" if local else "",
+            c.provider,
+            c.user,
+        )
         return self._describe(c, remembered)
 
     @staticmethod
     def _describe(c: Connection, remembered: bool) -> dict[str, Any]:
-        return {"local_name": c.local_name, "remote_name": c.remote_name, "provider": c.provider, "user": c.user,
-                "mount_point": str(c.mount_point) if c.mount_point else None, "remembered": remembered}
-
-    async def add_connection_compat(self, caller: Caller, remote: str, password: str | None,
-                                    local: str | None) -> dict[str, Any]:
-        """WNetAddConnection: documented as persistent, so CONNECT_UPDATE_PROFILE."""
-        nr = NETRESOURCE(dwType=RESOURCETYPE_DISK, lpRemoteName=remote, lpLocalName=local)
-        return await self.add_connection(caller, nr, password, None, CONNECT_UPDATE_PROFILE)
+        return {
+            "local_name": c.local_name,
+            "remote_name": c.remote_name,
+            "provider": c.provider,
+            "user": c.user,
+            "mount_point": str(c.mount_point) if c.mount_point else None,
+            "remembered": remembered,
+        }
 
     # -- WNetCancelConnection / 2 --------------------------------------------------------------
-    async def cancel_connection(self, caller: Caller, name: str, flags: int = 0, force: bool = False,
-                                uid: int | None = None) -> dict[str, Any]:
+    async def cancel_connection(
+        self, caller: Caller, name: str, flags: int = 0, force: bool = False, uid: int | None = None
+    ) -> dict[str, Any]:
         """WNetCancelConnection2. ``uid``: whose drive names (root only; default the caller's)."""
         _check_text(name, "lpName", required=True)
         if not isinstance(flags, int) or flags & ~CONNECT_VALID_FLAGS or flags < 0:
@@ -433,20 +465,27 @@ class Router:
         owner = self._drive_owner(caller, uid)
         targets: list[Connection]
         entry: RememberedEntry | None = None
-        device = is_drive(name) or is_local_path(name)
-        if device:
-            local = self.lookup_local(name)
+        if is_local_name(name):
+            local = await asyncio.to_thread(lookup_local, name)
             key = local_key(owner, local)
-            targets = [c for c in self.connections.values()
-                       if c.key == key and not c.closing and self._visible(c, caller)]
+            targets = [
+                c
+                for c in self.connections.values()
+                if c.key == key and not c.closing and self._visible(c, caller)
+            ]
             entry_uid = targets[0].uid if targets else owner
             entry = self.remembered.get(entry_uid, local)
             if not targets and (entry is None or not flags & CONNECT_UPDATE_PROFILE):
                 raise RasError(ErrorCode.ERROR_NOT_CONNECTED, f"{name} is not connected")
         else:
-            targets = [c for c in self.connections.values()
-                       if c.local_name is None and same_remote(c.remote_name, name) and not c.closing
-                       and self._visible(c, caller)]
+            targets = [
+                c
+                for c in self.connections.values()
+                if c.local_name is None
+                and same_remote(c.remote_name, name)
+                and not c.closing
+                and self._visible(c, caller)
+            ]
             if not targets:
                 raise RasError(ErrorCode.ERROR_NOT_CONNECTED, f"no deviceless connection to {name}")
         for c in targets:
@@ -457,7 +496,10 @@ class Router:
             for c in list(targets):
                 try:
                     if not force and await c.conn.open_files():
-                        raise RasError(ErrorCode.ERROR_OPEN_FILES, f"{c.local_name or c.remote_name} has open files")
+                        raise RasError(
+                            ErrorCode.ERROR_OPEN_FILES,
+                            f"{c.local_name or c.remote_name} has open files",
+                        )
                     await c.conn.close(force)
                 except RasError as exc:
                     result["detail"] = exc.detail
@@ -466,12 +508,16 @@ class Router:
                 except Exception as exc:
                     self.log.exception("provider %s failed to close %r", c.provider, c.remote_name)
                     result["detail"] = f"{type(exc).__name__}"
-                    self._set_last_error(caller, ErrorCode.ERROR_EXTENDED_ERROR, f"{type(exc).__name__}: {exc}",
-                                         c.provider)
+                    self._set_last_error(
+                        caller,
+                        ErrorCode.ERROR_EXTENDED_ERROR,
+                        f"{type(exc).__name__}: {exc}",
+                        c.provider,
+                    )
                     return ErrorCode.ERROR_EXTENDED_ERROR
                 targets.remove(c)
                 self.connections.pop(c.id, None)
-                self._remove_drive_dir(c.uid, c.local_name)
+                await self._remove_drive_dir(c.uid, c.local_name)
                 result["provider"] = c.provider
                 self._publish("disconnected", c, forced=force)
             if entry is not None and flags & CONNECT_UPDATE_PROFILE:
@@ -483,7 +529,9 @@ class Router:
 
         def payload(status: int) -> NOTIFYCANCEL:
             # lpProvider is undefined in the pre call; after the cancel, the provider that did it.
-            return NOTIFYCANCEL(name, None if status == NOTIFY_PRE else result["provider"], flags, bool(force))
+            return NOTIFYCANCEL(
+                name, None if status == NOTIFY_PRE else result["provider"], flags, bool(force)
+            )
 
         try:
             outcome = await self.notifyees.run("cancel", payload, attempt, (caller.uid, caller.pid))
@@ -492,40 +540,56 @@ class Router:
                 c.closing = False
         return self._finish(outcome, result)
 
-    async def cancel_connection_compat(self, caller: Caller, name: str, force: bool) -> dict[str, Any]:
-        """WNetCancelConnection: the counterpart of the persistent WNetAddConnection, so it also
-        forgets the remembered entry (CONNECT_UPDATE_PROFILE), as Windows NT's MPR does."""
-        return await self.cancel_connection(caller, name, CONNECT_UPDATE_PROFILE, force)
-
     def _drive_owner(self, caller: Caller, uid: int | None) -> int:
         if uid is None or uid == caller.uid:
             return caller.uid
         if not caller.is_root:
-            raise RasError(ErrorCode.ERROR_ACCESS_DENIED, "only root may name another user's drives")
+            raise RasError(
+                ErrorCode.ERROR_ACCESS_DENIED, "only root may name another user's drives"
+            )
         return uid
 
     # -- queries -----------------------------------------------------------------------------
-    def get_connection(self, caller: Caller, local: str, uid: int | None = None) -> dict[str, Any]:
+    async def get_connection(
+        self, caller: Caller, local: str, uid: int | None = None
+    ) -> dict[str, Any]:
         """WNetGetConnection: the remote name behind a local name."""
-        if not local or "\0" in local or not (is_drive(local) or is_local_path(local)):
+        if not local or "\0" in local or not is_local_name(local):
             raise RasError(ErrorCode.ERROR_BAD_DEVICE, f"{local!r} is not a local device name")
         owner = self._drive_owner(caller, uid)
-        name = self.lookup_local(local)
+        name = await asyncio.to_thread(lookup_local, local)
         key = local_key(owner, name)
         for c in self.connections.values():
             if c.key == key and self._visible(c, caller):
-                return {"local_name": name, "remote_name": c.remote_name, "provider": c.provider, "user": c.user,
-                        "status": "OK" if c.conn.alive else "Disconnected"}
-        candidates = [self.remembered.get(owner, name)] if is_drive(name) else [
-            e for e in self.remembered.list(None if caller.is_root else caller.uid) if e.local_name == name]
+                return {
+                    "local_name": name,
+                    "remote_name": c.remote_name,
+                    "provider": c.provider,
+                    "user": c.user,
+                    "status": "OK" if c.conn.alive else "Disconnected",
+                }
+        candidates = (
+            [self.remembered.get(owner, name)]
+            if is_drive(name)
+            else [
+                e
+                for e in self.remembered.list(None if caller.is_root else caller.uid)
+                if e.local_name == name
+            ]
+        )
         entry = next((e for e in candidates if e is not None), None)
         if entry is not None:
-            raise MprError(ErrorCode.ERROR_CONNECTION_UNAVAIL, f"{name} is remembered for {entry.remote_name}",
-                           remote_name=entry.remote_name, provider=entry.provider)
+            raise MprError(
+                ErrorCode.ERROR_CONNECTION_UNAVAIL,
+                f"{name} is remembered for {entry.remote_name}",
+                remote_name=entry.remote_name,
+                provider=entry.provider,
+            )
         raise RasError(ErrorCode.ERROR_NOT_CONNECTED, f"{name} is not connected")
 
     def list_connections(self, caller: Caller, all_users: bool = False) -> list[dict[str, Any]]:
         """``net use``: connections (OK / Disconnected) and remembered ones not connected (Unavailable)."""
+
         def mine(uid: int) -> bool:
             return uid == caller.uid or (all_users and caller.is_root)
 
@@ -534,33 +598,62 @@ class Router:
         for c in self.connections.values():
             if not mine(c.uid):
                 continue
-            remembered = c.local_name is not None and self.remembered.get(c.uid, c.local_name) is not None
+            remembered = (
+                c.local_name is not None and self.remembered.get(c.uid, c.local_name) is not None
+            )
             if c.local_name:
                 connected.add((c.uid, c.local_name))
-            rows.append({"status": "OK" if c.conn.alive else "Disconnected", "uid": c.uid,
-                         "local_name": c.local_name, "remote_name": c.remote_name, "provider": c.provider,
-                         "user": c.user, "remembered": remembered,
-                         "mount_point": str(c.mount_point) if c.mount_point else None})
+            rows.append(
+                {
+                    "status": "OK" if c.conn.alive else "Disconnected",
+                    "uid": c.uid,
+                    "local_name": c.local_name,
+                    "remote_name": c.remote_name,
+                    "provider": c.provider,
+                    "user": c.user,
+                    "remembered": remembered,
+                    "mount_point": str(c.mount_point) if c.mount_point else None,
+                }
+            )
         for e in self.remembered.list(None if all_users and caller.is_root else caller.uid):
             if (e.uid, e.local_name) not in connected:
-                rows.append({"status": "Unavailable", "uid": e.uid, "local_name": e.local_name,
-                             "remote_name": e.remote_name, "provider": e.provider, "user": e.user,
-                             "remembered": True, "mount_point": None})
-        rows.sort(key=lambda r: (r["uid"], r["local_name"] is None, r["local_name"] or "", r["remote_name"]))
+                rows.append(
+                    {
+                        "status": "Unavailable",
+                        "uid": e.uid,
+                        "local_name": e.local_name,
+                        "remote_name": e.remote_name,
+                        "provider": e.provider,
+                        "user": e.user,
+                        "remembered": True,
+                        "mount_point": None,
+                    }
+                )
+        rows.sort(
+            key=lambda r: (
+                r["uid"],
+                r["local_name"] is None,
+                r["local_name"] or "",
+                r["remote_name"],
+            )
+        )
         return rows
 
     def last_error(self, caller: Caller) -> tuple[int, str, str]:
         """WNetGetLastError: (code, text, provider) of this client process's last provider failure."""
         return self._last_errors.get((caller.uid, caller.pid), (ErrorCode.NO_ERROR, "", ""))
 
-    def get_user(self, caller: Caller, name: str | None = None, uid: int | None = None) -> str:
-        """WNetGetUser: the user a connection was made as; without a name, the caller's own."""
+    async def get_user(
+        self, caller: Caller, name: str | None = None, uid: int | None = None
+    ) -> str:
+        """WNetGetUser: the user a connection was made as; without a name, the caller's own
+        login name (its uid when it has none)."""
         if not name:
-            return user_name(caller.uid)
+            return await asyncio.to_thread(login_name, caller.uid) or str(caller.uid)
         _check_text(name, "name")
-        if is_drive(name) or is_local_path(name):
+        if is_local_name(name):
             owner = self._drive_owner(caller, uid)
-            local = self.lookup_local(name)
+            local = await asyncio.to_thread(lookup_local, name)
             key = local_key(owner, local)
             for c in self.connections.values():
                 if c.key == key and self._visible(c, caller):
@@ -575,65 +668,41 @@ class Router:
         raise RasError(ErrorCode.ERROR_NOT_CONNECTED, f"{name} is not connected")
 
     # -- enumeration (§5) ----------------------------------------------------------------------
-    def open_enum(self, caller: Caller, scope: int, type_: int = RESOURCETYPE_ANY, usage: int = 0,
-                  container: NETRESOURCE | None = None) -> int:
+    def open_enum(
+        self,
+        caller: Caller,
+        scope: int,
+        type_: int = RESOURCETYPE_ANY,
+        usage: int = 0,
+        container: NETRESOURCE | None = None,
+    ) -> int:
         """WNetOpenEnum: a snapshot taken now, read with :meth:`enum_resource`."""
-        if type_ not in (RESOURCETYPE_ANY, RESOURCETYPE_DISK, RESOURCETYPE_PRINT):
-            raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, f"dwType {type_}")
-        if scope == RESOURCE_CONNECTED:
-            items = [c.netresource(RESOURCE_CONNECTED) for c in self._sorted_connections(caller)]
-        elif scope == RESOURCE_REMEMBERED:
-            items = [NETRESOURCE(RESOURCE_REMEMBERED, e.type, RESOURCEDISPLAYTYPE_SHARE, RESOURCEUSAGE_CONNECTABLE,
-                                 e.local_name, e.remote_name, None, e.provider)
-                     for e in self.remembered.list(None if caller.is_root else caller.uid)]
-        elif scope == RESOURCE_GLOBALNET:
-            if usage & ~(RESOURCEUSAGE_CONNECTABLE | RESOURCEUSAGE_CONTAINER):
-                raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, f"dwUsage {usage:#x}")
-            if container is not None and (container.lpRemoteName or container.lpProvider):
-                # No provider here can browse servers or shares (smbprotocol cannot list shares).
-                raise RasError(ErrorCode.ERROR_NOT_SUPPORTED, "browsing below the providers is not supported")
-            # The root of the network: one container per provider, as Windows lists its networks.
-            items = [NETRESOURCE(RESOURCE_GLOBALNET, RESOURCETYPE_ANY, RESOURCEDISPLAYTYPE_NETWORK,
-                                 RESOURCEUSAGE_CONTAINER, None, p.name, None, p.name) for p in self.providers]
-            if usage and not usage & RESOURCEUSAGE_CONTAINER:
-                items = []
-        elif scope in (RESOURCE_CONTEXT, RESOURCE_RECENT):
-            raise RasError(ErrorCode.ERROR_NOT_SUPPORTED, f"dwScope {scope} is not supported")
-        else:
-            raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, f"dwScope {scope}")
-        if type_ == RESOURCETYPE_PRINT:
-            items = [i for i in items if i.dwType == RESOURCETYPE_PRINT]
-        mine = sorted(h for h, e in self._enums.items() if e.uid == caller.uid)
-        for h in mine[: max(0, len(mine) - MAX_ENUMS_PER_UID + 1)]:
-            del self._enums[h]  # forgotten handles: the oldest go first
-        handle = next(self._enum_ids)
-        self._enums[handle] = EnumState(caller.uid, items)
-        return handle
+        items = snapshot(
+            scope,
+            type_,
+            usage,
+            container,
+            connected=lambda: [
+                c.netresource(RESOURCE_CONNECTED) for c in self._sorted_connections(caller)
+            ],
+            remembered=lambda: self.remembered.list(None if caller.is_root else caller.uid),
+            providers=self.providers,
+        )
+        return self.enums.open(caller.uid, items)
 
     def _sorted_connections(self, caller: Caller) -> list[Connection]:
-        return sorted((c for c in self.connections.values() if self._visible(c, caller)),
-                      key=lambda c: (c.uid, c.local_name is None, c.local_name or "", c.id))
-
-    def _enum(self, caller: Caller, handle: int) -> EnumState:
-        state = self._enums.get(handle)
-        if state is None or state.uid != caller.uid:
-            raise RasError(ErrorCode.ERROR_INVALID_HANDLE, f"no enumeration {handle}")
-        return state
+        return sorted(
+            (c for c in self.connections.values() if self._visible(c, caller)),
+            key=lambda c: (c.uid, c.local_name is None, c.local_name or "", c.id),
+        )
 
     def enum_resource(self, caller: Caller, handle: int, count: int) -> list[NETRESOURCE]:
         """WNetEnumResource: up to ``count`` more items; ERROR_NO_MORE_ITEMS at the end."""
-        if count < 1:
-            raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, "count must be at least 1")
-        state = self._enum(caller, handle)
-        if state.pos >= len(state.items):
-            raise RasError(ErrorCode.ERROR_NO_MORE_ITEMS, "end of the enumeration")
-        chunk = state.items[state.pos: state.pos + count]
-        state.pos += len(chunk)
-        return chunk
+        return self.enums.read(caller.uid, handle, count)
 
     def close_enum(self, caller: Caller, handle: int) -> None:
-        self._enum(caller, handle)
-        del self._enums[handle]
+        """WNetCloseEnum."""
+        self.enums.close(caller.uid, handle)
 
     # -- remembered connections at start, everything at stop -----------------------------------
     async def _clear_stale_drives(self) -> None:
@@ -642,19 +711,27 @@ class Router:
         from .mount import FUSERMOUNT, mount_points
 
         prefix = str(self.drives_dir) + os.sep
-        for mp in sorted(m for m in mount_points() if m.startswith(prefix)):
+        for mp in sorted(m for m in await asyncio.to_thread(mount_points) if m.startswith(prefix)):
             self.log.warning("unmounting stale drive mount %s", mp)
             with contextlib.suppress(OSError):
                 proc = await asyncio.create_subprocess_exec(
-                    FUSERMOUNT, "-u", "-z", "--", mp, stdin=asyncio.subprocess.DEVNULL,
-                    stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+                    FUSERMOUNT,
+                    "-u",
+                    "-z",
+                    "--",
+                    mp,
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=asyncio.subprocess.DEVNULL,
+                    stderr=asyncio.subprocess.DEVNULL,
+                )
                 await proc.wait()
 
     async def restore(self) -> list[dict[str, Any]]:
         """Reconnect every remembered connection — through its own provider, with no notifyee."""
         await self._clear_stale_drives()
-        entries = [e for e in self.remembered.list()
-                   if not self._in_use(local_key(e.uid, e.local_name))]
+        entries = [
+            e for e in self.remembered.list() if not self._in_use(local_key(e.uid, e.local_name))
+        ]
         return list(await asyncio.gather(*(self._restore_one(e) for e in entries)))
 
     async def _restore_one(self, e: RememberedEntry) -> dict[str, Any]:
@@ -663,23 +740,44 @@ class Router:
         caller = Caller(e.uid, 0)
         try:
             if e.provider.casefold() not in self.by_name:
-                raise RasError(ErrorCode.ERROR_BAD_PROVIDER, f"provider {e.provider!r} is not loaded")
-            mount_point = self._make_drive_dir(e.uid, e.local_name) if is_drive(e.local_name) else (
-                Path(e.local_name))
+                raise RasError(
+                    ErrorCode.ERROR_BAD_PROVIDER, f"provider {e.provider!r} is not loaded"
+                )
+            mount_point = (
+                await self._make_drive_dir(e.uid, e.local_name)
+                if is_drive(e.local_name)
+                else (Path(e.local_name))
+            )
             try:
-                pc = await self._connect(caller, e.uid, e.remote_name, e.user, e.password, mount_point, e.provider)
+                pc = await self._connect(
+                    caller, e.uid, e.remote_name, e.user, e.password, mount_point, e.provider
+                )
             except BaseException:
-                self._remove_drive_dir(e.uid, e.local_name)
+                await self._remove_drive_dir(e.uid, e.local_name)
                 raise
         except Exception as exc:
             code = exc.code if isinstance(exc, RasError) else ErrorCode.ERROR_EXTENDED_ERROR
-            self.log.warning("remembered %s -> %s (uid %d) not restored: %s", e.local_name, e.remote_name, e.uid,
-                             exc)
+            self.log.warning(
+                "remembered %s -> %s (uid %d) not restored: %s",
+                e.local_name,
+                e.remote_name,
+                e.uid,
+                exc,
+            )
             return {"local_name": e.local_name, "uid": e.uid, "error": code}
         finally:
             self._reserved.discard(key)
-        c = Connection(next(self._ids), e.uid, e.local_name, e.remote_name, pc.provider, pc.user, e.type, pc,
-                       pc.mount_point)
+        c = Connection(
+            next(self._ids),
+            e.uid,
+            e.local_name,
+            e.remote_name,
+            pc.provider,
+            pc.user,
+            e.type,
+            pc,
+            pc.mount_point,
+        )
         self.connections[c.id] = c
         self._publish("restored", c)
         self.log.info("restored %s -> %s (uid %d)", e.local_name, e.remote_name, e.uid)
@@ -695,6 +793,6 @@ class Router:
                 await asyncio.wait_for(c.conn.close(True), self.connect_timeout)
             except Exception as exc:
                 self.log.warning("closing %s at shutdown: %s", c.remote_name, exc)
-            self._remove_drive_dir(c.uid, c.local_name)
+            await self._remove_drive_dir(c.uid, c.local_name)
 
         await asyncio.gather(*(close(c) for c in conns))

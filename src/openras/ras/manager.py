@@ -17,6 +17,7 @@ from ..codes import RASCS, ErrorCode, RasError, error_name, state_name
 from ..context import DaemonContext
 from ..events.types import ConnectionEvent, Notify, Phase
 from ..phonebook import Entry
+from ..users import is_privileged
 from .connection import Connection, Reference
 from .devices.base import Device, DialContext, DialParams
 from .processes import ProcessRef
@@ -244,7 +245,7 @@ class ConnectionManager:
 
     # -- hang-up --------------------------------------------------------------------
     def _authorize(self, conn: Connection, uid: int) -> None:
-        if uid in (0, self.ctx.uid, conn.owner_uid) or any(r.uid == uid for r in conn.refs):
+        if is_privileged(uid) or uid == conn.owner_uid or any(r.uid == uid for r in conn.refs):
             return
         raise RasError(ErrorCode.ERROR_ACCESS_DENIED,
                        f"handle {conn.handle} belongs to uid {conn.owner_uid}")

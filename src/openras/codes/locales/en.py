@@ -68,6 +68,7 @@ MESSAGES: dict[int, str] = {
     807: "The network connection between your computer and the VPN server was interrupted.",
     808: "The network connection between your computer and the VPN server could not be established because the remote server refused the connection.",
     809: "The network connection between your computer and the VPN server could not be established because the remote server is not responding.",
+    810: "A network connection between your computer and the VPN server was started, but the VPN connection was not completed. This is typically caused by the use of an incorrect or expired certificate for authentication between the client and the server.",
     812: "The connection was prevented because of a policy configured on your remote access server.",
     829: "The connection was terminated because the link to the remote computer failed or stopped responding.",
     868: "The remote connection was not made because the name of the remote access server did not resolve.",
@@ -89,4 +90,8 @@ MESSAGES: dict[int, str] = {
     2250: "This network connection does not exist.",
     2401: "There are open files on the connection.",
     2404: "The device is being accessed by an active process.",
+    13801: "IKE authentication credentials are unacceptable.",
+    13805: "Negotiation timed out.",
+    13816: "Unknown error occurred.",
+    13868: "Policy match error.",
 }

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from ...codes import ErrorCode, RasError
+
 
 @dataclass
 class ConnectRequest:
@@ -20,7 +22,20 @@ class ConnectRequest:
     password: str | None = field(repr=False)  # None = the default, "" = none
     mount_point: Path | None  # where to mount through FUSE; None = deviceless
     owner_uid: int  # the requesting user: the mount is owned by and usable by them
-    options: dict[str, Any] = field(default_factory=dict)  # provider options from openras.toml [mpr.<provider>]
+    options: dict[str, Any] = field(
+        default_factory=dict
+    )  # provider options from openras.toml [mpr.<provider>]
+
+
+def option_number(options: dict[str, Any], key: str, default: float) -> float:
+    """A numeric provider option (``[mpr.<provider>] key``); ERROR_INVALID_PARAMETER if it is not one."""
+    value = options.get(key, default)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise RasError(
+            ErrorCode.ERROR_INVALID_PARAMETER, f"option {key}={value!r} is not a number"
+        ) from None
 
 
 class ProviderConnection(ABC):

@@ -83,14 +83,16 @@ def _parse_unc(text: str) -> RemoteName:
     if len(parts) < 2 or "" in parts:
         raise _bad(text, "expected \\\\server\\share[\\path]")
     server, share, rest = parts[0], parts[1], parts[2:]
-    host, sep, port = server.rpartition("@")
+    host, sep, after = server.rpartition("@")
+    port: str | None = after
     if not sep:
         host, port = server, None
     host, number = _host_port(text, host, port)
     if share.endswith("$") and share.upper() == "IPC$":
         raise _bad(text, "IPC$ is not a disk share")
-    return RemoteName("smb", host, number, _components(text, [share]), _components(text, rest),
-                      None, text)
+    return RemoteName(
+        "smb", host, number, _components(text, [share]), _components(text, rest), None, text
+    )
 
 
 def _split_url(text: str) -> tuple[str | None, str, int | None, str]:
@@ -116,8 +118,9 @@ def _parse_smb_url(text: str) -> RemoteName:
     parts = [unquote(p) for p in path.split("/") if p]
     if not parts:
         raise _bad(text, "expected smb://host[:port]/share[/path]")
-    return RemoteName("smb", host, port, _components(text, parts[:1]), _components(text, parts[1:]),
-                      user, text)
+    return RemoteName(
+        "smb", host, port, _components(text, parts[:1]), _components(text, parts[1:]), user, text
+    )
 
 
 def _parse_sftp_url(text: str) -> RemoteName:

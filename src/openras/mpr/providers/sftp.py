@@ -43,10 +43,10 @@ from typing import Any, ClassVar, TypeVar
 import asyncssh
 
 from ...codes import ErrorCode, RasError
-from .base import ConnectRequest, Provider, ProviderConnection
+from ...users import is_privileged, login_name
+from .base import ConnectRequest, Provider, ProviderConnection, option_number
 from .names import SSH_PORT, RemoteName, parse_for
 from .remotefs import RemoteStat, os_error
-from .smb import _option_number, default_user
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +60,16 @@ _FXF_READ, _FXF_WRITE, _FXF_APPEND, _FXF_CREAT, _FXF_TRUNC, _FXF_EXCL = 1, 2, 4,
 class SftpTarget:
     """Everything needed to open an SFTP session, resolved from a ConnectRequest."""
 
-    def __init__(self, name: RemoteName, user: str, password: str, port: int, known_hosts: str,
-                 key: str | None, timeout: float) -> None:
+    def __init__(
+        self,
+        name: RemoteName,
+        user: str,
+        password: str,
+        port: int,
+        known_hosts: str,
+        key: str | None,
+        timeout: float,
+    ) -> None:
         self.name = name
         self.user = user
         self._password = password
@@ -71,36 +79,61 @@ class SftpTarget:
         self.timeout = timeout
         if not os.path.isfile(known_hosts):
             # Without the file every host key is unknown: say so rather than "host key mismatch".
-            raise RasError(ErrorCode.ERROR_EXTENDED_ERROR,
-                           f"{name.host}: host key not verifiable: no known_hosts file {known_hosts}")
+            raise RasError(
+                ErrorCode.ERROR_EXTENDED_ERROR,
+                f"{name.host}: host key not verifiable: no known_hosts file {known_hosts}",
+            )
 
     def __repr__(self) -> str:
         return f"<SftpTarget {self.user}@{self.name.host}:{self.port} {self.name.path}>"
 
     def to_json(self) -> dict[str, Any]:
         """For the mount child (sent over its pipe, never in argv or the environment)."""
-        return {"text": self.name.text, "user": self.user, "password": self._password, "port": self.port,
-                "known_hosts": self.known_hosts, "key": self.key, "timeout": self.timeout}
+        return {
+            "text": self.name.text,
+            "user": self.user,
+            "password": self._password,
+            "port": self.port,
+            "known_hosts": self.known_hosts,
+            "key": self.key,
+            "timeout": self.timeout,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SftpTarget:
-        return cls(parse_for(data["text"], "sftp"), data["user"], data["password"], int(data["port"]),
-                   data["known_hosts"], data.get("key"), float(data["timeout"]))
+        return cls(
+            parse_for(data["text"], "sftp"),
+            data["user"],
+            data["password"],
+            int(data["port"]),
+            data["known_hosts"],
+            data.get("key"),
+            float(data["timeout"]),
+        )
 
     @classmethod
     def from_request(cls, request: ConnectRequest) -> SftpTarget:
         name = parse_for(request.remote_name, "sftp")
         options = request.options
-        user = request.user or name.user or default_user(request.owner_uid)
+        user = request.user or name.user or login_name(request.owner_uid)
         if not user:
-            raise RasError(ErrorCode.ERROR_BAD_USERNAME, f"no user name for uid {request.owner_uid}")
-        port = name.port or int(_option_number(options, "port", SSH_PORT))
+            raise RasError(
+                ErrorCode.ERROR_BAD_USERNAME, f"no user name for uid {request.owner_uid}"
+            )
+        port = name.port or int(option_number(options, "port", SSH_PORT))
         known_hosts = str(options.get("known_hosts") or os.path.expanduser("~/.ssh/known_hosts"))
         # [mpr.sftp] key is the daemon's own key: lending it to every local user would let any of
         # them log in as whoever that key opens. Only root (or the daemon's user) gets it.
-        key = options.get("key") if request.owner_uid in (0, os.geteuid()) else None
-        return cls(name, user, request.password or "", port, known_hosts, str(key) if key else None,
-                   _option_number(options, "timeout", 20.0))
+        key = options.get("key") if is_privileged(request.owner_uid) else None
+        return cls(
+            name,
+            user,
+            request.password or "",
+            port,
+            known_hosts,
+            str(key) if key else None,
+            option_number(options, "timeout", 20.0),
+        )
 
     async def open(self) -> tuple[asyncssh.SSHClientConnection, asyncssh.SFTPClient, str]:
         """Connect, log in, start SFTP and resolve the root directory; RasError on failure."""
@@ -110,22 +143,48 @@ class SftpTarget:
             try:
                 keys.append(asyncssh.read_private_key(self.key))
             except (OSError, asyncssh.KeyImportError) as exc:
-                raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, f"key {self.key}: {exc}") from None
+                raise RasError(
+                    ErrorCode.ERROR_INVALID_PARAMETER, f"key {self.key}: {exc}"
+                ) from None
         try:
-            conn = await asyncio.wait_for(asyncssh.connect(
-                self.name.host, self.port, username=self.user, password=self._password or None,
-                client_keys=keys or None, known_hosts=self.known_hosts, agent_path=None, config=None,
-                host_based_auth=False, kbdint_auth=False, gss_auth=False, ignore_encrypted=True,
-                preferred_auth="publickey,password", login_timeout=self.timeout,
-                connect_timeout=self.timeout), self.timeout + 5)
+            conn = await asyncio.wait_for(
+                asyncssh.connect(
+                    self.name.host,
+                    self.port,
+                    username=self.user,
+                    password=self._password or None,
+                    client_keys=keys or None,
+                    known_hosts=self.known_hosts,
+                    agent_path=None,
+                    config=None,
+                    host_based_auth=False,
+                    kbdint_auth=False,
+                    gss_auth=False,
+                    ignore_encrypted=True,
+                    preferred_auth="publickey,password",
+                    login_timeout=self.timeout,
+                    connect_timeout=self.timeout,
+                ),
+                self.timeout + 5,
+            )
         except asyncssh.HostKeyNotVerifiable as exc:
-            raise RasError(ErrorCode.ERROR_EXTENDED_ERROR, f"{where}: host key not verified: {exc.reason}") from None
+            raise RasError(
+                ErrorCode.ERROR_EXTENDED_ERROR, f"{where}: host key not verified: {exc.reason}"
+            ) from None
         except asyncssh.PermissionDenied:
-            raise RasError(ErrorCode.ERROR_LOGON_FAILURE, f"{where}: authentication refused") from None
+            raise RasError(
+                ErrorCode.ERROR_LOGON_FAILURE, f"{where}: authentication refused"
+            ) from None
         except (OSError, TimeoutError, asyncssh.Error) as exc:
-            if isinstance(exc, OSError) and exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN):
+            if isinstance(exc, OSError) and exc.errno in (
+                errno.ENETUNREACH,
+                errno.EHOSTUNREACH,
+                errno.ENETDOWN,
+            ):
                 raise RasError(ErrorCode.ERROR_NO_NETWORK, f"{where}: {exc.strerror}") from None
-            raise RasError(ErrorCode.ERROR_BAD_NET_NAME, f"{where}: cannot reach the server: {exc}") from None
+            raise RasError(
+                ErrorCode.ERROR_BAD_NET_NAME, f"{where}: cannot reach the server: {exc}"
+            ) from None
         try:
             sftp = await asyncio.wait_for(conn.start_sftp_client(), self.timeout)
             root = await self._root(sftp)
@@ -134,11 +193,17 @@ class SftpTarget:
             if isinstance(exc, RasError):
                 raise
             if isinstance(exc, asyncssh.SFTPPermissionDenied):
-                raise RasError(ErrorCode.ERROR_ACCESS_DENIED, f"{self.name.text}: {exc.reason}") from None
+                raise RasError(
+                    ErrorCode.ERROR_ACCESS_DENIED, f"{self.name.text}: {exc.reason}"
+                ) from None
             if isinstance(exc, asyncssh.SFTPError):
-                raise RasError(ErrorCode.ERROR_BAD_NET_NAME, f"{self.name.text}: {exc.reason}") from None
+                raise RasError(
+                    ErrorCode.ERROR_BAD_NET_NAME, f"{self.name.text}: {exc.reason}"
+                ) from None
             if isinstance(exc, asyncssh.Error | OSError | TimeoutError):
-                raise RasError(ErrorCode.ERROR_EXTENDED_ERROR, f"{where}: SFTP unavailable: {exc}") from None
+                raise RasError(
+                    ErrorCode.ERROR_EXTENDED_ERROR, f"{where}: SFTP unavailable: {exc}"
+                ) from None
             raise
         return conn, sftp, root
 
@@ -156,8 +221,14 @@ class SftpTarget:
 class SftpConnection(ProviderConnection):
     """A deviceless SFTP connection: the SSH connection and SFTP channel stay up until close()."""
 
-    def __init__(self, target: SftpTarget, conn: asyncssh.SSHClientConnection, sftp: asyncssh.SFTPClient,
-                 root: str, remote_name: str) -> None:
+    def __init__(
+        self,
+        target: SftpTarget,
+        conn: asyncssh.SSHClientConnection,
+        sftp: asyncssh.SFTPClient,
+        root: str,
+        remote_name: str,
+    ) -> None:
         self.provider = SftpProvider.name
         self.target = target
         self.conn = conn
@@ -192,11 +263,15 @@ class SftpProvider(Provider):
     provider_type: ClassVar[int] = WNNC_NET_SFTP
 
     async def connect(self, request: ConnectRequest) -> ProviderConnection:
-        target = await asyncio.to_thread(SftpTarget.from_request, request)  # NSS look-up for a default user
+        target = await asyncio.to_thread(
+            SftpTarget.from_request, request
+        )  # NSS look-up for a default user
         if request.mount_point is not None:
             from ..mount import mount
 
-            return await mount(self.name, "sftp", target.name, target.user, target.to_json(), request)
+            return await mount(
+                self.name, "sftp", target.name, target.user, target.to_json(), request
+            )
         started = time.monotonic()
         conn, sftp, root = await target.open()
         log.info("SFTP %r connected in %.3f s", target, time.monotonic() - started)
@@ -223,7 +298,9 @@ def _sftp_errno(exc: BaseException) -> int:
         return errno.ENOSPC
     if isinstance(exc, asyncssh.SFTPOpUnsupported):
         return errno.ENOTSUP
-    if isinstance(exc, asyncssh.SFTPConnectionLost | asyncssh.SFTPNoConnection | asyncssh.ConnectionLost):
+    if isinstance(
+        exc, asyncssh.SFTPConnectionLost | asyncssh.SFTPNoConnection | asyncssh.ConnectionLost
+    ):
         return errno.ENOTCONN
     return errno.EIO
 
@@ -234,10 +311,15 @@ def _stat_of(attrs: asyncssh.SFTPAttrs) -> RemoteStat:
 
     is_dir = attrs.type == asyncssh.FILEXFER_TYPE_DIRECTORY
     mtime = ns(attrs.mtime, attrs.mtime_ns)
-    return RemoteStat(is_dir=is_dir, size=int(attrs.size or 0), mode=(attrs.permissions or 0) & 0o7777,
-                      atime_ns=ns(attrs.atime, attrs.atime_ns), mtime_ns=mtime,
-                      ctime_ns=ns(attrs.ctime, attrs.ctime_ns) or mtime,
-                      nlink=int(attrs.nlink or (2 if is_dir else 1)))
+    return RemoteStat(
+        is_dir=is_dir,
+        size=int(attrs.size or 0),
+        mode=(attrs.permissions or 0) & 0o7777,
+        atime_ns=ns(attrs.atime, attrs.atime_ns),
+        mtime_ns=mtime,
+        ctime_ns=ns(attrs.ctime, attrs.ctime_ns) or mtime,
+        nlink=int(attrs.nlink or (2 if is_dir else 1)),
+    )
 
 
 class SftpFile:
@@ -248,7 +330,8 @@ class SftpFile:
 
     def read(self, offset: int, size: int) -> bytes:
         data = self.fs.call(self.handle.read(size, offset), self.path)
-        return bytes(data or b"")
+        # Only a handle opened with an encoding reads text; ours never are.
+        return data.encode() if isinstance(data, str) else bytes(data or b"")
 
     def write(self, offset: int, data: bytes) -> int:
         self.fs.call(self.handle.write(data, offset), self.path)
@@ -270,7 +353,9 @@ class SftpFS:
     def __init__(self, target: SftpTarget) -> None:
         self.target = target
         self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, name="openras-sftp", daemon=True)
+        self._thread = threading.Thread(
+            target=self.loop.run_forever, name="openras-sftp", daemon=True
+        )
         self._thread.start()
         self.conn: asyncssh.SSHClientConnection | None = None
         self.sftp: asyncssh.SFTPClient | None = None
@@ -289,11 +374,16 @@ class SftpFS:
         try:
             return self._run(coro)
         except (asyncssh.Error, asyncssh.SFTPError, OSError) as exc:
-            raise os_error(exc.errno if isinstance(exc, OSError) and exc.errno else _sftp_errno(exc),
-                           path) from None
+            raise os_error(
+                exc.errno if isinstance(exc, OSError) and exc.errno else _sftp_errno(exc), path
+            ) from None
 
     def _abs(self, path: str) -> str:
-        return posixpath.normpath(posixpath.join(self.root, path.lstrip("/"))) if path.strip("/") else self.root
+        return (
+            posixpath.normpath(posixpath.join(self.root, path.lstrip("/")))
+            if path.strip("/")
+            else self.root
+        )
 
     @property
     def _c(self) -> asyncssh.SFTPClient:
@@ -306,12 +396,19 @@ class SftpFS:
 
     def listdir(self, path: str) -> list[tuple[str, RemoteStat]]:
         names = self.call(self._c.readdir(self._abs(path)), path)
-        return [(str(n.filename), _stat_of(n.attrs)) for n in names if n.filename not in (".", "..")]
+        return [
+            (str(n.filename), _stat_of(n.attrs)) for n in names if n.filename not in (".", "..")
+        ]
 
     def open(self, path: str, flags: int, mode: int, create: bool) -> SftpFile:
         access = flags & os.O_ACCMODE
-        pflags = _FXF_READ if access == os.O_RDONLY else _FXF_WRITE if access == os.O_WRONLY else \
-            _FXF_READ | _FXF_WRITE
+        pflags = (
+            _FXF_READ
+            if access == os.O_RDONLY
+            else _FXF_WRITE
+            if access == os.O_WRONLY
+            else _FXF_READ | _FXF_WRITE
+        )
         if create:
             pflags |= _FXF_CREAT | (_FXF_EXCL if flags & os.O_EXCL else 0)
         if flags & os.O_TRUNC:
@@ -373,9 +470,17 @@ class SftpFS:
             v = self._run(self._c.statvfs(self.root))
         except (asyncssh.Error, asyncssh.SFTPError, OSError):
             return {"f_bsize": 4096, "f_frsize": 4096, "f_namemax": 255}
-        return {"f_bsize": v.bsize, "f_frsize": v.frsize, "f_blocks": v.blocks, "f_bfree": v.bfree,
-                "f_bavail": v.bavail, "f_files": v.files, "f_ffree": v.ffree, "f_favail": v.favail,
-                "f_namemax": v.namemax}
+        return {
+            "f_bsize": v.bsize,
+            "f_frsize": v.frsize,
+            "f_blocks": v.blocks,
+            "f_bfree": v.bfree,
+            "f_bavail": v.bavail,
+            "f_files": v.files,
+            "f_ffree": v.ffree,
+            "f_favail": v.favail,
+            "f_namemax": v.namemax,
+        }
 
     def close(self) -> None:
         async def shut() -> None:

@@ -38,7 +38,6 @@ import datetime
 import errno
 import logging
 import os
-import pwd
 import socket
 import stat as st
 import time
@@ -54,7 +53,8 @@ from smbprotocol.structure import DateTimeField
 from smbprotocol.tree import TreeConnect
 
 from ...codes import ErrorCode, RasError
-from .base import ConnectRequest, Provider, ProviderConnection
+from ...users import login_name
+from .base import ConnectRequest, Provider, ProviderConnection, option_number
 from .names import SMB_PORT, RemoteName, parse_for
 from .remotefs import RemoteStat, os_error
 
@@ -63,26 +63,10 @@ log = logging.getLogger(__name__)
 WNNC_NET_SMB = 0x00020000  # WNNC_NET_LANMAN: the type Windows' SMB redirector reports
 
 
-def default_user(uid: int) -> str | None:
-    """The login name of ``uid`` (the Windows default: the caller's own user name)."""
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return None
-
-
-def _option_number(options: dict[str, Any], key: str, default: float) -> float:
-    value = options.get(key, default)
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, f"option {key}={value!r} is not a number") from None
-
-
 def resolve_port(name: RemoteName, options: dict[str, Any]) -> int:
     if name.port is not None:
         return name.port
-    port = int(_option_number(options, "port", SMB_PORT))
+    port = int(option_number(options, "port", SMB_PORT))
     if not 0 < port < 65536:
         raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, f"option port={port}")
     return port
@@ -92,17 +76,30 @@ def _connect_error(exc: BaseException, where: str) -> RasError:
     """Map a failure while reaching, authenticating or tree-connecting to a WNet code."""
     if isinstance(exc, smbexc.WrongPassword):
         return RasError(ErrorCode.ERROR_INVALID_PASSWORD, f"{where}: wrong password")
-    if isinstance(exc, smbexc.LogonFailure | smbexc.PasswordExpired | smbexc.SMBAuthenticationError):
+    if isinstance(
+        exc, smbexc.LogonFailure | smbexc.PasswordExpired | smbexc.SMBAuthenticationError
+    ):
         return RasError(ErrorCode.ERROR_LOGON_FAILURE, f"{where}: {type(exc).__name__}")
-    if isinstance(exc, smbexc.BadNetworkName | smbexc.NotFound | smbexc.ObjectNameNotFound
-                  | smbexc.ObjectPathNotFound):
+    if isinstance(
+        exc,
+        smbexc.BadNetworkName
+        | smbexc.NotFound
+        | smbexc.ObjectNameNotFound
+        | smbexc.ObjectPathNotFound,
+    ):
         return RasError(ErrorCode.ERROR_BAD_NET_NAME, f"{where}: no such share or path")
     if isinstance(exc, smbexc.AccessDenied):
         return RasError(ErrorCode.ERROR_ACCESS_DENIED, f"{where}: access denied")
     if isinstance(exc, smbexc.SMBResponseException):
-        return RasError(ErrorCode.ERROR_EXTENDED_ERROR, f"{where}: {exc.status:#010x} {type(exc).__name__}")
+        return RasError(
+            ErrorCode.ERROR_EXTENDED_ERROR, f"{where}: {exc.status:#010x} {type(exc).__name__}"
+        )
     cause = exc.__cause__ if isinstance(exc, ValueError) and exc.__cause__ else exc
-    if isinstance(cause, OSError) and cause.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN):
+    if isinstance(cause, OSError) and cause.errno in (
+        errno.ENETUNREACH,
+        errno.EHOSTUNREACH,
+        errno.ENETDOWN,
+    ):
         return RasError(ErrorCode.ERROR_NO_NETWORK, f"{where}: {cause.strerror}")
     if isinstance(cause, socket.gaierror):
         return RasError(ErrorCode.ERROR_BAD_NET_NAME, f"{where}: cannot resolve the server name")
@@ -147,10 +144,15 @@ def _fs_error(exc: BaseException, path: str) -> OSError:
 
 def _stat_of(result: Any) -> RemoteStat:
     is_dir = st.S_ISDIR(result.st_mode)
-    return RemoteStat(is_dir=is_dir, size=0 if is_dir else int(result.st_size),
-                      mode=st.S_IMODE(result.st_mode), atime_ns=int(result.st_atime_ns),
-                      mtime_ns=int(result.st_mtime_ns), ctime_ns=int(result.st_chgtime_ns),
-                      nlink=2 if is_dir else max(1, int(result.st_nlink)))
+    return RemoteStat(
+        is_dir=is_dir,
+        size=0 if is_dir else int(result.st_size),
+        mode=st.S_IMODE(result.st_mode),
+        atime_ns=int(result.st_atime_ns),
+        mtime_ns=int(result.st_mtime_ns),
+        ctime_ns=int(result.st_chgtime_ns),
+        nlink=2 if is_dir else max(1, int(result.st_nlink)),
+    )
 
 
 def _ns(value: Any) -> int:
@@ -166,10 +168,15 @@ def _dir_stat(info: Any) -> RemoteStat:
     attrs = int(info.file_attributes)
     is_dir = bool(attrs & FileAttributes.FILE_ATTRIBUTE_DIRECTORY)
     mode = 0o444 if attrs & FileAttributes.FILE_ATTRIBUTE_READONLY else 0o666
-    return RemoteStat(is_dir=is_dir, size=0 if is_dir else int(info.end_of_file),
-                      mode=mode | (0o111 if is_dir else 0), atime_ns=_ns(info.last_access_time),
-                      mtime_ns=_ns(info.last_write_time), ctime_ns=_ns(info.change_time),
-                      nlink=2 if is_dir else 1)
+    return RemoteStat(
+        is_dir=is_dir,
+        size=0 if is_dir else int(info.end_of_file),
+        mode=mode | (0o111 if is_dir else 0),
+        atime_ns=_ns(info.last_access_time),
+        mtime_ns=_ns(info.last_write_time),
+        ctime_ns=_ns(info.change_time),
+        nlink=2 if is_dir else 1,
+    )
 
 
 class SmbFile:
@@ -186,7 +193,7 @@ class SmbFile:
     def read(self, offset: int, size: int) -> bytes:
         start = offset - self._buf_at
         if 0 <= start and offset + size <= self._buf_at + len(self._buf):
-            return self._buf[start:start + size]
+            return self._buf[start : start + size]
         try:
             self.raw.seek(offset)
             data = self.raw.read(max(size, self.READ_AHEAD)) or b""
@@ -238,25 +245,48 @@ class SmbSession:
 
     def to_json(self) -> dict[str, Any]:
         """For the mount child (sent over its pipe, never in argv or the environment)."""
-        return {"text": self.name.text, "user": self.user, "password": self.password, "port": self.port,
-                "timeout": self.timeout, "encrypt": self.encrypt}
+        return {
+            "text": self.name.text,
+            "user": self.user,
+            "password": self.password,
+            "port": self.port,
+            "timeout": self.timeout,
+            "encrypt": self.encrypt,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SmbSession:
-        return cls(name=parse_for(data["text"], "smb"), user=data["user"], password=data["password"],
-                   port=int(data["port"]), timeout=float(data["timeout"]), encrypt=bool(data["encrypt"]))
+        return cls(
+            name=parse_for(data["text"], "smb"),
+            user=data["user"],
+            password=data["password"],
+            port=int(data["port"]),
+            timeout=float(data["timeout"]),
+            encrypt=bool(data["encrypt"]),
+        )
 
     def _kwargs(self) -> dict[str, Any]:
-        return {"username": self.user, "password": self.password, "port": self.port,
-                "connection_cache": self.cache, "connection_timeout": self.timeout}
+        return {
+            "username": self.user,
+            "password": self.password,
+            "port": self.port,
+            "connection_cache": self.cache,
+            "connection_timeout": self.timeout,
+        }
 
     def connect(self) -> None:
         where = self.name.unc(with_path=False)
         try:
             session = smbclient.register_session(
-                self.name.host, username=self.user, password=self.password, port=self.port,
-                encrypt=self.encrypt or None, connection_timeout=self.timeout, connection_cache=self.cache,
-                auth_protocol="ntlm")
+                self.name.host,
+                username=self.user,
+                password=self.password,
+                port=self.port,
+                encrypt=self.encrypt or None,
+                connection_timeout=self.timeout,
+                connection_cache=self.cache,
+                auth_protocol="ntlm",
+            )
             # An explicit TreeConnect: smbclient's get_smb_tree retries a missing share as a DFS
             # path and turns BadNetworkName into a less telling NotFound.
             tree = TreeConnect(session, self.name.unc(with_path=False))
@@ -265,14 +295,18 @@ class SmbSession:
             if self.name.path:
                 info = self.stat("/")
                 if not info.is_dir:
-                    raise RasError(ErrorCode.ERROR_BAD_NET_NAME, f"{self.name.unc()}: not a directory")
+                    raise RasError(
+                        ErrorCode.ERROR_BAD_NET_NAME, f"{self.name.unc()}: not a directory"
+                    )
         except RasError:
             self.close()
             raise
         except OSError as exc:
             self.close()
             if exc.errno in (errno.ENOENT, errno.ENOTDIR):
-                raise RasError(ErrorCode.ERROR_BAD_NET_NAME, f"{self.name.unc()}: no such directory") from None
+                raise RasError(
+                    ErrorCode.ERROR_BAD_NET_NAME, f"{self.name.unc()}: no such directory"
+                ) from None
             raise _connect_error(exc, where) from None
         except Exception as exc:
             self.close()
@@ -321,8 +355,9 @@ class SmbSession:
         try:
             # share_access="rwd": other handles (other processes on this mount, other clients)
             # may keep opening the file, as they could on a local file system.
-            raw = smbclient.open_file(self._unc(path), mode=smb_mode, buffering=0, share_access="rwd",
-                                      **self._kwargs())
+            raw = smbclient.open_file(
+                self._unc(path), mode=smb_mode, buffering=0, share_access="rwd", **self._kwargs()
+            )
         except Exception as exc:
             raise _fs_error(exc, path) from None
         file = SmbFile(raw, path)
@@ -358,8 +393,9 @@ class SmbSession:
     def truncate(self, path: str, length: int) -> None:
         try:
             # smbclient.truncate opens without sharing: it would fail while the file is open.
-            with smbclient.open_file(self._unc(path), mode="r+b", buffering=0, share_access="rwd",
-                                     **self._kwargs()) as f:
+            with smbclient.open_file(
+                self._unc(path), mode="r+b", buffering=0, share_access="rwd", **self._kwargs()
+            ) as f:
                 f.truncate(length)
         except Exception as exc:
             raise _fs_error(exc, path) from None
@@ -376,21 +412,30 @@ class SmbSession:
         except Exception as exc:
             raise _fs_error(exc, "/") from None
         bsize = 4096
-        return {"f_bsize": bsize, "f_frsize": bsize, "f_blocks": vol.total_size // bsize,
-                "f_bfree": vol.actual_available_size // bsize, "f_bavail": vol.caller_available_size // bsize,
-                "f_namemax": 255}
+        return {
+            "f_bsize": bsize,
+            "f_frsize": bsize,
+            "f_blocks": vol.total_size // bsize,
+            "f_bfree": vol.actual_available_size // bsize,
+            "f_bavail": vol.caller_available_size // bsize,
+            "f_namemax": 255,
+        }
 
 
 def session_for(request: ConnectRequest) -> SmbSession:
     """Build (not yet connect) the session a request asks for. Declines foreign names (67)."""
     name = parse_for(request.remote_name, "smb")
-    user = request.user or name.user or default_user(request.owner_uid)
+    user = request.user or name.user or login_name(request.owner_uid)
     if not user:
         raise RasError(ErrorCode.ERROR_BAD_USERNAME, f"no user name for uid {request.owner_uid}")
-    return SmbSession(name=name, user=user, password=request.password or "",
-                      port=resolve_port(name, request.options),
-                      timeout=_option_number(request.options, "timeout", 20.0),
-                      encrypt=bool(request.options.get("encrypt", False)))
+    return SmbSession(
+        name=name,
+        user=user,
+        password=request.password or "",
+        port=resolve_port(name, request.options),
+        timeout=option_number(request.options, "timeout", 20.0),
+        encrypt=bool(request.options.get("encrypt", False)),
+    )
 
 
 class SmbConnection(ProviderConnection):
@@ -424,7 +469,9 @@ class SmbProvider(Provider):
     provider_type: ClassVar[int] = WNNC_NET_SMB
 
     def __init__(self, max_workers: int = 4) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="openras-smb")
+        self._executor = ThreadPoolExecutor(
+            max_workers=max_workers, thread_name_prefix="openras-smb"
+        )
 
     async def run(self, func: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._executor, func, *args)
@@ -434,11 +481,17 @@ class SmbProvider(Provider):
         if request.mount_point is not None:
             from ..mount import mount
 
-            return await mount(self.name, "smb", session.name, session.user, session.to_json(), request)
+            return await mount(
+                self.name, "smb", session.name, session.user, session.to_json(), request
+            )
         started = time.monotonic()
         await self.run(session.connect)
-        log.info("SMB %s as %s connected in %.3f s", session.name.unc(), session.user,
-                 time.monotonic() - started)
+        log.info(
+            "SMB %s as %s connected in %.3f s",
+            session.name.unc(),
+            session.user,
+            time.monotonic() - started,
+        )
         return SmbConnection(self, session, request.remote_name)
 
     async def close(self) -> None:

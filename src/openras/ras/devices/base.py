@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 from ...codes import RASCS, ErrorCode, RasError
 from ...phonebook import Entry
+from ...users import is_privileged
 from ..records import LinkStatus, Projection
 
 
@@ -160,7 +161,7 @@ def read_user_file(path: str, uid: int, what: str, private: bool = False) -> byt
                 ErrorCode.ERROR_CANNOT_LOAD_PHONEBOOK,
                 f"{what} {path}: larger than {MAX_USER_FILE} bytes",
             )
-        if uid not in (0, os.geteuid()):
+        if not is_privileged(uid):
             if private and st.st_uid != uid:
                 raise RasError(
                     ErrorCode.ERROR_ACCESS_DENIED, f"{what} {path} is not owned by uid {uid}"

@@ -14,6 +14,7 @@ import stat
 from typing import Any
 
 from ...codes import ErrorCode, RasError
+from ...users import is_privileged
 from .base import DialContext
 from .ppp_device import PppDevice
 from .ppp_port import PortProtocol
@@ -27,7 +28,7 @@ _OPEN_PORTS: dict[str, int] = {}
 
 def check_port_access(path: str, uid: int) -> None:
     """The dialing user must be able to open the tty themselves (the daemon may be root)."""
-    if uid in (0, os.geteuid()):
+    if is_privileged(uid):
         return
     st = os.stat(path)
     mode = st.st_mode

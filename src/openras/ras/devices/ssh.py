@@ -16,6 +16,7 @@ import asyncssh
 
 from ...codes import RASCS, ErrorCode, RasError
 from ...codes.states import RASP_PppIp, RASP_Socks
+from ...users import login_name
 from ..records import LinkStatus, PppIpProjection, Projection, SocksProjection
 from .base import Device, DialContext, entry_number, read_user_file
 from .net import tcp_connect
@@ -43,16 +44,6 @@ def split_host_port(value: str, default_port: int) -> tuple[str, int]:
     if not 0 < number < 65536:
         raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"bad port in PhoneNumber {value!r}")
     return host, number
-
-
-def _login_name(uid: int) -> str:
-    """Like ssh: without a user name, the dialing user's own login name (NSS may block: a thread)."""
-    import pwd
-
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return ""
 
 
 class _Client(asyncssh.SSHClient):
@@ -154,7 +145,7 @@ class SshDevice(Device):
                 raise RasError(
                     ErrorCode.ERROR_CANNOT_LOAD_PHONEBOOK, f"SshKey {key_path}: {exc}"
                 ) from None
-        user = ctx.params.user or await asyncio.to_thread(_login_name, ctx.owner_uid)
+        user = ctx.params.user or await asyncio.to_thread(login_name, ctx.owner_uid)
         if not user:
             raise RasError(ErrorCode.ERROR_AUTHENTICATION_FAILURE, "no user name for the SSH login")
         socks_port = int(self._option("SocksPort", "socks_port", 0))
