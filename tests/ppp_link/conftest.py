@@ -21,9 +21,13 @@ from .lab import DAEMON_CONFIG, Lab
 def lab_factory(slirp_factory: Callable[..., Slirp]) -> Iterator[Callable[..., Lab]]:
     made: list[Lab] = []
 
-    def make(transport: str = "tcp", auth: str | None = None, wrap: tuple[str, ...] = (), **kwargs: Any) -> Lab:
+    def make(
+        transport: str = "tcp", auth: str | None = None, wrap: tuple[str, ...] = (), **kwargs: Any
+    ) -> Lab:
         # TCP: socat listens inside the namespace, so the daemon there dials 127.0.0.1:port.
-        slirp = slirp_factory(transport=transport, auth=auth, listen_in_netns=transport == "tcp", **kwargs)
+        slirp = slirp_factory(
+            transport=transport, auth=auth, listen_in_netns=transport == "tcp", **kwargs
+        )
         daemon = Daemon(DAEMON_CONFIG, netns=slirp.netns, wrap=wrap)
         lab = Lab(slirp, daemon)
         made.append(lab)

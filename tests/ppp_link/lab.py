@@ -46,10 +46,26 @@ restart_timer = 1.0
 guard_time = 0.1
 """
 
-PPP_STATES = ["OpenPort", "PortOpened", "DeviceConnected", "AllDevicesConnected", "AuthProject", "Projected",
-              "Connected"]
-PPP_AUTH_STATES = ["OpenPort", "PortOpened", "DeviceConnected", "AllDevicesConnected", "Authenticate",
-                   "Authenticated", "AuthProject", "Projected", "Connected"]
+PPP_STATES = [
+    "OpenPort",
+    "PortOpened",
+    "DeviceConnected",
+    "AllDevicesConnected",
+    "AuthProject",
+    "Projected",
+    "Connected",
+]
+PPP_AUTH_STATES = [
+    "OpenPort",
+    "PortOpened",
+    "DeviceConnected",
+    "AllDevicesConnected",
+    "Authenticate",
+    "Authenticated",
+    "AuthProject",
+    "Projected",
+    "Connected",
+]
 
 
 @dataclass
@@ -68,10 +84,18 @@ class Lab:
 
     def entry(self, name: str = "lab", **keys: str | int) -> str:
         if self.modem is not None:
-            lines = [["MEDIA", "serial"], ["Port", str(self.modem.port)], ["DEVICE", "modem"],
-                     ["PhoneNumber", "5551234"]]
+            lines = [
+                ["MEDIA", "serial"],
+                ["Port", str(self.modem.port)],
+                ["DEVICE", "modem"],
+                ["PhoneNumber", "5551234"],
+            ]
         elif self.slirp.transport == "tcp":
-            lines = [["MEDIA", "none"], ["DEVICE", "tcp"], ["PhoneNumber", f"127.0.0.1:{self.slirp.port}"]]
+            lines = [
+                ["MEDIA", "none"],
+                ["DEVICE", "tcp"],
+                ["PhoneNumber", f"127.0.0.1:{self.slirp.port}"],
+            ]
         else:
             lines = [["MEDIA", "serial"], ["Port", str(self.slirp.pty)], ["DEVICE", "serial"]]
         lines += [[k, str(v)] for k, v in keys.items()]
@@ -79,12 +103,20 @@ class Lab:
             c.call("POST", "/v1/entries", json={"name": name, "lines": lines})
         return name
 
-    def dial(self, name: str = "lab", user: str | None = None, password: str | None = None,
-             timeout: float = 60) -> tuple[int, list[Notification]]:
+    def dial(
+        self,
+        name: str = "lab",
+        user: str | None = None,
+        password: str | None = None,
+        timeout: float = 60,
+    ) -> tuple[int, list[Notification]]:
         """Dial and collect the notifications until the final one."""
         ras = self.ras()
-        started = ras.dial(name, user=self.slirp.user if user is None else user,
-                           password=self.slirp.password if password is None else password)
+        started = ras.dial(
+            name,
+            user=self.slirp.user if user is None else user,
+            password=self.slirp.password if password is None else password,
+        )
         handle = started.handle
         notes: list[Notification] = []
         deadline = time.monotonic() + timeout
@@ -107,12 +139,17 @@ class Lab:
 
     def run(self, argv: list[str], timeout: float = 30) -> subprocess.CompletedProcess[str]:
         """Run a short command inside the namespace."""
-        return subprocess.run(self.slirp.netns_cmd(argv), capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(
+            self.slirp.netns_cmd(argv), capture_output=True, text=True, timeout=timeout
+        )
 
     def http_server(self, root: str) -> int:
         """An HTTP server on the namespace's 127.0.0.1 (slirp's 10.0.2.2 reaches it); returns its port."""
-        proc = self.slirp.netns_popen([sys.executable, "-c", HTTP_SERVER, root], stdout=subprocess.PIPE,
-                                      stderr=subprocess.DEVNULL)
+        proc = self.slirp.netns_popen(
+            [sys.executable, "-c", HTTP_SERVER, root],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
         assert proc.stdout is not None
         line = proc.stdout.readline()
         assert line.strip().isdigit(), line
@@ -123,7 +160,6 @@ class Lab:
 
     def routes(self) -> str:
         return self.run(["ip", "route"]).stdout
-
 
 
 def names(notes: list[Notification]) -> list[str]:
@@ -143,5 +179,3 @@ def slirp_pids(lab: Lab) -> list[int]:
         if exe == "slirp-fullbolt":
             out.append(pid)
     return out
-
-

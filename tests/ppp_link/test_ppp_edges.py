@@ -44,12 +44,24 @@ def test_without_cap_net_admin_the_link_connects_without_interface(lab_factory: 
 
 def test_cap_check_reads_the_effective_set() -> None:
     status = open("/proc/self/status").read()
-    cap_eff = int(next(line for line in status.splitlines() if line.startswith("CapEff:")).split()[1], 16)
+    cap_eff = int(
+        next(line for line in status.splitlines() if line.startswith("CapEff:")).split()[1], 16
+    )
     assert has_cap_net_admin() == bool(cap_eff & (1 << 12))
-    dropped = subprocess.run(["setpriv", "--bounding-set=-net_admin", "--inh-caps=-net_admin", "--",
-                              sys.executable, "-c",
-                              "from openras.ras.link.tun import has_cap_net_admin as h; print(h())"],
-                             capture_output=True, text=True, timeout=30)
+    dropped = subprocess.run(
+        [
+            "setpriv",
+            "--bounding-set=-net_admin",
+            "--inh-caps=-net_admin",
+            "--",
+            sys.executable,
+            "-c",
+            "from openras.ras.link.tun import has_cap_net_admin as h; print(h())",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     if dropped.returncode == 0:
         assert dropped.stdout.strip() == "False"
 
@@ -74,20 +86,34 @@ def test_peer_that_never_answers_lcp_gives_718(lab_factory: Any) -> None:
     lab = lab_factory("tcp")
     port, _ = _mute_peer(lab)
     with lab.daemon.client() as c:
-        c.call("POST", "/v1/entries", json={"name": "mute", "lines": [
-            ["DEVICE", "tcp"], ["PhoneNumber", f"127.0.0.1:{port}"]]})
+        c.call(
+            "POST",
+            "/v1/entries",
+            json={
+                "name": "mute",
+                "lines": [["DEVICE", "tcp"], ["PhoneNumber", f"127.0.0.1:{port}"]],
+            },
+        )
     handle, notes = lab.dial("mute")
     # restart_timer 1 s × max_configure 4 (the lab's daemon config), then LCP gives up.
     assert (notes[-1].state, notes[-1].error) == (RASCS.AllDevicesConnected, 718), notes
     lab.hangup(handle)
 
 
-def test_hangup_during_negotiation_stops_notifications_and_frees_everything(lab_factory: Any) -> None:
+def test_hangup_during_negotiation_stops_notifications_and_frees_everything(
+    lab_factory: Any,
+) -> None:
     lab = lab_factory("tcp")
     port, _ = _mute_peer(lab)
     with lab.daemon.client() as c:
-        c.call("POST", "/v1/entries", json={"name": "mute", "lines": [
-            ["DEVICE", "tcp"], ["PhoneNumber", f"127.0.0.1:{port}"]]})
+        c.call(
+            "POST",
+            "/v1/entries",
+            json={
+                "name": "mute",
+                "lines": [["DEVICE", "tcp"], ["PhoneNumber", f"127.0.0.1:{port}"]],
+            },
+        )
     ras = lab.ras()
     started = ras.dial("mute")
     handle = started.handle

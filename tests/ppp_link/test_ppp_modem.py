@@ -11,8 +11,16 @@ from openras.codes.states import RASP_PppIp
 
 from .lab import names, wait_for
 
-MODEM_STATES = ["OpenPort", "PortOpened", "ConnectDevice", "DeviceConnected", "AllDevicesConnected",
-                "AuthProject", "Projected", "Connected"]
+MODEM_STATES = [
+    "OpenPort",
+    "PortOpened",
+    "ConnectDevice",
+    "DeviceConnected",
+    "AllDevicesConnected",
+    "AuthProject",
+    "Projected",
+    "Connected",
+]
 
 
 def test_modem_dials_connects_and_hangs_up_with_ath(lab_factory: Any) -> None:
@@ -39,8 +47,10 @@ def test_modem_init_string_is_sent(lab_factory: Any) -> None:
     lab.hangup(handle)
 
 
-@pytest.mark.parametrize(("mode", "code"), [("busy", 676), ("noanswer", 678), ("nocarrier", 679),
-                                            ("nodialtone", 680), ("error", 651)])
+@pytest.mark.parametrize(
+    ("mode", "code"),
+    [("busy", 676), ("noanswer", 678), ("nocarrier", 679), ("nodialtone", 680), ("error", 651)],
+)
 def test_modem_result_codes(lab_factory: Any, mode: str, code: int) -> None:
     lab = lab_factory.modem(mode)
     lab.entry()

@@ -73,8 +73,10 @@ def test_killing_slirp_on_the_pty_ends_the_link(lab_factory: Any) -> None:
     assert notes[-1].state == RASCS.Connected
     [pid] = slirp_pids(lab)
     os.kill(pid, signal.SIGKILL)
-    status = wait_for(lambda: (s := lab.status(handle)) and s.state == RASCS.Disconnected and s,
-                      timeout=KEEPALIVE_BOUND)
+    status = wait_for(
+        lambda: (s := lab.status(handle)) and s.state == RASCS.Disconnected and s,
+        timeout=KEEPALIVE_BOUND,
+    )
     # socat exits with slirp and closes the pty master: the line hangs up (EIO), 629.
     assert status.error == 629, status
     assert " lab: " not in lab.links()

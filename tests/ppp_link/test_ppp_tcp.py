@@ -52,7 +52,9 @@ def test_tcp_dial_connects_with_slirps_address_and_dns(lab_factory: Any) -> None
     assert not resolv.exists()
 
 
-def test_data_through_the_tun_interface_and_cleanup_on_hangup(lab_factory: Any, tmp_path: Path) -> None:
+def test_data_through_the_tun_interface_and_cleanup_on_hangup(
+    lab_factory: Any, tmp_path: Path
+) -> None:
     lab = lab_factory("tcp")
     token = os.urandom(16).hex()
     (tmp_path / "index.html").write_text(token)
@@ -116,8 +118,10 @@ def test_killing_slirp_reports_remote_disconnection(lab_factory: Any) -> None:
     handle = connect(lab)
     [pid] = slirp_pids(lab)
     os.kill(pid, signal.SIGKILL)
-    status = wait_for(lambda: (s := lab.status(handle)) and s.state == RASCS.Disconnected and s,
-                      timeout=KEEPALIVE_BOUND)
+    status = wait_for(
+        lambda: (s := lab.status(handle)) and s.state == RASCS.Disconnected and s,
+        timeout=KEEPALIVE_BOUND,
+    )
     assert status.error == 629, status  # socat closes the TCP stream: the transport ends
     assert " lab: " not in lab.links()
     lab.hangup(handle)
@@ -129,8 +133,10 @@ def test_silent_peer_is_detected_by_echo_keepalive(lab_factory: Any) -> None:
     [pid] = slirp_pids(lab)
     os.kill(pid, signal.SIGSTOP)  # alive but mute: only LCP echoes can tell
     try:
-        status = wait_for(lambda: (s := lab.status(handle)) and s.state == RASCS.Disconnected and s,
-                          timeout=KEEPALIVE_BOUND + 2)
+        status = wait_for(
+            lambda: (s := lab.status(handle)) and s.state == RASCS.Disconnected and s,
+            timeout=KEEPALIVE_BOUND + 2,
+        )
         assert status.error == 829, status
         assert " lab: " not in lab.links()
     finally:
@@ -143,14 +149,21 @@ def test_redial_on_link_failure_brings_the_link_back(lab_factory: Any) -> None:
     handle = connect(lab, RedialOnLinkFailure=1, RedialAttempts=3, RedialSeconds=1)
     [pid] = slirp_pids(lab)
     os.kill(pid, signal.SIGKILL)  # socat keeps listening and forks a new slirp for the redial
-    wait_for(lambda: (s := lab.status(handle)) and s.state == RASCS.Disconnected, timeout=KEEPALIVE_BOUND)
-    status = wait_for(lambda: (s := lab.status(handle)) and s.state == RASCS.Connected and s, timeout=30)
+    wait_for(
+        lambda: (s := lab.status(handle)) and s.state == RASCS.Disconnected, timeout=KEEPALIVE_BOUND
+    )
+    status = wait_for(
+        lambda: (s := lab.status(handle)) and s.state == RASCS.Connected and s, timeout=30
+    )
     assert status.error == 0 and status.device.interface == "lab"
     new = slirp_pids(lab)
     assert new and pid not in new
     with lab.daemon.client() as c:
-        events = [e for e in c.call("GET", "/v1/events/log", params={"since": 0, "limit": 1000})
-                  if e.get("handle") == handle]
+        events = [
+            e
+            for e in c.call("GET", "/v1/events/log", params={"since": 0, "limit": 1000})
+            if e.get("handle") == handle
+        ]
     kinds = [(e["kind"], e.get("state_name"), e.get("error")) for e in events]
     lost = kinds.index(("state", "RASCS_Disconnected", 629))
     assert ("redial", "RASCS_OpenPort", 0) in kinds[lost:], kinds
