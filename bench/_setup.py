@@ -52,7 +52,9 @@ def socks_get(socks_port: int, http_port: int, path: str = "/", timeout: float =
         s.sendall(b"\x05\x01\x00")
         if s.recv(2) != b"\x05\x00":
             raise ConnectionError("SOCKS greeting refused")
-        s.sendall(b"\x05\x01\x00\x01" + socket.inet_aton("127.0.0.1") + struct.pack("!H", http_port))
+        s.sendall(
+            b"\x05\x01\x00\x01" + socket.inet_aton("127.0.0.1") + struct.pack("!H", http_port)
+        )
         reply = s.recv(10)
         if len(reply) < 2 or reply[1] != 0:
             raise ConnectionError(f"SOCKS connect failed: {reply!r}")

@@ -19,7 +19,7 @@ from pathlib import Path
 from _setup import Daemon, median, use_daemon
 from peers.smbd import start_smbd
 
-NOTIFYEE = '''
+NOTIFYEE = """
 def AddConnectNotify(info, add):
     info.lpContext = "seen"
     return 0
@@ -27,7 +27,7 @@ def AddConnectNotify(info, add):
 def CancelConnectNotify(info, cancel):
     info.lpContext = "seen"
     return 0
-'''
+"""
 
 
 def bare(server: object, rounds: int) -> float:
@@ -37,9 +37,16 @@ def bare(server: object, rounds: int) -> float:
     for _ in range(rounds):
         t0 = time.monotonic()
         cache: dict = {}
-        smbclient.register_session(server.host, username=server.user, password=server.password,
-                                   port=server.port, connection_cache=cache)
-        smbclient.listdir(f"\\\\{server.host}\\{server.share}", port=server.port, connection_cache=cache)
+        smbclient.register_session(
+            server.host,
+            username=server.user,
+            password=server.password,
+            port=server.port,
+            connection_cache=cache,
+        )
+        smbclient.listdir(
+            f"\\\\{server.host}\\{server.share}", port=server.port, connection_cache=cache
+        )
         times.append(time.monotonic() - t0)
         smbclient.reset_connection_cache(connection_cache=cache)
     return median(times)
@@ -81,7 +88,10 @@ def main() -> int:
             os.chmod(path, 0o644)
             table.append(f'n{i} = "{path}"')
         figures = {"bare": bare(server, args.rounds)}
-        for label, config in (("0 notifyees", ""), ("10 notifyees", "[notifyees]\n" + "\n".join(table) + "\n")):
+        for label, config in (
+            ("0 notifyees", ""),
+            ("10 notifyees", "[notifyees]\n" + "\n".join(table) + "\n"),
+        ):
             daemon = Daemon(config).start()
             daemons.append(daemon)
             figures[label] = through_router(daemon, server, args.rounds)
@@ -89,8 +99,10 @@ def main() -> int:
         print(f"Mapping an SMB share (deviceless, median of {args.rounds}, same smbd):")
         print(f"  bare smbprotocol session                 {figures['bare'] * 1000:7.1f} ms")
         for label in ("0 notifyees", "10 notifyees"):
-            print(f"  router via win32wnet, {label:<12}   {figures[label] * 1000:7.1f} ms   "
-                  f"ratio to bare {figures[label] / figures['bare']:.2f}")
+            print(
+                f"  router via win32wnet, {label:<12}   {figures[label] * 1000:7.1f} ms   "
+                f"ratio to bare {figures[label] / figures['bare']:.2f}"
+            )
         return 0
     finally:
         for d in daemons:

@@ -30,7 +30,9 @@ from openras.mpr.providers.smb import SmbProvider
 
 def timed(argv: list[str]) -> float:
     started = time.monotonic()
-    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600)
+    subprocess.run(
+        argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600
+    )
     return time.monotonic() - started
 
 
@@ -48,10 +50,21 @@ async def main(size_mb: int) -> None:
         auth = base / "auth"
         auth.write_text(f"username = {server.user}\npassword = {server.password}\n")
         auth.chmod(0o600)
-        smbclient_s = timed(["smbclient", f"//{server.host}/{server.share}", "-p", str(server.port), "-A", str(auth),
-                             "-c", "get big.bin /dev/null"])
-        conn = await SmbProvider().connect(ConnectRequest(server.unc, server.user, server.password,
-                                                          base / "mnt", os.geteuid(), {}))
+        smbclient_s = timed(
+            [
+                "smbclient",
+                f"//{server.host}/{server.share}",
+                "-p",
+                str(server.port),
+                "-A",
+                str(auth),
+                "-c",
+                "get big.bin /dev/null",
+            ]
+        )
+        conn = await SmbProvider().connect(
+            ConnectRequest(server.unc, server.user, server.password, base / "mnt", os.geteuid(), {})
+        )
         try:
             fuse_s = timed(["dd", f"if={base / 'mnt' / 'big.bin'}", "of=/dev/null", "bs=1M"])
         finally:

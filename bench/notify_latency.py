@@ -44,7 +44,9 @@ def run(dials: int) -> list[float]:
     for _ in range(dials):
         done = threading.Event()
 
-        def cb(h: int, msg: int, state: int, error: int, ext: int, done: threading.Event = done) -> None:
+        def cb(
+            h: int, msg: int, state: int, error: int, ext: int, done: threading.Event = done
+        ) -> None:
             received.append((h, state, error, time.time()))
             if error or state == win32ras.RASCS_Connected:
                 done.set()
@@ -57,7 +59,9 @@ def run(dials: int) -> list[float]:
 
     with Client() as c:
         log = c.call("GET", "/v1/events/log", params={"since": 0, "limit": 10000})
-    published = {(e["handle"], e["state"], e["error"]): e["time"] for e in log if e["kind"] == "state"}
+    published = {
+        (e["handle"], e["state"], e["error"]): e["time"] for e in log if e["kind"] == "state"
+    }
     for h, state, error, when in received:
         latencies.append(when - published[(h, state, error)])
     return latencies
@@ -73,13 +77,27 @@ def main() -> int:
         use_daemon(daemon)
         with daemon.client() as c:
             # Port 1 on loopback refuses at once: each dial is OpenPort, then OpenPort with 678.
-            c.call("POST", "/v1/entries", json={"name": "refused", "lines": [
-                ["DEVICE", "ssh"], ["PhoneNumber", "127.0.0.1:1"], ["SshKnownHosts", "/dev/null"]]})
+            c.call(
+                "POST",
+                "/v1/entries",
+                json={
+                    "name": "refused",
+                    "lines": [
+                        ["DEVICE", "ssh"],
+                        ["PhoneNumber", "127.0.0.1:1"],
+                        ["SshKnownHosts", "/dev/null"],
+                    ],
+                },
+            )
         rows = []
         for count in (1, 100):
             if count > 1:
-                subs = subprocess.Popen([sys.executable, "-c", SUBSCRIBERS, str(count - 1)], env=daemon.env,
-                                        stdout=subprocess.PIPE, text=True)
+                subs = subprocess.Popen(
+                    [sys.executable, "-c", SUBSCRIBERS, str(count - 1)],
+                    env=daemon.env,
+                    stdout=subprocess.PIPE,
+                    text=True,
+                )
                 assert subs.stdout.readline().strip() == "started"
                 with daemon.client() as c:
                     while c.call("GET", "/v1/health") and _subscribers(c) < count - 1:
@@ -88,7 +106,9 @@ def main() -> int:
             rows.append((count, percentile(lat, 50) * 1000, percentile(lat, 99) * 1000, len(lat)))
         print("Notification latency, daemon state change → win32ras callback:")
         for count, p50, p99, n in rows:
-            print(f"  {count:>3} subscriber(s): p50 {p50:6.2f} ms   p99 {p99:6.2f} ms   ({n} notifications)")
+            print(
+                f"  {count:>3} subscriber(s): p50 {p50:6.2f} ms   p99 {p99:6.2f} ms   ({n} notifications)"
+            )
         return 0
     finally:
         if subs is not None:

@@ -27,9 +27,19 @@ def main() -> int:
             pid = c.call("GET", "/v1/health")["pid"]
             for i in range(args.links):
                 # One entry per link: dials of the same entry would share one handle.
-                c.call("POST", "/v1/entries", json={"name": f"link{i}", "lines": [
-                    ["DEVICE", "ssh"], ["PhoneNumber", f"127.0.0.1:{sshd.port}"],
-                    ["SshKnownHosts", str(sshd.known_hosts)], ["SshKey", str(sshd.client_key)]]})
+                c.call(
+                    "POST",
+                    "/v1/entries",
+                    json={
+                        "name": f"link{i}",
+                        "lines": [
+                            ["DEVICE", "ssh"],
+                            ["PhoneNumber", f"127.0.0.1:{sshd.port}"],
+                            ["SshKnownHosts", str(sshd.known_hosts)],
+                            ["SshKey", str(sshd.client_key)],
+                        ],
+                    },
+                )
         time.sleep(0.5)
         base = rss_kib(pid)
 
@@ -57,10 +67,16 @@ def main() -> int:
             win32ras.EnumConnections()
             enum.append(time.perf_counter() - t)
         print(f"{args.links} live SSH links (dialed in {dial_time:.1f} s, 8 at a time):")
-        print(f"  GetConnectStatus  p50 {percentile(status, 50) * 1000:6.2f} ms   p99 {percentile(status, 99) * 1000:6.2f} ms")
-        print(f"  EnumConnections   p50 {percentile(enum, 50) * 1000:6.2f} ms   p99 {percentile(enum, 99) * 1000:6.2f} ms")
-        print(f"  daemon RSS {base / 1024:.1f} MiB idle → {loaded / 1024:.1f} MiB: "
-              f"{(loaded - base) / args.links:.0f} KiB per link")
+        print(
+            f"  GetConnectStatus  p50 {percentile(status, 50) * 1000:6.2f} ms   p99 {percentile(status, 99) * 1000:6.2f} ms"
+        )
+        print(
+            f"  EnumConnections   p50 {percentile(enum, 50) * 1000:6.2f} ms   p99 {percentile(enum, 99) * 1000:6.2f} ms"
+        )
+        print(
+            f"  daemon RSS {base / 1024:.1f} MiB idle → {loaded / 1024:.1f} MiB: "
+            f"{(loaded - base) / args.links:.0f} KiB per link"
+        )
         for h in handles:
             win32ras.HangUp(h)
         return 0

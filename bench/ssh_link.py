@@ -25,9 +25,27 @@ def free_port() -> int:
 
 
 def ssh_cmd(sshd: Sshd, port: int) -> list[str]:
-    return ["ssh", "-N", "-D", f"127.0.0.1:{port}", "-p", str(sshd.port), "-i", str(sshd.client_key),
-            "-o", f"UserKnownHostsFile={sshd.known_hosts}", "-o", "StrictHostKeyChecking=yes",
-            "-o", "BatchMode=yes", "-o", "ControlMaster=no", "-F", "/dev/null", f"{sshd.user}@127.0.0.1"]
+    return [
+        "ssh",
+        "-N",
+        "-D",
+        f"127.0.0.1:{port}",
+        "-p",
+        str(sshd.port),
+        "-i",
+        str(sshd.client_key),
+        "-o",
+        f"UserKnownHostsFile={sshd.known_hosts}",
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "ControlMaster=no",
+        "-F",
+        "/dev/null",
+        f"{sshd.user}@127.0.0.1",
+    ]
 
 
 def bench_dial(sshd: Sshd, web: HttpServer, daemon: Daemon, rounds: int) -> dict[str, float]:
@@ -58,7 +76,9 @@ def bench_dial(sshd: Sshd, web: HttpServer, daemon: Daemon, rounds: int) -> dict
 
         port = free_port()
         t0 = time.monotonic()
-        proc = subprocess.Popen(ssh_cmd(sshd, port), stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            ssh_cmd(sshd, port), stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         try:
             wait_socks(port, web.port, t0 + 30)
             ssh.append(time.monotonic() - t0)
@@ -76,7 +96,9 @@ def bench_bulk(sshd: Sshd, web: HttpServer, mib: int) -> dict[str, float]:
     assert rc == 0
     ours = win32ras.GetProjectionInfo(handle, win32ras.RASP_PppIp)["dwSocksPort"]
     port = free_port()
-    proc = subprocess.Popen(ssh_cmd(sshd, port), stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        ssh_cmd(sshd, port), stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         wait_socks(port, web.port, time.monotonic() + 30)
         results = {}
@@ -85,12 +107,27 @@ def bench_bulk(sshd: Sshd, web: HttpServer, mib: int) -> dict[str, float]:
             for _ in range(3):
                 t0 = time.monotonic()
                 if socks is None:
-                    data = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{size_download}",
-                                           url], capture_output=True, text=True)
+                    data = subprocess.run(
+                        ["curl", "-s", "-o", "/dev/null", "-w", "%{size_download}", url],
+                        capture_output=True,
+                        text=True,
+                    )
                 else:
-                    data = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{size_download}",
-                                           "--socks5", f"127.0.0.1:{socks}", url],
-                                          capture_output=True, text=True)
+                    data = subprocess.run(
+                        [
+                            "curl",
+                            "-s",
+                            "-o",
+                            "/dev/null",
+                            "-w",
+                            "%{size_download}",
+                            "--socks5",
+                            f"127.0.0.1:{socks}",
+                            url,
+                        ],
+                        capture_output=True,
+                        text=True,
+                    )
                 elapsed = time.monotonic() - t0
                 assert int(data.stdout) == mib * 1024 * 1024, data.stdout
                 times.append(elapsed)
@@ -111,17 +148,33 @@ def main() -> int:
     try:
         use_daemon(daemon)
         with daemon.client() as c:
-            c.call("POST", "/v1/entries", json={"name": "bench", "lines": [
-                ["DEVICE", "ssh"], ["PhoneNumber", f"127.0.0.1:{sshd.port}"],
-                ["SshKnownHosts", str(sshd.known_hosts)], ["SshKey", str(sshd.client_key)]]})
+            c.call(
+                "POST",
+                "/v1/entries",
+                json={
+                    "name": "bench",
+                    "lines": [
+                        ["DEVICE", "ssh"],
+                        ["PhoneNumber", f"127.0.0.1:{sshd.port}"],
+                        ["SshKnownHosts", str(sshd.known_hosts)],
+                        ["SshKey", str(sshd.client_key)],
+                    ],
+                },
+            )
         d = bench_dial(sshd, web, daemon, args.rounds)
         print(f"SSH dial → SOCKS ready (median of {args.rounds}, key auth, same sshd):")
-        print(f"  openras win32ras.Dial (daemon running) {d['api'] * 1000:8.1f} ms   ratio to ssh -N -D {d['api'] / d['ssh']:.2f}")
-        print(f"  openras rasdial (new process)          {d['cli'] * 1000:8.1f} ms   ratio to ssh -N -D {d['cli'] / d['ssh']:.2f}")
+        print(
+            f"  openras win32ras.Dial (daemon running) {d['api'] * 1000:8.1f} ms   ratio to ssh -N -D {d['api'] / d['ssh']:.2f}"
+        )
+        print(
+            f"  openras rasdial (new process)          {d['cli'] * 1000:8.1f} ms   ratio to ssh -N -D {d['cli'] / d['ssh']:.2f}"
+        )
         print(f"  ssh -N -D (new process)                {d['ssh'] * 1000:8.1f} ms")
         b = bench_bulk(sshd, web, args.mib)
         print(f"Bulk download of {args.mib} MiB with curl (median of 3):")
-        print(f"  through openras SOCKS  {b['openras']:8.1f} MiB/s   ratio to ssh -D {b['openras'] / b['ssh -D']:.2f}")
+        print(
+            f"  through openras SOCKS  {b['openras']:8.1f} MiB/s   ratio to ssh -D {b['openras'] / b['ssh -D']:.2f}"
+        )
         print(f"  through ssh -D SOCKS   {b['ssh -D']:8.1f} MiB/s")
         print(f"  direct (no tunnel)     {b['direct']:8.1f} MiB/s")
         return 0

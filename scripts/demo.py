@@ -43,9 +43,19 @@ def main() -> int:
         say(f"real peers: sshd on 127.0.0.1:{sshd.port}, HTTP server on 127.0.0.1:{web.port}")
         with Client() as client:  # starts the daemon on demand
             daemon_pid = client.call("GET", "/v1/health")["pid"]
-            client.call("POST", "/v1/entries", json={"name": "Demo SSH", "lines": [
-                ["DEVICE", "ssh"], ["PhoneNumber", f"127.0.0.1:{sshd.port}"],
-                ["SshKnownHosts", str(sshd.known_hosts)], ["SocksPort", "0"]]})
+            client.call(
+                "POST",
+                "/v1/entries",
+                json={
+                    "name": "Demo SSH",
+                    "lines": [
+                        ["DEVICE", "ssh"],
+                        ["PhoneNumber", f"127.0.0.1:{sshd.port}"],
+                        ["SshKnownHosts", str(sshd.known_hosts)],
+                        ["SocksPort", "0"],
+                    ],
+                },
+            )
         say(f"daemon {daemon_pid} started on demand; entry 'Demo SSH' created")
 
         say("win32ras.Dial(None, None, ('Demo SSH', '', '', user, password, ''), callback)")
@@ -59,7 +69,9 @@ def main() -> int:
             if state == win32ras.RASCS_Connected or error:
                 done.set()
 
-        handle, rc = win32ras.Dial(None, None, ("Demo SSH", "", "", sshd.user, sshd.password, ""), callback)
+        handle, rc = win32ras.Dial(
+            None, None, ("Demo SSH", "", "", sshd.user, sshd.password, ""), callback
+        )
         print(f"    Dial returned at once: handle={handle} rc={rc}")
         if not done.wait(30) or win32ras.GetConnectStatus(handle)[0] != win32ras.RASCS_Connected:
             print("the dial did not connect", file=sys.stderr)
@@ -72,8 +84,12 @@ def main() -> int:
         say("and another: openras status")
         subprocess.run([sys.executable, "-m", "openras", "status"], check=False)
         say(f"curl through the link's SOCKS listener to http://127.0.0.1:{web.port}/")
-        page = subprocess.run(["curl", "-s", "--socks5", f"127.0.0.1:{socks}", web.url],
-                              capture_output=True, text=True, timeout=30)
+        page = subprocess.run(
+            ["curl", "-s", "--socks5", f"127.0.0.1:{socks}", web.url],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         print(f"    got {page.stdout.strip()!r} (expected {web.token!r})")
 
         say(f"win32ras.HangUp({handle}), then poll GetConnectStatus until ERROR_INVALID_HANDLE")
@@ -84,16 +100,20 @@ def main() -> int:
                 state = win32ras.GetConnectStatus(handle)[0]
                 polls += 1
             except win32ras.error as exc:
-                print(f"    after {polls} answer(s) ({state_name(state) if polls else '-'}): "
-                      f"error {exc.winerror}: {exc.strerror}")
+                print(
+                    f"    after {polls} answer(s) ({state_name(state) if polls else '-'}): "
+                    f"error {exc.winerror}: {exc.strerror}"
+                )
                 break
             time.sleep(0.005)
         say("the event stream of that handle (openras monitor shows it live)")
         with Client() as client:
             for e in client.call("GET", "/v1/events/log", params={"since": 0}):
                 if e.get("handle") == handle:
-                    print(f"    #{e['seq']:<3} {e['kind']:<9} {e['state_name']:<26} error={e['error']}"
-                          f"{'  notify=' + e['notify'] if e.get('notify') else ''}")
+                    print(
+                        f"    #{e['seq']:<3} {e['kind']:<9} {e['state_name']:<26} error={e['error']}"
+                        f"{'  notify=' + e['notify'] if e.get('notify') else ''}"
+                    )
         say("demo complete")
         return 0
     finally:

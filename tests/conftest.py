@@ -45,4 +45,3 @@ def win32ras(daemon: Daemon, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("OPENRAS_HOME", str(daemon.home))
     monkeypatch.setattr(module, "_client", None)
     return module
-

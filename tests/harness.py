@@ -18,7 +18,9 @@ PYTHON = sys.executable
 class Daemon:
     """An openras daemon on its own OPENRAS_HOME (a 0755 directory so other uids reach the socket)."""
 
-    def __init__(self, config: str = "", netns: str | None = None, wrap: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, config: str = "", netns: str | None = None, wrap: tuple[str, ...] = ()
+    ) -> None:
         # netns: run the daemon inside that network namespace (``ip netns exec``, which execs, so
         # proc.pid is the daemon itself); its Unix socket is still reached from anywhere.
         # wrap: a command that execs the daemon (e.g. setpriv dropping a capability).
@@ -53,8 +55,14 @@ class Daemon:
         argv = [*self.wrap, PYTHON, "-m", "openras", "daemon", "-v"]
         if self.netns is not None:
             argv = ["ip", "netns", "exec", self.netns, *argv]
-        self.proc = subprocess.Popen(argv, env=self.env, stdout=log,
-                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        self.proc = subprocess.Popen(
+            argv,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         log.close()
         deadline = time.monotonic() + 20
         from openras.client.transport import socket_answers
@@ -95,8 +103,9 @@ class Daemon:
 
         return Client(home=str(self.home), autostart=False)
 
-    def run(self, argv: list[str], uid: int | None = None, timeout: float = 60,
-            input: str | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, argv: list[str], uid: int | None = None, timeout: float = 60, input: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """Run a program (e.g. the CLI) as a separate process, optionally as another uid."""
         kwargs: dict[str, Any] = {}
         env = self.env
@@ -104,10 +113,20 @@ class Daemon:
             kwargs.update(user=uid, group=uid, extra_groups=[])
             # A uid without a passwd entry: give it a name and a home that exists.
             env = {**env, "USER": f"u{uid}", "LOGNAME": f"u{uid}", "HOME": "/tmp"}
-        return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout, input=input,
-                              cwd="/", **kwargs)
+        return subprocess.run(
+            argv,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            input=input,
+            cwd="/",
+            **kwargs,
+        )
 
-    def python(self, code: str, uid: int | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    def python(
+        self, code: str, uid: int | None = None, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
         return self.run([PYTHON, "-c", code], uid=uid, timeout=timeout)
 
     def python_json(self, code: str, uid: int | None = None, timeout: float = 60) -> Any:
@@ -115,10 +134,14 @@ class Daemon:
         assert result.returncode == 0, result.stderr + result.stdout
         return json.loads(result.stdout.strip().splitlines()[-1])
 
-    def cli(self, *args: str, uid: int | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, uid: int | None = None, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
         return self.run([PYTHON, "-m", "openras", *args], uid=uid, timeout=timeout)
 
-    def rasdial(self, *args: str, uid: int | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    def rasdial(
+        self, *args: str, uid: int | None = None, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
         return self.run([PYTHON, "-m", "openras.cli.rasdial", *args], uid=uid, timeout=timeout)
 
     def cleanup(self) -> None:

@@ -8,13 +8,26 @@ from typing import Any
 
 from openras.client import ApiError
 
-SSH_STATES = ["OpenPort", "PortOpened", "ConnectDevice", "DeviceConnected", "AllDevicesConnected",
-              "Authenticate", "Authenticated", "Projected", "Connected"]
+SSH_STATES = [
+    "OpenPort",
+    "PortOpened",
+    "ConnectDevice",
+    "DeviceConnected",
+    "AllDevicesConnected",
+    "Authenticate",
+    "Authenticated",
+    "Projected",
+    "Connected",
+]
 
 
 def ssh_entry(daemon: Any, sshd: Any, name: str = "lab", **extra: str) -> str:
-    lines = [["MEDIA", "none"], ["DEVICE", "ssh"], ["PhoneNumber", f"{sshd.host}:{sshd.port}"],
-             ["SshKnownHosts", str(sshd.known_hosts)]]
+    lines = [
+        ["MEDIA", "none"],
+        ["DEVICE", "ssh"],
+        ["PhoneNumber", f"{sshd.host}:{sshd.port}"],
+        ["SshKnownHosts", str(sshd.known_hosts)],
+    ]
     lines += [[k, v] for k, v in extra.items()]
     with daemon.client() as c:
         c.call("POST", "/v1/entries", json={"name": name, "lines": lines})

@@ -21,8 +21,12 @@ def test_racing_clients_start_exactly_one_daemon() -> None:
     env.pop("OPENRAS_NO_AUTOSTART", None)
     pids: set[int] = set()
     try:
-        procs = [subprocess.Popen([sys.executable, "-c", STATUS], env=env, stdout=subprocess.PIPE, text=True)
-                 for _ in range(4)]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", STATUS], env=env, stdout=subprocess.PIPE, text=True
+            )
+            for _ in range(4)
+        ]
         for p in procs:
             out, _ = p.communicate(timeout=60)
             assert p.returncode == 0
@@ -30,12 +34,25 @@ def test_racing_clients_start_exactly_one_daemon() -> None:
         assert len(pids) == 1
         (pid,) = pids
         # The daemon outlives the clients that started it and serves the next one.
-        nxt = subprocess.run([sys.executable, "-c", STATUS], env=env, capture_output=True, text=True, timeout=60)
+        nxt = subprocess.run(
+            [sys.executable, "-c", STATUS], env=env, capture_output=True, text=True, timeout=60
+        )
         assert json.loads(nxt.stdout)["pid"] == pid
         metrics = subprocess.run(
-            [sys.executable, "-c", "from openras.client import Client; c = Client(); c._client();"
-             " print(c._http.get('/metrics').text)"], env=env, capture_output=True, text=True, timeout=60).stdout
-        assert 'openras_connections{phase="connected"} 0' in metrics and "openras_event_seq" in metrics
+            [
+                sys.executable,
+                "-c",
+                "from openras.client import Client; c = Client(); c._client();"
+                " print(c._http.get('/metrics').text)",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout
+        assert (
+            'openras_connections{phase="connected"} 0' in metrics and "openras_event_seq" in metrics
+        )
     finally:
         for pid in pids:
             os.kill(pid, signal.SIGTERM)
@@ -48,7 +65,12 @@ def test_racing_clients_start_exactly_one_daemon() -> None:
 
 def test_no_autostart_reports_711(tmp_path: Path) -> None:
     env = {**os.environ, "OPENRAS_HOME": str(tmp_path), "OPENRAS_NO_AUTOSTART": "1"}
-    result = subprocess.run([sys.executable, "-m", "openras", "status"], env=env, capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "openras", "status"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 711 % 256 and "711" in result.stderr
     assert not (tmp_path / "openras.sock").exists()

@@ -6,7 +6,7 @@ import asyncio
 
 from openras.codes import RASCS
 from openras.events import (
-        DaemonChanged,
+    DaemonChanged,
     EventBus,
     EventKind,
     Phase,
@@ -23,8 +23,16 @@ def make_bus(tmp_path, **kwargs) -> EventBus:
 
 def ev(handle: int = 1, i: int = 0) -> StateChanged:
     """A state event of ``handle``, told apart by ``i`` (in extended_error)."""
-    return StateChanged(handle=handle, entry="e", owner_uid=0, device_type="ssh", state=RASCS.OpenPort,
-                        extended_error=i, phase=Phase.DIALING, refs=1)
+    return StateChanged(
+        handle=handle,
+        entry="e",
+        owner_uid=0,
+        device_type="ssh",
+        state=RASCS.OpenPort,
+        extended_error=i,
+        phase=Phase.DIALING,
+        refs=1,
+    )
 
 
 async def test_sequence_numbers_are_ordered_and_survive_a_restart(tmp_path) -> None:
@@ -125,17 +133,37 @@ def test_every_kind_round_trips_through_json(tmp_path) -> None:
         Released,
     )
 
-    base = {"handle": 3, "entry": "e", "owner_uid": 7, "device_type": "ssh", "state": RASCS.Connected,
-            "phase": Phase.CONNECTED, "refs": 2, "notify": Notify.CONNECTION, "seq": 9, "time": 1.5}
-    events = [StateChanged(**base, recovered=True), ReferenceChanged(**base, joined_uid=4),
-              HangupStarted(**base, reason="r"), Released(**base), Redialing(**base, attempt=1, attempts=3),
-              EntryChanged(action="imported", names=("a", "b")), DaemonChanged(action="ready", pid=3),
-              NetChanged(action="connected", uid=1, local_name="Z:", remote_name=r"\\s\x", provider="smb"),
-              NotifyeeReport(notifyee="n", path="/p", operation="add", phase="pre", error="boom"),
-              Overflow(seq=4, resume_from=4)]
+    base = {
+        "handle": 3,
+        "entry": "e",
+        "owner_uid": 7,
+        "device_type": "ssh",
+        "state": RASCS.Connected,
+        "phase": Phase.CONNECTED,
+        "refs": 2,
+        "notify": Notify.CONNECTION,
+        "seq": 9,
+        "time": 1.5,
+    }
+    events = [
+        StateChanged(**base, recovered=True),
+        ReferenceChanged(**base, joined_uid=4),
+        HangupStarted(**base, reason="r"),
+        Released(**base),
+        Redialing(**base, attempt=1, attempts=3),
+        EntryChanged(action="imported", names=("a", "b")),
+        DaemonChanged(action="ready", pid=3),
+        NetChanged(
+            action="connected", uid=1, local_name="Z:", remote_name=r"\\s\x", provider="smb"
+        ),
+        NotifyeeReport(notifyee="n", path="/p", operation="add", phase="pre", error="boom"),
+        Overflow(seq=4, resume_from=4),
+    ]
     import json
 
-    assert {type(e) for e in events} == set(type(e) for e in events) and len(events) == len(EventKind)
+    assert {type(e) for e in events} == set(type(e) for e in events) and len(events) == len(
+        EventKind
+    )
     for event in events:
         data = json.loads(json.dumps(encode(event)))
         assert data["kind"] == event.kind.value

@@ -25,8 +25,12 @@ from peers.users import CLIENT_UIDS, run_as
 
 
 def connect(sshd: Sshd, **kwargs: object) -> asyncssh.SSHClientConnection:
-    options: dict[str, object] = {"username": sshd.user, "known_hosts": str(sshd.known_hosts),
-                                  "client_keys": None, "agent_path": None}
+    options: dict[str, object] = {
+        "username": sshd.user,
+        "known_hosts": str(sshd.known_hosts),
+        "client_keys": None,
+        "agent_path": None,
+    }
     options.update(kwargs)
     return asyncssh.connect(sshd.host, sshd.port, **options)  # type: ignore[return-value, arg-type]
 
@@ -51,7 +55,10 @@ async def test_wrong_password_is_permission_denied(sshd: Sshd) -> None:
 
 
 async def test_key_login_and_sftp_write_to_home(sshd: Sshd) -> None:
-    async with connect(sshd, client_keys=[str(sshd.client_key)]) as conn, conn.start_sftp_client() as sftp:
+    async with (
+        connect(sshd, client_keys=[str(sshd.client_key)]) as conn,
+        conn.start_sftp_client() as sftp,
+    ):
         async with sftp.open("probe.txt", "w") as f:
             await f.write("written over sftp")
     stored = sshd.home / "probe.txt"
@@ -80,7 +87,9 @@ async def test_kill_sessions_closes_an_open_connection(sshd: Sshd) -> None:
 
 
 async def test_stopped_sessions_are_a_silent_peer_that_keepalive_detects(sshd: Sshd) -> None:
-    conn = await connect(sshd, password=sshd.password, keepalive_interval=0.3, keepalive_count_max=2)
+    conn = await connect(
+        sshd, password=sshd.password, keepalive_interval=0.3, keepalive_count_max=2
+    )
     try:
         sshd.stop_sessions()
         await asyncio.wait_for(conn.wait_closed(), 10)
@@ -104,10 +113,26 @@ def test_stop_ends_the_listener_and_every_session() -> None:
     try:
         # A session held open by a real ssh client, to prove stop() reaches per-connection processes.
         client = subprocess.Popen(
-            ["ssh", "-F", "/dev/null", "-i", str(server.client_key), "-p", str(server.port),
-             "-o", f"UserKnownHostsFile={server.known_hosts}", "-o", "BatchMode=yes", "-N",
-             f"{server.user}@{server.host}"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, start_new_session=True)
+            [
+                "ssh",
+                "-F",
+                "/dev/null",
+                "-i",
+                str(server.client_key),
+                "-p",
+                str(server.port),
+                "-o",
+                f"UserKnownHostsFile={server.known_hosts}",
+                "-o",
+                "BatchMode=yes",
+                "-N",
+                f"{server.user}@{server.host}",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         try:
             deadline = time.monotonic() + 10
             while len(server.session_pids()) < 2 and time.monotonic() < deadline:
@@ -147,10 +172,17 @@ def test_http_server_stop_is_by_pid() -> None:
 def test_client_uids_run_the_venv_python(client_uids: tuple[int, int]) -> None:
     assert client_uids == CLIENT_UIDS
     for uid in client_uids:
-        r = run_as(uid, uid, [sys.executable, "-c", "import os, openras; print(os.getuid(), os.getgid(), os.getgroups())"])
+        r = run_as(
+            uid,
+            uid,
+            [
+                sys.executable,
+                "-c",
+                "import os, openras; print(os.getuid(), os.getgid(), os.getgroups())",
+            ],
+        )
         assert r.returncode == 0, r.stderr
         assert r.stdout.split() == [str(uid), str(uid), "[]"]
-
 
 
 ASYNCSSH_KEY_LOGIN = """
@@ -163,22 +195,36 @@ asyncio.run(main())
 """
 
 
-def test_another_uid_logs_in_with_its_copy_of_the_client_key(sshd: Sshd, client_uids: tuple[int, int]) -> None:
+def test_another_uid_logs_in_with_its_copy_of_the_client_key(
+    sshd: Sshd, client_uids: tuple[int, int]
+) -> None:
     # asyncssh, not the ssh CLI: OpenSSH's client refuses to run for a uid without a passwd entry.
     uid = client_uids[0]
-    argv = [sys.executable, "-c", ASYNCSSH_KEY_LOGIN, sshd.host, str(sshd.port), sshd.user,
-            str(sshd.client_key_for(uid)), str(sshd.known_hosts)]
+    argv = [
+        sys.executable,
+        "-c",
+        ASYNCSSH_KEY_LOGIN,
+        sshd.host,
+        str(sshd.port),
+        sshd.user,
+        str(sshd.client_key_for(uid)),
+        str(sshd.known_hosts),
+    ]
     r = run_as(uid, uid, argv, timeout=30)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == str(sshd.uid)
     # The root-owned original stays unreadable to that uid.
     assert run_as(uid, uid, ["cat", str(sshd.client_key)]).returncode != 0
 
+
 MAGIC = bytes([5, 6, 0x12, 0x34, 0x56, 0x78])  # LCP option: magic number
 
 
-def lcp_exchange(send: Callable[[bytes], object], recv: Callable[[], bytes],
-                 auth: tuple[str, str, str] | None = None) -> list[tuple[int, bytes]]:
+def lcp_exchange(
+    send: Callable[[bytes], object],
+    recv: Callable[[], bytes],
+    auth: tuple[str, str, str] | None = None,
+) -> list[tuple[int, bytes]]:
     """Send our LCP Configure-Request, ack the peer's, authenticate if asked; return every frame seen.
 
     auth is (method, user, password); the exchange ends at the peer's Configure-Ack (no
@@ -193,12 +239,22 @@ def lcp_exchange(send: Callable[[bytes], object], recv: Callable[[], bytes],
             send(hdlc.encode(hdlc.LCP, bytes([hdlc.CONF_ACK]) + p[1:]))
             if auth and auth[0] == "pap":
                 user, password = auth[1].encode(), auth[2].encode()
-                send(hdlc.encode(hdlc.PAP, hdlc.control(1, 1, bytes([len(user)]) + user
-                                                        + bytes([len(password)]) + password)))
+                send(
+                    hdlc.encode(
+                        hdlc.PAP,
+                        hdlc.control(
+                            1, 1, bytes([len(user)]) + user + bytes([len(password)]) + password
+                        ),
+                    )
+                )
         if auth and proto == hdlc.CHAP and p[0] == 1:  # Challenge: id, value-size, value, name
             value = p[5 : 5 + p[4]]
             digest = hashlib.md5(bytes([p[1]]) + auth[2].encode() + value).digest()
-            send(hdlc.encode(hdlc.CHAP, hdlc.control(2, p[1], bytes([16]) + digest + auth[1].encode())))
+            send(
+                hdlc.encode(
+                    hdlc.CHAP, hdlc.control(2, p[1], bytes([16]) + digest + auth[1].encode())
+                )
+            )
 
     def enough(frames: list[tuple[int, bytes]]) -> bool:
         nonlocal handled
@@ -231,7 +287,9 @@ def test_slirp_answers_lcp_over_tcp_and_runs_only_in_its_namespace(slirp: Slirp)
         ns = os.readlink(f"/proc/{pids[0]}/ns/net")
         assert ns != os.readlink("/proc/self/ns/net")
         assert Path(f"/proc/{pids[0]}/exe").resolve().name == "slirp-fullbolt"
-    links = subprocess.run(["ip", "-n", slirp.netns, "-o", "link"], capture_output=True, text=True, check=True)
+    links = subprocess.run(
+        ["ip", "-n", slirp.netns, "-o", "link"], capture_output=True, text=True, check=True
+    )
     assert [line.split(":")[1].strip() for line in links.stdout.splitlines()] == ["lo"]
 
 
@@ -248,6 +306,7 @@ def test_slirp_listening_inside_the_namespace(slirp_factory: Callable[..., Slirp
 def test_slirp_on_a_pty(slirp_pty: Slirp) -> None:
     fd = os.open(slirp_pty.pty, os.O_RDWR | os.O_NOCTTY)
     try:
+
         def recv() -> bytes:
             ready, _, _ = select.select([fd], [], [], 0.5)
             if not ready:
@@ -286,5 +345,7 @@ def test_slirp_stop_removes_namespace_and_processes() -> None:
         netns = peer.netns
         peer.cleanup()
     assert not any(alive(p) for p in pids)
-    assert netns not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert (
+        netns not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    )
     assert not peer.dir.exists()

@@ -47,7 +47,12 @@ def test_case_sensitive_keys_order_and_unknown_keys_kept() -> None:
     assert vpn.get("DEVICE") == "vpn"
     assert vpn.device == "vpn"
     keys = [k for k, _ in vpn.lines]
-    assert keys.index("MEDIA") < keys.index("Device") < keys.index("DEVICE") < keys.index("UnknownFutureKey")
+    assert (
+        keys.index("MEDIA")
+        < keys.index("Device")
+        < keys.index("DEVICE")
+        < keys.index("UnknownFutureKey")
+    )
     assert vpn.get("UnknownFutureKey") == "keep me"
     assert vpn.get("AreaCode") == ""
 
@@ -64,15 +69,18 @@ def test_utf8_bom_and_utf16_are_read() -> None:
     assert phonebook.parse(text.encode("utf-16"))[0].name == "Café"
 
 
-@pytest.mark.parametrize("text, where", [
-    ("DEVICE=ssh\r\n", "outside any [entry]"),
-    ("[A]\r\nthis line has no equals sign\r\n", "expected KEY=VALUE"),
-    ("[A]\r\nDEVICE=ssh\r\n[A]\r\nDEVICE=tcp\r\n", "appears twice"),
-    ("[A\r\nDEVICE=ssh\r\n", "malformed section header"),
-    ("[]\r\n", "malformed section header"),
-    ("[A]\r\n bad key=1\r\n=value\r\n", "invalid key"),
-    ("[A]\r\nDEVICE=ssh\x00\r\n", "NUL"),
-])
+@pytest.mark.parametrize(
+    "text, where",
+    [
+        ("DEVICE=ssh\r\n", "outside any [entry]"),
+        ("[A]\r\nthis line has no equals sign\r\n", "expected KEY=VALUE"),
+        ("[A]\r\nDEVICE=ssh\r\n[A]\r\nDEVICE=tcp\r\n", "appears twice"),
+        ("[A\r\nDEVICE=ssh\r\n", "malformed section header"),
+        ("[]\r\n", "malformed section header"),
+        ("[A]\r\n bad key=1\r\n=value\r\n", "invalid key"),
+        ("[A]\r\nDEVICE=ssh\x00\r\n", "NUL"),
+    ],
+)
 def test_malformed_files_fail_with_625_and_name_the_line(text: str, where: str) -> None:
     with pytest.raises(RasError) as info:
         phonebook.parse(text, "test.pbk")
@@ -101,14 +109,26 @@ def test_random_input_parses_or_fails_with_a_phonebook_code(data: bytes | str) -
         assert exc.code == ErrorCode.ERROR_CORRUPT_PHONEBOOK
         return
     # What parses must survive a round trip unchanged.
-    assert [(e.name, e.lines) for e in phonebook.parse(phonebook.serialize(entries))] == \
-        [(e.name, e.lines) for e in entries]
+    assert [(e.name, e.lines) for e in phonebook.parse(phonebook.serialize(entries))] == [
+        (e.name, e.lines) for e in entries
+    ]
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,15}", fullmatch=True),
-                          st.text(alphabet=st.characters(blacklist_characters="\r\n\x00", blacklist_categories=("Cs",)),
-                                  max_size=40)), max_size=30))
+@given(
+    st.lists(
+        st.tuples(
+            st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,15}", fullmatch=True),
+            st.text(
+                alphabet=st.characters(
+                    blacklist_characters="\r\n\x00", blacklist_categories=("Cs",)
+                ),
+                max_size=40,
+            ),
+        ),
+        max_size=30,
+    )
+)
 def test_generated_entries_round_trip(lines: list[tuple[str, str]]) -> None:
     # Values with surrounding spaces are trimmed on the right by the parser, like Windows.
     lines = [(k, v.rstrip()) for k, v in lines]

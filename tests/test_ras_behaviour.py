@@ -42,13 +42,24 @@ def silent_server() -> Any:
     srv.close()
 
 
-def test_hang_up_during_a_dial_stops_its_notifications(win32ras: Any, daemon: Any, silent_server: int,
-                                                       tmp_path: Any) -> None:
+def test_hang_up_during_a_dial_stops_its_notifications(
+    win32ras: Any, daemon: Any, silent_server: int, tmp_path: Any
+) -> None:
     known = tmp_path / "kh"
     known.write_text("")
     with daemon.client() as c:
-        c.call("POST", "/v1/entries", json={"name": "stuck", "lines": [
-            ["DEVICE", "ssh"], ["PhoneNumber", f"127.0.0.1:{silent_server}"], ["SshKnownHosts", str(known)]]})
+        c.call(
+            "POST",
+            "/v1/entries",
+            json={
+                "name": "stuck",
+                "lines": [
+                    ["DEVICE", "ssh"],
+                    ["PhoneNumber", f"127.0.0.1:{silent_server}"],
+                    ["SshKnownHosts", str(known)],
+                ],
+            },
+        )
     calls: list[int] = []
     in_connect = threading.Event()
 
@@ -115,7 +126,9 @@ def test_slow_subscriber_is_cut_off_and_the_daemon_keeps_serving(daemon_factory:
             break
         data += chunk
     stalled.close()
-    events = [json.loads(line[6:]) for line in data.decode().splitlines() if line.startswith("data: ")]
+    events = [
+        json.loads(line[6:]) for line in data.decode().splitlines() if line.startswith("data: ")
+    ]
     assert events[-1]["kind"] == "overflow"
     assert events[-1]["resume_from"] == events[-2]["seq"]
     seqs = [e["seq"] for e in events[:-1]]
@@ -124,8 +137,10 @@ def test_slow_subscriber_is_cut_off_and_the_daemon_keeps_serving(daemon_factory:
 
 def test_phonebook_through_the_cli(daemon: Any, tmp_path: Any) -> None:
     pbk = tmp_path / "in.pbk"
-    pbk.write_bytes(b"[A]\r\nMEDIA=serial\r\nDevice=x\r\nDEVICE=tcp\r\nPhoneNumber=127.0.0.1:9\r\nZz=keep\r\n"
-                    b"\r\n[B]\r\nDEVICE=ssh\r\n")
+    pbk.write_bytes(
+        b"[A]\r\nMEDIA=serial\r\nDevice=x\r\nDEVICE=tcp\r\nPhoneNumber=127.0.0.1:9\r\nZz=keep\r\n"
+        b"\r\n[B]\r\nDEVICE=ssh\r\n"
+    )
     assert daemon.cli("phonebook", "import", str(pbk)).returncode == 0
     again = daemon.cli("phonebook", "import", str(pbk))
     assert again.returncode == 85 and "85" in again.stderr  # exists; --replace overwrites
@@ -134,11 +149,15 @@ def test_phonebook_through_the_cli(daemon: Any, tmp_path: Any) -> None:
     assert daemon.cli("phonebook", "export", str(out)).returncode == 0
     from openras import phonebook
 
-    assert [(e.name, e.lines) for e in phonebook.read_file(str(out))] == \
-        [(e.name, e.lines) for e in phonebook.read_file(str(pbk))]
+    assert [(e.name, e.lines) for e in phonebook.read_file(str(out))] == [
+        (e.name, e.lines) for e in phonebook.read_file(str(pbk))
+    ]
     assert daemon.cli("entry", "set", "A", "PhoneNumber=127.0.0.1:10").returncode == 0
     shown = json.loads(daemon.cli("entry", "show", "A", "--json").stdout)
-    assert shown["properties"]["PhoneNumber"] == "127.0.0.1:10" and shown["lines"][1] == ["Device", "x"]
+    assert shown["properties"]["PhoneNumber"] == "127.0.0.1:10" and shown["lines"][1] == [
+        "Device",
+        "x",
+    ]
     assert daemon.cli("entry", "rename", "A", "C").returncode == 0
     assert daemon.cli("entry", "delete", "C").returncode == 0
     missing = daemon.cli("entry", "show", "C")
@@ -149,7 +168,9 @@ def test_phonebook_through_the_cli(daemon: Any, tmp_path: Any) -> None:
     assert broken.returncode == 625 % 256 and "625" in broken.stderr
 
 
-def test_entry_of_another_user_cannot_be_edited(daemon_factory: Any, client_uids: tuple[int, int]) -> None:
+def test_entry_of_another_user_cannot_be_edited(
+    daemon_factory: Any, client_uids: tuple[int, int]
+) -> None:
     daemon = daemon_factory('[daemon]\nallow_users = "*"\n')
     owner, other = client_uids
     assert daemon.cli("entry", "create", "mine", "DEVICE=ssh", uid=owner).returncode == 0

@@ -28,14 +28,26 @@ print(json.dumps({{"handle": h, "rc": rc}}))
 """
 
 
-def dial_in_process(daemon: Any, sshd: Any, entry: str = "lab", password: str | None = None,
-                    uid: int | None = None, pbk: str | None = None) -> dict[str, Any]:
-    code = DIAL_AND_EXIT.format(entry=entry, user=sshd.user, password=sshd.password if password is None else password,
-                                pbk=repr(pbk))
+def dial_in_process(
+    daemon: Any,
+    sshd: Any,
+    entry: str = "lab",
+    password: str | None = None,
+    uid: int | None = None,
+    pbk: str | None = None,
+) -> dict[str, Any]:
+    code = DIAL_AND_EXIT.format(
+        entry=entry,
+        user=sshd.user,
+        password=sshd.password if password is None else password,
+        pbk=repr(pbk),
+    )
     return daemon.python_json(code, uid=uid)
 
 
-def test_async_dial_notifies_every_state_in_order_then_nothing(win32ras: Any, daemon: Any, sshd: Any) -> None:
+def test_async_dial_notifies_every_state_in_order_then_nothing(
+    win32ras: Any, daemon: Any, sshd: Any
+) -> None:
     ssh_entry(daemon, sshd)
     calls: list[tuple[int, int, int, int, int]] = []
     final = threading.Event()
@@ -50,7 +62,12 @@ def test_async_dial_notifies_every_state_in_order_then_nothing(win32ras: Any, da
     assert final.wait(30), calls
     assert [RASCS(c[2]).name for c in calls] == SSH_STATES
     assert all(c[0] == handle and c[1] == win32ras.WM_RASDIALEVENT and c[3] == 0 for c in calls)
-    assert win32ras.GetConnectStatus(handle) == (win32ras.RASCS_Connected, 0, "ssh", f"ssh:{sshd.host}:{sshd.port}")
+    assert win32ras.GetConnectStatus(handle) == (
+        win32ras.RASCS_Connected,
+        0,
+        "ssh",
+        f"ssh:{sshd.host}:{sshd.port}",
+    )
     projection = win32ras.GetProjectionInfo(handle, win32ras.RASP_PppIp)
     assert projection["dwError"] == 0 and projection["szServerIpAddress"] == "127.0.0.1"
     assert port_open(projection["dwSocksPort"])
@@ -65,8 +82,9 @@ def test_async_dial_notifies_every_state_in_order_then_nothing(win32ras: Any, da
     assert len(calls) == len(SSH_STATES)
 
 
-def test_bad_password_ends_in_authenticate_with_691_and_handle_needs_hangup(win32ras: Any, daemon: Any,
-                                                                             sshd: Any) -> None:
+def test_bad_password_ends_in_authenticate_with_691_and_handle_needs_hangup(
+    win32ras: Any, daemon: Any, sshd: Any
+) -> None:
     ssh_entry(daemon, sshd)
     calls: list[tuple[int, int]] = []
     final = threading.Event()
@@ -76,7 +94,9 @@ def test_bad_password_ends_in_authenticate_with_691_and_handle_needs_hangup(win3
         if state == win32ras.RASCS_Connected or error:
             final.set()
 
-    handle, rc = win32ras.Dial(None, None, ("lab", "", "", sshd.user, "wrong-password", ""), callback)
+    handle, rc = win32ras.Dial(
+        None, None, ("lab", "", "", sshd.user, "wrong-password", ""), callback
+    )
     assert rc == 0 and handle
     assert final.wait(30)
     assert calls[-1] == (win32ras.RASCS_Authenticate, 691)
@@ -94,8 +114,9 @@ def test_bad_password_ends_in_authenticate_with_691_and_handle_needs_hangup(win3
     win32ras.HangUp(handle2)
 
 
-def test_connection_outlives_the_dialer_and_is_used_listed_and_hung_up_by_others(daemon: Any, sshd: Any,
-                                                                                 http_server: Any) -> None:
+def test_connection_outlives_the_dialer_and_is_used_listed_and_hung_up_by_others(
+    daemon: Any, sshd: Any, http_server: Any
+) -> None:
     ssh_entry(daemon, sshd)
     first = dial_in_process(daemon, sshd)  # this process exits right after dialing
     assert first["rc"] == 0
@@ -105,10 +126,23 @@ def test_connection_outlives_the_dialer_and_is_used_listed_and_hung_up_by_others
     listing = daemon.python_json(
         "import json; from openras import win32ras as w\n"
         f"p = w.GetProjectionInfo({handle}, w.RASP_PppIp)\n"
-        "print(json.dumps({'conns': w.EnumConnections(), 'port': p['dwSocksPort']}))")
+        "print(json.dumps({'conns': w.EnumConnections(), 'port': p['dwSocksPort']}))"
+    )
     assert [handle, "lab", "ssh", f"ssh:{sshd.host}:{sshd.port}"] in listing["conns"]
-    page = subprocess.run(["curl", "-s", "--max-time", "10", "--socks5", f"127.0.0.1:{listing['port']}",
-                           f"http://127.0.0.1:{http_server.port}/"], capture_output=True, text=True, timeout=30)
+    page = subprocess.run(
+        [
+            "curl",
+            "-s",
+            "--max-time",
+            "10",
+            "--socks5",
+            f"127.0.0.1:{listing['port']}",
+            f"http://127.0.0.1:{http_server.port}/",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert http_server.token in page.stdout
     rasdial = daemon.rasdial()
     assert rasdial.returncode == 0 and "Connected to\nlab\n" in rasdial.stdout
@@ -120,22 +154,37 @@ def test_connection_outlives_the_dialer_and_is_used_listed_and_hung_up_by_others
         "answers = []\n"
         "while True:\n"
         f"    try: answers.append(w.GetConnectStatus({handle})[0])\n"
-        "    except w.error as e: print(json.dumps({'answers': answers, 'winerror': e.winerror})); break\n")
+        "    except w.error as e: print(json.dumps({'answers': answers, 'winerror': e.winerror})); break\n"
+    )
     assert result["winerror"] == 6
     assert not port_open(listing["port"])
     kinds = [e["kind"] for e in events_of(daemon, handle)]
     assert kinds.index("hangup") < kinds.index("released") == len(kinds) - 1
 
 
-def test_server_side_kill_gives_disconnected_with_a_code_and_rascn_disconnection(win32ras: Any, daemon: Any,
-                                                                                 sshd: Any) -> None:
+def test_server_side_kill_gives_disconnected_with_a_code_and_rascn_disconnection(
+    win32ras: Any, daemon: Any, sshd: Any
+) -> None:
     ssh_entry(daemon, sshd)
     with daemon.client() as c:
         since = c.call("GET", "/v1/health")["last_seq"]
     # The watcher resumes from `since`: it cannot miss an event that happens before it subscribes.
     watcher = subprocess.Popen(
-        [sys.executable, "-m", "openras", "monitor", "--json", "--notify", "disconnection", "--since", str(since)],
-        env={**daemon.env, "OPENRAS_NO_AUTOSTART": "1"}, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "openras",
+            "monitor",
+            "--json",
+            "--notify",
+            "disconnection",
+            "--since",
+            str(since),
+        ],
+        env={**daemon.env, "OPENRAS_NO_AUTOSTART": "1"},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     fired = threading.Event()
     try:
         handle, rc = win32ras.Dial(None, None, ("lab", "", "", sshd.user, sshd.password, ""), None)
@@ -158,13 +207,18 @@ def test_server_side_kill_gives_disconnected_with_a_code_and_rascn_disconnection
         watcher.wait()
 
 
-def test_silent_peer_is_detected_by_keepalive_with_829(win32ras: Any, daemon: Any, sshd: Any) -> None:
+def test_silent_peer_is_detected_by_keepalive_with_829(
+    win32ras: Any, daemon: Any, sshd: Any
+) -> None:
     ssh_entry(daemon, sshd, SshKeepAliveSeconds="1", SshKeepAliveCount="2")
     handle, rc = win32ras.Dial(None, None, ("lab", "", "", sshd.user, sshd.password, ""), None)
     assert rc == 0
     sshd.stop_sessions()
     try:
-        status = wait_for(lambda: (s := status_or_none(daemon, handle)) and s["phase"] == "failed" and s, timeout=30)
+        status = wait_for(
+            lambda: (s := status_or_none(daemon, handle)) and s["phase"] == "failed" and s,
+            timeout=30,
+        )
     finally:
         sshd.cont_sessions()
     assert status["state"] == int(RASCS.Disconnected) and status["error"] == 829
@@ -187,25 +241,33 @@ def test_two_dials_share_a_handle_until_both_hang_up(win32ras: Any, daemon: Any,
     assert not port_open(port)
 
 
-def test_another_user_may_list_but_not_hang_up(daemon_factory: Any, sshd: Any, client_uids: tuple[int, int]) -> None:
+def test_another_user_may_list_but_not_hang_up(
+    daemon_factory: Any, sshd: Any, client_uids: tuple[int, int]
+) -> None:
     daemon = daemon_factory('[daemon]\nallow_users = "*"\n')
     ssh_entry(daemon, sshd)
     owner, other = client_uids
     dialed = dial_in_process(daemon, sshd, uid=owner)
     assert dialed["rc"] == 0
     handle = dialed["handle"]
-    seen = daemon.python_json("import json; from openras import win32ras as w; print(json.dumps(w.EnumConnections()))",
-                              uid=other)
+    seen = daemon.python_json(
+        "import json; from openras import win32ras as w; print(json.dumps(w.EnumConnections()))",
+        uid=other,
+    )
     assert handle in [c[0] for c in seen]
     denied = daemon.python_json(
         "import json; from openras import win32ras as w\n"
         f"try: w.HangUp({handle}); print(json.dumps(0))\n"
-        "except w.error as e: print(json.dumps(e.winerror))", uid=other)
+        "except w.error as e: print(json.dumps(e.winerror))",
+        uid=other,
+    )
     assert denied == 5
     assert status_or_none(daemon, handle)["phase"] == "connected"
     assert status_or_none(daemon, handle)["owner_uid"] == owner
     # The owner may.
-    daemon.python_json(f"import json; from openras import win32ras as w; w.HangUp({handle}); print(1)", uid=owner)
+    daemon.python_json(
+        f"import json; from openras import win32ras as w; w.HangUp({handle}); print(1)", uid=owner
+    )
     wait_for(lambda: status_or_none(daemon, handle) is None)
 
 
@@ -219,7 +281,11 @@ def test_daemon_killed_while_connected_and_restarted(daemon: Any, sshd: Any) -> 
     assert not port_open(port)  # the link died with the process
     daemon.start()
     status = status_or_none(daemon, handle)
-    assert status["state"] == int(RASCS.Disconnected) and status["error"] == 668 and status["phase"] == "failed"
+    assert (
+        status["state"] == int(RASCS.Disconnected)
+        and status["error"] == 668
+        and status["phase"] == "failed"
+    )
     with daemon.client() as c:
         assert all(conn["phase"] != "connected" for conn in c.call("GET", "/v1/connections"))
         # A watcher resuming from before the crash gets RASCN_Disconnection for the handle.
@@ -259,7 +325,9 @@ def test_failed_handle_of_a_dead_process_is_released_after_grace(daemon: Any, ss
 
 
 @pytest.mark.parametrize("which", ["unknown", "changed"])
-def test_host_key_is_always_checked(win32ras: Any, daemon: Any, sshd: Any, tmp_path: Any, which: str) -> None:
+def test_host_key_is_always_checked(
+    win32ras: Any, daemon: Any, sshd: Any, tmp_path: Any, which: str
+) -> None:
     if which == "unknown":
         known = tmp_path / "empty_known_hosts"
         known.write_text("")
@@ -283,7 +351,9 @@ def test_key_authentication(win32ras: Any, daemon: Any, sshd: Any) -> None:
     win32ras.HangUp(handle)
 
 
-def test_saved_credentials_are_used_and_never_returned(win32ras: Any, daemon: Any, sshd: Any) -> None:
+def test_saved_credentials_are_used_and_never_returned(
+    win32ras: Any, daemon: Any, sshd: Any
+) -> None:
     ssh_entry(daemon, sshd)
     win32ras.SetEntryDialParams(None, ("lab", "", "", sshd.user, sshd.password, ""), 0)
     params, have = win32ras.GetEntryDialParams(None, "lab")
@@ -292,9 +362,18 @@ def test_saved_credentials_are_used_and_never_returned(win32ras: Any, daemon: An
     handle, rc = win32ras.Dial(None, None, params, None)
     assert rc == 0
     with daemon.client() as c:
-        blobs = [json.dumps(c.call("GET", path)) for path in
-                 ("/v1/entries", "/v1/entries/lab", "/v1/entries/lab/credentials", "/v1/connections",
-                  f"/v1/connections/{handle}", "/v1/events/log", "/v1/phonebook/export")]
+        blobs = [
+            json.dumps(c.call("GET", path))
+            for path in (
+                "/v1/entries",
+                "/v1/entries/lab",
+                "/v1/entries/lab/credentials",
+                "/v1/connections",
+                f"/v1/connections/{handle}",
+                "/v1/events/log",
+                "/v1/phonebook/export",
+            )
+        ]
     assert all(sshd.password not in blob for blob in blobs)
     win32ras.HangUp(handle)
     wait_for(lambda: status_or_none(daemon, handle) is None)
@@ -304,8 +383,10 @@ def test_saved_credentials_are_used_and_never_returned(win32ras: Any, daemon: An
 
 def test_dial_from_a_phonebook_file(daemon: Any, sshd: Any, tmp_path: Any) -> None:
     pbk = tmp_path / "rasphone.pbk"
-    pbk.write_text(f"[FileEntry]\r\nMEDIA=none\r\nDEVICE=ssh\r\nPhoneNumber={sshd.host}:{sshd.port}\r\n"
-                   f"SshKnownHosts={sshd.known_hosts}\r\n")
+    pbk.write_text(
+        f"[FileEntry]\r\nMEDIA=none\r\nDEVICE=ssh\r\nPhoneNumber={sshd.host}:{sshd.port}\r\n"
+        f"SshKnownHosts={sshd.known_hosts}\r\n"
+    )
     result = dial_in_process(daemon, sshd, entry="FileEntry", pbk=str(pbk))
     assert result["rc"] == 0
     status = status_or_none(daemon, result["handle"])
@@ -318,34 +399,47 @@ def test_dial_from_a_phonebook_file(daemon: Any, sshd: Any, tmp_path: Any) -> No
     assert bad.returncode == 691 % 256 and "Remote Access error 691" in bad.stderr
     good = daemon.rasdial("FileEntry", sshd.user, sshd.password, f"/PHONEBOOK:{pbk}")
     assert good.returncode == 0, good.stderr
-    assert "Connecting to FileEntry..." in good.stdout and "Successfully connected to FileEntry." in good.stdout
+    assert (
+        "Connecting to FileEntry..." in good.stdout
+        and "Successfully connected to FileEntry." in good.stdout
+    )
     assert daemon.rasdial("FileEntry", "/DISCONNECT").returncode == 0
     missing = daemon.rasdial("Nope", f"/PHONEBOOK:{pbk}")
     assert missing.returncode == 623 % 256 and "623" in missing.stderr
 
 
-def test_saved_credentials_belong_to_the_user_who_saved_them(daemon_factory: Any, sshd: Any,
-                                                             client_uids: tuple[int, int]) -> None:
+def test_saved_credentials_belong_to_the_user_who_saved_them(
+    daemon_factory: Any, sshd: Any, client_uids: tuple[int, int]
+) -> None:
     daemon = daemon_factory('[daemon]\nallow_users = "*"\n')
     ssh_entry(daemon, sshd)
     owner, other = client_uids
-    save = (f"from openras import win32ras as w; w.SetEntryDialParams(None, ('lab', '', '', {sshd.user!r}, "
-            f"{sshd.password!r}, ''), 0); print(1)")
+    save = (
+        f"from openras import win32ras as w; w.SetEntryDialParams(None, ('lab', '', '', {sshd.user!r}, "
+        f"{sshd.password!r}, ''), 0); print(1)"
+    )
     assert daemon.python_json(save, uid=owner) == 1
-    probe = ("import json; from openras import win32ras as w\n"
-             "p, have = w.GetEntryDialParams(None, 'lab')\n"
-             "h, rc = w.Dial(None, None, p, None)\n"
-             "print(json.dumps([have, rc, h]))")
+    probe = (
+        "import json; from openras import win32ras as w\n"
+        "p, have = w.GetEntryDialParams(None, 'lab')\n"
+        "h, rc = w.Dial(None, None, p, None)\n"
+        "print(json.dumps([have, rc, h]))"
+    )
     have, rc, handle = daemon.python_json(probe, uid=other)
     assert have == 0 and rc == 691  # the other user's dial did not get the owner's password
-    daemon.python_json(f"from openras import win32ras as w; w.HangUp({handle}); print(1)", uid=other)
+    daemon.python_json(
+        f"from openras import win32ras as w; w.HangUp({handle}); print(1)", uid=other
+    )
     have, rc, handle = daemon.python_json(probe, uid=owner)
     assert have == 1 and rc == 0
-    daemon.python_json(f"from openras import win32ras as w; w.HangUp({handle}); print(1)", uid=owner)
+    daemon.python_json(
+        f"from openras import win32ras as w; w.HangUp({handle}); print(1)", uid=owner
+    )
 
 
-def test_entry_files_are_read_with_the_dialing_users_rights(daemon_factory: Any, sshd: Any,
-                                                            client_uids: tuple[int, int], tmp_path: Any) -> None:
+def test_entry_files_are_read_with_the_dialing_users_rights(
+    daemon_factory: Any, sshd: Any, client_uids: tuple[int, int], tmp_path: Any
+) -> None:
     """A root daemon must not read, for another user, a key that user could not read."""
     daemon = daemon_factory('[daemon]\nallow_users = "*"\n')
     user, _ = client_uids
@@ -353,7 +447,9 @@ def test_entry_files_are_read_with_the_dialing_users_rights(daemon_factory: Any,
     ssh_entry(daemon, sshd, SshKey=str(sshd.client_key))  # root's 0600 key
     dialed = dial_in_process(daemon, sshd, uid=user, password="")
     assert dialed["rc"] == 5  # ERROR_ACCESS_DENIED: not the dialing user's key
-    daemon.python_json(f"from openras import win32ras as w; w.HangUp({dialed['handle']}); print(1)", uid=user)
+    daemon.python_json(
+        f"from openras import win32ras as w; w.HangUp({dialed['handle']}); print(1)", uid=user
+    )
     # A symlink to the key is not followed, even for root.
     link = tmp_path / "link"
     link.symlink_to(sshd.client_key)
@@ -366,4 +462,6 @@ def test_entry_files_are_read_with_the_dialing_users_rights(daemon_factory: Any,
         c.call("PATCH", "/v1/entries/lab", json={"properties": {"SshKey": str(own)}})
     dialed = dial_in_process(daemon, sshd, uid=user, password="")
     assert dialed["rc"] == 0
-    daemon.python_json(f"from openras import win32ras as w; w.HangUp({dialed['handle']}); print(1)", uid=user)
+    daemon.python_json(
+        f"from openras import win32ras as w; w.HangUp({dialed['handle']}); print(1)", uid=user
+    )

@@ -77,8 +77,12 @@ def ctx_for(e: Entry) -> DialContext:
 def test_registry_resolves_vpn_entries_by_kind() -> None:
     devices = registry()
     key = device_key(entry(Type="2", VpnStrategy="7"))
-    assert key == "ikev2" and isinstance(devices[key](ctx_for(entry(Type="2", VpnStrategy="7"))), IkeV2Device)
-    assert device_key(entry(DEVICE="vpn", VpnStrategy="OpenVpn")) == "openvpn" and "openvpn" in devices
+    assert key == "ikev2" and isinstance(
+        devices[key](ctx_for(entry(Type="2", VpnStrategy="7"))), IkeV2Device
+    )
+    assert (
+        device_key(entry(DEVICE="vpn", VpnStrategy="OpenVpn")) == "openvpn" and "openvpn" in devices
+    )
     assert device_key(entry(DEVICE="ssh")) == "ssh"
     with pytest.raises(RasError) as info:
         device_key(entry(Type="2", VpnStrategy="3"))

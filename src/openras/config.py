@@ -37,18 +37,26 @@ def load(path: Path) -> Config:
     daemon = data.get("daemon", {})
     allow = daemon.get("allow_users", "*" if os.geteuid() == 0 else [])
     if allow != "*" and not (isinstance(allow, list) and all(isinstance(u, int) for u in allow)):
-        raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, f"{path}: daemon.allow_users must be \"*\" or a list of uids")
+        raise RasError(
+            ErrorCode.ERROR_INVALID_PARAMETER,
+            f'{path}: daemon.allow_users must be "*" or a list of uids',
+        )
     cfg = Config(allow_users=allow, raw=data)
     for name in ("failed_handle_grace", "replay_events", "log_events", "subscriber_queue"):
         if name in daemon:
             value = daemon[name]
             if not isinstance(value, int | float) or value < 0:
-                raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, f"{path}: daemon.{name} must be a non-negative number")
+                raise RasError(
+                    ErrorCode.ERROR_INVALID_PARAMETER,
+                    f"{path}: daemon.{name} must be a non-negative number",
+                )
             setattr(cfg, name, type(getattr(cfg, name))(value))
     cfg.devices = dict(data.get("devices", {}))
     cfg.mpr = dict(data.get("mpr", {}))
     notifyees = data.get("notifyees", {})
     if not isinstance(notifyees, dict) or not all(isinstance(v, str) for v in notifyees.values()):
-        raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, f"{path}: [notifyees] maps names to file paths")
+        raise RasError(
+            ErrorCode.ERROR_INVALID_PARAMETER, f"{path}: [notifyees] maps names to file paths"
+        )
     cfg.notifyees = dict(notifyees)
     return cfg

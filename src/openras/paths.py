@@ -48,5 +48,8 @@ def resolve(home: str | os.PathLike[str] | None = None) -> Paths:
         return Paths(p, p, p)
     if os.geteuid() == 0:
         return Paths(Path("/run/openras"), Path("/var/lib/openras"), Path("/etc/openras"))
-    return Paths(Path(platformdirs.user_runtime_dir("openras")), Path(platformdirs.user_state_dir("openras")),
-                 Path(platformdirs.user_config_dir("openras")))
+    return Paths(
+        Path(platformdirs.user_runtime_dir("openras")),
+        Path(platformdirs.user_state_dir("openras")),
+        Path(platformdirs.user_config_dir("openras")),
+    )

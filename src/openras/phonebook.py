@@ -24,7 +24,12 @@ MAX_VALUE = 4096
 
 
 def check_name(name: str) -> str:
-    if not isinstance(name, str) or not _NAME_RE.match(name) or name.startswith(".") or name != name.strip():
+    if (
+        not isinstance(name, str)
+        or not _NAME_RE.match(name)
+        or name.startswith(".")
+        or name != name.strip()
+    ):
         raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, f"invalid entry name {name!r}")
     return name
 
@@ -62,7 +67,9 @@ class Entry:
         try:
             return int(value.strip(), 0)
         except ValueError:
-            raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{self.name}: {key}={value!r} is not a number") from None
+            raise RasError(
+                ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{self.name}: {key}={value!r} is not a number"
+            ) from None
 
     def set(self, key: str, value: str) -> None:
         """Replace the first ``key`` line, or append one."""
@@ -90,8 +97,12 @@ class Entry:
         return out
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "device": self.device, "lines": [list(kv) for kv in self.lines],
-                "properties": self.properties}
+        return {
+            "name": self.name,
+            "device": self.device,
+            "lines": [list(kv) for kv in self.lines],
+            "properties": self.properties,
+        }
 
 
 def _decode(data: bytes) -> str:
@@ -119,7 +130,9 @@ def parse(data: bytes | str, source: str = "<phonebook>") -> list[Entry]:
             try:
                 entries.append(Entry(current[0], current[1]))
             except RasError as exc:
-                raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{source}: {exc.detail}") from None
+                raise RasError(
+                    ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{source}: {exc.detail}"
+                ) from None
 
     # Only CR/LF end lines (str.splitlines would also split on \x0b, \x1c, U+2028, ...).
     for number, raw in enumerate(_LINE_BREAK.split(text), 1):
@@ -128,22 +141,34 @@ def parse(data: bytes | str, source: str = "<phonebook>") -> list[Entry]:
             continue
         if line.startswith("["):
             if not line.endswith("]") or len(line) < 3:
-                raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{source}:{number}: malformed section header")
+                raise RasError(
+                    ErrorCode.ERROR_CORRUPT_PHONEBOOK,
+                    f"{source}:{number}: malformed section header",
+                )
             close()
             name = line[1:-1]
             if name in seen:
-                raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{source}:{number}: entry [{name}] appears twice")
+                raise RasError(
+                    ErrorCode.ERROR_CORRUPT_PHONEBOOK,
+                    f"{source}:{number}: entry [{name}] appears twice",
+                )
             seen.add(name)
             current = (name, [])
             continue
         if "=" not in line:
-            raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{source}:{number}: expected KEY=VALUE")
+            raise RasError(
+                ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{source}:{number}: expected KEY=VALUE"
+            )
         if current is None:
-            raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{source}:{number}: key outside any [entry]")
+            raise RasError(
+                ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{source}:{number}: key outside any [entry]"
+            )
         key, value = raw.lstrip().split("=", 1)
         key = key.strip()
         if not _KEY_RE.match(key):
-            raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{source}:{number}: invalid key {key!r}")
+            raise RasError(
+                ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{source}:{number}: invalid key {key!r}"
+            )
         current[1].append((key, value.rstrip("\r\n")))
         if len(current[1]) > MAX_LINES:
             raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{source}:{number}: entry too long")
@@ -186,4 +211,3 @@ def find(entries: Iterable[Entry], name: str) -> Entry:
         if entry.name == name:
             return entry
     raise RasError(ErrorCode.ERROR_CANNOT_FIND_PHONEBOOK_ENTRY, f"no entry named {name!r}")
-

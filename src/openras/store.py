@@ -70,16 +70,21 @@ class Store:
         self.db.execute(
             "INSERT INTO entries(name, owner_uid, lines, created, modified) VALUES (?,?,?,?,?) "
             "ON CONFLICT(name) DO UPDATE SET lines=excluded.lines, modified=excluded.modified",
-            (name, owner_uid, json.dumps(lines), now, now))
+            (name, owner_uid, json.dumps(lines), now, now),
+        )
 
     def get_entry(self, name: str) -> tuple[int, list[tuple[str, str]]] | None:
-        row = self.db.execute("SELECT owner_uid, lines FROM entries WHERE name=?", (name,)).fetchone()
+        row = self.db.execute(
+            "SELECT owner_uid, lines FROM entries WHERE name=?", (name,)
+        ).fetchone()
         if not row:
             return None
         return row[0], [tuple(kv) for kv in json.loads(row[1])]
 
     def list_entries(self) -> list[tuple[str, int, list[tuple[str, str]]]]:
-        rows = self.db.execute("SELECT name, owner_uid, lines FROM entries ORDER BY name").fetchall()
+        rows = self.db.execute(
+            "SELECT name, owner_uid, lines FROM entries ORDER BY name"
+        ).fetchall()
         return [(n, o, [tuple(kv) for kv in json.loads(raw)]) for n, o, raw in rows]
 
     def delete_entry(self, name: str) -> bool:
@@ -93,19 +98,29 @@ class Store:
             self.db.execute("UPDATE credentials SET entry=? WHERE entry=?", (new, old))
 
     # -- credentials ----------------------------------------------------------
-    def put_credentials(self, uid: int, entry: str, user: str, password: str | None, domain: str) -> None:
-        self.db.execute("INSERT OR REPLACE INTO credentials(uid, entry, user, password, domain) VALUES (?,?,?,?,?)",
-                        (uid, entry, user, password, domain))
+    def put_credentials(
+        self, uid: int, entry: str, user: str, password: str | None, domain: str
+    ) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO credentials(uid, entry, user, password, domain) VALUES (?,?,?,?,?)",
+            (uid, entry, user, password, domain),
+        )
 
     def get_credentials(self, uid: int, entry: str) -> tuple[str, str | None, str] | None:
-        row = self.db.execute("SELECT user, password, domain FROM credentials WHERE uid=? AND entry=?",
-                              (uid, entry)).fetchone()
+        row = self.db.execute(
+            "SELECT user, password, domain FROM credentials WHERE uid=? AND entry=?", (uid, entry)
+        ).fetchone()
         return (row[0], row[1], row[2]) if row else None
 
     # -- connection records ---------------------------------------------------
-    def put_connection(self, handle: int, entry: str, state: int, error: int, record: dict[str, Any]) -> None:
-        self.db.execute("INSERT OR REPLACE INTO connections(handle, entry, state, error, record, updated) "
-                        "VALUES (?,?,?,?,?,?)", (handle, entry, state, error, json.dumps(record), time.time()))
+    def put_connection(
+        self, handle: int, entry: str, state: int, error: int, record: dict[str, Any]
+    ) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO connections(handle, entry, state, error, record, updated) "
+            "VALUES (?,?,?,?,?,?)",
+            (handle, entry, state, error, json.dumps(record), time.time()),
+        )
 
     def delete_connection(self, handle: int) -> None:
         self.db.execute("DELETE FROM connections WHERE handle=?", (handle,))
@@ -116,16 +131,22 @@ class Store:
 
     # -- event log --------------------------------------------------------------
     def append_event(self, seq: int, when: float, handle: int | None, body: dict[str, Any]) -> None:
-        self.db.execute("INSERT INTO events(seq, time, handle, body) VALUES (?,?,?,?)",
-                        (seq, when, handle, json.dumps(body)))
+        self.db.execute(
+            "INSERT INTO events(seq, time, handle, body) VALUES (?,?,?,?)",
+            (seq, when, handle, json.dumps(body)),
+        )
 
     def last_seq(self) -> int:
         row = self.db.execute("SELECT MAX(seq) FROM events").fetchone()
         return int(row[0] or 0)
 
     def events_since(self, seq: int, limit: int = 10000) -> list[dict[str, Any]]:
-        rows = self.db.execute("SELECT body FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)).fetchall()
+        rows = self.db.execute(
+            "SELECT body FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
+        ).fetchall()
         return [json.loads(r[0]) for r in rows]
 
     def trim_events(self, keep: int) -> None:
-        self.db.execute("DELETE FROM events WHERE seq <= (SELECT MAX(seq) FROM events) - ?", (keep,))
+        self.db.execute(
+            "DELETE FROM events WHERE seq <= (SELECT MAX(seq) FROM events) - ?", (keep,)
+        )

@@ -81,7 +81,9 @@ def _post(job: Callable[[], None]) -> None:
     global _callback_thread
     with _lock:
         if _callback_thread is None:
-            _callback_thread = threading.Thread(target=_callback_loop, name="win32ras-callbacks", daemon=True)
+            _callback_thread = threading.Thread(
+                target=_callback_loop, name="win32ras-callbacks", daemon=True
+            )
             _callback_thread.start()
     _callbacks.put(job)
 
@@ -112,20 +114,35 @@ def _params(params: Sequence[str] | None) -> list[str]:
     return values + [""] * (6 - len(values))
 
 
-def Dial(dialExtensions: Any, fileName: str | None, params: Sequence[str],
-         callback: Callable[..., Any] | None) -> tuple[int, int]:
+def Dial(
+    dialExtensions: Any,
+    fileName: str | None,
+    params: Sequence[str],
+    callback: Callable[..., Any] | None,
+) -> tuple[int, int]:
     """RasDial. Returns ``(handle, retcode)``; a non-zero handle must be hung up even on failure."""
     entry, phone, callback_number, user, password, domain = _params(params)
     ras = _ras()
     try:
-        started = ras.dial(entry, phonebook=fileName, phone_number=phone, user=user, password=password,
-                           domain=domain, callback_number=callback_number)
+        started = ras.dial(
+            entry,
+            phonebook=fileName,
+            phone_number=phone,
+            user=user,
+            password=password,
+            domain=domain,
+            callback_number=callback_number,
+        )
     except ApiError as exc:
         return 0, exc.code
     handle = started.handle
     if callback is not None:
-        threading.Thread(target=_follow, args=(handle, started.seq, callback), name=f"win32ras-dial-{handle}",
-                         daemon=True).start()
+        threading.Thread(
+            target=_follow,
+            args=(handle, started.seq, callback),
+            name=f"win32ras-dial-{handle}",
+            daemon=True,
+        ).start()
         return handle, 0
     last = None
     try:
@@ -186,23 +203,35 @@ def GetEntryDialParams(fileName: str | None, entryName: str) -> tuple[tuple[str,
         if fileName:
             entry = _pbk.find(_pbk.read_file(fileName), entryName)
         else:
-            entry = _pbk.Entry(entryName, [tuple(kv) for kv in client.call("GET", entry_path(entryName))["lines"]])
-        creds = client.call("GET", entry_path(entryName, "credentials"), params=_cred_params(fileName))
+            entry = _pbk.Entry(
+                entryName, [tuple(kv) for kv in client.call("GET", entry_path(entryName))["lines"]]
+            )
+        creds = client.call(
+            "GET", entry_path(entryName, "credentials"), params=_cred_params(fileName)
+        )
     except ApiError as exc:
         _raise(exc, "RasGetEntryDialParams")
     except RasError as exc:
         raise error(exc.code, "RasGetEntryDialParams", error_string(exc.code)) from None
     password = SAVED_PASSWORD_HANDLE if creds["have_password"] else ""
     phone = entry.get("PhoneNumber") or ""
-    return (entryName, phone, "", creds["user"], password, creds["domain"]), int(creds["have_password"])
+    return (entryName, phone, "", creds["user"], password, creds["domain"]), int(
+        creds["have_password"]
+    )
 
 
 def SetEntryDialParams(fileName: str | None, params: Sequence[str], removePassword: int) -> None:
     entry, _phone, _cb, user, password, domain = _params(params)
-    body = {"user": user, "domain": domain, "remove_password": bool(removePassword),
-            "password": None if removePassword else password}
+    body = {
+        "user": user,
+        "domain": domain,
+        "remove_password": bool(removePassword),
+        "password": None if removePassword else password,
+    }
     try:
-        _ras().client.call("PUT", entry_path(entry, "credentials"), json=body, params=_cred_params(fileName))
+        _ras().client.call(
+            "PUT", entry_path(entry, "credentials"), json=body, params=_cred_params(fileName)
+        )
     except ApiError as exc:
         _raise(exc, "RasSetEntryDialParams")
 
@@ -214,7 +243,11 @@ def RasConnectionNotification(hrasconn: int | None, hEvent: Any, dwFlags: int) -
     only signals: the program then re-enumerates. The watch lasts for the process's lifetime."""
     handle = None if hrasconn in (None, 0, -1, 0xFFFFFFFF) else int(hrasconn)
     if handle is not None and not IsHandleValid(handle):
-        raise error(ErrorCode.ERROR_INVALID_HANDLE, "RasConnectionNotification", error_string(ErrorCode.ERROR_INVALID_HANDLE))
+        raise error(
+            ErrorCode.ERROR_INVALID_HANDLE,
+            "RasConnectionNotification",
+            error_string(ErrorCode.ERROR_INVALID_HANDLE),
+        )
     since = _ras().client.call("GET", "/v1/health")["last_seq"]
 
     def watch() -> None:

@@ -40,8 +40,14 @@ def make_ctx(home: Path, config_text: str = "") -> DaemonContext:
         paths.config_file.write_text(config_text)
     cfg = config_mod.load(paths.config_file)
     store = Store(str(paths.database))
-    return DaemonContext(paths=paths, config=cfg, store=store, events=EventBus(store),
-                         log=logging.getLogger("openras.test.mpr"), uid=os.geteuid())
+    return DaemonContext(
+        paths=paths,
+        config=cfg,
+        store=store,
+        events=EventBus(store),
+        log=logging.getLogger("openras.test.mpr"),
+        uid=os.geteuid(),
+    )
 
 
 @pytest.fixture
@@ -60,7 +66,9 @@ def mpr_home() -> Iterator[Path]:
 async def mpr_factory(mpr_home: Path) -> AsyncIterator[Callable[..., Any]]:
     services: list[MprService] = []
 
-    async def make(config_text: str = "", home: Path | None = None, restore: bool = True) -> MprService:
+    async def make(
+        config_text: str = "", home: Path | None = None, restore: bool = True
+    ) -> MprService:
         ctx = make_ctx(home or mpr_home, config_text)
         service = MprService(ctx)
         services.append(service)
@@ -129,7 +137,9 @@ def serve(home: Path, config_text: str = "") -> tuple[ApiServer, Callable[[], No
 
 
 @pytest.fixture
-def api_server(mpr_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., ApiServer]]:
+def api_server(
+    mpr_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[..., ApiServer]]:
     stops: list[Callable[[], None]] = []
 
     def make(config_text: str = "") -> ApiServer:

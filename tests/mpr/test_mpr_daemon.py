@@ -59,7 +59,9 @@ def test_net_use_through_the_daemon_and_restart(daemon_factory: Any, smbd: Any) 
     assert (d.home / "drives" / "0" / "R" / "hello.txt").read_text() == "through the daemon"
     r = d.cli("net", "use", "--json")
     rows = json.loads(r.stdout)["connections"]
-    assert [(x["status"], x["local_name"], x["remote_name"]) for x in rows] == [("OK", "R:", smbd.unc)]
+    assert [(x["status"], x["local_name"], x["remote_name"]) for x in rows] == [
+        ("OK", "R:", smbd.unc)
+    ]
     assert [c[:2] for c in calls(log)] == [["add", 1], ["add", 2]]
 
     d.stop()  # shutdown closes the connection without notifyees; R: stays remembered
@@ -82,7 +84,9 @@ def test_net_use_through_the_daemon_and_restart(daemon_factory: Any, smbd: Any) 
     assert json.loads(d.cli("net", "use", "--json").stdout)["connections"] == []
 
 
-def test_other_users_map_their_own_drives(daemon_factory: Any, smbd: Any, client_uids: tuple[int, int]) -> None:
+def test_other_users_map_their_own_drives(
+    daemon_factory: Any, smbd: Any, client_uids: tuple[int, int]
+) -> None:
     alice, bob = client_uids
     (smbd.share_dir / "shared.txt").write_text("for alice")
     d = daemon_factory()
@@ -110,14 +114,17 @@ def test_other_users_map_their_own_drives(daemon_factory: Any, smbd: Any, client
         assert d.cli("net", "use", "S:", "/DELETE", "/Y", uid=uid).returncode == 0
 
 
-def test_a_users_mappings_stay_out_of_other_users_event_streams(daemon_factory: Any, smbd: Any,
-                                                                client_uids: tuple[int, int]) -> None:
+def test_a_users_mappings_stay_out_of_other_users_event_streams(
+    daemon_factory: Any, smbd: Any, client_uids: tuple[int, int]
+) -> None:
     d = daemon_factory('[daemon]\nallow_users = "*"\n')
     owner, other = client_uids
     r = d.cli("net", "use", smbd.unc, smbd.password, f"/USER:{smbd.user}", uid=owner)
     assert r.returncode == 0, r.stderr
-    log = ("import json; from openras.client import Client\n"
-           "print(json.dumps([e['kind'] for e in Client().call('GET', '/v1/events/log', params={'since': 0})]))")
+    log = (
+        "import json; from openras.client import Client\n"
+        "print(json.dumps([e['kind'] for e in Client().call('GET', '/v1/events/log', params={'since': 0})]))"
+    )
     assert "net" in d.python_json(log, uid=owner)
     assert "net" not in d.python_json(log, uid=other)
     assert "net" in d.python_json(log)  # root sees everything

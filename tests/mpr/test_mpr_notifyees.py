@@ -80,10 +80,21 @@ def config(notifyees: list[tuple[str, Path]], timeout: float = 10.0) -> str:
     return "\n".join(lines) + "\n"
 
 
-def add(r: Any, remote: str, password: str | None, user: str | None, flags: int = 0,
-        local: str | None = None) -> Any:
-    return r.add_connection(ROOT, NETRESOURCE(dwType=nr.RESOURCETYPE_DISK, lpRemoteName=remote,
-                                              lpLocalName=local), password, user, flags)
+def add(
+    r: Any,
+    remote: str,
+    password: str | None,
+    user: str | None,
+    flags: int = 0,
+    local: str | None = None,
+) -> Any:
+    return r.add_connection(
+        ROOT,
+        NETRESOURCE(dwType=nr.RESOURCETYPE_DISK, lpRemoteName=remote, lpLocalName=local),
+        password,
+        user,
+        flags,
+    )
 
 
 @pytest.fixture
@@ -93,18 +104,34 @@ def ndir(mpr_home: Path) -> Path:
     return d
 
 
-async def test_pre_and_post_calls_for_add_and_cancel(mpr_factory: Any, smbd: Any, ndir: Path) -> None:
+async def test_pre_and_post_calls_for_add_and_cancel(
+    mpr_factory: Any, smbd: Any, ndir: Path
+) -> None:
     path, log = notifyee(ndir, "audit")
     svc = await mpr_factory(config([("audit", path)]))
     out = await add(svc.router, smbd.unc, smbd.password, smbd.user, nr.CONNECT_TEMPORARY)
     assert out["notifyee_errors"] == []
     await svc.router.cancel_connection(ROOT, smbd.unc, 0, True)
     got = calls(log)
-    assert [(c["fn"], c["dwNotifyStatus"]) for c in got] == [("add", 1), ("add", 2), ("cancel", 1), ("cancel", 2)]
+    assert [(c["fn"], c["dwNotifyStatus"]) for c in got] == [
+        ("add", 1),
+        ("add", 2),
+        ("cancel", 1),
+        ("cancel", 2),
+    ]
     pre, post, cpre, cpost = got
-    assert pre == {"name": "audit", "fn": "add", "dwNotifyStatus": nr.NOTIFY_PRE, "dwOperationStatus": 0,
-                   "lpContext": None, "hwndOwner": None, "lpRemoteName": smbd.unc, "lpLocalName": None,
-                   "dwType": nr.RESOURCETYPE_DISK, "dwAddFlags": nr.CONNECT_TEMPORARY}
+    assert pre == {
+        "name": "audit",
+        "fn": "add",
+        "dwNotifyStatus": nr.NOTIFY_PRE,
+        "dwOperationStatus": 0,
+        "lpContext": None,
+        "hwndOwner": None,
+        "lpRemoteName": smbd.unc,
+        "lpLocalName": None,
+        "dwType": nr.RESOURCETYPE_DISK,
+        "dwAddFlags": nr.CONNECT_TEMPORARY,
+    }
     assert post["dwNotifyStatus"] == nr.NOTIFY_POST and post["dwOperationStatus"] == 0
     assert post["lpContext"] == "ctx-audit"
     assert cpre["lpName"] == smbd.unc and cpre["lpProvider"] is None and cpre["dwFlags"] == 0
@@ -113,7 +140,9 @@ async def test_pre_and_post_calls_for_add_and_cancel(mpr_factory: Any, smbd: Any
     assert cpost["lpContext"] == "ctx-audit"
 
 
-async def test_failed_add_reaches_the_post_call_with_its_code(mpr_factory: Any, smbd: Any, ndir: Path) -> None:
+async def test_failed_add_reaches_the_post_call_with_its_code(
+    mpr_factory: Any, smbd: Any, ndir: Path
+) -> None:
     path, log = notifyee(ndir, "audit")
     svc = await mpr_factory(config([("audit", path)]))
     with pytest.raises(MprError) as e:
@@ -122,13 +151,19 @@ async def test_failed_add_reaches_the_post_call_with_its_code(mpr_factory: Any, 
     assert [(c["dwNotifyStatus"], c["dwOperationStatus"]) for c in calls(log)] == [(1, 0), (2, 67)]
 
 
-async def test_wn_cancel_in_pre_stops_the_operation(mpr_factory: Any, smbd: Any, ndir: Path) -> None:
-    path, log = notifyee(ndir, "veto", """
+async def test_wn_cancel_in_pre_stops_the_operation(
+    mpr_factory: Any, smbd: Any, ndir: Path
+) -> None:
+    path, log = notifyee(
+        ndir,
+        "veto",
+        """
         def answer(fn, info, obj):
             record(fn, info, obj)
             info.lpContext = "set-but-vetoed"
             return 1223
-    """)
+    """,
+    )
     svc = await mpr_factory(config([("veto", path)]))
     with pytest.raises(MprError) as e:
         await add(svc.router, smbd.unc, smbd.password, smbd.user)
@@ -137,12 +172,18 @@ async def test_wn_cancel_in_pre_stops_the_operation(mpr_factory: Any, smbd: Any,
     assert svc.router.list_connections(ROOT) == []
 
 
-async def test_other_code_in_pre_becomes_the_result(mpr_factory: Any, smbd: Any, ndir: Path) -> None:
-    path, log = notifyee(ndir, "deny", """
+async def test_other_code_in_pre_becomes_the_result(
+    mpr_factory: Any, smbd: Any, ndir: Path
+) -> None:
+    path, log = notifyee(
+        ndir,
+        "deny",
+        """
         def answer(fn, info, obj):
             record(fn, info, obj)
             return 5
-    """)
+    """,
+    )
     svc = await mpr_factory(config([("deny", path)]))
     with pytest.raises(MprError) as e:
         await add(svc.router, smbd.unc, smbd.password, smbd.user)
@@ -151,19 +192,24 @@ async def test_other_code_in_pre_becomes_the_result(mpr_factory: Any, smbd: Any,
 
 
 async def test_no_context_no_post_call(mpr_factory: Any, smbd: Any, ndir: Path) -> None:
-    path, log = notifyee(ndir, "quiet", """
+    path, log = notifyee(
+        ndir,
+        "quiet",
+        """
         def answer(fn, info, obj):
             record(fn, info, obj)
             return 0
-    """)
+    """,
+    )
     svc = await mpr_factory(config([("quiet", path)]))
     await add(svc.router, smbd.unc, smbd.password, smbd.user)
     await svc.router.cancel_connection(ROOT, smbd.unc)
     assert [(c["fn"], c["dwNotifyStatus"]) for c in calls(log)] == [("add", 1), ("cancel", 1)]
 
 
-async def test_two_notifyees_pre_in_reverse_post_in_registration_order(mpr_factory: Any, smbd: Any,
-                                                                       ndir: Path) -> None:
+async def test_two_notifyees_pre_in_reverse_post_in_registration_order(
+    mpr_factory: Any, smbd: Any, ndir: Path
+) -> None:
     shared = ndir / "shared.log"
     first, _ = notifyee(ndir, "first")
     second, _ = notifyee(ndir, "second")
@@ -173,20 +219,31 @@ async def test_two_notifyees_pre_in_reverse_post_in_registration_order(mpr_facto
     await add(svc.router, smbd.unc, smbd.password, smbd.user)
     await svc.router.cancel_connection(ROOT, smbd.unc)
     assert [(c["fn"], c["dwNotifyStatus"], c["name"]) for c in calls(shared)] == [
-        ("add", 1, "second"), ("add", 1, "first"), ("add", 2, "first"), ("add", 2, "second"),
-        ("cancel", 1, "second"), ("cancel", 1, "first"), ("cancel", 2, "first"), ("cancel", 2, "second")]
+        ("add", 1, "second"),
+        ("add", 1, "first"),
+        ("add", 2, "first"),
+        ("add", 2, "second"),
+        ("cancel", 1, "second"),
+        ("cancel", 1, "first"),
+        ("cancel", 2, "first"),
+        ("cancel", 2, "second"),
+    ]
 
 
 async def test_post_answers_after_a_failure(mpr_factory: Any, smbd: Any, ndir: Path) -> None:
     """After a failure: another code replaces the error, WN_CANCEL makes it 1223; after a success
     both are ignored."""
-    replace, _ = notifyee(ndir, "replace", """
+    replace, _ = notifyee(
+        ndir,
+        "replace",
+        """
         def answer(fn, info, obj):
             if info.dwNotifyStatus == 1:
                 info.lpContext = 1
                 return 0
             return 1326
-    """)
+    """,
+    )
     svc = await mpr_factory(config([("replace", replace)]))
     bad = smbd.unc.replace(smbd.share, "noshare")
     with pytest.raises(MprError) as e:
@@ -194,11 +251,15 @@ async def test_post_answers_after_a_failure(mpr_factory: Any, smbd: Any, ndir: P
     assert e.value.code == ErrorCode.ERROR_LOGON_FAILURE
     assert (await add(svc.router, smbd.unc, smbd.password, smbd.user))["provider"] == "openras SMB"
 
-    cancel, _ = notifyee(ndir, "cancel", """
+    cancel, _ = notifyee(
+        ndir,
+        "cancel",
+        """
         def answer(fn, info, obj):
             info.lpContext = info.lpContext or 1
             return 1223 if info.dwNotifyStatus == 2 else 0
-    """)
+    """,
+    )
     svc2 = await mpr_factory(config([("cancel", cancel)]), home=svc.ctx.paths.state / "second")
     with pytest.raises(MprError) as e:
         await add(svc2.router, bad, smbd.password, smbd.user)
@@ -231,8 +292,9 @@ RETRY_STARTS_SMBD = """
 """
 
 
-async def test_wn_retry_after_the_notifyee_starts_the_server(mpr_factory: Any, mpr_home: Path,
-                                                             ndir: Path) -> None:
+async def test_wn_retry_after_the_notifyee_starts_the_server(
+    mpr_factory: Any, mpr_home: Path, ndir: Path
+) -> None:
     import sys
 
     from peers import require as _need
@@ -241,16 +303,24 @@ async def test_wn_retry_after_the_notifyee_starts_the_server(mpr_factory: Any, m
     port = free_port()
     base = mpr_home / "late-smbd"
     base.mkdir()
-    path, log = notifyee(ndir, "starter", f"PORT = {port}\nBASE = {str(base)!r}\n" + textwrap.dedent(RETRY_STARTS_SMBD))
+    path, log = notifyee(
+        ndir,
+        "starter",
+        f"PORT = {port}\nBASE = {str(base)!r}\n" + textwrap.dedent(RETRY_STARTS_SMBD),
+    )
     svc = await mpr_factory(config([("starter", path)], timeout=30))
     unc = rf"\\127.0.0.1@{port}\data"
     try:
         out = await add(svc.router, unc, "s3cret-Pw", "rasuser")
         assert out["provider"] == "openras SMB"
         assert [(c["dwNotifyStatus"], c["dwOperationStatus"]) for c in calls(log)] == [
-            (1, 0),            # pre, once
-            (2, ErrorCode.ERROR_BAD_NET_NAME),  # unreachable: 67 from SMB, and from SFTP ("not mine")
-            (2, 0)]            # the retried add succeeded
+            (1, 0),  # pre, once
+            (
+                2,
+                ErrorCode.ERROR_BAD_NET_NAME,
+            ),  # unreachable: 67 from SMB, and from SFTP ("not mine")
+            (2, 0),
+        ]  # the retried add succeeded
         await svc.router.cancel_connection(ROOT, unc)
     finally:
         server = sys.modules.pop("openras_test_started_smbd", None)
@@ -259,13 +329,19 @@ async def test_wn_retry_after_the_notifyee_starts_the_server(mpr_factory: Any, m
 
 
 async def test_wn_retry_is_bounded(mpr_factory: Any, smbd: Any, ndir: Path) -> None:
-    path, log = notifyee(ndir, "stubborn", """
+    path, log = notifyee(
+        ndir,
+        "stubborn",
+        """
         def answer(fn, info, obj):
             record(fn, info, obj)
             info.lpContext = info.lpContext or "x"
             return 0 if info.dwNotifyStatus == 1 else 1237
-    """)
-    svc = await mpr_factory(config([("stubborn", path)]).replace("[mpr]\n", "[mpr]\nnotifyee_max_retries = 3\n"))
+    """,
+    )
+    svc = await mpr_factory(
+        config([("stubborn", path)]).replace("[mpr]\n", "[mpr]\nnotifyee_max_retries = 3\n")
+    )
     with pytest.raises(MprError) as e:
         await add(svc.router, smbd.unc.replace(smbd.share, "noshare"), smbd.password, smbd.user)
     assert e.value.code == ErrorCode.ERROR_BAD_NET_NAME
@@ -285,7 +361,9 @@ LOG={log}
 """
 
 
-def shell_notifyee(directory: Path, name: str, body: str = "", mode: int = 0o755) -> tuple[Path, Path]:
+def shell_notifyee(
+    directory: Path, name: str, body: str = "", mode: int = 0o755
+) -> tuple[Path, Path]:
     log = directory / f"{name}.log"
     path = directory / f"{name}.sh"
     path.write_text(SHELL_NOTIFYEE.format(log=log, body=textwrap.dedent(body)))
@@ -303,23 +381,41 @@ def shell_calls(log: Path) -> list[dict[str, str]]:
 
 
 async def test_executable_notifyee_pre_and_post(mpr_factory: Any, smbd: Any, ndir: Path) -> None:
-    path, log = shell_notifyee(ndir, "audit", """
+    path, log = shell_notifyee(
+        ndir,
+        "audit",
+        """
         if [ "$OPENRAS_NOTIFY_STATUS" = PRE ]; then echo "lpContext=ctx-$OPERATION"; fi
         exit 0
-    """)
+    """,
+    )
     svc = await mpr_factory(config([("audit", path)]))
     await add(svc.router, smbd.unc, smbd.password, smbd.user, nr.CONNECT_TEMPORARY)
     await svc.router.cancel_connection(ROOT, smbd.unc, 0, True)
     got = shell_calls(log)
     assert [(c["OPERATION"], c["status"], c["dwNotifyStatus"]) for c in got] == [
-        ("add", "PRE", "1"), ("add", "POST", "2"), ("cancel", "PRE", "1"), ("cancel", "POST", "2")]
-    assert got[0]["lpRemoteName"] == smbd.unc and got[0]["dwType"] == "1" and got[0]["dwAddFlags"] == "4"
-    assert got[0]["lpContext"] == "" and got[1]["lpContext"] == "ctx-add" and got[1]["dwOperationStatus"] == "0"
+        ("add", "PRE", "1"),
+        ("add", "POST", "2"),
+        ("cancel", "PRE", "1"),
+        ("cancel", "POST", "2"),
+    ]
+    assert (
+        got[0]["lpRemoteName"] == smbd.unc
+        and got[0]["dwType"] == "1"
+        and got[0]["dwAddFlags"] == "4"
+    )
+    assert (
+        got[0]["lpContext"] == ""
+        and got[1]["lpContext"] == "ctx-add"
+        and got[1]["dwOperationStatus"] == "0"
+    )
     assert got[2]["lpName"] == smbd.unc and got[2]["lpProvider"] == "" and got[2]["fForce"] == "1"
     assert got[3]["lpProvider"] == "openras SMB" and got[3]["lpContext"] == "ctx-cancel"
 
 
-async def test_executable_notifyee_exit_1_is_wn_cancel(mpr_factory: Any, smbd: Any, ndir: Path) -> None:
+async def test_executable_notifyee_exit_1_is_wn_cancel(
+    mpr_factory: Any, smbd: Any, ndir: Path
+) -> None:
     path, log = shell_notifyee(ndir, "veto", "echo lpContext=ignored\nexit 1\n")
     svc = await mpr_factory(config([("veto", path)]))
     with pytest.raises(MprError) as e:
@@ -337,7 +433,9 @@ async def test_executable_notifyee_status_line(mpr_factory: Any, smbd: Any, ndir
     assert e.value.code == ErrorCode.ERROR_LOGON_FAILURE
 
 
-async def test_executable_notifyee_retry_brings_the_path_up(mpr_factory: Any, smbd: Any, ndir: Path) -> None:
+async def test_executable_notifyee_retry_brings_the_path_up(
+    mpr_factory: Any, smbd: Any, ndir: Path
+) -> None:
     """The classic, in shell: the name's port is closed; the notifyee starts a forwarder to the
     server there (socat, left running, its PID in a file) and exits 2 = WN_RETRY."""
     import shutil
@@ -348,7 +446,10 @@ async def test_executable_notifyee_retry_brings_the_path_up(mpr_factory: Any, sm
     require(socat is not None, "socat is not installed")
     port = free_port()
     pidfile = ndir / "socat.pid"
-    path, log = shell_notifyee(ndir, "starter", f"""
+    path, log = shell_notifyee(
+        ndir,
+        "starter",
+        f"""
         if [ "$OPENRAS_NOTIFY_STATUS" = PRE ]; then echo lpContext=waiting; exit 0; fi
         if [ "$dwOperationStatus" != 0 ] && [ ! -e {pidfile} ]; then
           {socat} TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork TCP:127.0.0.1:{smbd.port} </dev/null >/dev/null 2>&1 &
@@ -357,7 +458,8 @@ async def test_executable_notifyee_retry_brings_the_path_up(mpr_factory: Any, sm
           exit 2
         fi
         exit 0
-    """)
+    """,
+    )
     # /dev/tcp is a bashism: run the script with bash.
     path.write_text(path.read_text().replace("#!/bin/sh", "#!/bin/bash", 1))
     svc = await mpr_factory(config([("starter", path)], timeout=20))
@@ -366,7 +468,10 @@ async def test_executable_notifyee_retry_brings_the_path_up(mpr_factory: Any, sm
         out = await add(svc.router, unc, smbd.password, smbd.user)
         assert out["provider"] == "openras SMB"
         assert [(c["status"], c["dwOperationStatus"]) for c in shell_calls(log)] == [
-            ("PRE", "0"), ("POST", "67"), ("POST", "0")]
+            ("PRE", "0"),
+            ("POST", "67"),
+            ("POST", "0"),
+        ]
         await svc.router.cancel_connection(ROOT, unc, 0, True)
     finally:
         if pidfile.exists():
@@ -374,21 +479,34 @@ async def test_executable_notifyee_retry_brings_the_path_up(mpr_factory: Any, sm
             os.kill(pid, signal.SIGTERM)
 
 
-async def test_raising_and_hanging_notifyees_do_not_stop_mapping(mpr_factory: Any, smbd: Any,
-                                                                 ndir: Path) -> None:
-    raising, _ = notifyee(ndir, "raising", """
+async def test_raising_and_hanging_notifyees_do_not_stop_mapping(
+    mpr_factory: Any, smbd: Any, ndir: Path
+) -> None:
+    raising, _ = notifyee(
+        ndir,
+        "raising",
+        """
         def answer(fn, info, obj):
             raise ValueError("boom")
-    """)
-    hanging, _ = notifyee(ndir, "hanging", """
+    """,
+    )
+    hanging, _ = notifyee(
+        ndir,
+        "hanging",
+        """
         import time
         def answer(fn, info, obj):
             time.sleep(3600)
-    """)
+    """,
+    )
     sleeper, _ = shell_notifyee(ndir, "sleeper", "exec sleep 3600\n")
     good, log = notifyee(ndir, "good")
-    svc = await mpr_factory(config([("raising", raising), ("hanging", hanging), ("sleeper", sleeper),
-                                    ("good", good)], timeout=0.5))
+    svc = await mpr_factory(
+        config(
+            [("raising", raising), ("hanging", hanging), ("sleeper", sleeper), ("good", good)],
+            timeout=0.5,
+        )
+    )
     # The sleeper would hold the add for an hour (past the suite's per-test time-out) if its
     # time-out did not abandon it.
     out = await add(svc.router, smbd.unc, smbd.password, smbd.user)
@@ -401,16 +519,22 @@ async def test_raising_and_hanging_notifyees_do_not_stop_mapping(mpr_factory: An
     assert [c["dwNotifyStatus"] for c in calls(log)] == [1, 2]  # the good one saw both calls
     kinds = [e for e in svc.ctx.store.events_since(0) if e["kind"] == "notifyee"]
     assert {(e["notifyee"], e["operation"], e["phase"]) for e in kinds} == {
-        ("raising", "add", "pre"), ("hanging", "add", "pre"), ("sleeper", "add", "pre")}
+        ("raising", "add", "pre"),
+        ("hanging", "add", "pre"),
+        ("sleeper", "add", "pre"),
+    }
     # The hung Python notifyee is skipped (not called again) while its thread still runs.
     out = await svc.router.cancel_connection(ROOT, smbd.unc)
     by_name = {e["notifyee"]: e["error"] for e in out["notifyee_errors"]}
     assert "not returned" in by_name["hanging"]
 
 
-@pytest.mark.parametrize("how", ["group-writable", "world-writable", "dir-group-writable", "other-owner"])
-async def test_insecure_notifyee_is_skipped_and_reported(mpr_factory: Any, smbd: Any, ndir: Path,
-                                                         how: str) -> None:
+@pytest.mark.parametrize(
+    "how", ["group-writable", "world-writable", "dir-group-writable", "other-owner"]
+)
+async def test_insecure_notifyee_is_skipped_and_reported(
+    mpr_factory: Any, smbd: Any, ndir: Path, how: str
+) -> None:
     d = ndir / "sub"
     d.mkdir(mode=0o755)
     path, log = notifyee(d, "unsafe")
@@ -438,24 +562,44 @@ async def test_rejected_requests_notify_nobody(mpr_factory: Any, smbd: Any, ndir
     cases = [
         (NETRESOURCE(dwType=1, lpRemoteName=""), 0, ErrorCode.ERROR_INVALID_PARAMETER),
         (NETRESOURCE(dwType=1, lpRemoteName=None), 0, ErrorCode.ERROR_INVALID_PARAMETER),
-        (NETRESOURCE(dwType=1, lpRemoteName=smbd.unc), 0x80000000, ErrorCode.ERROR_INVALID_PARAMETER),
+        (
+            NETRESOURCE(dwType=1, lpRemoteName=smbd.unc),
+            0x80000000,
+            ErrorCode.ERROR_INVALID_PARAMETER,
+        ),
         (NETRESOURCE(dwType=7, lpRemoteName=smbd.unc), 0, ErrorCode.ERROR_INVALID_PARAMETER),
         (NETRESOURCE(dwType=2, lpRemoteName=smbd.unc), 0, ErrorCode.ERROR_BAD_DEV_TYPE),
-        (NETRESOURCE(dwType=1, lpRemoteName=smbd.unc, lpProvider="Microsoft Windows Network"), 0,
-         ErrorCode.ERROR_BAD_PROVIDER),
-        (NETRESOURCE(dwType=1, lpRemoteName=smbd.unc, lpLocalName="relative/dir"), 0, ErrorCode.ERROR_BAD_DEVICE),
-        (NETRESOURCE(dwType=1, lpRemoteName=smbd.unc, lpLocalName="/nonexistent/dir"), 0,
-         ErrorCode.ERROR_BAD_DEVICE),
-        (NETRESOURCE(dwType=1, lpRemoteName=smbd.unc, lpLocalName="ZZ:"), 0, ErrorCode.ERROR_BAD_DEVICE),
+        (
+            NETRESOURCE(dwType=1, lpRemoteName=smbd.unc, lpProvider="Microsoft Windows Network"),
+            0,
+            ErrorCode.ERROR_BAD_PROVIDER,
+        ),
+        (
+            NETRESOURCE(dwType=1, lpRemoteName=smbd.unc, lpLocalName="relative/dir"),
+            0,
+            ErrorCode.ERROR_BAD_DEVICE,
+        ),
+        (
+            NETRESOURCE(dwType=1, lpRemoteName=smbd.unc, lpLocalName="/nonexistent/dir"),
+            0,
+            ErrorCode.ERROR_BAD_DEVICE,
+        ),
+        (
+            NETRESOURCE(dwType=1, lpRemoteName=smbd.unc, lpLocalName="ZZ:"),
+            0,
+            ErrorCode.ERROR_BAD_DEVICE,
+        ),
     ]
     for resource, flags, code in cases:
         with pytest.raises(RasError) as e:
             await r.add_connection(ROOT, resource, smbd.password, smbd.user, flags)
         assert e.value.code == code, resource
-    for name, flags, code in [("", 0, ErrorCode.ERROR_INVALID_PARAMETER),
-                              (smbd.unc, 0x40000000, ErrorCode.ERROR_INVALID_PARAMETER),
-                              (smbd.unc, 0, ErrorCode.ERROR_NOT_CONNECTED),
-                              ("Q:", 0, ErrorCode.ERROR_NOT_CONNECTED)]:
+    for name, flags, code in [
+        ("", 0, ErrorCode.ERROR_INVALID_PARAMETER),
+        (smbd.unc, 0x40000000, ErrorCode.ERROR_INVALID_PARAMETER),
+        (smbd.unc, 0, ErrorCode.ERROR_NOT_CONNECTED),
+        ("Q:", 0, ErrorCode.ERROR_NOT_CONNECTED),
+    ]:
         with pytest.raises(RasError) as e:
             await r.cancel_connection(ROOT, name, flags)
         assert e.value.code == code
@@ -495,6 +639,7 @@ async def test_executable_path_is_never_given_to_a_shell(ndir: Path) -> None:
     path.chmod(0o755)
     info = NOTIFYINFO(nr.NOTIFY_PRE, 0)
     code = await ExecutableNotifyee("x", str(path), 0, 5.0).call(
-        "add", info, NOTIFYADD(None, NETRESOURCE(lpRemoteName="$(touch /x)"), 0))
+        "add", info, NOTIFYADD(None, NETRESOURCE(lpRemoteName="$(touch /x)"), 0)
+    )
     assert code == 0 and info.lpContext == "ran"
     assert not marker.exists()

@@ -31,13 +31,19 @@ from openras.mpr.providers.smb import SmbProvider
 @pytest.fixture(autouse=True)
 def fuse_available() -> None:
     require(os.path.exists("/dev/fuse"), "/dev/fuse is missing (no FUSE)")
-    require(shutil.which("fusermount3") is not None, "fusermount3 is missing (Debian package fuse3)")
-    require(os.geteuid() == 0 or os.access("/dev/fuse", os.R_OK | os.W_OK), "no access to /dev/fuse")
+    require(
+        shutil.which("fusermount3") is not None, "fusermount3 is missing (Debian package fuse3)"
+    )
+    require(
+        os.geteuid() == 0 or os.access("/dev/fuse", os.R_OK | os.W_OK), "no access to /dev/fuse"
+    )
 
 
 def sh(script: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
     """Run a shell snippet as a separate process (as the user's programs would)."""
-    return subprocess.run(["/bin/sh", "-c", script], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        ["/bin/sh", "-c", script], capture_output=True, text=True, timeout=timeout
+    )
 
 
 def smb_request(server: Smbd, mount_point: Path) -> ConnectRequest:
@@ -45,8 +51,14 @@ def smb_request(server: Smbd, mount_point: Path) -> ConnectRequest:
 
 
 def sftp_request(server: Sshd, mount_point: Path) -> ConnectRequest:
-    return ConnectRequest(f"sftp://{server.user}@{server.host}:{server.port}/~", None, server.password,
-                          mount_point, os.geteuid(), {"known_hosts": str(server.known_hosts)})
+    return ConnectRequest(
+        f"sftp://{server.user}@{server.host}:{server.port}/~",
+        None,
+        server.password,
+        mount_point,
+        os.geteuid(),
+        {"known_hosts": str(server.known_hosts)},
+    )
 
 
 Case = tuple[Provider, ConnectRequest, Path]  # provider, request, the remote directory on disk
@@ -80,7 +92,9 @@ async def test_mount_copy_cat_ls_close(case: Case, cleanup: Any) -> None:
     assert isinstance(conn, MountConnection) and conn.mount_point == mp and is_mount_point(mp)
     assert conn.alive and await conn.open_files() == 0
     assert req.password not in repr(conn)
-    result = sh(f"cp '{source}' '{mp}/copy.bin' && cat '{mp}/copy.bin' > '{source}.back' && ls '{mp}'")
+    result = sh(
+        f"cp '{source}' '{mp}/copy.bin' && cat '{mp}/copy.bin' > '{source}.back' && ls '{mp}'"
+    )
     assert result.returncode == 0, result.stderr
     assert "copy.bin" in result.stdout.split()
     assert Path(f"{source}.back").read_bytes() == source.read_bytes()
@@ -88,10 +102,14 @@ async def test_mount_copy_cat_ls_close(case: Case, cleanup: Any) -> None:
     # Server-side files show through; directories, renames and removal work.
     made = remote_dir / "from_server.txt"
     made.write_text("made on the server\n")
-    os.chown(made, remote_dir.stat().st_uid, remote_dir.stat().st_gid)  # as the server's user made it
-    result = sh(f"cat '{mp}/from_server.txt' && mkdir '{mp}/dir' && mv '{mp}/copy.bin' '{mp}/dir/moved.bin'"
-                f" && ls -l '{mp}/dir' && rm '{mp}/from_server.txt' && echo appended >> '{mp}/dir/moved.bin'"
-                f" && touch '{mp}/empty' && truncate -s 10 '{mp}/empty' && df '{mp}'")
+    os.chown(
+        made, remote_dir.stat().st_uid, remote_dir.stat().st_gid
+    )  # as the server's user made it
+    result = sh(
+        f"cat '{mp}/from_server.txt' && mkdir '{mp}/dir' && mv '{mp}/copy.bin' '{mp}/dir/moved.bin'"
+        f" && ls -l '{mp}/dir' && rm '{mp}/from_server.txt' && echo appended >> '{mp}/dir/moved.bin'"
+        f" && touch '{mp}/empty' && truncate -s 10 '{mp}/empty' && df '{mp}'"
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("made on the server\n")
     assert (remote_dir / "dir" / "moved.bin").read_bytes() == source.read_bytes() + b"appended\n"
@@ -111,9 +129,12 @@ async def test_open_file_blocks_close_until_forced(case: Case, cleanup: Any) -> 
     conn = cleanup(await provider.connect(req))
     mp = req.mount_point
     # Another process holds the file open (its stdin), until we end it.
-    holder = subprocess.Popen(["/bin/sh", "-c", "read line; echo \"$line\"; sleep 60"],
-                              stdin=open(mp / "held.txt"), stdout=subprocess.PIPE,  # type: ignore[operator]
-                              start_new_session=True)
+    holder = subprocess.Popen(
+        ["/bin/sh", "-c", 'read line; echo "$line"; sleep 60'],
+        stdin=open(mp / "held.txt"),
+        stdout=subprocess.PIPE,  # type: ignore[operator]
+        start_new_session=True,
+    )
     try:
         assert holder.stdout is not None
         assert holder.stdout.readline() == b"keep me open\n"
@@ -149,8 +170,11 @@ async def test_mount_point_rules(smbd: Smbd, tmp_path: Path, cleanup: Any) -> No
     (busy / "file").write_text("x")
     not_dir = tmp_path / "file"
     not_dir.write_text("x")
-    for path, code in ((busy, ErrorCode.ERROR_ALREADY_ASSIGNED), (not_dir, ErrorCode.ERROR_ALREADY_ASSIGNED),
-                       (tmp_path / "no" / "parent", ErrorCode.ERROR_BAD_DEVICE)):
+    for path, code in (
+        (busy, ErrorCode.ERROR_ALREADY_ASSIGNED),
+        (not_dir, ErrorCode.ERROR_ALREADY_ASSIGNED),
+        (tmp_path / "no" / "parent", ErrorCode.ERROR_BAD_DEVICE),
+    ):
         with pytest.raises(RasError) as info:
             await provider.connect(smb_request(smbd, path))
         assert info.value.code == code, path
@@ -198,7 +222,9 @@ async def test_mount_for_another_uid(smbd: Smbd, tmp_path: Path, cleanup: Any) -
     conn = cleanup(await SmbProvider().connect(req))
     mp = base / "mnt"
     assert mp.stat().st_uid == owner
-    result = run_as(owner, owner, ["/bin/sh", "-c", f"echo mine > '{mp}/a' && cat '{mp}/a' && ls -ln '{mp}'"])
+    result = run_as(
+        owner, owner, ["/bin/sh", "-c", f"echo mine > '{mp}/a' && cat '{mp}/a' && ls -ln '{mp}'"]
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("mine\n") and f" {owner} {owner} " in result.stdout
     assert (smbd.share_dir / "a").read_text() == "mine\n"

@@ -15,12 +15,22 @@ from openras.mpr.providers.sftp import SftpFS, SftpProvider, SftpTarget
 OWNER = os.geteuid()
 
 
-def request(server: Sshd, path: str = "", password: str | None = None, user: str | None = None,
-            **options: object) -> ConnectRequest:
+def request(
+    server: Sshd,
+    path: str = "",
+    password: str | None = None,
+    user: str | None = None,
+    **options: object,
+) -> ConnectRequest:
     options.setdefault("known_hosts", str(server.known_hosts))
-    return ConnectRequest(remote_name=f"sftp://{server.user}@{server.host}:{server.port}{path}",
-                          user=user, password=server.password if password is None else password,
-                          mount_point=None, owner_uid=OWNER, options=dict(options))
+    return ConnectRequest(
+        remote_name=f"sftp://{server.user}@{server.host}:{server.port}{path}",
+        user=user,
+        password=server.password if password is None else password,
+        mount_point=None,
+        owner_uid=OWNER,
+        options=dict(options),
+    )
 
 
 async def connect_code(req: ConnectRequest) -> int:
@@ -41,8 +51,9 @@ async def test_deviceless_password(sshd: Sshd) -> None:
 
 async def test_deviceless_key_and_absolute_path(sshd: Sshd) -> None:
     (sshd.home / "sub").mkdir()
-    conn = await SftpProvider().connect(request(sshd, path=f"{sshd.home}/sub", password="",
-                                                key=str(sshd.client_key)))
+    conn = await SftpProvider().connect(
+        request(sshd, path=f"{sshd.home}/sub", password="", key=str(sshd.client_key))
+    )
     assert conn.root == f"{sshd.home}/sub"  # type: ignore[attr-defined]
     await conn.close(force=False)
 
@@ -63,19 +74,32 @@ async def test_host_key_checked(sshd: Sshd) -> None:
     assert code == ErrorCode.ERROR_EXTENDED_ERROR
     empty = sshd.dir / "empty_known_hosts"
     empty.write_text("")
-    assert await connect_code(request(sshd, known_hosts=str(empty))) == ErrorCode.ERROR_EXTENDED_ERROR
+    assert (
+        await connect_code(request(sshd, known_hosts=str(empty))) == ErrorCode.ERROR_EXTENDED_ERROR
+    )
     missing = sshd.dir / "missing_known_hosts"
-    assert await connect_code(request(sshd, known_hosts=str(missing))) == ErrorCode.ERROR_EXTENDED_ERROR
+    assert (
+        await connect_code(request(sshd, known_hosts=str(missing)))
+        == ErrorCode.ERROR_EXTENDED_ERROR
+    )
 
 
 async def test_unreachable(sshd: Sshd) -> None:
-    req = ConnectRequest(f"sftp://u@127.0.0.1:{free_port()}/", "u", "p", None, OWNER,
-                         {"known_hosts": str(sshd.known_hosts), "timeout": 3})
+    req = ConnectRequest(
+        f"sftp://u@127.0.0.1:{free_port()}/",
+        "u",
+        "p",
+        None,
+        OWNER,
+        {"known_hosts": str(sshd.known_hosts), "timeout": 3},
+    )
     assert await connect_code(req) == ErrorCode.ERROR_BAD_NET_NAME
 
 
 async def test_foreign_names_declined(sshd: Sshd) -> None:
-    req = ConnectRequest(r"\\127.0.0.1\share", "u", "p", None, OWNER, {"known_hosts": str(sshd.known_hosts)})
+    req = ConnectRequest(
+        r"\\127.0.0.1\share", "u", "p", None, OWNER, {"known_hosts": str(sshd.known_hosts)}
+    )
     assert await connect_code(req) == WN.WN_BAD_NETNAME
 
 

@@ -15,11 +15,21 @@ from openras.mpr.providers.smb import SmbProvider
 OWNER = os.geteuid()
 
 
-def request(server: Smbd, name: str | None = None, password: str | None = None, user: str | None = None,
-            **options: object) -> ConnectRequest:
-    return ConnectRequest(remote_name=name or server.unc, user=user or server.user,
-                          password=server.password if password is None else password,
-                          mount_point=None, owner_uid=OWNER, options=dict(options))
+def request(
+    server: Smbd,
+    name: str | None = None,
+    password: str | None = None,
+    user: str | None = None,
+    **options: object,
+) -> ConnectRequest:
+    return ConnectRequest(
+        remote_name=name or server.unc,
+        user=user or server.user,
+        password=server.password if password is None else password,
+        mount_point=None,
+        owner_uid=OWNER,
+        options=dict(options),
+    )
 
 
 async def connect_code(provider: SmbProvider, req: ConnectRequest) -> int:
@@ -45,9 +55,11 @@ async def test_deviceless_connect_and_close(smbd: Smbd) -> None:
 async def test_port_from_option_and_url(smbd: Smbd) -> None:
     provider = SmbProvider()
     try:
-        for req in (request(smbd, name=rf"\\{smbd.host}\{smbd.share}", port=smbd.port),
-                    request(smbd, name=smbd.url),
-                    request(smbd, name=rf"\\{smbd.host}@{smbd.port}\{smbd.share}", port=1)):
+        for req in (
+            request(smbd, name=rf"\\{smbd.host}\{smbd.share}", port=smbd.port),
+            request(smbd, name=smbd.url),
+            request(smbd, name=rf"\\{smbd.host}@{smbd.port}\{smbd.share}", port=1),
+        ):
             conn = await provider.connect(req)
             await conn.close(force=False)
     finally:
@@ -62,8 +74,14 @@ async def test_subdirectory(smbd: Smbd) -> None:
     try:
         conn = await provider.connect(request(smbd, name=smbd.unc + r"\sub"))
         await conn.close(force=False)
-        assert await connect_code(provider, request(smbd, name=smbd.unc + r"\nosuch")) == ErrorCode.ERROR_BAD_NET_NAME
-        assert await connect_code(provider, request(smbd, name=smbd.unc + r"\file.txt")) == ErrorCode.ERROR_BAD_NET_NAME
+        assert (
+            await connect_code(provider, request(smbd, name=smbd.unc + r"\nosuch"))
+            == ErrorCode.ERROR_BAD_NET_NAME
+        )
+        assert (
+            await connect_code(provider, request(smbd, name=smbd.unc + r"\file.txt"))
+            == ErrorCode.ERROR_BAD_NET_NAME
+        )
     finally:
         await provider.close()
 
@@ -72,8 +90,14 @@ async def test_bad_password(smbd: Smbd) -> None:
     provider = SmbProvider()
     try:
         # Samba answers STATUS_LOGON_FAILURE (never WRONG_PASSWORD): ERROR_LOGON_FAILURE.
-        assert await connect_code(provider, request(smbd, password="wrong")) == ErrorCode.ERROR_LOGON_FAILURE
-        assert await connect_code(provider, request(smbd, user="nosuchuser")) == ErrorCode.ERROR_LOGON_FAILURE
+        assert (
+            await connect_code(provider, request(smbd, password="wrong"))
+            == ErrorCode.ERROR_LOGON_FAILURE
+        )
+        assert (
+            await connect_code(provider, request(smbd, user="nosuchuser"))
+            == ErrorCode.ERROR_LOGON_FAILURE
+        )
     finally:
         await provider.close()
 
@@ -82,7 +106,9 @@ async def test_unknown_share(smbd: Smbd) -> None:
     provider = SmbProvider()
     try:
         name = rf"\\{smbd.host}@{smbd.port}\nosuchshare"
-        assert await connect_code(provider, request(smbd, name=name)) == ErrorCode.ERROR_BAD_NET_NAME
+        assert (
+            await connect_code(provider, request(smbd, name=name)) == ErrorCode.ERROR_BAD_NET_NAME
+        )
     finally:
         await provider.close()
 
@@ -90,7 +116,9 @@ async def test_unknown_share(smbd: Smbd) -> None:
 async def test_unreachable_server() -> None:
     provider = SmbProvider()
     try:
-        req = ConnectRequest(rf"\\127.0.0.1@{free_port()}\share", "u", "p", None, OWNER, {"timeout": 3})
+        req = ConnectRequest(
+            rf"\\127.0.0.1@{free_port()}\share", "u", "p", None, OWNER, {"timeout": 3}
+        )
         assert await connect_code(provider, req) == ErrorCode.ERROR_BAD_NET_NAME
     finally:
         await provider.close()

@@ -33,7 +33,10 @@ def can_unshare_mounts() -> bool:
     if os.geteuid() != 0 or not have_program("unshare"):
         return False
     try:
-        return subprocess.run(["unshare", "-m", "true"], capture_output=True, timeout=10).returncode == 0
+        return (
+            subprocess.run(["unshare", "-m", "true"], capture_output=True, timeout=10).returncode
+            == 0
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
 

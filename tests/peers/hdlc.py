@@ -94,8 +94,12 @@ class Deframer:
         return bytes(out)
 
 
-def read_frames(recv: Callable[[], bytes], deframer: Deframer, enough: Callable[[list[tuple[int, bytes]]], bool],
-                timeout: float = 5.0) -> list[tuple[int, bytes]]:
+def read_frames(
+    recv: Callable[[], bytes],
+    deframer: Deframer,
+    enough: Callable[[list[tuple[int, bytes]]], bool],
+    timeout: float = 5.0,
+) -> list[tuple[int, bytes]]:
     """Collect frames from recv() until enough(frames) or the time-out; recv must itself time out."""
     frames: list[tuple[int, bytes]] = []
     deadline = time.monotonic() + timeout

@@ -61,9 +61,13 @@ class HttpServer:
         return self.proc.pid
 
     def start(self, timeout: float = 20.0) -> HttpServer:
-        self.proc = subprocess.Popen([sys.executable, "-c", SERVER, str(self.root)],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", SERVER, str(self.root)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         assert self.proc.stdout is not None
         # The child prints its port once bound; select() bounds the wait if it hangs.
         ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
@@ -101,7 +105,11 @@ class HttpServer:
     def __enter__(self) -> HttpServer:
         return self.start() if self.proc is None else self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         with contextlib.suppress(Exception):
             self.cleanup()

@@ -157,9 +157,21 @@ class FakeModem:
 
     def start(self, timeout: float = 10.0) -> FakeModem:
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", MODEM, str(self.port), self.mode, str(self.runner or ""), str(self.log_path),
-             str(self.guard)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            start_new_session=True)
+            [
+                sys.executable,
+                "-c",
+                MODEM,
+                str(self.port),
+                self.mode,
+                str(self.runner or ""),
+                str(self.log_path),
+                str(self.guard),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         assert self.proc.stdout is not None
         ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
         if not ready or self.proc.stdout.readline().strip() != b"ready":
@@ -187,7 +199,11 @@ class FakeModem:
     def __enter__(self) -> FakeModem:
         return self.start() if self.proc is None else self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         with contextlib.suppress(Exception):
             self.cleanup()

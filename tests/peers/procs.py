@@ -74,7 +74,9 @@ def freeze_descendants(pid: int, timeout: float = 5.0) -> list[int]:
         signal_pids(new, signal.SIGSTOP)
         stopped.update(new)
         # Wait until each one is really stopped (delivery is asynchronous) before looking again.
-        while any(state(p) not in ("T", "t", "Z", "") for p in pids) and time.monotonic() < deadline:
+        while (
+            any(state(p) not in ("T", "t", "Z", "") for p in pids) and time.monotonic() < deadline
+        ):
             time.sleep(0.002)
         if not new or time.monotonic() >= deadline:
             return [p for p in pids if state(p) not in ("Z", "")]

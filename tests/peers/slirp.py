@@ -47,7 +47,9 @@ def slirp_available() -> None:
     """Skip (or fail in CI) when this machine cannot run the slirp peer."""
     require(os.geteuid() == 0, "the slirp peer needs root (network namespaces)")
     for program in (SLIRP, "socat", "ip"):
-        require(have_program(program), f"{program} is missing (Debian packages slirp, socat, iproute2)")
+        require(
+            have_program(program), f"{program} is missing (Debian packages slirp, socat, iproute2)"
+        )
 
 
 class Slirp:
@@ -58,9 +60,16 @@ class Slirp:
     server for 10.0.2.2:PORT), stopped with the peer.
     """
 
-    def __init__(self, transport: Literal["tcp", "pty"] = "tcp", auth: Literal["pap", "chap"] | None = None,
-                 user: str = "rasuser", password: str | None = None, dns: str = DEFAULT_DNS,
-                 listen_in_netns: bool = False, options: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        transport: Literal["tcp", "pty"] = "tcp",
+        auth: Literal["pap", "chap"] | None = None,
+        user: str = "rasuser",
+        password: str | None = None,
+        dns: str = DEFAULT_DNS,
+        listen_in_netns: bool = False,
+        options: Sequence[str] = (),
+    ) -> None:
         self.transport = transport
         self.auth = auth
         self.user = user
@@ -101,19 +110,31 @@ class Slirp:
 
     def _write_runner(self) -> Path:
         # socat's EXEC splits on spaces without shell quoting: give it one script path.
-        inner = [*([] if self.listen_in_netns else self.netns_cmd([])),
-                 "env", "-i", f"HOME={self.home}", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", *self.slirp_argv()]
+        inner = [
+            *([] if self.listen_in_netns else self.netns_cmd([])),
+            "env",
+            "-i",
+            f"HOME={self.home}",
+            "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+            *self.slirp_argv(),
+        ]
         script = self.dir / "run-slirp"
         script.write_text("#!/bin/sh\nexec " + " ".join(f"'{a}'" for a in inner) + "\n")
         os.chmod(script, 0o755)
         return script
 
     def _make_netns(self) -> None:
-        made = subprocess.run(["ip", "netns", "add", self.netns], capture_output=True, text=True, timeout=30)
+        made = subprocess.run(
+            ["ip", "netns", "add", self.netns], capture_output=True, text=True, timeout=30
+        )
         require(made.returncode == 0, f"cannot create a network namespace: {made.stderr.strip()}")
         self._netns_made = True
-        subprocess.run(["ip", "-n", self.netns, "link", "set", "lo", "up"], check=True,
-                       capture_output=True, timeout=30)
+        subprocess.run(
+            ["ip", "-n", self.netns, "link", "set", "lo", "up"],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -147,8 +168,13 @@ class Slirp:
                 argv = self.netns_cmd(argv)
             logf = open(self.dir / "socat.log", "wb")  # handed to the child, closed here
             try:
-                self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=logf,
-                                             stderr=subprocess.STDOUT, start_new_session=True)
+                self.proc = subprocess.Popen(
+                    argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=logf,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
             finally:
                 logf.close()
             deadline = time.monotonic() + timeout
@@ -180,11 +206,15 @@ class Slirp:
     def netns_popen(self, argv: Sequence[str], **kwargs: Any) -> subprocess.Popen[Any]:
         """Start argv inside the namespace, in its own session; it is stopped with the peer."""
         kwargs.setdefault("stdin", subprocess.DEVNULL)
-        proc: subprocess.Popen[Any] = subprocess.Popen(self.netns_cmd(argv), start_new_session=True, **kwargs)
+        proc: subprocess.Popen[Any] = subprocess.Popen(
+            self.netns_cmd(argv), start_new_session=True, **kwargs
+        )
         self._helpers.append(proc)
         return proc
 
-    def netns_socket(self, family: int = socket.AF_INET, type: int = socket.SOCK_STREAM) -> socket.socket:
+    def netns_socket(
+        self, family: int = socket.AF_INET, type: int = socket.SOCK_STREAM
+    ) -> socket.socket:
         """A socket created inside the namespace (bind or connect it there: e.g. a server for 10.0.2.2).
 
         The network namespace belongs to the thread (setns), so a short-lived thread joins
@@ -217,7 +247,9 @@ class Slirp:
         """Every process in the namespace (the slirps, helpers; socat too if it listens there)."""
         if not self._netns_made:
             return []
-        out = subprocess.run(["ip", "netns", "pids", self.netns], capture_output=True, text=True, timeout=30)
+        out = subprocess.run(
+            ["ip", "netns", "pids", self.netns], capture_output=True, text=True, timeout=30
+        )
         return [int(p) for p in out.stdout.split() if p.isdigit()]
 
     def _stop_processes(self) -> None:
@@ -248,7 +280,11 @@ class Slirp:
     def __enter__(self) -> Slirp:
         return self.start() if self.proc is None else self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         with contextlib.suppress(Exception):
             self.cleanup()

@@ -125,7 +125,7 @@ def _running(pid: int) -> bool:
             data = f.read()
     except OSError:
         return False
-    return data[data.rfind(b")") + 2:][:1] not in (b"Z", b"X")
+    return data[data.rfind(b")") + 2 :][:1] not in (b"Z", b"X")
 
 
 def _config(d: Path, port: int, share: str, user: str, share_dir: Path) -> str:
@@ -163,8 +163,13 @@ def _config(d: Path, port: int, share: str, user: str, share_dir: Path) -> str:
 """
 
 
-def start_smbd(base: Path, user: str = "rasuser", password: str = "s3cret-Pw", share: str = "data",
-               uid: int = 40110) -> Smbd:
+def start_smbd(
+    base: Path,
+    user: str = "rasuser",
+    password: str = "s3cret-Pw",
+    share: str = "data",
+    uid: int = 40110,
+) -> Smbd:
     d = base / "smbd"
     for sub in ("private", "lock", "state", "cache", "pid", "ncalrpc", "binddns", "log", "share"):
         (d / sub).mkdir(parents=True, exist_ok=True)
@@ -180,19 +185,30 @@ def start_smbd(base: Path, user: str = "rasuser", password: str = "s3cret-Pw", s
     (d / "passwd").write_text(passwd + f"{user}:x:{uid}:{uid}:openras test:{d}:/usr/sbin/nologin\n")
     (d / "group").write_text(group + f"{user}:x:{uid}:\n")
     script = (
-        'set -e\n'
+        "set -e\n"
         'mount --bind "$D/passwd" /etc/passwd\n'
         'mount --bind "$D/group" /etc/group\n'
         'printf "%s\\n%s\\n" "$PW" "$PW" | "$SMBPASSWD" -c "$D/smb.conf" -s -a "$U" >/dev/null\n'
-        'unset PW\n'
+        "unset PW\n"
         'exec "$SMBD" --foreground --no-process-group --debug-stdout --configfile="$D/smb.conf"\n'
     )
-    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "D": str(d), "PW": password, "U": user,
-           "SMBPASSWD": SMBPASSWD, "SMBD": SMBD}
+    env = {
+        "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+        "D": str(d),
+        "PW": password,
+        "U": user,
+        "SMBPASSWD": SMBPASSWD,
+        "SMBD": SMBD,
+    }
     out = open(d / "smbd.out", "wb")
-    proc = subprocess.Popen([UNSHARE, "--mount", "--propagation", "private", "/bin/sh", "-c", script],
-                            env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [UNSHARE, "--mount", "--propagation", "private", "/bin/sh", "-c", script],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     out.close()
     server = Smbd("127.0.0.1", port, share, user, password, share_dir, uid, d, proc)
     deadline = time.monotonic() + 20
@@ -210,8 +226,14 @@ def start_smbd(base: Path, user: str = "rasuser", password: str = "s3cret-Pw", s
 
 @pytest.fixture
 def smbd() -> Iterator[Smbd]:
-    require(os.path.exists(SMBD) and os.path.exists(SMBPASSWD), "samba (smbd, smbpasswd) is not installed")
-    require(os.geteuid() == 0, "the smbd fixture needs root (a private mount namespace for its test user)")
+    require(
+        os.path.exists(SMBD) and os.path.exists(SMBPASSWD),
+        "samba (smbd, smbpasswd) is not installed",
+    )
+    require(
+        os.geteuid() == 0,
+        "the smbd fixture needs root (a private mount namespace for its test user)",
+    )
     base = Path(tempfile.mkdtemp(prefix="openras-smbd-"))
     os.chmod(base, 0o755)
     server = start_smbd(base)

@@ -77,20 +77,32 @@ def sshd_available() -> None:
     """Skip (or fail in CI) when this machine cannot run the test sshd."""
     require(os.geteuid() == 0, "the test sshd needs root (mount namespace, privilege separation)")
     require(os.access(SSHD, os.X_OK), f"{SSHD} is missing (Debian package openssh-server)")
-    require(have_program("ssh-keygen") and have_program("openssl"), "ssh-keygen or openssl is missing")
+    require(
+        have_program("ssh-keygen") and have_program("openssl"), "ssh-keygen or openssl is missing"
+    )
     require(can_unshare_mounts(), "`unshare -m` does not work here (no mount namespaces)")
 
 
 def _keygen(path: Path, comment: str) -> str:
     """Make an ed25519 key pair at path; return the public key line 'ssh-ed25519 AAAA… comment'."""
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)],
-                   check=True, capture_output=True, timeout=30)
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
     return path.with_suffix(".pub").read_text().strip()
 
 
 def _sha512_crypt(password: str) -> str:
-    out = subprocess.run(["openssl", "passwd", "-6", "-stdin"], input=password, check=True,
-                         capture_output=True, text=True, timeout=30)
+    out = subprocess.run(
+        ["openssl", "passwd", "-6", "-stdin"],
+        input=password,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     return out.stdout.strip()
 
 
@@ -181,15 +193,28 @@ class Sshd:
         for _attempt in range(5):  # sshd cannot inherit a socket: retry when the port got taken
             self.port = free_port()
             (self.dir / "sshd_config").write_text(
-                CONFIG.format(port=self.port, dir=self.dir, extra=self.extra_config))
+                CONFIG.format(port=self.port, dir=self.dir, extra=self.extra_config)
+            )
             logf = open(self.dir / "sshd.log", "wb")  # handed to the child, closed here
             try:
                 self.proc = subprocess.Popen(
-                    ["unshare", "-m", "--propagation", "private", "sh", "-c", NAMESPACE_SCRIPT, "sh",
-                     str(self.dir)],
-                    stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
+                    [
+                        "unshare",
+                        "-m",
+                        "--propagation",
+                        "private",
+                        "sh",
+                        "-c",
+                        NAMESPACE_SCRIPT,
+                        "sh",
+                        str(self.dir),
+                    ],
+                    stdin=subprocess.DEVNULL,
+                    stdout=logf,
+                    stderr=subprocess.STDOUT,
                     env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"},
-                    start_new_session=True)
+                    start_new_session=True,
+                )
             finally:
                 logf.close()
             ready = f"Server listening on {self.host} port {self.port}"
@@ -252,10 +277,16 @@ class Sshd:
     def __enter__(self) -> Sshd:
         return self.start() if self.proc is None else self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         with contextlib.suppress(Exception):
             self.cleanup()
 
     def __repr__(self) -> str:
-        return f"<Sshd {self.user}@{self.host}:{self.port} pid={self.proc.pid if self.proc else None}>"
+        return (
+            f"<Sshd {self.user}@{self.host}:{self.port} pid={self.proc.pid if self.proc else None}>"
+        )

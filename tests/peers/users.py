@@ -38,25 +38,55 @@ def _environment(uid: int, env: Mapping[str, str] | None) -> dict[str, str]:
     return environment
 
 
-def run_as(uid: int, gid: int | None, argv: Sequence[str], env: Mapping[str, str] | None = None,
-           *, timeout: float = 60, input: str | None = None, cwd: str = "/",
-           check: bool = False) -> subprocess.CompletedProcess[str]:
+def run_as(
+    uid: int,
+    gid: int | None,
+    argv: Sequence[str],
+    env: Mapping[str, str] | None = None,
+    *,
+    timeout: float = 60,
+    input: str | None = None,
+    cwd: str = "/",
+    check: bool = False,
+) -> subprocess.CompletedProcess[str]:
     """Run argv as uid:gid (gid defaults to uid) with no supplementary groups; capture text output.
 
     cwd defaults to "/" because the caller's directory may not be readable by that uid;
     HOME, USER and LOGNAME are set for uid unless env gives them.
     """
-    return subprocess.run(list(argv), env=_environment(uid, env), capture_output=True, text=True,
-                          timeout=timeout, input=input, cwd=cwd, check=check, user=uid,
-                          group=uid if gid is None else gid, extra_groups=[])
+    return subprocess.run(
+        list(argv),
+        env=_environment(uid, env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=input,
+        cwd=cwd,
+        check=check,
+        user=uid,
+        group=uid if gid is None else gid,
+        extra_groups=[],
+    )
 
 
-def popen_as(uid: int, gid: int | None, argv: Sequence[str], env: Mapping[str, str] | None = None,
-             **kwargs: object) -> subprocess.Popen[bytes]:
+def popen_as(
+    uid: int,
+    gid: int | None,
+    argv: Sequence[str],
+    env: Mapping[str, str] | None = None,
+    **kwargs: object,
+) -> subprocess.Popen[bytes]:
     """Start argv as uid:gid in its own session (stop it by PID/process group)."""
-    return subprocess.Popen(list(argv), env=_environment(uid, env), user=uid, group=uid if gid is None else gid,
-                            extra_groups=[], start_new_session=True, cwd=kwargs.pop("cwd", "/"),
-                            **kwargs)  # type: ignore[call-overload]
+    return subprocess.Popen(
+        list(argv),
+        env=_environment(uid, env),
+        user=uid,
+        group=uid if gid is None else gid,
+        extra_groups=[],
+        start_new_session=True,
+        cwd=kwargs.pop("cwd", "/"),
+        **kwargs,
+    )  # type: ignore[call-overload]
 
 
 def _world_traversable(path: Path) -> bool:
@@ -81,8 +111,10 @@ def venv_usable_by(uid: int, python: str = sys.executable) -> tuple[bool, str]:
 def require_other_uids() -> tuple[int, int]:
     """The two client uids, after checking that root can switch to them and they can run the venv."""
     require(os.geteuid() == 0, "running clients as other uids needs root")
-    require(_world_traversable(Path(sys.executable).parent),
-            f"{sys.executable} is not reachable by other uids (a directory on its path lacks o+x)")
+    require(
+        _world_traversable(Path(sys.executable).parent),
+        f"{sys.executable} is not reachable by other uids (a directory on its path lacks o+x)",
+    )
     ok, detail = venv_usable_by(CLIENT_UIDS[0])
     require(ok, f"uid {CLIENT_UIDS[0]} cannot run {sys.executable}: {detail}")
     return CLIENT_UIDS

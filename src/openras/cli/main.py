@@ -75,7 +75,9 @@ def cmd_phonebook(args: argparse.Namespace) -> int:
 
         with open(args.file, "rb") as f:
             text = _decode(f.read())
-        result = c.call("POST", "/v1/phonebook/import", json={"text": text, "replace": args.replace})
+        result = c.call(
+            "POST", "/v1/phonebook/import", json={"text": text, "replace": args.replace}
+        )
         print("imported: " + ", ".join(result["imported"]))
     else:
         text = c.call("GET", "/v1/phonebook/export")["text"]
@@ -91,21 +93,37 @@ def cmd_credentials(args: argparse.Namespace) -> int:
     password = args.password
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
-    body = {"user": args.user, "domain": args.domain, "password": password, "remove_password": args.remove_password}
+    body = {
+        "user": args.user,
+        "domain": args.domain,
+        "password": password,
+        "remove_password": args.remove_password,
+    }
     _dump(_client().call("PUT", entry_path(args.name, "credentials"), json=body))
     return 0
 
 
 def cmd_dial(args: argparse.Namespace) -> int:
     ras = Ras(_client())
-    started = ras.dial(args.entry, phonebook=args.phonebook, user=args.user or "", password=args.password or "")
+    started = ras.dial(
+        args.entry, phonebook=args.phonebook, user=args.user or "", password=args.password or ""
+    )
     handle = started.handle
     last = None
     for note in ras.notifications(handle, started.seq):
         last = note
         if args.json:
-            print(json.dumps({"handle": handle, "state": int(note.state), "state_name": state_name(note.state),
-                              "error": note.error}), flush=True)
+            print(
+                json.dumps(
+                    {
+                        "handle": handle,
+                        "state": int(note.state),
+                        "state_name": state_name(note.state),
+                        "error": note.error,
+                    }
+                ),
+                flush=True,
+            )
         else:
             err = f"  error {note.error} {error_name(note.error)}" if note.error else ""
             print(f"[{handle}] {state_name(note.state)}{err}", flush=True)
@@ -149,19 +167,26 @@ def cmd_status(args: argparse.Namespace) -> int:
         dev = r.device
         extra = f" socks {dev.socks_host}:{dev.socks_port}" if dev.socks_port else ""
         extra += f" if {dev.interface}" if dev.interface else ""
-        print(f"{r.handle:>5}  {r.entry:<24} {r.device_type:<7} {state_name(r.state):<26} "
-              f"{r.phase.value:<11} uid {r.owner_uid} refs {r.refs}{extra}{err}")
+        print(
+            f"{r.handle:>5}  {r.entry:<24} {r.device_type:<7} {state_name(r.state):<26} "
+            f"{r.phase.value:<11} uid {r.owner_uid} refs {r.refs}{extra}{err}"
+        )
     return 0
 
 
 def _format_event(event: Event) -> str:
     e = encode(event)
-    when = time.strftime("%H:%M:%S", time.localtime(e["time"])) + f".{int(e['time'] * 1000) % 1000:03d}"
+    when = (
+        time.strftime("%H:%M:%S", time.localtime(e["time"]))
+        + f".{int(e['time'] * 1000) % 1000:03d}"
+    )
     if isinstance(event, ConnectionEvent):
         err = f" error={e['error']} {e['error_name']}" if e["error"] else ""
         note = f" [{e['notify']}]" if e["notify"] else ""
-        return (f"{when} #{e['seq']:<6} {e['kind']:<9} h={e['handle']} {e['entry']} {e['state_name']}"
-                f"{err}{note}")
+        return (
+            f"{when} #{e['seq']:<6} {e['kind']:<9} h={e['handle']} {e['entry']} {e['state_name']}"
+            f"{err}{note}"
+        )
     rest = {k: v for k, v in e.items() if k not in ("seq", "time", "kind")}
     return f"{when} #{e['seq']:<6} {e['kind']:<9} {json.dumps(rest)}"
 
@@ -247,7 +272,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except ApiError as exc:
         if getattr(args, "json", False):
-            _dump({"error": exc.code, "name": exc.name, "message": exc.message, "detail": exc.detail})
+            _dump(
+                {"error": exc.code, "name": exc.name, "message": exc.message, "detail": exc.detail}
+            )
         else:
             print_ras_error(exc.code, exc.detail)
         return exit_status(exc.code)

@@ -46,7 +46,15 @@ def _parse(argv: list[str]) -> tuple[list[str], dict[str, str]]:
             name = name.upper()
             if name == "D":
                 name = "DISCONNECT"
-            if name not in ("DOMAIN", "PHONE", "CALLBACK", "PHONEBOOK", "PREFIXSUFFIX", "DISCONNECT", "?"):
+            if name not in (
+                "DOMAIN",
+                "PHONE",
+                "CALLBACK",
+                "PHONEBOOK",
+                "PREFIXSUFFIX",
+                "DISCONNECT",
+                "?",
+            ):
                 raise ValueError(f"unknown switch /{name}")
             switches[name] = value
         else:
@@ -73,7 +81,10 @@ def disconnect(ras: Ras, entry: str | None) -> int:
     if entry:
         conns = [c for c in conns if c.entry == entry]
     if not conns:
-        print_ras_error(ErrorCode.ERROR_NO_CONNECTION, f"no connection to {entry}" if entry else "no connections")
+        print_ras_error(
+            ErrorCode.ERROR_NO_CONNECTION,
+            f"no connection to {entry}" if entry else "no connections",
+        )
         return exit_status(ErrorCode.ERROR_NO_CONNECTION)
     if not entry and len(conns) > 1:
         print("More than one connection is active: give the entry name.", file=sys.stderr)
@@ -90,9 +101,15 @@ def disconnect(ras: Ras, entry: str | None) -> int:
 def dial(ras: Ras, entry: str, user: str, password: str, switches: dict[str, str]) -> int:
     if password == "*":
         password = getpass.getpass(f"Enter the password for {user} to connect to {entry}: ")
-    started = ras.dial(entry, phonebook=switches.get("PHONEBOOK") or None, phone_number=switches.get("PHONE", ""),
-                       user=user, password=password, domain=switches.get("DOMAIN", ""),
-                       callback_number=switches.get("CALLBACK", ""))
+    started = ras.dial(
+        entry,
+        phonebook=switches.get("PHONEBOOK") or None,
+        phone_number=switches.get("PHONE", ""),
+        user=user,
+        password=password,
+        domain=switches.get("DOMAIN", ""),
+        callback_number=switches.get("CALLBACK", ""),
+    )
     handle = started.handle
     shown: set[str] = set()
     last = None

@@ -32,10 +32,19 @@ def _raise_for(response: httpx.Response) -> Any:
         return response.json() if response.content else None
     try:
         body = response.json()
-        raise ApiError(int(body["error"]), body.get("message", ""), body.get("detail", ""), response.status_code)
+        raise ApiError(
+            int(body["error"]),
+            body.get("message", ""),
+            body.get("detail", ""),
+            response.status_code,
+        )
     except (ValueError, KeyError, TypeError):
-        raise ApiError(ErrorCode.ERROR_UNKNOWN, f"HTTP {response.status_code}", response.text[:200],
-                       response.status_code) from None
+        raise ApiError(
+            ErrorCode.ERROR_UNKNOWN,
+            f"HTTP {response.status_code}",
+            response.text[:200],
+            response.status_code,
+        ) from None
 
 
 def _query(params: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -75,8 +84,13 @@ def _autostart_default() -> bool:
 class Client:
     """Synchronous client. Starts the daemon on demand (``autostart``)."""
 
-    def __init__(self, home: str | None = None, autostart: bool | None = None, timeout: float = 60.0,
-                 paths: Paths | None = None) -> None:
+    def __init__(
+        self,
+        home: str | None = None,
+        autostart: bool | None = None,
+        timeout: float = 60.0,
+        paths: Paths | None = None,
+    ) -> None:
         self.paths: Paths = paths or resolve(home)
         self.autostart = _autostart_default() if autostart is None else autostart
         self.timeout = timeout
@@ -88,23 +102,31 @@ class Client:
                 ensure_daemon(self.paths, self.autostart)
             except RasError as exc:
                 raise ApiError(exc.code, detail=exc.detail) from None
-            transport = httpx.HTTPTransport(uds=str(self.paths.socket), retries=0, verify=False)  # no TLS on a Unix socket
+            transport = httpx.HTTPTransport(
+                uds=str(self.paths.socket), retries=0, verify=False
+            )  # no TLS on a Unix socket
             self._http = httpx.Client(transport=transport, base_url=BASE, timeout=self.timeout)
         return self._http
 
-    def call(self, method: str, path: str, json: Any = None, params: dict[str, Any] | None = None) -> Any:
+    def call(
+        self, method: str, path: str, json: Any = None, params: dict[str, Any] | None = None
+    ) -> Any:
         try:
             response = self._client().request(method, path, json=json, params=_query(params))
         except httpx.TransportError as exc:
             self.close()
-            raise ApiError(ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE, f"daemon unreachable: {exc}") from None
+            raise ApiError(
+                ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE, f"daemon unreachable: {exc}"
+            ) from None
         return _raise_for(response)
 
     def events(self, since: int | None = None, **filters: Any) -> Iterator[Event]:
         """The live event stream (blocking iterator); filters: handle, kinds, notify."""
         params = _query({"since": since, **filters})
         try:
-            with self._client().stream("GET", "/v1/events", params=params, timeout=httpx.Timeout(None, connect=10)) as r:
+            with self._client().stream(
+                "GET", "/v1/events", params=params, timeout=httpx.Timeout(None, connect=10)
+            ) as r:
                 if r.status_code >= 300:
                     r.read()
                     _raise_for(r)
@@ -113,7 +135,9 @@ class Client:
                     if (event := parser.feed(line)) is not None:
                         yield event
         except httpx.TransportError as exc:
-            raise ApiError(ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE, f"event stream lost: {exc}") from None
+            raise ApiError(
+                ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE, f"event stream lost: {exc}"
+            ) from None
 
     def close(self) -> None:
         if self._http is not None:
@@ -130,8 +154,13 @@ class Client:
 class AsyncClient:
     """Asynchronous client for asyncio programs."""
 
-    def __init__(self, home: str | None = None, autostart: bool | None = None, timeout: float = 60.0,
-                 paths: Paths | None = None) -> None:
+    def __init__(
+        self,
+        home: str | None = None,
+        autostart: bool | None = None,
+        timeout: float = 60.0,
+        paths: Paths | None = None,
+    ) -> None:
         self.paths: Paths = paths or resolve(home)
         self.autostart = _autostart_default() if autostart is None else autostart
         self.timeout = timeout
@@ -145,24 +174,33 @@ class AsyncClient:
                 await asyncio.to_thread(ensure_daemon, self.paths, self.autostart)
             except RasError as exc:
                 raise ApiError(exc.code, detail=exc.detail) from None
-            transport = httpx.AsyncHTTPTransport(uds=str(self.paths.socket), retries=0, verify=False)
+            transport = httpx.AsyncHTTPTransport(
+                uds=str(self.paths.socket), retries=0, verify=False
+            )
             self._http = httpx.AsyncClient(transport=transport, base_url=BASE, timeout=self.timeout)
         return self._http
 
-    async def call(self, method: str, path: str, json: Any = None, params: dict[str, Any] | None = None) -> Any:
+    async def call(
+        self, method: str, path: str, json: Any = None, params: dict[str, Any] | None = None
+    ) -> Any:
         try:
-            response = await (await self._client()).request(method, path, json=json, params=_query(params))
+            response = await (await self._client()).request(
+                method, path, json=json, params=_query(params)
+            )
         except httpx.TransportError as exc:
             await self.aclose()
-            raise ApiError(ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE, f"daemon unreachable: {exc}") from None
+            raise ApiError(
+                ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE, f"daemon unreachable: {exc}"
+            ) from None
         return _raise_for(response)
 
     async def events(self, since: int | None = None, **filters: Any) -> AsyncIterator[Event]:
         params = _query({"since": since, **filters})
         client = await self._client()
         try:
-            async with client.stream("GET", "/v1/events", params=params,
-                                     timeout=httpx.Timeout(None, connect=10)) as r:
+            async with client.stream(
+                "GET", "/v1/events", params=params, timeout=httpx.Timeout(None, connect=10)
+            ) as r:
                 if r.status_code >= 300:
                     await r.aread()
                     _raise_for(r)
@@ -171,7 +209,9 @@ class AsyncClient:
                     if (event := parser.feed(line)) is not None:
                         yield event
         except httpx.TransportError as exc:
-            raise ApiError(ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE, f"event stream lost: {exc}") from None
+            raise ApiError(
+                ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE, f"event stream lost: {exc}"
+            ) from None
 
     async def aclose(self) -> None:
         if self._http is not None:

@@ -24,7 +24,9 @@ def loop() -> asyncio.AbstractEventLoop:
     with _lock:
         if _loop is None or _loop.is_closed():
             new = asyncio.new_event_loop()
-            threading.Thread(target=new.run_forever, name="openras-client-loop", daemon=True).start()
+            threading.Thread(
+                target=new.run_forever, name="openras-client-loop", daemon=True
+            ).start()
             _loop = new
         return _loop
 

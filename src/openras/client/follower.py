@@ -92,6 +92,6 @@ class DialFollower:
 
 
 def notification_of(event: ConnectionEvent) -> Notification:
-    return Notification(event.handle, event.state, event.error, event.extended_error, event.detail,
-                        event.seq)
-
+    return Notification(
+        event.handle, event.state, event.error, event.extended_error, event.detail, event.seq
+    )

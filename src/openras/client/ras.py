@@ -25,13 +25,26 @@ __all__ = ["AsyncConnection", "AsyncRas", "Notification", "Ras", "dial_body"]
 CONNECTIONS = "/v1/connections"
 
 
-def dial_body(entry: str, phonebook: str | None = None, phone_number: str = "", user: str = "",
-              password: str = "", domain: str = "", callback_number: str = "",
-              device: str = "") -> dict[str, Any]:
+def dial_body(
+    entry: str,
+    phonebook: str | None = None,
+    phone_number: str = "",
+    user: str = "",
+    password: str = "",
+    domain: str = "",
+    callback_number: str = "",
+    device: str = "",
+) -> dict[str, Any]:
     """The dial request. A phonebook file is read here, with the caller's own permissions."""
-    body: dict[str, Any] = {"entry": entry, "phone_number": phone_number, "user": user,
-                            "password": password, "domain": domain,
-                            "callback_number": callback_number, "device": device}
+    body: dict[str, Any] = {
+        "entry": entry,
+        "phone_number": phone_number,
+        "user": user,
+        "password": password,
+        "domain": domain,
+        "callback_number": callback_number,
+        "device": device,
+    }
     if phonebook:
         from ..phonebook import read_text
 
@@ -45,7 +58,9 @@ def dial_body(entry: str, phonebook: str | None = None, phone_number: str = "", 
 
 
 def _started(data: dict[str, Any]) -> DialStarted:
-    return DialStarted(data["handle"], data["seq"], data["shared"], RASCS(data["state"]), data["refs"])
+    return DialStarted(
+        data["handle"], data["seq"], data["shared"], RASCS(data["state"]), data["refs"]
+    )
 
 
 def _hangup(data: dict[str, Any]) -> HangupStarted:
@@ -117,13 +132,18 @@ class Ras:
 
     def projection(self, handle: int, kind: int) -> dict[str, Any]:
         """RasGetProjectionInfo: the Windows structure's fields by their names."""
-        projection: dict[str, Any] = self.client.call("GET", f"{CONNECTIONS}/{handle}/projection/{kind}")
+        projection: dict[str, Any] = self.client.call(
+            "GET", f"{CONNECTIONS}/{handle}/projection/{kind}"
+        )
         return projection
 
-    def watch(self, handle: int | None = None, flags: int = 0x3,
-              since: int | None = None) -> Iterator[tuple[int, ConnectionEvent]]:
+    def watch(
+        self, handle: int | None = None, flags: int = 0x3, since: int | None = None
+    ) -> Iterator[tuple[int, ConnectionEvent]]:
         """RasConnectionNotification as an iterator of ``(RASCN_* flag, event)``."""
-        for event in self.client.events(since=since, handle=handle, notify="connection,disconnection"):
+        for event in self.client.events(
+            since=since, handle=handle, notify="connection,disconnection"
+        ):
             if flag := _watch_flag(event, handle, flags):
                 assert isinstance(event, ConnectionEvent)
                 yield flag, event
@@ -158,7 +178,9 @@ class AsyncRas:
         self.client = client or AsyncClient()
 
     async def start_dial(self, entry: str, **kwargs: Any) -> DialStarted:
-        return _started(await self.client.call("POST", CONNECTIONS, json=dial_body(entry, **kwargs)))
+        return _started(
+            await self.client.call("POST", CONNECTIONS, json=dial_body(entry, **kwargs))
+        )
 
     async def notifications(self, handle: int, since: int) -> AsyncIterator[Notification]:
         """The dial's notifications in order; ends after the final one or at a hang-up.

@@ -32,18 +32,31 @@ def ensure_daemon(paths: Paths | None = None, autostart: bool = True) -> Paths:
     if socket_answers(str(paths.socket)):
         return paths
     if not autostart:
-        raise RasError(ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE, f"no daemon answers at {paths.socket}")
+        raise RasError(
+            ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE, f"no daemon answers at {paths.socket}"
+        )
     try:
         paths.runtime.mkdir(parents=True, exist_ok=True)
         log = open(paths.log, "ab")
     except OSError as exc:
-        raise RasError(ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE, f"cannot start the daemon: {exc}") from None
+        raise RasError(
+            ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE, f"cannot start the daemon: {exc}"
+        ) from None
     env = dict(os.environ)
     if paths.runtime == paths.state == paths.config:
-        env["OPENRAS_HOME"] = str(paths.runtime)  # one home directory (OPENRAS_HOME or Client(home=...))
+        env["OPENRAS_HOME"] = str(
+            paths.runtime
+        )  # one home directory (OPENRAS_HOME or Client(home=...))
     # A new session: the daemon must outlive the client that started it (contract point 3).
-    proc = subprocess.Popen([sys.executable, "-m", "openras", "daemon"], stdin=subprocess.DEVNULL, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True, env=env, close_fds=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "openras", "daemon"],
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env=env,
+        close_fds=True,
+    )
     log.close()
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
@@ -54,4 +67,6 @@ def ensure_daemon(paths: Paths | None = None, autostart: bool = True) -> Paths:
         if code not in (None, 0):
             break
         time.sleep(0.02)
-    raise RasError(ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE, f"the daemon did not start; see {paths.log}")
+    raise RasError(
+        ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE, f"the daemon did not start; see {paths.log}"
+    )

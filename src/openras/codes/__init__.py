@@ -9,7 +9,17 @@ from . import errors
 from .errors import NAMES, WN, ErrorCode, error_name
 from .states import RASCS, state_name
 
-__all__ = ["NAMES", "RASCS", "WN", "ErrorCode", "RasError", "error_name", "error_string", "errors", "state_name"]
+__all__ = [
+    "NAMES",
+    "RASCS",
+    "WN",
+    "ErrorCode",
+    "RasError",
+    "error_name",
+    "error_string",
+    "errors",
+    "state_name",
+]
 
 
 def _language() -> str:
@@ -27,7 +37,9 @@ def error_string(code: int, lang: str | None = None) -> str:
     lang = lang or _language()
     if lang != "en" and lang.isalpha():
         try:
-            catalogue: dict[int, str] = importlib.import_module(f"{__name__}.locales.{lang}").MESSAGES
+            catalogue: dict[int, str] = importlib.import_module(
+                f"{__name__}.locales.{lang}"
+            ).MESSAGES
             if code in catalogue:
                 return catalogue[code]
         except ImportError:

@@ -47,8 +47,12 @@ def _aiohttp_path(route: Route) -> str:
     return path
 
 
-def build_app(ctx: DaemonContext, manager: ConnectionManager, extra_routes: list[Route]) -> web.Application:
-    app = web.Application(middlewares=[errors_middleware, _access_middleware(ctx)], client_max_size=MAX_BODY)
+def build_app(
+    ctx: DaemonContext, manager: ConnectionManager, extra_routes: list[Route]
+) -> web.Application:
+    app = web.Application(
+        middlewares=[errors_middleware, _access_middleware(ctx)], client_max_size=MAX_BODY
+    )
     ras = RasApi(manager, ctx.store, ctx.events, ctx.uid)
     routes = ras.routes() + extra_routes
     document = openapi.build(routes)
@@ -59,8 +63,15 @@ def build_app(ctx: DaemonContext, manager: ConnectionManager, extra_routes: list
     async def health(request: web.Request) -> web.Response:
         import os
 
-        return web.json_response({"version": __version__, "pid": os.getpid(), "uid": ctx.uid,
-                                  "last_seq": ctx.events.last_seq, "connections": len(manager.conns)})
+        return web.json_response(
+            {
+                "version": __version__,
+                "pid": os.getpid(),
+                "uid": ctx.uid,
+                "last_seq": ctx.events.last_seq,
+                "connections": len(manager.conns),
+            }
+        )
 
     async def metrics(request: web.Request) -> web.Response:
         lines = ["# TYPE openras_connections gauge"]
@@ -70,8 +81,12 @@ def build_app(ctx: DaemonContext, manager: ConnectionManager, extra_routes: list
         for name, value in manager.stats.items():
             lines.append(f"# TYPE openras_{name}_total counter")
             lines.append(f"openras_{name}_total {value}")
-        lines += ["# TYPE openras_event_seq gauge", f"openras_event_seq {ctx.events.last_seq}",
-                  "# TYPE openras_event_subscribers gauge", f"openras_event_subscribers {ctx.events.subscribers}"]
+        lines += [
+            "# TYPE openras_event_seq gauge",
+            f"openras_event_seq {ctx.events.last_seq}",
+            "# TYPE openras_event_subscribers gauge",
+            f"openras_event_subscribers {ctx.events.subscribers}",
+        ]
         return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
 
     for route in routes:

@@ -35,6 +35,7 @@ _STATUS: dict[int, int] = {
     ErrorCode.ERROR_NOT_SUPPORTED: 400,
 }
 
+
 @dataclass(frozen=True)
 class Peer:
     pid: int
@@ -57,7 +58,11 @@ def peer(request: web.Request) -> Peer:
 
 
 def error_body(code: int, detail: str = "") -> dict[str, Any]:
-    body: dict[str, Any] = {"error": code, "name": error_name(code), "message": error_string(code, "en")}
+    body: dict[str, Any] = {
+        "error": code,
+        "name": error_name(code),
+        "message": error_string(code, "en"),
+    }
     if detail:
         body["detail"] = detail
     return body
@@ -87,8 +92,9 @@ async def read_json(request: web.Request, model: type[M]) -> M:
         raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, f"{where}: {first.get('msg')}") from None
 
 
-def query_int(request: web.Request, name: str, default: int | None = None, lo: int = 0,
-              hi: int = 2**63 - 1) -> int | None:
+def query_int(
+    request: web.Request, name: str, default: int | None = None, lo: int = 0, hi: int = 2**63 - 1
+) -> int | None:
     value = request.query.get(name)
     if value is None or value == "":
         return default
@@ -110,10 +116,17 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return error_response(exc.code, exc.detail)
     except web.HTTPException as exc:
         if exc.status in (404, 405):
-            return error_response(ErrorCode.ERROR_INVALID_PARAMETER if exc.status == 405 else ErrorCode.ERROR_NOT_SUPPORTED,
-                                  exc.reason, status=exc.status)
+            return error_response(
+                ErrorCode.ERROR_INVALID_PARAMETER
+                if exc.status == 405
+                else ErrorCode.ERROR_NOT_SUPPORTED,
+                exc.reason,
+                status=exc.status,
+            )
         if exc.status == 413:
-            return error_response(ErrorCode.ERROR_INVALID_PARAMETER, "request body too large", status=413)
+            return error_response(
+                ErrorCode.ERROR_INVALID_PARAMETER, "request body too large", status=413
+            )
         raise
     except Exception as exc:
         request.app.logger.exception("unhandled error in %s %s", request.method, request.path)

@@ -51,7 +51,9 @@ async def serve(paths: Paths) -> int:
     cfg = config_mod.load(paths.config_file)
     store = Store(str(paths.database))
     events = EventBus(store, cfg.replay_events, cfg.subscriber_queue, cfg.log_events)
-    ctx = DaemonContext(paths=paths, config=cfg, store=store, events=events, log=log, uid=os.geteuid())
+    ctx = DaemonContext(
+        paths=paths, config=cfg, store=store, events=events, log=log, uid=os.geteuid()
+    )
     manager = ConnectionManager(ctx, registry(), select=device_key)
     mpr = _mpr_service(ctx)
     events.publish(DaemonChanged(action="starting", pid=os.getpid()))
@@ -93,8 +95,11 @@ async def serve(paths: Paths) -> int:
 
 
 def run(home: str | None = None, verbose: bool = False) -> int:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
     logging.getLogger("asyncssh").setLevel(logging.WARNING)
     paths = resolve(home)
     _prepare_dirs(paths)

@@ -31,8 +31,10 @@ def _hoist(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]
 
     def fix(node: Any) -> Any:
         if isinstance(node, dict):
-            return {k: (v.replace("#/$defs/", "#/components/schemas/") if k == "$ref" else fix(v))
-                    for k, v in node.items()}
+            return {
+                k: (v.replace("#/$defs/", "#/components/schemas/") if k == "$ref" else fix(v))
+                for k, v in node.items()
+            }
         if isinstance(node, list):
             return [fix(v) for v in node]
         return node
@@ -51,8 +53,10 @@ def _event_schemas(components: dict[str, Any]) -> dict[str, Any]:
     for name, (kind, schema) in schemas().items():
         components[name] = _hoist(schema, components)
         mapping[kind] = f"#/components/schemas/{name}"
-    return {"oneOf": [{"$ref": ref} for ref in mapping.values()],
-            "discriminator": {"propertyName": "kind", "mapping": mapping}}
+    return {
+        "oneOf": [{"$ref": ref} for ref in mapping.values()],
+        "discriminator": {"propertyName": "kind", "mapping": mapping},
+    }
 
 
 def build(routes: list[Route]) -> dict[str, Any]:
@@ -65,38 +69,56 @@ def build(routes: list[Route]) -> dict[str, Any]:
             params.append({"name": name, "in": "path", "required": True, "schema": schema})
         for name, schema in route.query.items():
             params.append({"name": name, "in": "query", "required": False, "schema": schema})
-        error = {"description": "RAS / Win32 error", "content": {"application/json": {
-            "schema": {"$ref": "#/components/schemas/Error"}}}}
+        error = {
+            "description": "RAS / Win32 error",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
         ok_content: dict[str, Any]
         if route.stream:
             # Each message's data is one event, its ``event:`` field the kind.
-            ok_content = {"text/event-stream": {"schema": {"type": "string"},
-                                                "x-event-data": event}}
+            ok_content = {
+                "text/event-stream": {"schema": {"type": "string"}, "x-event-data": event}
+            }
         elif route.events:
             ok_content = {"application/json": {"schema": {"type": "array", "items": event}}}
         else:
             ok_content = {"application/json": {"schema": {}}}
         op: dict[str, Any] = {
             "summary": route.summary,
-            "operationId": re.sub(r"[^A-Za-z0-9]+", "_", f"{route.method.lower()}{route.path}").strip("_"),
+            "operationId": re.sub(
+                r"[^A-Za-z0-9]+", "_", f"{route.method.lower()}{route.path}"
+            ).strip("_"),
             "parameters": params,
-            "responses": {"200": {"description": "OK", "content": ok_content},
-                          "201": {"description": "Created", "content": {"application/json": {"schema": {}}}},
-                          **{code: error for code in ("400", "403", "404", "409", "413", "500")}},
+            "responses": {
+                "200": {"description": "OK", "content": ok_content},
+                "201": {"description": "Created", "content": {"application/json": {"schema": {}}}},
+                **{code: error for code in ("400", "403", "404", "409", "413", "500")},
+            },
         }
         if route.tags:
             op["tags"] = route.tags
         if route.body is not None:
-            schema = _hoist(route.body.model_json_schema(ref_template="#/$defs/{model}"), components)
+            schema = _hoist(
+                route.body.model_json_schema(ref_template="#/$defs/{model}"), components
+            )
             components[route.body.__name__] = schema
-            op["requestBody"] = {"required": True, "content": {"application/json": {
-                "schema": {"$ref": f"#/components/schemas/{route.body.__name__}"}}}}
+            op["requestBody"] = {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": f"#/components/schemas/{route.body.__name__}"}
+                    }
+                },
+            }
         paths.setdefault(route.path, {})[route.method.lower()] = op
     return {
         "openapi": "3.1.0",
-        "info": {"title": "openras daemon API", "version": __version__,
-                 "description": "Remote Access Connection Manager and Multiple Provider Router. "
-                                "HTTP/1.1 + JSON over a Unix socket; errors carry RAS / Win32 codes."},
+        "info": {
+            "title": "openras daemon API",
+            "version": __version__,
+            "description": "Remote Access Connection Manager and Multiple Provider Router. "
+            "HTTP/1.1 + JSON over a Unix socket; errors carry RAS / Win32 codes.",
+        },
         "paths": paths,
         "components": {"schemas": components},
     }

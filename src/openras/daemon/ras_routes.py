@@ -24,8 +24,10 @@ from .routes import Route
 
 Short = Annotated[str, StringConstraints(max_length=1024)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=256)]
-Line = tuple[Annotated[str, StringConstraints(min_length=1, max_length=128)],
-             Annotated[str, StringConstraints(max_length=4096)]]
+Line = tuple[
+    Annotated[str, StringConstraints(min_length=1, max_length=128)],
+    Annotated[str, StringConstraints(max_length=4096)],
+]
 SSE_WRITE_TIMEOUT = 30.0
 SSE_KEEPALIVE = 15.0
 
@@ -36,10 +38,13 @@ class _Body(BaseModel):
 
 class EntryCreate(_Body):
     name: Name
-    lines: list[Line] | None = Field(default=None, max_length=4096,
-                                     description="Ordered KEY=VALUE lines, case-sensitive keys")
+    lines: list[Line] | None = Field(
+        default=None, max_length=4096, description="Ordered KEY=VALUE lines, case-sensitive keys"
+    )
     properties: dict[str, Annotated[str, StringConstraints(max_length=4096)]] | None = Field(
-        default=None, description="KEY -> VALUE, applied after lines (replacing the first occurrence)")
+        default=None,
+        description="KEY -> VALUE, applied after lines (replacing the first occurrence)",
+    )
 
 
 class EntryUpdate(_Body):
@@ -51,7 +56,8 @@ class EntryUpdate(_Body):
 class Credentials(_Body):
     user: Short = ""
     password: Annotated[str, StringConstraints(max_length=1024)] | None = Field(
-        default=None, description="None keeps the saved password")
+        default=None, description="None keeps the saved password"
+    )
     domain: Short = ""
     remove_password: bool = False
 
@@ -64,19 +70,26 @@ class ImportBody(_Body):
 class DialBody(_Body):
     entry: Annotated[str, StringConstraints(max_length=256)] = ""
     phonebook: Annotated[str, StringConstraints(max_length=4096)] = Field(
-        default="", description="Path of a phonebook file (for RASCONN); its text goes in phonebook_text")
+        default="",
+        description="Path of a phonebook file (for RASCONN); its text goes in phonebook_text",
+    )
     phonebook_text: Annotated[str, StringConstraints(max_length=16 * 1024 * 1024)] | None = Field(
-        default=None, description="The phonebook file's text, read by the client with its own permissions")
+        default=None,
+        description="The phonebook file's text, read by the client with its own permissions",
+    )
     phone_number: Short = ""
     callback_number: Short = ""
     user: Short = ""
     password: Annotated[str, StringConstraints(max_length=1024)] = ""
     domain: Short = ""
     device: Annotated[str, StringConstraints(max_length=32)] = Field(
-        default="", description="DEVICE for a dial without an entry")
+        default="", description="DEVICE for a dial without an entry"
+    )
 
 
-def _entry_from_body(name: str, lines: list[Line] | None, properties: dict[str, str] | None) -> phonebook.Entry:
+def _entry_from_body(
+    name: str, lines: list[Line] | None, properties: dict[str, str] | None
+) -> phonebook.Entry:
     entry = phonebook.Entry(phonebook.check_name(name), [(k, v) for k, v in lines or []])
     for key, value in (properties or {}).items():
         entry.set(key, value)
@@ -88,7 +101,9 @@ def _may_edit(owner_uid: int, uid: int, daemon_uid: int) -> None:
         raise RasError(ErrorCode.ERROR_ACCESS_DENIED, "entry belongs to another user")
 
 
-def _entry_json(name: str, owner: int, lines: list[tuple[str, str]], store: Store, uid: int) -> dict[str, Any]:
+def _entry_json(
+    name: str, owner: int, lines: list[tuple[str, str]], store: Store, uid: int
+) -> dict[str, Any]:
     body = phonebook.Entry(name, lines).to_json()
     body["owner_uid"] = owner
     creds = store.get_credentials(uid, name)  # the caller's own saved credentials
@@ -97,7 +112,9 @@ def _entry_json(name: str, owner: int, lines: list[tuple[str, str]], store: Stor
 
 
 class RasApi:
-    def __init__(self, manager: ConnectionManager, store: Store, events: EventBus, daemon_uid: int) -> None:
+    def __init__(
+        self, manager: ConnectionManager, store: Store, events: EventBus, daemon_uid: int
+    ) -> None:
         self.m = manager
         self.store = store
         self.events = events
@@ -108,7 +125,12 @@ class RasApi:
         return find_entry(self.store, name)
 
     async def list_entries(self, request: web.Request) -> web.Response:
-        return web.json_response([_entry_json(n, o, lines, self.store, peer(request).uid) for n, o, lines in self.store.list_entries()])
+        return web.json_response(
+            [
+                _entry_json(n, o, lines, self.store, peer(request).uid)
+                for n, o, lines in self.store.list_entries()
+            ]
+        )
 
     async def create_entry(self, request: web.Request) -> web.Response:
         body = await read_json(request, EntryCreate)
@@ -116,8 +138,13 @@ class RasApi:
         if self.store.get_entry(entry.name) is not None:
             raise RasError(ErrorCode.ERROR_ALREADY_ASSIGNED, f"entry {entry.name!r} exists")
         self.store.put_entry(entry.name, peer(request).uid, entry.lines)
-        self.events.publish(EntryChanged(action="created", entry=entry.name, owner_uid=peer(request).uid))
-        return web.json_response(_entry_json(entry.name, peer(request).uid, entry.lines, self.store, peer(request).uid), status=201)
+        self.events.publish(
+            EntryChanged(action="created", entry=entry.name, owner_uid=peer(request).uid)
+        )
+        return web.json_response(
+            _entry_json(entry.name, peer(request).uid, entry.lines, self.store, peer(request).uid),
+            status=201,
+        )
 
     async def get_entry(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
@@ -130,14 +157,18 @@ class RasApi:
         _may_edit(owner, peer(request).uid, self.daemon_uid)
         body = await read_json(request, EntryUpdate)
         new_name = body.name or name
-        entry = _entry_from_body(new_name, body.lines if body.lines is not None else lines, body.properties)
+        entry = _entry_from_body(
+            new_name, body.lines if body.lines is not None else lines, body.properties
+        )
         if new_name != name:
             if self.store.get_entry(new_name) is not None:
                 raise RasError(ErrorCode.ERROR_ALREADY_ASSIGNED, f"entry {new_name!r} exists")
             self.store.rename_entry(name, new_name)
         self.store.put_entry(new_name, owner, entry.lines)
         self.events.publish(EntryChanged(action="updated", entry=new_name, old_name=name))
-        return web.json_response(_entry_json(new_name, owner, entry.lines, self.store, peer(request).uid))
+        return web.json_response(
+            _entry_json(new_name, owner, entry.lines, self.store, peer(request).uid)
+        )
 
     async def delete_entry(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
@@ -153,7 +184,9 @@ class RasApi:
         uid = peer(request).uid
         existing = [e.name for e in entries if self.store.get_entry(e.name) is not None]
         if existing and not body.replace:
-            raise RasError(ErrorCode.ERROR_ALREADY_ASSIGNED, f"entries exist: {', '.join(existing[:10])}")
+            raise RasError(
+                ErrorCode.ERROR_ALREADY_ASSIGNED, f"entries exist: {', '.join(existing[:10])}"
+            )
         for name in existing:
             _may_edit(self._get_entry(name)[0], uid, self.daemon_uid)
         for entry in entries:
@@ -163,7 +196,11 @@ class RasApi:
 
     async def export_phonebook(self, request: web.Request) -> web.Response:
         names = request.query.getall("name", [])
-        entries = [phonebook.Entry(n, lines) for n, _, lines in self.store.list_entries() if not names or n in names]
+        entries = [
+            phonebook.Entry(n, lines)
+            for n, _, lines in self.store.list_entries()
+            if not names or n in names
+        ]
         return web.json_response({"text": phonebook.serialize(entries)})
 
     # -- credentials (never returned) ------------------------------------------------------
@@ -177,19 +214,26 @@ class RasApi:
     async def get_credentials(self, request: web.Request) -> web.Response:
         saved = self.store.get_credentials(peer(request).uid, self._cred_key(request))
         user, password, domain = saved or ("", None, "")
-        return web.json_response({"user": user, "domain": domain, "have_password": password is not None})
+        return web.json_response(
+            {"user": user, "domain": domain, "have_password": password is not None}
+        )
 
     async def put_credentials(self, request: web.Request) -> web.Response:
         key = self._cred_key(request)
         uid = peer(request).uid
         body = await read_json(request, Credentials)
         saved = self.store.get_credentials(uid, key)
-        password = None if body.remove_password else (body.password if body.password is not None
-                                                       else (saved[1] if saved else None))
+        password = (
+            None
+            if body.remove_password
+            else (body.password if body.password is not None else (saved[1] if saved else None))
+        )
         if password == SAVED_PASSWORD_HANDLE and saved:
             password = saved[1]
         self.store.put_credentials(uid, key, body.user, password, body.domain)
-        return web.json_response({"user": body.user, "domain": body.domain, "have_password": password is not None})
+        return web.json_response(
+            {"user": body.user, "domain": body.domain, "have_password": password is not None}
+        )
 
     # -- connections -----------------------------------------------------------------
     async def dial(self, request: web.Request) -> web.Response:
@@ -197,7 +241,9 @@ class RasApi:
         who = peer(request)
         req = await dial_request(self.store, DialCall(**body.model_dump()), who.uid, who.pid)
         started = await self.m.dial(req)
-        return web.json_response({**dataclasses.asdict(started), "state": int(started.state)}, status=201)
+        return web.json_response(
+            {**dataclasses.asdict(started), "state": int(started.state)}, status=201
+        )
 
     async def list_connections(self, request: web.Request) -> web.Response:
         return web.json_response([encode_record(r) for r in self.m.list(peer(request).uid)])
@@ -247,7 +293,9 @@ class RasApi:
     async def events_stream(self, request: web.Request) -> web.StreamResponse:
         since = query_int(request, "since", None, 0)
         sub = self.events.subscribe(since, self._predicate(request))
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        )
         # A stream that ends (overflow, daemon stopping) ends its connection: clients see EOF.
         response.force_close()
         await response.prepare(request)
@@ -261,7 +309,9 @@ class RasApi:
                     chunk = b": keepalive\n\n"
                 else:
                     event, encoded = item
-                    chunk = f"id: {event.seq}\nevent: {event.kind.value}\ndata: {encoded}\n\n".encode()
+                    chunk = (
+                        f"id: {event.seq}\nevent: {event.kind.value}\ndata: {encoded}\n\n".encode()
+                    )
                 # A client that stops reading must not hold this stream open for ever.
                 await asyncio.wait_for(response.write(chunk), SSE_WRITE_TIMEOUT)
         except (ConnectionResetError, TimeoutError, asyncio.CancelledError):
@@ -277,43 +327,151 @@ class RasApi:
         since = query_int(request, "since", 0, 0) or 0
         limit = query_int(request, "limit", 1000, 1, 10000) or 1000
         uid = peer(request).uid
-        return web.json_response([encode(e) for e in self.events.logged(since, limit) if self._visible(e, uid)])
+        return web.json_response(
+            [encode(e) for e in self.events.logged(since, limit) if self._visible(e, uid)]
+        )
 
     def routes(self) -> list[Route]:
         handle = {"handle": {"type": "integer", "minimum": 1, "maximum": 2**62}}
         name = {"name": {"type": "string", "minLength": 1, "maxLength": 256}}
         return [
-            Route("GET", "/v1/entries", self.list_entries, "List phonebook entries", tags=["phonebook"]),
-            Route("POST", "/v1/entries", self.create_entry, "Create an entry", body=EntryCreate, tags=["phonebook"]),
-            Route("GET", "/v1/entries/{name}", self.get_entry, "Get an entry", path_params=name, tags=["phonebook"]),
-            Route("PATCH", "/v1/entries/{name}", self.update_entry, "Edit or rename an entry", body=EntryUpdate,
-                  path_params=name, tags=["phonebook"]),
-            Route("DELETE", "/v1/entries/{name}", self.delete_entry, "Delete an entry", path_params=name,
-                  tags=["phonebook"]),
-            Route("GET", "/v1/entries/{name}/credentials", self.get_credentials,
-                  "Saved user and domain (never the password)", path_params=name,
-                  query={"phonebook": {"type": "string"}}, tags=["phonebook"]),
-            Route("PUT", "/v1/entries/{name}/credentials", self.put_credentials, "Save dial credentials",
-                  body=Credentials, path_params=name, query={"phonebook": {"type": "string"}}, tags=["phonebook"]),
-            Route("POST", "/v1/phonebook/import", self.import_phonebook, "Import rasphone.pbk text",
-                  body=ImportBody, tags=["phonebook"]),
-            Route("GET", "/v1/phonebook/export", self.export_phonebook, "Export entries as rasphone.pbk text",
-                  query={"name": {"type": "string"}}, tags=["phonebook"]),
-            Route("POST", "/v1/connections", self.dial, "RasDial: start a connection; returns the handle at once",
-                  body=DialBody, tags=["ras"]),
-            Route("GET", "/v1/connections", self.list_connections, "RasEnumConnections", tags=["ras"]),
-            Route("GET", "/v1/connections/{handle}", self.status, "RasGetConnectStatus", path_params=handle,
-                  tags=["ras"]),
-            Route("DELETE", "/v1/connections/{handle}", self.hangup, "RasHangUp (teardown completes asynchronously)",
-                  path_params=handle, tags=["ras"]),
-            Route("GET", "/v1/connections/{handle}/projection/{kind}", self.projection, "RasGetProjectionInfo",
-                  path_params={**handle, "kind": {"type": "string", "pattern": "^(?:0x[0-9a-fA-F]{1,8}|[0-9]{1,10})$"}},
-                  tags=["ras"]),
-            Route("GET", "/v1/events", self.events_stream, "The ordered event stream (Server-Sent Events)",
-                  query={"since": {"type": "integer", "minimum": 0}, "handle": {"type": "integer", "minimum": 1},
-                         "kinds": {"type": "string"}, "notify": {"type": "string"}}, stream=True, tags=["events"]),
-            Route("GET", "/v1/events/log", self.events_log, "The event log (JSON)",
-                  query={"since": {"type": "integer", "minimum": 0},
-                         "limit": {"type": "integer", "minimum": 1, "maximum": 10000}}, events=True,
-                  tags=["events"]),
+            Route(
+                "GET",
+                "/v1/entries",
+                self.list_entries,
+                "List phonebook entries",
+                tags=["phonebook"],
+            ),
+            Route(
+                "POST",
+                "/v1/entries",
+                self.create_entry,
+                "Create an entry",
+                body=EntryCreate,
+                tags=["phonebook"],
+            ),
+            Route(
+                "GET",
+                "/v1/entries/{name}",
+                self.get_entry,
+                "Get an entry",
+                path_params=name,
+                tags=["phonebook"],
+            ),
+            Route(
+                "PATCH",
+                "/v1/entries/{name}",
+                self.update_entry,
+                "Edit or rename an entry",
+                body=EntryUpdate,
+                path_params=name,
+                tags=["phonebook"],
+            ),
+            Route(
+                "DELETE",
+                "/v1/entries/{name}",
+                self.delete_entry,
+                "Delete an entry",
+                path_params=name,
+                tags=["phonebook"],
+            ),
+            Route(
+                "GET",
+                "/v1/entries/{name}/credentials",
+                self.get_credentials,
+                "Saved user and domain (never the password)",
+                path_params=name,
+                query={"phonebook": {"type": "string"}},
+                tags=["phonebook"],
+            ),
+            Route(
+                "PUT",
+                "/v1/entries/{name}/credentials",
+                self.put_credentials,
+                "Save dial credentials",
+                body=Credentials,
+                path_params=name,
+                query={"phonebook": {"type": "string"}},
+                tags=["phonebook"],
+            ),
+            Route(
+                "POST",
+                "/v1/phonebook/import",
+                self.import_phonebook,
+                "Import rasphone.pbk text",
+                body=ImportBody,
+                tags=["phonebook"],
+            ),
+            Route(
+                "GET",
+                "/v1/phonebook/export",
+                self.export_phonebook,
+                "Export entries as rasphone.pbk text",
+                query={"name": {"type": "string"}},
+                tags=["phonebook"],
+            ),
+            Route(
+                "POST",
+                "/v1/connections",
+                self.dial,
+                "RasDial: start a connection; returns the handle at once",
+                body=DialBody,
+                tags=["ras"],
+            ),
+            Route(
+                "GET", "/v1/connections", self.list_connections, "RasEnumConnections", tags=["ras"]
+            ),
+            Route(
+                "GET",
+                "/v1/connections/{handle}",
+                self.status,
+                "RasGetConnectStatus",
+                path_params=handle,
+                tags=["ras"],
+            ),
+            Route(
+                "DELETE",
+                "/v1/connections/{handle}",
+                self.hangup,
+                "RasHangUp (teardown completes asynchronously)",
+                path_params=handle,
+                tags=["ras"],
+            ),
+            Route(
+                "GET",
+                "/v1/connections/{handle}/projection/{kind}",
+                self.projection,
+                "RasGetProjectionInfo",
+                path_params={
+                    **handle,
+                    "kind": {"type": "string", "pattern": "^(?:0x[0-9a-fA-F]{1,8}|[0-9]{1,10})$"},
+                },
+                tags=["ras"],
+            ),
+            Route(
+                "GET",
+                "/v1/events",
+                self.events_stream,
+                "The ordered event stream (Server-Sent Events)",
+                query={
+                    "since": {"type": "integer", "minimum": 0},
+                    "handle": {"type": "integer", "minimum": 1},
+                    "kinds": {"type": "string"},
+                    "notify": {"type": "string"},
+                },
+                stream=True,
+                tags=["events"],
+            ),
+            Route(
+                "GET",
+                "/v1/events/log",
+                self.events_log,
+                "The event log (JSON)",
+                query={
+                    "since": {"type": "integer", "minimum": 0},
+                    "limit": {"type": "integer", "minimum": 1, "maximum": 10000},
+                },
+                events=True,
+                tags=["events"],
+            ),
         ]

@@ -22,7 +22,24 @@ from .types import (
 )
 
 __all__ = [
-    "ConnectionEvent", "DaemonChanged", "EntryChanged", "Event", "EventBus", "EventKind",
-    "HangupStarted", "NetChanged", "Notify", "NotifyeeReport", "Overflow", "Phase", "Predicate",
-    "Redialing", "ReferenceChanged", "Released", "StateChanged", "Subscription", "decode", "encode",
+    "ConnectionEvent",
+    "DaemonChanged",
+    "EntryChanged",
+    "Event",
+    "EventBus",
+    "EventKind",
+    "HangupStarted",
+    "NetChanged",
+    "Notify",
+    "NotifyeeReport",
+    "Overflow",
+    "Phase",
+    "Predicate",
+    "Redialing",
+    "ReferenceChanged",
+    "Released",
+    "StateChanged",
+    "Subscription",
+    "decode",
+    "encode",
 ]

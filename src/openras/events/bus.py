@@ -84,8 +84,9 @@ class Subscription:
 
 
 class EventBus:
-    def __init__(self, store: Store, replay: int = 4096, queue_size: int = 1024,
-                 log_keep: int = 100_000) -> None:
+    def __init__(
+        self, store: Store, replay: int = 4096, queue_size: int = 1024, log_keep: int = 100_000
+    ) -> None:
         self._store = store
         self._seq = store.last_seq()
         self._ring: deque[Item] = deque(maxlen=max(replay, 1))
@@ -114,8 +115,12 @@ class EventBus:
             sub._offer(item)
         return event
 
-    def subscribe(self, since: int | None = None, predicate: Predicate | None = None,
-                  queue_size: int | None = None) -> Subscription:
+    def subscribe(
+        self,
+        since: int | None = None,
+        predicate: Predicate | None = None,
+        queue_size: int | None = None,
+    ) -> Subscription:
         """Events after ``since`` (None = only new ones), filtered by ``predicate``."""
         limit = queue_size or self._queue_size
         backlog = self._replay(since) if since is not None and since < self._seq else []
@@ -135,7 +140,9 @@ class EventBus:
 
     def logged(self, since: int, limit: int) -> list[Event]:
         """Events of the log after ``since`` (kinds this version knows)."""
-        return [e for d in self._store.events_since(since, limit=limit) if (e := decode(d)) is not None]
+        return [
+            e for d in self._store.events_since(since, limit=limit) if (e := decode(d)) is not None
+        ]
 
     def _replay(self, since: int) -> list[Item]:
         if self._ring and self._ring[0][0].seq <= since + 1:

@@ -148,8 +148,18 @@ class Overflow(Event):
 
 EVENT_TYPES: dict[EventKind, type[Event]] = {
     cls.kind: cls
-    for cls in (StateChanged, ReferenceChanged, HangupStarted, Released, Redialing, EntryChanged,
-                NetChanged, NotifyeeReport, DaemonChanged, Overflow)
+    for cls in (
+        StateChanged,
+        ReferenceChanged,
+        HangupStarted,
+        Released,
+        Redialing,
+        EntryChanged,
+        NetChanged,
+        NotifyeeReport,
+        DaemonChanged,
+        Overflow,
+    )
 }
 _FIELDS: dict[type[Event], tuple[str, ...]] = {
     cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in EVENT_TYPES.values()
@@ -208,7 +218,23 @@ def schemas() -> dict[str, tuple[str, Any]]:
 
 
 __all__ = [
-    "EVENT_TYPES", "ConnectionEvent", "DaemonChanged", "EntryChanged", "Event", "EventKind",
-    "HangupStarted", "NetChanged", "Notify", "NotifyeeReport", "Overflow", "Phase", "Redialing",
-    "ReferenceChanged", "Released", "StateChanged", "decode", "encode", "schemas",
+    "EVENT_TYPES",
+    "ConnectionEvent",
+    "DaemonChanged",
+    "EntryChanged",
+    "Event",
+    "EventKind",
+    "HangupStarted",
+    "NetChanged",
+    "Notify",
+    "NotifyeeReport",
+    "Overflow",
+    "Phase",
+    "Redialing",
+    "ReferenceChanged",
+    "Released",
+    "StateChanged",
+    "decode",
+    "encode",
+    "schemas",
 ]

@@ -39,9 +39,16 @@ class RememberedEntry:
     created: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
-        return {"uid": self.uid, "local_name": self.local_name, "remote_name": self.remote_name,
-                "user": self.user, "provider": self.provider, "type": self.type, "created": self.created,
-                "have_password": self.password is not None}
+        return {
+            "uid": self.uid,
+            "local_name": self.local_name,
+            "remote_name": self.remote_name,
+            "user": self.user,
+            "provider": self.provider,
+            "type": self.type,
+            "created": self.created,
+            "have_password": self.password is not None,
+        }
 
 
 class Remembered:
@@ -54,18 +61,33 @@ class Remembered:
         self.store.db.execute(
             "INSERT OR REPLACE INTO mpr_remembered(uid, local_name, remote_name, user, provider, type, password, "
             "created) VALUES (?,?,?,?,?,?,?,?)",
-            (entry.uid, entry.local_name, entry.remote_name, entry.user, entry.provider, entry.type,
-             entry.password, entry.created))
+            (
+                entry.uid,
+                entry.local_name,
+                entry.remote_name,
+                entry.user,
+                entry.provider,
+                entry.type,
+                entry.password,
+                entry.created,
+            ),
+        )
 
     def get(self, uid: int, local_name: str) -> RememberedEntry | None:
         row = self.store.db.execute(
             "SELECT uid, local_name, remote_name, user, provider, type, password, created FROM mpr_remembered "
-            "WHERE uid=? AND local_name=?", (uid, local_name)).fetchone()
+            "WHERE uid=? AND local_name=?",
+            (uid, local_name),
+        ).fetchone()
         return RememberedEntry(*row) if row else None
 
     def forget(self, uid: int, local_name: str) -> bool:
-        return self.store.db.execute("DELETE FROM mpr_remembered WHERE uid=? AND local_name=?",
-                                     (uid, local_name)).rowcount > 0
+        return (
+            self.store.db.execute(
+                "DELETE FROM mpr_remembered WHERE uid=? AND local_name=?", (uid, local_name)
+            ).rowcount
+            > 0
+        )
 
     def list(self, uid: int | None = None) -> list[RememberedEntry]:
         """Every remembered connection (uid None) or one user's, by user then local name."""
@@ -74,7 +96,10 @@ class Remembered:
         if uid is not None:
             sql += " WHERE uid=?"
             args = (uid,)
-        return [RememberedEntry(*row) for row in self.store.db.execute(sql + " ORDER BY uid, local_name", args)]
+        return [
+            RememberedEntry(*row)
+            for row in self.store.db.execute(sql + " ORDER BY uid, local_name", args)
+        ]
 
     # -- the /PERSISTENT default ---------------------------------------------------------
     def persistent_default(self, uid: int) -> bool:

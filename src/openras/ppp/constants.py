@@ -16,18 +16,6 @@ PROTO_LQR = 0xC025
 PROTO_CHAP = 0xC223
 PROTO_EAP = 0xC227
 
-PROTOCOL_NAMES: dict[int, str] = {
-    PROTO_IPV4: "IPv4",
-    PROTO_IPV6: "IPv6",
-    PROTO_IPCP: "IPCP",
-    PROTO_IPV6CP: "IPV6CP",
-    PROTO_CCP: "CCP",
-    PROTO_LCP: "LCP",
-    PROTO_PAP: "PAP",
-    PROTO_CHAP: "CHAP",
-    PROTO_EAP: "EAP",
-}
-
 # Control-protocol codes shared by LCP and the NCPs (RFC 1661 §5).
 CONF_REQ = 1
 CONF_ACK = 2

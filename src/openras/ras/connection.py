@@ -61,13 +61,26 @@ class Connection:
     def record(self, flags: int = 0) -> ConnectionRecord:
         """The status / enumeration view (never any secret)."""
         return ConnectionRecord(
-            handle=self.handle, entry=self.entry_name, phonebook=self.phonebook,
-            device_type=self.device.device_type, device_name=self.device.device_name,
+            handle=self.handle,
+            entry=self.entry_name,
+            phonebook=self.phonebook,
+            device_type=self.device.device_type,
+            device_name=self.device.device_name,
             phone_number=self.params.phone_number or self.entry.get("PhoneNumber") or "",
-            guid=self.guid, state=self.state, error=self.error, extended_error=self.extended_error,
-            detail=self.detail, phase=self.phase, owner_uid=self.owner_uid, refs=len(self.refs),
-            user=self.params.user, created=self.created, connected_at=self.connected_at,
-            device=self._device_status(), flags=flags)
+            guid=self.guid,
+            state=self.state,
+            error=self.error,
+            extended_error=self.extended_error,
+            detail=self.detail,
+            phase=self.phase,
+            owner_uid=self.owner_uid,
+            refs=len(self.refs),
+            user=self.params.user,
+            created=self.created,
+            connected_at=self.connected_at,
+            device=self._device_status(),
+            flags=flags,
+        )
 
     def _device_status(self) -> LinkStatus:
         # Listing must work whatever one device does: a failing status() is reported, not raised.

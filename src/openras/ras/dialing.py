@@ -57,28 +57,46 @@ def merge_credentials(call: DialCall, saved: tuple[str, str | None, str] | None)
             domain = saved[2]
     if password == SAVED_PASSWORD_HANDLE:
         password = ""
-    return DialParams(entry=call.entry, phone_number=call.phone_number,
-                      callback_number=call.callback_number, user=user, password=password,
-                      domain=domain)
+    return DialParams(
+        entry=call.entry,
+        phone_number=call.phone_number,
+        callback_number=call.callback_number,
+        user=user,
+        password=password,
+        domain=domain,
+    )
 
 
 async def dial_request(store: Store, call: DialCall, uid: int, pid: int) -> DialRequest:
     if call.phonebook_text is not None:
-        entries = await asyncio.to_thread(phonebook.parse, call.phonebook_text,
-                                          call.phonebook or "phonebook")
+        entries = await asyncio.to_thread(
+            phonebook.parse, call.phonebook_text, call.phonebook or "phonebook"
+        )
         entry = phonebook.find(entries, call.entry) if call.entry else None
         key = credential_key(call.entry, call.phonebook)
     else:
-        entry = phonebook.Entry(call.entry, find_entry(store, call.entry)[1]) if call.entry else None
+        entry = (
+            phonebook.Entry(call.entry, find_entry(store, call.entry)[1]) if call.entry else None
+        )
         key = credential_key(call.entry)
     if entry is None:
         if not call.phone_number or not call.device:
-            raise RasError(ErrorCode.ERROR_INVALID_PARAMETER,
-                           "a dial without an entry needs phone_number and device")
-        entry = phonebook.Entry("phone", [("DEVICE", call.device), ("PhoneNumber", call.phone_number)])
+            raise RasError(
+                ErrorCode.ERROR_INVALID_PARAMETER,
+                "a dial without an entry needs phone_number and device",
+            )
+        entry = phonebook.Entry(
+            "phone", [("DEVICE", call.device), ("PhoneNumber", call.phone_number)]
+        )
         entry_name = "." + call.phone_number
     else:
         entry_name = entry.name
     saved = store.get_credentials(uid, key) if call.entry else None
-    return DialRequest(entry=entry, entry_name=entry_name, phonebook=call.phonebook,
-                       params=merge_credentials(call, saved), uid=uid, pid=pid)
+    return DialRequest(
+        entry=entry,
+        entry_name=entry_name,
+        phonebook=call.phonebook,
+        params=merge_credentials(call, saved),
+        uid=uid,
+        pid=pid,
+    )

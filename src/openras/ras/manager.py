@@ -62,8 +62,12 @@ class RecoveredDevice(Device):
 
 
 class ConnectionManager:
-    def __init__(self, ctx: DaemonContext, registry: dict[str, DeviceFactory],
-                 select: Callable[[Entry], str] | None = None) -> None:
+    def __init__(
+        self,
+        ctx: DaemonContext,
+        registry: dict[str, DeviceFactory],
+        select: Callable[[Entry], str] | None = None,
+    ) -> None:
         self.ctx = ctx
         self.registry = registry
         # Which registry key dials an entry (default: its DEVICE value).
@@ -99,9 +103,18 @@ class ConnectionManager:
         return task
 
     # -- the state machine ----------------------------------------------------------------
-    def _fire(self, conn: Connection, trigger: Trigger, *, notify: Notify | None = None,
-              state: RASCS | None = None, error: int | None = None, detail: str | None = None,
-              extended: int | None = None, **fields: Any) -> ConnectionEvent | None:
+    def _fire(
+        self,
+        conn: Connection,
+        trigger: Trigger,
+        *,
+        notify: Notify | None = None,
+        state: RASCS | None = None,
+        error: int | None = None,
+        detail: str | None = None,
+        extended: int | None = None,
+        **fields: Any,
+    ) -> ConnectionEvent | None:
         """Apply ``trigger`` if the table allows it in the connection's phase; publish, persist."""
         phase = next_phase(conn.phase, trigger)
         if phase is None:
@@ -115,11 +128,23 @@ class ConnectionManager:
             conn.detail = detail
         if extended is not None:
             conn.extended_error = extended
-        event = self.ctx.events.publish(EVENTS[trigger](
-            handle=conn.handle, entry=conn.entry_name, phonebook=conn.phonebook,
-            owner_uid=conn.owner_uid, device_type=conn.device.device_type, state=conn.state,
-            error=conn.error, extended_error=conn.extended_error, detail=conn.detail, phase=phase,
-            refs=len(conn.refs), notify=notify, **fields))
+        event = self.ctx.events.publish(
+            EVENTS[trigger](
+                handle=conn.handle,
+                entry=conn.entry_name,
+                phonebook=conn.phonebook,
+                owner_uid=conn.owner_uid,
+                device_type=conn.device.device_type,
+                state=conn.state,
+                error=conn.error,
+                extended_error=conn.extended_error,
+                detail=conn.detail,
+                phase=phase,
+                refs=len(conn.refs),
+                notify=notify,
+                **fields,
+            )
+        )
         if phase is Phase.RELEASED:
             self.ctx.store.delete_connection(conn.handle)
         else:
@@ -132,10 +157,14 @@ class ConnectionManager:
         from .records import encode_record
 
         record = encode_record(conn.record())
-        record["refs_detail"] = [[r.uid, r.process.pid if r.process else 0,
-                                  r.process.start if r.process else None] for r in conn.refs]
+        record["refs_detail"] = [
+            [r.uid, r.process.pid if r.process else 0, r.process.start if r.process else None]
+            for r in conn.refs
+        ]
         record["was_connected"] = conn.was_connected
-        self.ctx.store.put_connection(conn.handle, conn.entry_name, int(conn.state), conn.error, record)
+        self.ctx.store.put_connection(
+            conn.handle, conn.entry_name, int(conn.state), conn.error, record
+        )
 
     # -- dial -----------------------------------------------------------------------
     async def dial(self, req: DialRequest) -> DialStarted:
@@ -146,28 +175,44 @@ class ConnectionManager:
                 existing.refs.append(Reference(req.uid, ProcessRef.of(req.pid)))
                 joined = self._fire(existing, Trigger.JOIN, joined_uid=req.uid)
                 assert joined is not None
-                return DialStarted(existing.handle, joined.seq - 1, True, existing.state,
-                                   len(existing.refs))
+                return DialStarted(
+                    existing.handle, joined.seq - 1, True, existing.state, len(existing.refs)
+                )
             if existing.phase is Phase.DIALING or existing.redial_pending:
-                raise RasError(ErrorCode.ERROR_DIAL_ALREADY_IN_PROGRESS,
-                               f"{req.entry_name} is being dialed")
+                raise RasError(
+                    ErrorCode.ERROR_DIAL_ALREADY_IN_PROGRESS, f"{req.entry_name} is being dialed"
+                )
             # A failed or hanging-up handle of the same entry does not block a new dial.
         kind = self._select(req.entry)
         factory = self.registry.get(kind)
         if factory is None:
-            raise RasError(ErrorCode.ERROR_PORT_NOT_AVAILABLE,
-                           f"entry {req.entry.name!r}: unsupported DEVICE={req.entry.get('DEVICE')!r}")
+            raise RasError(
+                ErrorCode.ERROR_PORT_NOT_AVAILABLE,
+                f"entry {req.entry.name!r}: unsupported DEVICE={req.entry.get('DEVICE')!r}",
+            )
         handle = self.ctx.store.next_counter("handle")
         # The callbacks name ``conn``, bound below before the device can call them.
         dctx = DialContext(
-            handle=handle, entry=req.entry, params=req.params, owner_uid=req.uid,
+            handle=handle,
+            entry=req.entry,
+            params=req.params,
+            owner_uid=req.uid,
             progress=lambda state: self._progress(conn, state),
             link_lost=lambda code, detail: self._link_lost(conn, code, detail),
             log=self.ctx.log.getChild(f"h{handle}"),
-            options=dict(self.ctx.config.devices.get(kind, {})), state_dir=self.ctx.paths.state)
-        conn = Connection(handle=handle, entry=req.entry, entry_name=req.entry_name,
-                          phonebook=req.phonebook, params=req.params, device=factory(dctx),
-                          owner_uid=req.uid, refs=[Reference(req.uid, ProcessRef.of(req.pid))])
+            options=dict(self.ctx.config.devices.get(kind, {})),
+            state_dir=self.ctx.paths.state,
+        )
+        conn = Connection(
+            handle=handle,
+            entry=req.entry,
+            entry_name=req.entry_name,
+            phonebook=req.phonebook,
+            params=req.params,
+            device=factory(dctx),
+            owner_uid=req.uid,
+            refs=[Reference(req.uid, ProcessRef.of(req.pid))],
+        )
         seq = self.ctx.events.last_seq
         self.conns[handle] = conn
         self._by_key[conn.key] = conn
@@ -201,19 +246,39 @@ class ConnectionManager:
             return
         conn.failed_at = time.time()
         self.stats["failed"] += 1
-        self.ctx.log.info("handle %d (%s): dial failed in %s: %s %s", conn.handle, conn.entry_name,
-                          state_name(conn.state), error_name(code), detail)
+        self.ctx.log.info(
+            "handle %d (%s): dial failed in %s: %s %s",
+            conn.handle,
+            conn.entry_name,
+            state_name(conn.state),
+            error_name(code),
+            detail,
+        )
         # Free the link's resources now; the handle stays listed with its error until hung up.
         self._spawn(self._release_device(conn, conn.device))
 
     def _link_lost(self, conn: Connection, code: int, detail: str) -> None:
-        if self._fire(conn, Trigger.LINK_LOST, state=RASCS.Disconnected, error=code, detail=detail,
-                      notify=Notify.DISCONNECTION) is None:
+        if (
+            self._fire(
+                conn,
+                Trigger.LINK_LOST,
+                state=RASCS.Disconnected,
+                error=code,
+                detail=detail,
+                notify=Notify.DISCONNECTION,
+            )
+            is None
+        ):
             return
         conn.failed_at = time.time()
         self.stats["link_lost"] += 1
-        self.ctx.log.info("handle %d (%s): link lost: %s %s", conn.handle, conn.entry_name,
-                          error_name(code), detail)
+        self.ctx.log.info(
+            "handle %d (%s): link lost: %s %s",
+            conn.handle,
+            conn.entry_name,
+            error_name(code),
+            detail,
+        )
         self._spawn(self._release_device(conn, conn.device))
         if conn.entry.get_int("RedialOnLinkFailure", 0) == 1:
             conn.redial_task = self._spawn(self._redial(conn))
@@ -228,8 +293,15 @@ class ConnectionManager:
                 return
             factory = self.registry[self._select(conn.entry)]
             conn.device = factory(conn.device.ctx)
-            self._fire(conn, Trigger.REDIAL, state=RASCS.OpenPort, error=0, detail="",
-                       attempt=attempt, attempts=attempts)
+            self._fire(
+                conn,
+                Trigger.REDIAL,
+                state=RASCS.OpenPort,
+                error=0,
+                detail="",
+                attempt=attempt,
+                attempts=attempts,
+            )
             conn.task = self._spawn(self._run_dial(conn))
             await asyncio.gather(conn.task, return_exceptions=True)
             if conn.phase is not Phase.FAILED:
@@ -247,8 +319,9 @@ class ConnectionManager:
     def _authorize(self, conn: Connection, uid: int) -> None:
         if is_privileged(uid) or uid == conn.owner_uid or any(r.uid == uid for r in conn.refs):
             return
-        raise RasError(ErrorCode.ERROR_ACCESS_DENIED,
-                       f"handle {conn.handle} belongs to uid {conn.owner_uid}")
+        raise RasError(
+            ErrorCode.ERROR_ACCESS_DENIED, f"handle {conn.handle} belongs to uid {conn.owner_uid}"
+        )
 
     def get(self, handle: int) -> Connection:
         conn = self.conns.get(handle)
@@ -262,8 +335,14 @@ class ConnectionManager:
         if conn.phase is Phase.HANGING_UP:
             return HangupStarted(handle, 0, self.ctx.events.last_seq)
         if conn.refs:
-            ref = (next((r for r in conn.refs if r.uid == uid and r.process and r.process.pid == pid), None)
-                   or next((r for r in conn.refs if r.uid == uid), None) or conn.refs[-1])
+            ref = (
+                next(
+                    (r for r in conn.refs if r.uid == uid and r.process and r.process.pid == pid),
+                    None,
+                )
+                or next((r for r in conn.refs if r.uid == uid), None)
+                or conn.refs[-1]
+            )
             conn.refs.remove(ref)
         if conn.refs and conn.phase is Phase.CONNECTED:
             left = self._fire(conn, Trigger.LEAVE, left_uid=uid)
@@ -291,8 +370,12 @@ class ConnectionManager:
     def _release(self, conn: Connection, reason: str, notify: Notify | None = None) -> None:
         if notify is not None and conn.error == 0:
             conn.error = ErrorCode.ERROR_USER_DISCONNECTION
-        if self._fire(conn, Trigger.RELEASE, state=RASCS.Disconnected, detail=reason,
-                      notify=notify) is None:
+        if (
+            self._fire(
+                conn, Trigger.RELEASE, state=RASCS.Disconnected, detail=reason, notify=notify
+            )
+            is None
+        ):
             return
         self.conns.pop(conn.handle, None)
         if self._by_key.get(conn.key) is conn:
@@ -322,30 +405,57 @@ class ConnectionManager:
             handle = int(record["handle"])
             entry = Entry("recovered", [])  # display name comes from the record
             params = DialParams(user=record.get("user", ""))
-            dctx = DialContext(handle=handle, entry=entry, params=params,
-                               owner_uid=int(record["owner_uid"]), progress=lambda s: None,
-                               link_lost=lambda c, d: None, log=self.ctx.log)
-            device = RecoveredDevice(dctx, record.get("device_type", ""), record.get("device_name", ""))
-            refs = [Reference(uid, ProcessRef(pid, start) if pid else None)
-                    for uid, pid, start in record.get("refs_detail", [])]
-            conn = Connection(handle=handle, entry=entry, entry_name=record["entry"],
-                              phonebook=record.get("phonebook", ""), params=params, device=device,
-                              owner_uid=int(record["owner_uid"]), refs=refs, phase=Phase.RELEASED,
-                              was_connected=bool(record.get("was_connected")),
-                              guid=record.get("guid", ""), created=record.get("created", time.time()),
-                              failed_at=time.time())
+            dctx = DialContext(
+                handle=handle,
+                entry=entry,
+                params=params,
+                owner_uid=int(record["owner_uid"]),
+                progress=lambda s: None,
+                link_lost=lambda c, d: None,
+                log=self.ctx.log,
+            )
+            device = RecoveredDevice(
+                dctx, record.get("device_type", ""), record.get("device_name", "")
+            )
+            refs = [
+                Reference(uid, ProcessRef(pid, start) if pid else None)
+                for uid, pid, start in record.get("refs_detail", [])
+            ]
+            conn = Connection(
+                handle=handle,
+                entry=entry,
+                entry_name=record["entry"],
+                phonebook=record.get("phonebook", ""),
+                params=params,
+                device=device,
+                owner_uid=int(record["owner_uid"]),
+                refs=refs,
+                phase=Phase.RELEASED,
+                was_connected=bool(record.get("was_connected")),
+                guid=record.get("guid", ""),
+                created=record.get("created", time.time()),
+                failed_at=time.time(),
+            )
             self.conns[handle] = conn
-            self._fire(conn, Trigger.RECOVER, state=RASCS.Disconnected,
-                       error=ErrorCode.ERROR_NO_CONNECTION,
-                       detail="the daemon stopped unexpectedly; the link was lost",
-                       notify=Notify.DISCONNECTION if conn.was_connected else None, recovered=True)
+            self._fire(
+                conn,
+                Trigger.RECOVER,
+                state=RASCS.Disconnected,
+                error=ErrorCode.ERROR_NO_CONNECTION,
+                detail="the daemon stopped unexpectedly; the link was lost",
+                notify=Notify.DISCONNECTION if conn.was_connected else None,
+                recovered=True,
+            )
 
     # -- queries ----------------------------------------------------------------------
     def status(self, handle: int, uid: int) -> ConnectionRecord:
         return self.get(handle).record(self.flags_for(self.get(handle), uid))
 
     def list(self, uid: int) -> list[ConnectionRecord]:
-        return [c.record(self.flags_for(c, uid)) for c in sorted(self.conns.values(), key=lambda c: c.handle)]
+        return [
+            c.record(self.flags_for(c, uid))
+            for c in sorted(self.conns.values(), key=lambda c: c.handle)
+        ]
 
     @staticmethod
     def flags_for(conn: Connection, uid: int) -> int:
@@ -360,5 +470,7 @@ class ConnectionManager:
             if conn.phase is Phase.DIALING and conn.state < RASCS.Projected:
                 raise RasError(ErrorCode.ERROR_PROJECTION_NOT_COMPLETE, "projection not complete")
             if conn.phase is not Phase.DIALING:
-                raise RasError(ErrorCode.ERROR_PROJECTION_NOT_COMPLETE, f"connection is {conn.phase.value}")
+                raise RasError(
+                    ErrorCode.ERROR_PROJECTION_NOT_COMPLETE, f"connection is {conn.phase.value}"
+                )
         return conn.device.projection(kind)

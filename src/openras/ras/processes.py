@@ -15,7 +15,7 @@ def _start_time(pid: int) -> int | None:
     except OSError:
         return None
     # The command name may contain spaces and parentheses: fields start after the last ')'.
-    fields = data[data.rfind(b")") + 2:].split()
+    fields = data[data.rfind(b")") + 2 :].split()
     try:
         return int(fields[19])
     except (IndexError, ValueError):

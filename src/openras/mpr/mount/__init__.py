@@ -119,19 +119,28 @@ def prepare_mount_point(mount_point: Path, owner_uid: int) -> tuple[Path, bool]:
 
 def check_fuse() -> None:
     if not os.path.exists("/dev/fuse"):
-        raise RasError(ErrorCode.ERROR_NOT_SUPPORTED, "FUSE is not available (/dev/fuse is missing)")
+        raise RasError(
+            ErrorCode.ERROR_NOT_SUPPORTED, "FUSE is not available (/dev/fuse is missing)"
+        )
 
 
 def _fsname(name: RemoteName) -> str:
     # Shown by mount(8); libfuse splits options at commas, so keep it to harmless characters.
-    text = f"{name.host}:{name.share}/{name.path}".rstrip("/") if name.scheme == "smb" \
+    text = (
+        f"{name.host}:{name.share}/{name.path}".rstrip("/")
+        if name.scheme == "smb"
         else f"{name.host}:{name.path}"
+    )
     return re.sub(r"[^A-Za-z0-9._:/@~+-]", "_", text)
 
 
 async def _run(*argv: str) -> tuple[int, str]:
-    proc = await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.DEVNULL,
-                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    proc = await asyncio.create_subprocess_exec(
+        *argv,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     out, _ = await proc.communicate()
     return proc.returncode or 0, out.decode(errors="replace").strip()
 
@@ -139,9 +148,17 @@ async def _run(*argv: str) -> tuple[int, str]:
 class MountConnection(ProviderConnection):
     """A connection whose resource is mounted on a local directory by a child process."""
 
-    def __init__(self, provider: str, remote_name: str, user: str, mount_point: Path, created: bool,
-                 proc: asyncio.subprocess.Process, reader: asyncio.StreamReader,
-                 writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self,
+        provider: str,
+        remote_name: str,
+        user: str,
+        mount_point: Path,
+        created: bool,
+        proc: asyncio.subprocess.Process,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> None:
         self.provider = provider
         self.remote_name = remote_name
         self.user = user
@@ -245,14 +262,21 @@ def _pin_directory(path: Path, owner_uid: int) -> int:
     return fd
 
 
-async def mount(provider: str, kind: str, name: RemoteName, user: str, session: dict[str, Any],
-                request: ConnectRequest) -> MountConnection:
+async def mount(
+    provider: str,
+    kind: str,
+    name: RemoteName,
+    user: str,
+    session: dict[str, Any],
+    request: ConnectRequest,
+) -> MountConnection:
     """Start a mount child for ``session`` on ``request.mount_point``; RasError on any failure."""
     assert request.mount_point is not None
     check_fuse()
     # mkdir/chown/listing and NSS look-ups: off the event loop.
-    mount_point, created = await asyncio.to_thread(prepare_mount_point, Path(request.mount_point),
-                                                   request.owner_uid)
+    mount_point, created = await asyncio.to_thread(
+        prepare_mount_point, Path(request.mount_point), request.owner_uid
+    )
     owner_gid = await asyncio.to_thread(_owner_gid, request.owner_uid)
     # The mount happens long after the checks (after the remote login): pin the directory now.
     # The child mounts through this descriptor, so swapping the path for a symlink to a system
@@ -268,37 +292,57 @@ async def mount(provider: str, kind: str, name: RemoteName, user: str, session: 
         # Own session: signals meant for the daemon's process group do not reach the mount;
         # it is stopped by its PID only.
         proc = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-            pass_fds=(child_sock.fileno(), dir_fd), start_new_session=True, cwd="/")
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            pass_fds=(child_sock.fileno(), dir_fd),
+            start_new_session=True,
+            cwd="/",
+        )
         child_sock.close()
         os.close(dir_fd)
         dir_fd = -1
         reader, writer = await asyncio.open_unix_connection(sock=parent_sock)
         allow_other = os.geteuid() == 0 and request.owner_uid != 0
-        config = {"kind": kind, "session": session, "mount_point": str(mount_point), "mount_fd": pinned_fd,
-                  "uid": request.owner_uid, "gid": owner_gid,
-                  "allow_other": allow_other, "fsname": _fsname(name)}
+        config = {
+            "kind": kind,
+            "session": session,
+            "mount_point": str(mount_point),
+            "mount_fd": pinned_fd,
+            "uid": request.owner_uid,
+            "gid": owner_gid,
+            "allow_other": allow_other,
+            "fsname": _fsname(name),
+        }
         writer.write((json.dumps(config) + "\n").encode())
         await writer.drain()
         timeout = float(session.get("timeout", 20.0)) + READY_MARGIN
         try:
             line = await asyncio.wait_for(reader.readline(), timeout)
         except TimeoutError:
-            raise RasError(ErrorCode.ERROR_EXTENDED_ERROR, f"mounting {mount_point}: no answer in {timeout:.0f} s") \
-                from None
+            raise RasError(
+                ErrorCode.ERROR_EXTENDED_ERROR,
+                f"mounting {mount_point}: no answer in {timeout:.0f} s",
+            ) from None
         if not line:
-            raise RasError(ErrorCode.ERROR_EXTENDED_ERROR, f"the mount process exited ({await proc.wait()})")
+            raise RasError(
+                ErrorCode.ERROR_EXTENDED_ERROR, f"the mount process exited ({await proc.wait()})"
+            )
         answer = json.loads(line)
         if "error" in answer:
             raise RasError(int(answer["error"]), str(answer.get("detail", "")))
-        conn = MountConnection(provider, request.remote_name, user, mount_point, created, proc, reader, writer)
+        conn = MountConnection(
+            provider, request.remote_name, user, mount_point, created, proc, reader, writer
+        )
         # The child answers from FUSE's init callback; the mount table may lag that by a moment.
         deadline = time.monotonic() + 5
         while not is_mount_point(mount_point) and time.monotonic() < deadline:  # noqa: ASYNC110 - no event to wait on
             await asyncio.sleep(0.01)
         if not is_mount_point(mount_point):
             await conn.close(force=True)
-            raise RasError(ErrorCode.ERROR_EXTENDED_ERROR, f"{mount_point} did not appear in the mount table")
+            raise RasError(
+                ErrorCode.ERROR_EXTENDED_ERROR, f"{mount_point} did not appear in the mount table"
+            )
         log.info("mounted %s on %s (pid %d)", request.remote_name, mount_point, proc.pid)
         return conn
     except BaseException:

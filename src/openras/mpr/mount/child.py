@@ -69,8 +69,14 @@ def open_session(kind: str, data: dict[str, Any]) -> Any:
 
 
 def lazy_unmount(mount_point: str) -> None:
-    subprocess.run([FUSERMOUNT, "-u", "-z", "--", mount_point], stdin=subprocess.DEVNULL,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, timeout=30)
+    subprocess.run(
+        [FUSERMOUNT, "-u", "-z", "--", mount_point],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=False,
+        timeout=30,
+    )
 
 
 def serve_control(control: Control, ops: Any, mount_point: str) -> None:
@@ -95,8 +101,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--control-fd", type=int, required=True)
     parser.add_argument("--debug", action="store_true")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, stream=sys.stderr,
-                        format="openras-mount[%(process)d] %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING,
+        stream=sys.stderr,
+        format="openras-mount[%(process)d] %(levelname)s %(name)s: %(message)s",
+    )
     control = Control(socket.socket(fileno=args.control_fd))
     config = control.receive()
     if config is None:
@@ -107,7 +116,9 @@ def main(argv: list[str] | None = None) -> int:
         control.send({"error": exc.code, "detail": exc.detail})
         return 1
     except Exception as exc:
-        control.send({"error": ErrorCode.ERROR_EXTENDED_ERROR, "detail": f"{type(exc).__name__}: {exc}"})
+        control.send(
+            {"error": ErrorCode.ERROR_EXTENDED_ERROR, "detail": f"{type(exc).__name__}: {exc}"}
+        )
         return 1
     del config["session"]  # drop the password from this process' live data as far as we can
 
@@ -121,22 +132,33 @@ def main(argv: list[str] | None = None) -> int:
     def on_init() -> None:
         ready.set()
         control.send({"ready": True, "pid": os.getpid()})
-        threading.Thread(target=serve_control, args=(control, ops, mount_point), name="control",
-                         daemon=True).start()
+        threading.Thread(
+            target=serve_control, args=(control, ops, mount_point), name="control", daemon=True
+        ).start()
 
     ops = RemoteOperations(session, int(config["uid"]), int(config["gid"]), on_init=on_init)
-    options: dict[str, Any] = {"foreground": True, "nothreads": True, "default_permissions": True,
-                               "fsname": str(config.get("fsname") or "openras"),
-                               "subtype": f"openras-{config['kind']}"}
+    options: dict[str, Any] = {
+        "foreground": True,
+        "nothreads": True,
+        "default_permissions": True,
+        "fsname": str(config.get("fsname") or "openras"),
+        "subtype": f"openras-{config['kind']}",
+    }
     if config.get("allow_other"):
         options["allow_other"] = True
     try:
         # Mount on the directory the daemon pinned and checked (its descriptor), not on the path.
-        target = f"/proc/self/fd/{int(config['mount_fd'])}" if config.get("mount_fd") is not None else mount_point
+        target = (
+            f"/proc/self/fd/{int(config['mount_fd'])}"
+            if config.get("mount_fd") is not None
+            else mount_point
+        )
         mfusepy.FUSE(ops, target, **options)
     except Exception as exc:
         if not ready.is_set():
-            control.send({"error": ErrorCode.ERROR_EXTENDED_ERROR, "detail": f"FUSE mount failed: {exc}"})
+            control.send(
+                {"error": ErrorCode.ERROR_EXTENDED_ERROR, "detail": f"FUSE mount failed: {exc}"}
+            )
         return 1
     finally:
         with contextlib.suppress(Exception):

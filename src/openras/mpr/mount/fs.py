@@ -33,7 +33,9 @@ ATTR_CACHE_SECONDS = 1.0  # as the kernel's own attr_timeout: `ls -l` costs one 
 class RemoteOperations(mfusepy.Operations):
     use_ns = True  # utimens gets nanoseconds (mfusepy warns otherwise)
 
-    def __init__(self, fs: RemoteFS, uid: int, gid: int, on_init: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, fs: RemoteFS, uid: int, gid: int, on_init: Callable[[], None] | None = None
+    ) -> None:
         self.fs = fs
         self.uid = uid
         self.gid = gid
@@ -78,9 +80,15 @@ class RemoteOperations(mfusepy.Operations):
         perm = info.mode & 0o700 or (0o700 if info.is_dir else 0o600)
         return {
             "st_mode": (st.S_IFDIR if info.is_dir else st.S_IFREG) | perm,
-            "st_nlink": info.nlink, "st_size": info.size, "st_uid": self.uid, "st_gid": self.gid,
-            "st_atime": info.atime_ns, "st_mtime": info.mtime_ns, "st_ctime": info.ctime_ns,
-            "st_blksize": 131072, "st_blocks": (info.size + 511) // 512,
+            "st_nlink": info.nlink,
+            "st_size": info.size,
+            "st_uid": self.uid,
+            "st_gid": self.gid,
+            "st_atime": info.atime_ns,
+            "st_mtime": info.mtime_ns,
+            "st_ctime": info.ctime_ns,
+            "st_blksize": 131072,
+            "st_blocks": (info.size + 511) // 512,
         }
 
     # --- FUSE operations -----------------------------------------------------------------
@@ -122,7 +130,9 @@ class RemoteOperations(mfusepy.Operations):
         if file is None:
             # mfusepy does not pass the handle of ftruncate() under libfuse 3: use an open
             # handle of the same file when there is one (servers may refuse a second opener).
-            file = next((f for f in self.handles.values() if getattr(f, "path", None) == path), None)
+            file = next(
+                (f for f in self.handles.values() if getattr(f, "path", None) == path), None
+            )
         if file is not None:
             file.truncate(length)
         else:

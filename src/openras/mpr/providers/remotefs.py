@@ -46,4 +46,6 @@ class RemoteFS(Protocol):
 
 
 def os_error(code: int, path: str = "") -> OSError:
-    return OSError(code, errno.errorcode.get(code, "error"), path) if path else OSError(code, "error")
+    return (
+        OSError(code, errno.errorcode.get(code, "error"), path) if path else OSError(code, "error")
+    )

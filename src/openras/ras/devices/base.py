@@ -55,6 +55,17 @@ class DialContext:
         return self.params.phone_number or self.entry.get("PhoneNumber") or ""
 
 
+def default_route(ctx: DialContext) -> tuple[bool, str | None]:
+    """``IpPrioritizeRemote=1``: whether this dial may route the whole machine through its link,
+    and (when it asked and may not) the note that says why it got a split tunnel. That is the
+    administrator's call: root, the daemon's user, or ``[devices.*] default_route_uids``."""
+    if ctx.entry.get_int("IpPrioritizeRemote", 0) != 1:
+        return False, None
+    if is_privileged(ctx.owner_uid) or ctx.owner_uid in ctx.options.get("default_route_uids", []):
+        return True, None
+    return False, f"IpPrioritizeRemote=1 refused for uid {ctx.owner_uid}: split tunnel"
+
+
 class Device(ABC):
     device_type: ClassVar[str]  # RASCONN szDeviceType, e.g. "ssh", "modem", "vpn"
 
@@ -91,14 +102,12 @@ def entry_number(
     option: str,
     default: float,
     minimum: float | None = None,
-    *,
-    blank_is_default: bool = True,
 ) -> float:
-    """A numeric entry key; absent (or blank, with ``blank_is_default``): the ``[devices]``
+    """A numeric entry key; absent or blank: the ``[devices]``
     option ``option``, else ``default``. Not a number, or below ``minimum``: 625
     ERROR_CORRUPT_PHONEBOOK."""
     value: Any = entry.get(key)
-    if value is None or (blank_is_default and str(value).strip() == ""):
+    if value is None or str(value).strip() == "":
         value = options.get(option, default)
     try:
         number = float(value)

@@ -39,7 +39,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
-import os
 import re
 import secrets
 import socket
@@ -55,7 +54,7 @@ from ..link.charon import CharonSettings, charon_unavailable_reason
 from ..link.resolv import remove_resolv, write_resolv
 from ..link.vici_host import IkeEvent, IkeEventKind, ViciHost
 from ..records import LinkStatus, PppIpProjection, Projection
-from .base import Device, DialContext, read_user_file
+from .base import Device, DialContext, default_route, entry_number, read_user_file
 
 SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 INTERFACE = "ipsec0"  # kernel-libipsec's TUN device
@@ -272,8 +271,8 @@ class IkeV2Device(Device):
             raise RasError(
                 ErrorCode.ERROR_AUTHENTICATION_FAILURE, "no user name to authenticate with"
             )
-        ike_timeout = float(entry.get_int("IkeTimeout", int(ctx.options.get("ike_timeout", 30))))
-        dpd = max(entry.get_int("IkeDpdSeconds", int(ctx.options.get("dpd_seconds", 30))), 0)
+        ike_timeout = entry_number(entry, "IkeTimeout", ctx.options, "ike_timeout", 30, minimum=1)
+        dpd = int(entry_number(entry, "IkeDpdSeconds", ctx.options, "dpd_seconds", 30, minimum=0))
         self.server_address = await self._resolve(self.server)
         cacerts = await self._trust_anchors()
         self.host = await charon_host(ctx)
@@ -521,25 +520,19 @@ class IkeV2Device(Device):
                 ErrorCode.ERROR_PPP_NO_ADDRESS_ASSIGNED, "the server assigned no virtual IP"
             )
         wants_default = ctx.entry.get_int("IpPrioritizeRemote", 0) == 1
-        # Routing the whole machine through a link is the administrator's call, not any user's.
-        default_ok = ctx.owner_uid in (0, os.geteuid()) or ctx.owner_uid in ctx.options.get(
-            "default_route_uids", []
-        )
+        default_ok, refused = default_route(ctx)
         defaults = [
             ts for ts in self.remote_ts if ipaddress.ip_network(ts, strict=False).prefixlen == 0
         ]
         self.routes = [ts for ts in self.remote_ts if ts not in defaults]
         if defaults:
-            if wants_default and default_ok:
+            if default_ok:
                 self.routes += defaults
                 self.default_route = True
             else:
                 await self._drop_default_routes()
-                self.route_note = (
-                    f"IpPrioritizeRemote=1 refused for uid {ctx.owner_uid}: split tunnel"
-                    if wants_default
-                    else "the server offered a default route; "
-                    "IpPrioritizeRemote is not 1: split tunnel"
+                self.route_note = refused or (
+                    "the server offered a default route; IpPrioritizeRemote is not 1: split tunnel"
                 )
         elif wants_default:
             self.route_note = "IpPrioritizeRemote=1: the server allows only " + ", ".join(

@@ -58,7 +58,7 @@ from ..link import openvpn_mgmt as mgmt
 from ..link.openvpn_config import ConfigRefused, PreparedConfig, prepare
 from ..link.resolv import remove_resolv, write_resolv
 from ..records import LinkStatus, PppIpProjection, Projection, Scalar
-from .base import Device, DialContext, read_user_file
+from .base import Device, DialContext, default_route, entry_number, read_user_file
 
 VERIFY_ERROR = re.compile(r"VERIFY (?:\w+ )?ERROR|certificate verify failed")
 ROUTE_ADD = re.compile(r"net_route_v[46]_add: (\S+)")
@@ -100,17 +100,10 @@ def _pdeathsig_wrapper() -> list[str]:
 
 
 def _number(ctx: DialContext, key: str, option: str, default: float) -> float:
-    value: Any = ctx.entry.get(key)
-    if value is None or str(value).strip() == "":
-        value = ctx.options.get(option, default)
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise RasError(
-            ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{key}={value!r} is not a number"
-        ) from None
+    """A time in seconds from the entry or ``[devices.openvpn]``: it must be positive."""
+    number = entry_number(ctx.entry, key, ctx.options, option, default)
     if number <= 0:
-        raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{key}={value!r} must be positive")
+        raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{key}={number:g} must be positive")
     return number
 
 
@@ -238,10 +231,8 @@ class OpenVpnDevice(Device):
         text = read_user_file(path, ctx.owner_uid, "OpenVpnConfig").decode("utf-8", "replace")
         base = os.path.dirname(os.path.abspath(path))
         privileged = is_privileged(ctx.owner_uid)
-        wants_default = ctx.entry.get_int("IpPrioritizeRemote", 0) == 1
-        default_ok = privileged or ctx.owner_uid in ctx.options.get("default_route_uids", [])
-        if wants_default and not default_ok:
-            self.route_note = f"IpPrioritizeRemote=1 refused for uid {ctx.owner_uid}: split tunnel"
+        default_ok, self.route_note = default_route(ctx)
+        if self.route_note:
             ctx.log.info("handle %d: %s", ctx.handle, self.route_note)
 
         def read_file(name: str, private: bool) -> str:
@@ -253,7 +244,7 @@ class OpenVpnDevice(Device):
         ping = int(_number(ctx, "OpenVpnPing", "ping", 10))
         restart = int(_number(ctx, "OpenVpnPingRestart", "ping_restart", 60))
         try:
-            prepared = prepare(text, read_file, privileged, wants_default and default_ok)
+            prepared = prepare(text, read_file, privileged, default_ok)
         except ConfigRefused as exc:
             raise RasError(
                 ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"OpenVpnConfig {path}: {exc}"

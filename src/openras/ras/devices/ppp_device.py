@@ -13,7 +13,6 @@ Failures carry the RAS code of the engine's reason (ppp_link.FAILURE_CODES).
 from __future__ import annotations
 
 import asyncio
-import os
 from ipaddress import IPv4Address
 from typing import Any
 
@@ -21,7 +20,7 @@ from ...codes import RASCS, RasError
 from ...codes.states import RASP_PppIp, RASP_PppIpv6, RASP_PppLcp
 from ...ppp import IpUp, LinkDown
 from ..records import LinkStatus, Projection, Scalar
-from .base import Device, DialContext
+from .base import Device, DialContext, default_route
 from .ppp_config import ppp_config, static_dns
 from .ppp_link import PppLink, failure_code
 from .ppp_port import PortProtocol
@@ -102,23 +101,15 @@ class PppDevice(Device):
             self.ctx.log.info("no interface for %s: %s", self.ctx.entry.name, reason)
             return
         lcp = self.link.engine.lcp_info
-        wants_default = self.ctx.entry.get_int("IpPrioritizeRemote", 0) == 1
-        # Routing the whole machine through a link is the administrator's call, not any user's.
-        default_ok = self.ctx.owner_uid in (
-            0,
-            os.geteuid(),
-        ) or self.ctx.owner_uid in self.ctx.options.get("default_route_uids", [])
-        if wants_default and not default_ok:
-            self.route_note = (
-                f"IpPrioritizeRemote=1 refused for uid {self.ctx.owner_uid}: split tunnel"
-            )
+        default_ok, self.route_note = default_route(self.ctx)
+        if self.route_note:
             self.ctx.log.info("handle %d: %s", self.ctx.handle, self.route_note)
         config = TunConfig(
             name=interface_name(self.ctx.entry.name),
             local=self.ip.local,
             peer=self.ip.remote,
             mtu=min(lcp.peer_mru if lcp else 1500, 1500),
-            default_route=wants_default and default_ok,
+            default_route=default_ok,
             metric=max(self.ctx.entry.get_int("IpInterfaceMetric", 0), 0),
             dns=self.dns_servers(),
             resolv_dir=self.ctx.state_dir / "resolv",

@@ -108,10 +108,7 @@ class SshDevice(Device):
         return f"ssh:{self.host}:{self.port}" if self.host else "ssh"
 
     def _option(self, entry_key: str, option: str, default: float) -> float:
-        # A blank value is not a number here (PPP devices take it as unset).
-        return entry_number(
-            self.ctx.entry, entry_key, self.ctx.options, option, default, blank_is_default=False
-        )
+        return entry_number(self.ctx.entry, entry_key, self.ctx.options, option, default)
 
     def _enter_auth(self) -> None:
         if not self._in_auth:

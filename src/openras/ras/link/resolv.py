@@ -14,7 +14,9 @@ from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 
 
-def write_resolv(directory: Path, ifname: str, dns: Iterable[IPv4Address | IPv6Address | str]) -> Path:
+def write_resolv(
+    directory: Path, ifname: str, dns: Iterable[IPv4Address | IPv6Address | str]
+) -> Path:
     """Write (atomically) the resolver file of ``ifname``; returns its path."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{ifname}.conf"

@@ -111,7 +111,9 @@ class TunInterface:
         fd = os.open("/dev/net/tun", os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
         try:
             # IFF_NO_PI: bare IP packets, the version nibble says v4 or v6.
-            fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH22x", cfg.name.encode(), IFF_TUN | IFF_NO_PI))
+            fcntl.ioctl(
+                fd, TUNSETIFF, struct.pack("16sH22x", cfg.name.encode(), IFF_TUN | IFF_NO_PI)
+            )
             from pyroute2 import AsyncIPRoute  # the sync IPRoute cannot run inside a running loop
 
             async with AsyncIPRoute() as ipr:
@@ -119,7 +121,9 @@ class TunInterface:
                 await ipr.link("set", index=self.index, mtu=cfg.mtu, state="up")
                 peer = str(cfg.peer) if cfg.peer is not None else str(cfg.local)
                 # local + peer address: the kernel adds the /32 route to the peer itself.
-                await ipr.addr("add", index=self.index, local=str(cfg.local), address=peer, prefixlen=32)
+                await ipr.addr(
+                    "add", index=self.index, local=str(cfg.local), address=peer, prefixlen=32
+                )
                 self.routes.append(f"{peer}/32")
                 if cfg.default_route:
                     await self._add_default(ipr)
