@@ -81,8 +81,8 @@ def _autostart_default() -> bool:
     return os.environ.get("OPENRAS_NO_AUTOSTART", "") not in ("1", "true", "yes")
 
 
-class Client:
-    """Synchronous client. Starts the daemon on demand (``autostart``)."""
+class _Endpoint:
+    """Where the daemon is, and whether a client may start it (``autostart``)."""
 
     def __init__(
         self,
@@ -94,7 +94,12 @@ class Client:
         self.paths: Paths = paths or resolve(home)
         self.autostart = _autostart_default() if autostart is None else autostart
         self.timeout = timeout
-        self._http: httpx.Client | None = None
+
+
+class Client(_Endpoint):
+    """Synchronous client. Starts the daemon on demand (``autostart``)."""
+
+    _http: httpx.Client | None = None
 
     def _client(self) -> httpx.Client:
         if self._http is None:
@@ -151,20 +156,10 @@ class Client:
         self.close()
 
 
-class AsyncClient:
+class AsyncClient(_Endpoint):
     """Asynchronous client for asyncio programs."""
 
-    def __init__(
-        self,
-        home: str | None = None,
-        autostart: bool | None = None,
-        timeout: float = 60.0,
-        paths: Paths | None = None,
-    ) -> None:
-        self.paths: Paths = paths or resolve(home)
-        self.autostart = _autostart_default() if autostart is None else autostart
-        self.timeout = timeout
-        self._http: httpx.AsyncClient | None = None
+    _http: httpx.AsyncClient | None = None
 
     async def _client(self) -> httpx.AsyncClient:
         if self._http is None:
