@@ -107,7 +107,8 @@ def main() -> int:
         print("Notification latency, daemon state change → win32ras callback:")
         for count, p50, p99, n in rows:
             print(
-                f"  {count:>3} subscriber(s): p50 {p50:6.2f} ms   p99 {p99:6.2f} ms   ({n} notifications)"
+                f"  {count:>3} subscriber(s): p50 {p50:6.2f} ms   p99 {p99:6.2f} ms"
+                f"   ({n} notifications)"
             )
         return 0
     finally:

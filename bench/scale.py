@@ -68,10 +68,12 @@ def main() -> int:
             enum.append(time.perf_counter() - t)
         print(f"{args.links} live SSH links (dialed in {dial_time:.1f} s, 8 at a time):")
         print(
-            f"  GetConnectStatus  p50 {percentile(status, 50) * 1000:6.2f} ms   p99 {percentile(status, 99) * 1000:6.2f} ms"
+            f"  GetConnectStatus  p50 {percentile(status, 50) * 1000:6.2f} ms"
+            f"   p99 {percentile(status, 99) * 1000:6.2f} ms"
         )
         print(
-            f"  EnumConnections   p50 {percentile(enum, 50) * 1000:6.2f} ms   p99 {percentile(enum, 99) * 1000:6.2f} ms"
+            f"  EnumConnections   p50 {percentile(enum, 50) * 1000:6.2f} ms"
+            f"   p99 {percentile(enum, 99) * 1000:6.2f} ms"
         )
         print(
             f"  daemon RSS {base / 1024:.1f} MiB idle → {loaded / 1024:.1f} MiB: "

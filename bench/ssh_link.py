@@ -164,16 +164,19 @@ def main() -> int:
         d = bench_dial(sshd, web, daemon, args.rounds)
         print(f"SSH dial → SOCKS ready (median of {args.rounds}, key auth, same sshd):")
         print(
-            f"  openras win32ras.Dial (daemon running) {d['api'] * 1000:8.1f} ms   ratio to ssh -N -D {d['api'] / d['ssh']:.2f}"
+            f"  openras win32ras.Dial (daemon running) {d['api'] * 1000:8.1f} ms"
+            f"   ratio to ssh -N -D {d['api'] / d['ssh']:.2f}"
         )
         print(
-            f"  openras rasdial (new process)          {d['cli'] * 1000:8.1f} ms   ratio to ssh -N -D {d['cli'] / d['ssh']:.2f}"
+            f"  openras rasdial (new process)          {d['cli'] * 1000:8.1f} ms"
+            f"   ratio to ssh -N -D {d['cli'] / d['ssh']:.2f}"
         )
         print(f"  ssh -N -D (new process)                {d['ssh'] * 1000:8.1f} ms")
         b = bench_bulk(sshd, web, args.mib)
         print(f"Bulk download of {args.mib} MiB with curl (median of 3):")
         print(
-            f"  through openras SOCKS  {b['openras']:8.1f} MiB/s   ratio to ssh -D {b['openras'] / b['ssh -D']:.2f}"
+            f"  through openras SOCKS  {b['openras']:8.1f} MiB/s"
+            f"   ratio to ssh -D {b['openras'] / b['ssh -D']:.2f}"
         )
         print(f"  through ssh -D SOCKS   {b['ssh -D']:8.1f} MiB/s")
         print(f"  direct (no tunnel)     {b['direct']:8.1f} MiB/s")

@@ -111,7 +111,8 @@ def main() -> int:
             for e in client.call("GET", "/v1/events/log", params={"since": 0}):
                 if e.get("handle") == handle:
                     print(
-                        f"    #{e['seq']:<3} {e['kind']:<9} {e['state_name']:<26} error={e['error']}"
+                        f"    #{e['seq']:<3} {e['kind']:<9} {e['state_name']:<26}"
+                        f" error={e['error']}"
                         f"{'  notify=' + e['notify'] if e.get('notify') else ''}"
                     )
         say("demo complete")

@@ -1,4 +1,5 @@
-"""Fixtures shared by the suite: an isolated openras daemon per test (started and stopped by PID)."""
+"""Fixtures shared by the suite: an isolated openras daemon per test (started and stopped by
+PID)."""
 
 from __future__ import annotations
 

@@ -16,7 +16,8 @@ PYTHON = sys.executable
 
 
 class Daemon:
-    """An openras daemon on its own OPENRAS_HOME (a 0755 directory so other uids reach the socket)."""
+    """An openras daemon on its own OPENRAS_HOME (a 0755 directory so other uids reach the
+    socket)."""
 
     def __init__(
         self, config: str = "", netns: str | None = None, wrap: tuple[str, ...] = ()

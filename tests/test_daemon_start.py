@@ -12,7 +12,10 @@ import tempfile
 import time
 from pathlib import Path
 
-STATUS = "import json; from openras.client import Client; print(json.dumps(Client().call('GET', '/v1/health')))"
+STATUS = (
+    "import json; from openras.client import Client; "
+    "print(json.dumps(Client().call('GET', '/v1/health')))"
+)
 
 
 def test_racing_clients_start_exactly_one_daemon() -> None:

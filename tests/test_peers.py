@@ -111,7 +111,8 @@ async def test_many_parallel_logins(sshd: Sshd) -> None:
 def test_stop_ends_the_listener_and_every_session() -> None:
     server = Sshd().start()
     try:
-        # A session held open by a real ssh client, to prove stop() reaches per-connection processes.
+        # A session held open by a real ssh client, to prove stop() reaches per-connection
+        # processes.
         client = subprocess.Popen(
             [
                 "ssh",
@@ -188,8 +189,9 @@ def test_client_uids_run_the_venv_python(client_uids: tuple[int, int]) -> None:
 ASYNCSSH_KEY_LOGIN = """
 import asyncio, asyncssh, sys
 async def main():
-    async with asyncssh.connect(sys.argv[1], int(sys.argv[2]), username=sys.argv[3], client_keys=[sys.argv[4]],
-                                known_hosts=sys.argv[5], agent_path=None) as conn:
+    async with asyncssh.connect(sys.argv[1], int(sys.argv[2]), username=sys.argv[3],
+                                client_keys=[sys.argv[4]], known_hosts=sys.argv[5],
+                                agent_path=None) as conn:
         print((await conn.run("id -u", check=True)).stdout.strip())
 asyncio.run(main())
 """
@@ -225,7 +227,8 @@ def lcp_exchange(
     recv: Callable[[], bytes],
     auth: tuple[str, str, str] | None = None,
 ) -> list[tuple[int, bytes]]:
-    """Send our LCP Configure-Request, ack the peer's, authenticate if asked; return every frame seen.
+    """Send our LCP Configure-Request, ack the peer's, authenticate if asked; return every frame
+    seen.
 
     auth is (method, user, password); the exchange ends at the peer's Configure-Ack (no
     auth) or at its PAP/CHAP verdict.

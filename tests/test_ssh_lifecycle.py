@@ -154,7 +154,8 @@ def test_connection_outlives_the_dialer_and_is_used_listed_and_hung_up_by_others
         "answers = []\n"
         "while True:\n"
         f"    try: answers.append(w.GetConnectStatus({handle})[0])\n"
-        "    except w.error as e: print(json.dumps({'answers': answers, 'winerror': e.winerror})); break\n"
+        "    except w.error as e: "
+        "print(json.dumps({'answers': answers, 'winerror': e.winerror})); break\n"
     )
     assert result["winerror"] == 6
     assert not port_open(listing["port"])
@@ -415,7 +416,8 @@ def test_saved_credentials_belong_to_the_user_who_saved_them(
     ssh_entry(daemon, sshd)
     owner, other = client_uids
     save = (
-        f"from openras import win32ras as w; w.SetEntryDialParams(None, ('lab', '', '', {sshd.user!r}, "
+        "from openras import win32ras as w; "
+        f"w.SetEntryDialParams(None, ('lab', '', '', {sshd.user!r}, "
         f"{sshd.password!r}, ''), 0); print(1)"
     )
     assert daemon.python_json(save, uid=owner) == 1

@@ -82,7 +82,8 @@ class Entry:
 
     @property
     def device(self) -> str:
-        """The registry key: ``DEVICE`` lowercased; a VPN entry (``Type=2``) without it is ``vpn``."""
+        """The registry key: ``DEVICE`` lowercased; a VPN entry (``Type=2``) without it is
+        ``vpn``."""
         device = (self.get("DEVICE") or "").lower()
         if not device and (self.get("Type") or "").strip() == "2":
             return "vpn"

@@ -102,7 +102,8 @@ class Store:
         self, uid: int, entry: str, user: str, password: str | None, domain: str
     ) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO credentials(uid, entry, user, password, domain) VALUES (?,?,?,?,?)",
+            "INSERT OR REPLACE INTO credentials(uid, entry, user, password, domain) "
+            "VALUES (?,?,?,?,?)",
             (uid, entry, user, password, domain),
         )
 

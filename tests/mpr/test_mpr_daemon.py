@@ -123,7 +123,8 @@ def test_a_users_mappings_stay_out_of_other_users_event_streams(
     assert r.returncode == 0, r.stderr
     log = (
         "import json; from openras.client import Client\n"
-        "print(json.dumps([e['kind'] for e in Client().call('GET', '/v1/events/log', params={'since': 0})]))"
+        "print(json.dumps([e['kind'] for e in "
+        "Client().call('GET', '/v1/events/log', params={'since': 0})]))"
     )
     assert "net" in d.python_json(log, uid=owner)
     assert "net" not in d.python_json(log, uid=other)

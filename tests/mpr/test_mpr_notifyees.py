@@ -34,7 +34,8 @@ def record(fn, info, obj):
                    lpLocalName=obj.NetResource.lpLocalName, dwType=obj.NetResource.dwType,
                    dwAddFlags=obj.dwAddFlags)
     else:
-        rec.update(lpName=obj.lpName, lpProvider=obj.lpProvider, dwFlags=obj.dwFlags, fForce=obj.fForce)
+        rec.update(lpName=obj.lpName, lpProvider=obj.lpProvider, dwFlags=obj.dwFlags,
+                   fForce=obj.fForce)
     with open(LOG, "a") as f:
         f.write(json.dumps(rec) + "\\n")
 
@@ -354,8 +355,10 @@ LOG={log}
 {{
   printf 'OPERATION=%s|status=%s|dwNotifyStatus=%s|dwOperationStatus=%s|lpContext=%s|' \
     "$OPERATION" "$OPENRAS_NOTIFY_STATUS" "$dwNotifyStatus" "$dwOperationStatus" "$lpContext"
-  printf 'lpRemoteName=%s|lpLocalName=%s|dwType=%s|dwAddFlags=%s|' "$lpRemoteName" "$lpLocalName" "$dwType" "$dwAddFlags"
-  printf 'lpName=%s|lpProvider=%s|dwFlags=%s|fForce=%s\n' "$lpName" "$lpProvider" "$dwFlags" "$fForce"
+  printf 'lpRemoteName=%s|lpLocalName=%s|dwType=%s|dwAddFlags=%s|' \
+    "$lpRemoteName" "$lpLocalName" "$dwType" "$dwAddFlags"
+  printf 'lpName=%s|lpProvider=%s|dwFlags=%s|fForce=%s\n' \
+    "$lpName" "$lpProvider" "$dwFlags" "$fForce"
 }} >> "$LOG"
 {body}
 """
@@ -452,9 +455,13 @@ async def test_executable_notifyee_retry_brings_the_path_up(
         f"""
         if [ "$OPENRAS_NOTIFY_STATUS" = PRE ]; then echo lpContext=waiting; exit 0; fi
         if [ "$dwOperationStatus" != 0 ] && [ ! -e {pidfile} ]; then
-          {socat} TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork TCP:127.0.0.1:{smbd.port} </dev/null >/dev/null 2>&1 &
+          {socat} TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork TCP:127.0.0.1:{smbd.port} \\
+            </dev/null >/dev/null 2>&1 &
           echo $! > {pidfile}
-          i=0; while [ $i -lt 100 ] && ! (exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null; do sleep 0.05; i=$((i+1)); done
+          i=0
+          while [ $i -lt 100 ] && ! (exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null; do
+            sleep 0.05; i=$((i+1))
+          done
           exit 2
         fi
         exit 0

@@ -106,8 +106,10 @@ async def test_mount_copy_cat_ls_close(case: Case, cleanup: Any) -> None:
         made, remote_dir.stat().st_uid, remote_dir.stat().st_gid
     )  # as the server's user made it
     result = sh(
-        f"cat '{mp}/from_server.txt' && mkdir '{mp}/dir' && mv '{mp}/copy.bin' '{mp}/dir/moved.bin'"
-        f" && ls -l '{mp}/dir' && rm '{mp}/from_server.txt' && echo appended >> '{mp}/dir/moved.bin'"
+        f"cat '{mp}/from_server.txt' && mkdir '{mp}/dir'"
+        f" && mv '{mp}/copy.bin' '{mp}/dir/moved.bin'"
+        f" && ls -l '{mp}/dir' && rm '{mp}/from_server.txt'"
+        f" && echo appended >> '{mp}/dir/moved.bin'"
         f" && touch '{mp}/empty' && truncate -s 10 '{mp}/empty' && df '{mp}'"
     )
     assert result.returncode == 0, result.stderr

@@ -1,11 +1,13 @@
-"""pytest fixtures for the real peers (loaded by tests/conftest.py: ``pytest_plugins = ["peers.fixtures"]``).
+"""pytest fixtures for the real peers (loaded by tests/conftest.py:
+``pytest_plugins = ["peers.fixtures"]``).
 
 - ``sshd``: a fresh sshd per test, so kill_sessions()/stop_sessions() touch only this test's links.
 - ``sshd_shared``: one sshd for the whole session, for tests that only log in (never kill
   or stop its sessions: other tests share them).
 - ``sshd_factory``: ``make(extra_config="")`` starts another sshd (e.g. with extra options).
 - ``http_server``: a local HTTP server with a random token in index.html.
-- ``slirp_factory``: ``make(transport="tcp"|"pty", auth=None|"pap"|"chap", listen_in_netns=False, …)``
+- ``slirp_factory``:
+  ``make(transport="tcp"|"pty", auth=None|"pap"|"chap", listen_in_netns=False, …)``
   starts a slirp PPP peer in a fresh network namespace.
 - ``slirp`` (PPP over TCP on 127.0.0.1:port, no auth) and ``slirp_pty`` (PPP on a pty).
 - ``client_uids``: (40001, 40002), checked to be able to run the venv's python.

@@ -1,4 +1,5 @@
-"""Minimal PPP-in-HDLC framing (RFC 1662) to probe a PPP peer, independent of openras's own engine."""
+"""Minimal PPP-in-HDLC framing (RFC 1662) to probe a PPP peer, independent of openras's own
+engine."""
 
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ def fcs16(data: bytes, fcs: int = 0xFFFF) -> int:
 
 
 def encode(protocol: int, payload: bytes) -> bytes:
-    """A full frame: flag, FF 03, protocol, payload, FCS; every byte below 0x20 escaped (default ACCM)."""
+    """A full frame: flag, FF 03, protocol, payload, FCS; every byte below 0x20 escaped
+    (default ACCM)."""
     body = b"\xff\x03" + struct.pack("!H", protocol) + payload
     body += struct.pack("<H", fcs16(body) ^ 0xFFFF)
     out = bytearray(b"\x7e")
@@ -100,7 +102,8 @@ def read_frames(
     enough: Callable[[list[tuple[int, bytes]]], bool],
     timeout: float = 5.0,
 ) -> list[tuple[int, bytes]]:
-    """Collect frames from recv() until enough(frames) or the time-out; recv must itself time out."""
+    """Collect frames from recv() until enough(frames) or the time-out; recv must itself time
+    out."""
     frames: list[tuple[int, bytes]] = []
     deadline = time.monotonic() + timeout
     while not enough(frames) and time.monotonic() < deadline:

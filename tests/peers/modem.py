@@ -33,14 +33,16 @@ MODES = ("connect", "busy", "nocarrier", "nodialtone", "noanswer", "error", "sil
 MODEM = r"""
 import os, select, socket, subprocess, sys, time, tty
 
-link, mode, runner, log_path, guard = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5])
+link, mode, runner, log_path, guard = (
+    sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5])
+)
 master, slave = os.openpty()
 tty.setraw(slave)
 os.symlink(os.ttyname(slave), link)
 log = open(log_path, "a", buffering=1)
 print("ready", flush=True)
-RESULTS = {"busy": "BUSY", "nocarrier": "NO CARRIER", "nodialtone": "NO DIALTONE", "noanswer": "NO ANSWER",
-           "error": "ERROR"}
+RESULTS = {"busy": "BUSY", "nocarrier": "NO CARRIER", "nodialtone": "NO DIALTONE",
+           "noanswer": "NO ANSWER", "error": "ERROR"}
 echo = True
 line = b""
 slirp = None
@@ -121,7 +123,8 @@ while True:
         elif command.startswith("ATD"):
             if mode == "connect":
                 a, b = socket.socketpair()
-                slirp = subprocess.Popen([runner], stdin=b, stdout=b, stderr=log, start_new_session=True)
+                slirp = subprocess.Popen([runner], stdin=b, stdout=b, stderr=log,
+                                         start_new_session=True)
                 b.close()
                 sock = a
                 say("CONNECT 115200")

@@ -214,7 +214,8 @@ class OpenVpnServer:
         script = d / "verify.sh"
         # via-file: $1 holds the user name and the password, one per line.
         script.write_text(f"""#!/bin/sh
-[ "$(sed -n 1p "$1")" = "$(sed -n 1p {d}/users)" ] && [ "$(sed -n 2p "$1")" = "$(sed -n 2p {d}/users)" ]
+[ "$(sed -n 1p "$1")" = "$(sed -n 1p {d}/users)" ] &&
+  [ "$(sed -n 2p "$1")" = "$(sed -n 2p {d}/users)" ]
 """)
         os.chmod(script, 0o755)
         (d / "server.conf").write_text(f"""dev tun
@@ -317,7 +318,8 @@ verb 3
         )
 
     def http_server(self, root: str) -> int:
-        """An HTTP server on all of the server namespace's addresses (10.8.0.1 through the tunnel)."""
+        """An HTTP server on all of the server namespace's addresses (10.8.0.1 through the
+        tunnel)."""
         code = HTTP_SERVER.replace('("127.0.0.1", 0)', '("0.0.0.0", 0)')
         proc = subprocess.Popen(
             self.netns_cmd(self.server_ns, [sys.executable, "-c", code, root]),

@@ -99,7 +99,8 @@ def wait_gone(pids: list[int], timeout: float = 5.0) -> bool:
 
 
 def kill_descendants(root: int, timeout: float = 5.0) -> list[int]:
-    """Freeze every descendant of root (a stable set, see freeze_descendants), then SIGKILL them all.
+    """Freeze every descendant of root (a stable set, see freeze_descendants), then SIGKILL them
+    all.
 
     Orphans killed this way are re-parented to PID 1 and stay zombies until it reaps them;
     on these machines PID 1 (not a classic init) does so only every few seconds, so

@@ -215,7 +215,8 @@ class Slirp:
     def netns_socket(
         self, family: int = socket.AF_INET, type: int = socket.SOCK_STREAM
     ) -> socket.socket:
-        """A socket created inside the namespace (bind or connect it there: e.g. a server for 10.0.2.2).
+        """A socket created inside the namespace (bind or connect it there: e.g. a server for
+        10.0.2.2).
 
         The network namespace belongs to the thread (setns), so a short-lived thread joins
         the namespace and makes the socket; the socket stays in that namespace for good.

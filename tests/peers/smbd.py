@@ -80,7 +80,8 @@ class Smbd:
         return None if ns == os.readlink("/proc/self/ns/mnt") else ns
 
     def namespace_pids(self, ns: str | None = None) -> list[int]:
-        """Every process in smbd's private mount namespace: smbd, its children, re-parented helpers."""
+        """Every process in smbd's private mount namespace: smbd, its children, re-parented
+        helpers."""
         ns = ns or self._namespace()
         if ns is None:  # not (yet) unshared: only the leader is known to be ours
             return [self.proc.pid] if self.proc is not None else []

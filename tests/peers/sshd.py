@@ -244,7 +244,8 @@ class Sshd:
             return ""
 
     def session_pids(self) -> list[int]:
-        """PIDs of the live per-connection sshd processes (the listener's descendants, no zombies)."""
+        """PIDs of the live per-connection sshd processes (the listener's descendants, no
+        zombies)."""
         return [p for p in descendants(self.pid) if alive(p)] if self.proc is not None else []
 
     def kill_sessions(self, timeout: float = 5.0) -> list[int]:

@@ -234,7 +234,8 @@ class StrongswanServer:
         run(["ip", "-n", self.server_ns, "link", "set", "veth-s", "up"])
         run(["ip", "-n", self.client_ns, "addr", "add", f"{CLIENT_ADDR}/24", "dev", "veth-c"])
         run(["ip", "-n", self.client_ns, "link", "set", "veth-c", "up"])
-        # The server's LAN: an address on lo (no dummy module here), reached through the tunnel only.
+        # The server's LAN: an address on lo (no dummy module here), reached through the tunnel
+        # only.
         run(["ip", "-n", self.server_ns, "addr", "add", f"{LAN_ADDR}/24", "dev", "lo"])
 
     def add_client_ns(self) -> str:

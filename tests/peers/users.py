@@ -109,7 +109,8 @@ def venv_usable_by(uid: int, python: str = sys.executable) -> tuple[bool, str]:
 
 
 def require_other_uids() -> tuple[int, int]:
-    """The two client uids, after checking that root can switch to them and they can run the venv."""
+    """The two client uids, after checking that root can switch to them and they can run the
+    venv."""
     require(os.geteuid() == 0, "running clients as other uids needs root")
     require(
         _world_traversable(Path(sys.executable).parent),

@@ -144,7 +144,8 @@ class Lab:
         )
 
     def http_server(self, root: str) -> int:
-        """An HTTP server on the namespace's 127.0.0.1 (slirp's 10.0.2.2 reaches it); returns its port."""
+        """An HTTP server on the namespace's 127.0.0.1 (slirp's 10.0.2.2 reaches it); returns its
+        port."""
         proc = self.slirp.netns_popen(
             [sys.executable, "-c", HTTP_SERVER, root],
             stdout=subprocess.PIPE,
@@ -167,7 +168,8 @@ def names(notes: list[Notification]) -> list[str]:
 
 
 def slirp_pids(lab: Lab) -> list[int]:
-    """The slirp processes serving this lab (found among the namespace's PIDs by their executable)."""
+    """The slirp processes serving this lab (found among the namespace's PIDs by their
+    executable)."""
     import os
 
     out = []

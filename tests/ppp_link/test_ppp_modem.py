@@ -1,4 +1,5 @@
-"""PPP through an AT modem: a scripted modem on a pty (tests/peers/modem.py), slirp behind CONNECT."""
+"""PPP through an AT modem: a scripted modem on a pty (tests/peers/modem.py), slirp behind
+CONNECT."""
 
 from __future__ import annotations
 

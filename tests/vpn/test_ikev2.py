@@ -1,4 +1,5 @@
-"""IKEv2 against a real strongSwan server (tests/peers/strongswan.py), the daemon in the client netns."""
+"""IKEv2 against a real strongSwan server (tests/peers/strongswan.py), the daemon in the client
+netns."""
 
 from __future__ import annotations
 

@@ -21,7 +21,8 @@ def reader(files: dict[str, str], seen: list[tuple[str, bool]] | None = None):  
 def test_files_are_inlined_through_the_reader() -> None:
     seen: list[tuple[str, bool]] = []
     out = prepare(
-        "client\nca ca.crt\ntls-auth ta.key 1\nremote vpn.example 1194 udp\nauth-user-pass /etc/shadow\n",
+        "client\nca ca.crt\ntls-auth ta.key 1\nremote vpn.example 1194 udp\n"
+        "auth-user-pass /etc/shadow\n",
         reader({"ca.crt": PEM, "ta.key": "KEY"}, seen),
         privileged=False,
         default_route=False,

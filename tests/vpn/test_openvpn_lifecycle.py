@@ -1,4 +1,5 @@
-"""The OpenVPN device against a real OpenVPN server in a network namespace (tests/peers/openvpn.py)."""
+"""The OpenVPN device against a real OpenVPN server in a network namespace
+(tests/peers/openvpn.py)."""
 
 from __future__ import annotations
 

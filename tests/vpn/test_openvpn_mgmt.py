@@ -1,4 +1,5 @@
-"""The management-interface parser against transcripts recorded from openvpn 2.6 (tests/vpn/transcripts)."""
+"""The management-interface parser against transcripts recorded from openvpn 2.6
+(tests/vpn/transcripts)."""
 
 from __future__ import annotations
 

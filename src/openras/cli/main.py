@@ -1,4 +1,5 @@
-"""``openras``: the daemon, the phonebook, dial / hang-up / status, the live event monitor, ``net use``."""
+"""``openras``: the daemon, the phonebook, dial / hang-up / status, the live event monitor,
+``net use``."""
 
 from __future__ import annotations
 

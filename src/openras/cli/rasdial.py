@@ -1,6 +1,7 @@
 """``rasdial`` with the Windows syntax.
 
-    rasdial ENTRY [USER [PASSWORD|*]] [/DOMAIN:d] [/PHONE:n] [/CALLBACK:n] [/PHONEBOOK:file] [/PREFIXSUFFIX]
+    rasdial ENTRY [USER [PASSWORD|*]] [/DOMAIN:d] [/PHONE:n] [/CALLBACK:n]
+            [/PHONEBOOK:file] [/PREFIXSUFFIX]
     rasdial [ENTRY] /DISCONNECT
     rasdial
 

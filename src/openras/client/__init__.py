@@ -1,4 +1,5 @@
-"""Talking to the daemon: :class:`Client` (sync), :class:`AsyncClient` (asyncio), :class:`ApiError`."""
+"""Talking to the daemon: :class:`Client` (sync), :class:`AsyncClient` (asyncio),
+:class:`ApiError`."""
 
 from .api import ApiError, AsyncClient, Client, entry_path
 

@@ -1,4 +1,5 @@
-"""HTTP/1.1 + JSON over the daemon's Unix socket, synchronous and asynchronous, and the SSE event stream."""
+"""HTTP/1.1 + JSON over the daemon's Unix socket, synchronous and asynchronous, and the SSE
+event stream."""
 
 from __future__ import annotations
 

@@ -93,7 +93,8 @@ class Connected(_Result):
 
 @dataclass(frozen=True)
 class Cancelled(_Result):
-    """WNetCancelConnection2: the provider that cancelled, and whether a remembered entry was forgotten."""
+    """WNetCancelConnection2: the provider that cancelled, and whether a remembered entry was
+    forgotten."""
 
     name: str
     provider: str | None
@@ -122,7 +123,8 @@ class RemoteConnection(_Result):
 
 @dataclass(frozen=True)
 class Use(_Result):
-    """A row of ``net use``: status OK / Disconnected (connected) or Unavailable (remembered only)."""
+    """A row of ``net use``: status OK / Disconnected (connected) or Unavailable (remembered
+    only)."""
 
     status: str
     uid: int
@@ -219,7 +221,8 @@ class NetRequests:
         flags: int = 0,
         owner: int | None = None,
     ) -> Request[Connected]:
-        """WNetAddConnection2 (owner None) / WNetAddConnection3. Password and user: None = the default."""
+        """WNetAddConnection2 (owner None) / WNetAddConnection3. Password and user: None = the
+        default."""
         body = {
             "netresource": netresource_json(resource),
             "password": password,

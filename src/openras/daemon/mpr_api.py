@@ -313,7 +313,8 @@ class MprService:
                 "GET",
                 "/v1/net/connections",
                 self.list_connections,
-                "Connections (OK / Disconnected) and remembered ones (Unavailable), as net use lists them",
+                "Connections (OK / Disconnected) and remembered ones (Unavailable), "
+                "as net use lists them",
                 query={"all": {"type": "boolean", "description": "every user's (root only)"}},
                 tags=tags,
             ),
@@ -330,7 +331,8 @@ class MprService:
                 "DELETE",
                 "/v1/net/connections/{name}",
                 self.cancel,
-                "WNetCancelConnection2: a local name, or every deviceless connection to a remote name",
+                "WNetCancelConnection2: a local name, "
+                "or every deviceless connection to a remote name",
                 path_params={"name": NAME_PARAM},
                 query={
                     "flags": {

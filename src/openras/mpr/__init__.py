@@ -1,1 +1,2 @@
-"""The Multiple Provider Router: WNet connections through providers, notifyees, remembered connections."""
+"""The Multiple Provider Router: WNet connections through providers, notifyees, remembered
+connections."""

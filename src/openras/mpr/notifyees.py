@@ -26,7 +26,8 @@ Python notifyees (a path ending in ``.py``) export ``AddConnectNotify(info, add)
 ``CancelConnectNotify(info, cancel)`` taking objects with the Windows field names
 (:class:`NOTIFYINFO`, :class:`NOTIFYADD`, :class:`NOTIFYCANCEL`) and returning a code
 (None counts as WN.WN_SUCCESS). Beyond Windows, ``info.caller_uid`` / ``info.caller_pid`` say
-who asked (on Windows the notifyee runs in the caller's process and knows that anyway). A missing function means "not interested": it is not called.
+who asked (on Windows the notifyee runs in the caller's process and knows that anyway).
+A missing function means "not interested": it is not called.
 They run in the daemon process, like a DLL in Windows, so a module keeps its globals between
 calls and ``lpContext`` can be any object. Each call runs in its own thread with a time-out
 (``[mpr] notifyee_timeout``, default 10 s). A call that times out is abandoned (Python cannot
@@ -63,8 +64,9 @@ Exit statuses 126–255 (the shell's "cannot execute" / "not found" / killed-by-
 death by a signal count as a notifyee failure: skipped and reported, like a Python exception.
 A line ``lpContext=VALUE`` on stdout sets the context (a string; an empty value clears it).
 Without one in the pre call the notifyee gets no post call, exactly as for a Python notifyee;
-in a post call the context it had is kept unless it prints a new one. stdout is read from a file, not a pipe,
-so a daemon the notifyee leaves running (e.g. a server it starts) cannot hold the call open.
+in a post call the context it had is kept unless it prints a new one. stdout is read from a
+file, not a pipe, so a daemon the notifyee leaves running (e.g. a server it starts) cannot hold
+the call open.
 
 Every notifyee is checked before each call: its file (and its real path when it is a
 symlink) must be a regular file owned by the daemon's uid (or root) and not group- or
@@ -278,7 +280,8 @@ class PythonNotifyee(Notifyee):
             try:
                 value = self._invoke(function, info, payload)
             except BaseException as exc:
-                # SystemExit & co. must not travel into the event loop, where asyncio re-raises them.
+                # SystemExit & co. must not travel into the event loop, where asyncio
+                # re-raises them.
                 if not isinstance(exc, Exception):
                     exc = RuntimeError(f"{type(exc).__name__}: {exc}")
                 outcome: tuple[Callable[[Any], None], Any] = (future.set_exception, exc)

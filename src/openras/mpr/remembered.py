@@ -59,8 +59,8 @@ class Remembered:
     def put(self, entry: RememberedEntry) -> None:
         entry.created = entry.created or time.time()
         self.store.db.execute(
-            "INSERT OR REPLACE INTO mpr_remembered(uid, local_name, remote_name, user, provider, type, password, "
-            "created) VALUES (?,?,?,?,?,?,?,?)",
+            "INSERT OR REPLACE INTO mpr_remembered(uid, local_name, remote_name, user, provider, "
+            "type, password, created) VALUES (?,?,?,?,?,?,?,?)",
             (
                 entry.uid,
                 entry.local_name,
@@ -75,8 +75,8 @@ class Remembered:
 
     def get(self, uid: int, local_name: str) -> RememberedEntry | None:
         row = self.store.db.execute(
-            "SELECT uid, local_name, remote_name, user, provider, type, password, created FROM mpr_remembered "
-            "WHERE uid=? AND local_name=?",
+            "SELECT uid, local_name, remote_name, user, provider, type, password, created "
+            "FROM mpr_remembered WHERE uid=? AND local_name=?",
             (uid, local_name),
         ).fetchone()
         return RememberedEntry(*row) if row else None
@@ -91,7 +91,10 @@ class Remembered:
 
     def list(self, uid: int | None = None) -> list[RememberedEntry]:
         """Every remembered connection (uid None) or one user's, by user then local name."""
-        sql = "SELECT uid, local_name, remote_name, user, provider, type, password, created FROM mpr_remembered"
+        sql = (
+            "SELECT uid, local_name, remote_name, user, provider, type, password, created "
+            "FROM mpr_remembered"
+        )
         args: tuple[Any, ...] = ()
         if uid is not None:
             sql += " WHERE uid=?"

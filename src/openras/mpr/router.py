@@ -588,7 +588,8 @@ class Router:
         raise RasError(ErrorCode.ERROR_NOT_CONNECTED, f"{name} is not connected")
 
     def list_connections(self, caller: Caller, all_users: bool = False) -> list[dict[str, Any]]:
-        """``net use``: connections (OK / Disconnected) and remembered ones not connected (Unavailable)."""
+        """``net use``: connections (OK / Disconnected) and remembered ones not connected
+        (Unavailable)."""
 
         def mine(uid: int) -> bool:
             return uid == caller.uid or (all_users and caller.is_root)
@@ -640,7 +641,8 @@ class Router:
         return rows
 
     def last_error(self, caller: Caller) -> tuple[int, str, str]:
-        """WNetGetLastError: (code, text, provider) of this client process's last provider failure."""
+        """WNetGetLastError: (code, text, provider) of this client process's last provider
+        failure."""
         return self._last_errors.get((caller.uid, caller.pid), (ErrorCode.NO_ERROR, "", ""))
 
     async def get_user(

@@ -2,7 +2,8 @@
 MS-CHAPv2 (RFC 2759). "Peer" proves who it is; "authenticator" checks.
 
 Each object sends through its owner, keeps one ``deadline`` and reports its result once
-through ``owner.auth_finished`` (a ``Failure``, or None for success). Passwords stay in the config; nothing here logs them.
+through ``owner.auth_finished`` (a ``Failure``, or None for success). Passwords stay in the
+config; nothing here logs them.
 """
 
 from __future__ import annotations
@@ -322,7 +323,8 @@ class ChapAuthenticator(Authentication):
                     )
                     success_text = f"{proof} M=Access granted".encode()
             failure_text = (
-                f"E=691 R=0 C={bytes(self.config.random_bytes(16)).hex().upper()} V=3 M=Access denied"
+                f"E=691 R=0 C={bytes(self.config.random_bytes(16)).hex().upper()}"
+                " V=3 M=Access denied"
             ).encode()
         else:
             if secret is not None:

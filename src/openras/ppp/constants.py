@@ -1,4 +1,5 @@
-"""PPP protocol numbers, control-packet codes and option types (RFC 1661, 1332, 1877, 5072, 1334, 1994)."""
+"""PPP protocol numbers, control-packet codes and option types (RFC 1661, 1332, 1877, 5072,
+1334, 1994)."""
 
 from __future__ import annotations
 

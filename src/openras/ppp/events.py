@@ -120,7 +120,8 @@ class PacketReceived:
 
 @dataclass(frozen=True)
 class LinkDown:
-    """The link is finished: flush ``data_to_send()`` and close the transport. Always the last event."""
+    """The link is finished: flush ``data_to_send()`` and close the transport. Always the last
+    event."""
 
     failure: Failure
     reason: str

@@ -35,7 +35,8 @@ def _escape_one(match: re.Match[bytes]) -> bytes:
 
 
 def escape(data: bytes, accm: int = DEFAULT_ACCM) -> bytes:
-    """Escape 0x7E, 0x7D and every control character flagged in ``accm`` (the peer's receive ACCM)."""
+    """Escape 0x7E, 0x7D and every control character flagged in ``accm`` (the peer's receive
+    ACCM)."""
     return _escape_pattern(accm & 0xFFFFFFFF).sub(_escape_one, data)
 
 

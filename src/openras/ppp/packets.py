@@ -1,4 +1,5 @@
-"""Control-protocol packets (Code, Identifier, Length, Data) and their option lists (RFC 1661 §5, §6)."""
+"""Control-protocol packets (Code, Identifier, Length, Data) and their option lists
+(RFC 1661 §5, §6)."""
 
 from __future__ import annotations
 

@@ -21,7 +21,10 @@ MESSAGES: dict[int, str] = {
     603: "The caller's buffer is too small.",
     606: "The port is not connected.",
     617: "The connection is already being disconnected.",
-    619: "A connection to the remote computer could not be established, so the port used for this connection was closed.",
+    619: (
+        "A connection to the remote computer could not be established, so the port used for this "
+        "connection was closed."
+    ),
     621: "The system could not open the phone book file.",
     622: "The system could not load the phone book file.",
     623: "The system could not find the phone book entry for this connection.",
@@ -46,42 +49,90 @@ MESSAGES: dict[int, str] = {
     678: "There was no answer.",
     679: "The system could not detect the carrier.",
     680: "There was no dial tone.",
-    691: "The remote connection was denied because the user name and password combination you provided is not recognized, or the selected authentication protocol is not permitted on the remote access server.",
-    703: "The connection needs information from you, but the application does not allow user interaction.",
+    691: (
+        "The remote connection was denied because the user name and password combination you "
+        "provided is not recognized, or the selected authentication protocol is not permitted on "
+        "the remote access server."
+    ),
+    703: (
+        "The connection needs information from you, but the application does not allow user "
+        "interaction."
+    ),
     704: "The callback number is invalid.",
     711: "The Remote Access Connection Manager service could not start.",
-    718: "The connection was terminated because the remote computer did not respond in a timely manner.",
-    720: "A connection to the remote computer could not be established. No PPP control protocols are configured.",
+    718: (
+        "The connection was terminated because the remote computer did not respond in a timely "
+        "manner."
+    ),
+    720: (
+        "A connection to the remote computer could not be established. No PPP control protocols "
+        "are configured."
+    ),
     721: "The remote computer did not respond.",
     730: "The remote computer has not finished the projection of the network protocols.",
     731: "The protocol is not configured.",
     732: "Your computer and the remote computer could not agree on PPP control protocols.",
-    733: "A connection to the remote computer could not be completed: the remote computer rejected a required PPP control protocol.",
+    733: (
+        "A connection to the remote computer could not be completed: the remote computer rejected "
+        "a required PPP control protocol."
+    ),
     734: "The PPP link control protocol was terminated.",
-    736: "The PPP control protocol for this network protocol was terminated by the remote computer.",
+    736: (
+        "The PPP control protocol for this network protocol was terminated by the remote computer."
+    ),
     737: "Loopback was detected: the line echoes what this computer sends.",
     738: "The server did not assign an address.",
-    753: "The connection could not be disconnected because it was created by the multi-protocol router.",
+    753: (
+        "The connection could not be disconnected because it was created by the multi-protocol "
+        "router."
+    ),
     756: "This connection is already being dialed.",
-    777: "The connection attempt failed because the modem (or other connecting device) on the remote computer is out of order.",
+    777: (
+        "The connection attempt failed because the modem (or other connecting device) on the "
+        "remote computer is out of order."
+    ),
     800: "The remote connection was not made because the attempted VPN tunnels failed.",
     807: "The network connection between your computer and the VPN server was interrupted.",
-    808: "The network connection between your computer and the VPN server could not be established because the remote server refused the connection.",
-    809: "The network connection between your computer and the VPN server could not be established because the remote server is not responding.",
-    810: "A network connection between your computer and the VPN server was started, but the VPN connection was not completed. This is typically caused by the use of an incorrect or expired certificate for authentication between the client and the server.",
-    812: "The connection was prevented because of a policy configured on your remote access server.",
-    829: "The connection was terminated because the link to the remote computer failed or stopped responding.",
-    868: "The remote connection was not made because the name of the remote access server did not resolve.",
+    808: (
+        "The network connection between your computer and the VPN server could not be established "
+        "because the remote server refused the connection."
+    ),
+    809: (
+        "The network connection between your computer and the VPN server could not be established "
+        "because the remote server is not responding."
+    ),
+    810: (
+        "A network connection between your computer and the VPN server was started, but the VPN "
+        "connection was not completed. This is typically caused by the use of an incorrect or "
+        "expired certificate for authentication between the client and the server."
+    ),
+    812: (
+        "The connection was prevented because of a policy configured on your remote access server."
+    ),
+    829: (
+        "The connection was terminated because the link to the remote computer failed or stopped "
+        "responding."
+    ),
+    868: (
+        "The remote connection was not made because the name of the remote access server did not "
+        "resolve."
+    ),
     1200: "The specified device name is invalid.",
     1201: "The device is not currently connected but it is a remembered connection.",
     1202: "The local device name has a remembered connection to another network resource.",
-    1203: "The network path was either typed incorrectly, does not exist, or the network provider is not currently available.",
+    1203: (
+        "The network path was either typed incorrectly, does not exist, or the network provider is "
+        "not currently available."
+    ),
     1204: "The specified network provider name is invalid.",
     1205: "Unable to open the network connection profile.",
     1206: "The network connection profile is corrupted.",
     1207: "Cannot enumerate a noncontainer.",
     1208: "An extended error has occurred.",
-    1219: "Multiple connections to a server or shared resource by the same user, using more than one user name, are not allowed.",
+    1219: (
+        "Multiple connections to a server or shared resource by the same user, using more than one "
+        "user name, are not allowed."
+    ),
     1222: "The network is not present or not started.",
     1223: "The operation was canceled by the user.",
     1237: "The operation could not be completed. A retry should be performed.",

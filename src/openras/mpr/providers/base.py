@@ -28,7 +28,8 @@ class ConnectRequest:
 
 
 def option_number(options: dict[str, Any], key: str, default: float) -> float:
-    """A numeric provider option (``[mpr.<provider>] key``); ERROR_INVALID_PARAMETER if it is not one."""
+    """A numeric provider option (``[mpr.<provider>] key``); ERROR_INVALID_PARAMETER if it is
+    not one."""
     value = options.get(key, default)
     try:
         return float(value)

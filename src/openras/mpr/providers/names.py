@@ -40,7 +40,8 @@ class RemoteName:
     host: str  # without brackets for IPv6
     port: int | None  # None = not given in the name
     share: str  # the SMB share; "" for sftp
-    path: str  # SMB: components joined by "/" without a leading slash; sftp: absolute, or "~"-relative
+    # SMB: components joined by "/" without a leading slash; sftp: absolute, or "~"-relative
+    path: str
     user: str | None  # a user named in the URL
     text: str  # the name as written
 

@@ -348,7 +348,8 @@ class SftpFile:
 
 
 class SftpFS:
-    """A blocking RemoteFS over asyncssh: the SSH connection lives on a private event loop thread."""
+    """A blocking RemoteFS over asyncssh: the SSH connection lives on a private event loop
+    thread."""
 
     def __init__(self, target: SftpTarget) -> None:
         self.target = target

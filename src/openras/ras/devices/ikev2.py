@@ -91,7 +91,8 @@ def classify(message: str, eap_started: bool, init_response: bool = False) -> Fa
     if "EAP-MS-CHAPv2 failed" in message or "received EAP_FAILURE" in message:
         return Failure(ErrorCode.ERROR_AUTHENTICATION_FAILURE, message)
     if "AUTHENTICATION_FAILED notify" in message:
-        # The server refused us: during EAP that is the password; before it, our proposal of identity.
+        # The server refused us: during EAP that is the password; before it, our proposal of
+        # identity.
         code = ErrorCode.ERROR_AUTHENTICATION_FAILURE if eap_started else ERROR_IPSEC_IKE_AUTH_FAIL
         return Failure(code, message)
     if (
@@ -141,7 +142,8 @@ def cert_names(der: bytes) -> tuple[list[str], list[str]]:
 
 
 def names_host(dns_names: list[str], ips: list[str], host: str) -> bool:
-    """Does a certificate with these names name ``host`` (as Windows checks: SAN, one-label wildcard)?"""
+    """Does a certificate with these names name ``host`` (as Windows checks: SAN, one-label
+    wildcard)?"""
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
@@ -547,7 +549,8 @@ class IkeV2Device(Device):
             )
 
     async def _drop_default_routes(self) -> None:
-        """kernel-libipsec routed 0.0.0.0/0 through the tunnel (table 220); this dial may not have it."""
+        """kernel-libipsec routed 0.0.0.0/0 through the tunnel (table 220); this dial may not
+        have it."""
         from pyroute2 import AsyncIPRoute
 
         try:
@@ -633,7 +636,7 @@ class IkeV2Device(Device):
         finally:
             self._closed.set()
 
-    # -- queries ------------------------------------------------------------------------------------
+    # -- queries ----------------------------------------------------------------------------------
 
     def projection(self, kind: int) -> Projection:
         if kind == RASP_PppIp:

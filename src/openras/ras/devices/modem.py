@@ -47,7 +47,8 @@ class ModemDevice(SerialDevice):
     async def _command(
         self, port: PortProtocol, command: str, wait: float, final: tuple[str, ...] = ("OK",)
     ) -> str:
-        """Send one AT command; return the first result line (a prefix of ``final`` or a failure)."""
+        """Send one AT command; return the first result line (a prefix of ``final`` or a
+        failure)."""
         port.buffer.clear()
         try:
             encoded = command.encode("ascii")
@@ -71,7 +72,8 @@ class ModemDevice(SerialDevice):
                     continue
                 upper = line.upper()
                 if upper.startswith(final) or any(upper.startswith(r) for r, _ in RESULTS):
-                    # Whatever followed the result line (PPP frames after CONNECT) is kept for the link.
+                    # Whatever followed the result line (PPP frames after CONNECT) is kept for
+                    # the link.
                     tail = b"\r".join([*lines[i + 1 :], rest]) if i + 1 < len(lines) else rest
                     port.buffer[:0] = tail.lstrip(b"\r\n")
                     return upper

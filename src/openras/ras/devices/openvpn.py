@@ -203,7 +203,8 @@ class OpenVpnDevice(Device):
         self._connected = True
 
     async def _wait(self, future: asyncio.Future[Any], deadline: float) -> Any:
-        """``future``'s result; a failure reported meanwhile (``_outcome``) or the deadline ends it."""
+        """``future``'s result; a failure reported meanwhile (``_outcome``) or the deadline ends
+        it."""
         assert self._outcome is not None
         remaining = max(deadline - asyncio.get_running_loop().time(), 0)
         await asyncio.wait(

@@ -28,7 +28,8 @@ from .ppp_projection import ip_projection, ipv6_projection, lcp_projection
 
 
 class PppDevice(Device):
-    """A PPP link on some byte stream; subclasses implement ``open_port`` (and ``connect_device``)."""
+    """A PPP link on some byte stream; subclasses implement ``open_port`` (and
+    ``connect_device``)."""
 
     device_type = "ppp"
 

@@ -13,7 +13,8 @@ WRITE_HIGH_WATER = 256 * 1024  # bytes queued towards the line before the TUN re
 
 
 class PortProtocol(asyncio.Protocol):
-    """The transport's protocol: buffers bytes until the PPP link attaches (the AT dialog reads them)."""
+    """The transport's protocol: buffers bytes until the PPP link attaches (the AT dialog reads
+    them)."""
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
@@ -82,7 +83,8 @@ class PortProtocol(asyncio.Protocol):
             self.transport.close()
 
     async def read_some(self, wait: float) -> bytes:
-        """The buffered bytes (waiting up to ``wait`` seconds for some); b'' on time-out or close."""
+        """The buffered bytes (waiting up to ``wait`` seconds for some); b'' on time-out or
+        close."""
         if not self.buffer and not self.closed:
             self.changed.clear()
             with contextlib.suppress(TimeoutError):

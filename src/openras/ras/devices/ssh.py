@@ -219,7 +219,8 @@ class SshDevice(Device):
             return
         self._up = False
         text = str(exc) if exc else "connection closed by the server"
-        # asyncssh reports a keepalive failure as ConnectionLost("Server not responding to keepalive").
+        # asyncssh reports a keepalive failure as
+        # ConnectionLost("Server not responding to keepalive").
         code = (
             ErrorCode.ERROR_LINK_FAILURE
             if exc and "keepalive" in text.lower()

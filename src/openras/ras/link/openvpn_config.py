@@ -208,7 +208,8 @@ def prepare(
     out = PreparedConfig(text="")
     lines: list[str] = []
     if not default_route:
-        # Filters first: the first matching pull-filter wins, so a user's "accept" cannot undo these.
+        # Filters first: the first matching pull-filter wins, so a user's "accept" cannot undo
+        # these.
         lines += [f"pull-filter ignore {requote([f])}" for f in SPLIT_TUNNEL_FILTERS]
     source = text.replace("\r\n", "\n").split("\n")
     i = 0
