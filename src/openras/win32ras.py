@@ -70,7 +70,8 @@ def _callback_loop() -> None:
     while True:
         job = _callbacks.get()
         try:
-            job()
+            with _delivering:
+                job()
         except Exception:
             import traceback
 
@@ -89,20 +90,28 @@ def _post(job: Callable[[], None]) -> None:
 
 
 # Handles this process hung up: notifications already queued for them are dropped, so no
-# callback runs after HangUp returned (reference/ras.md §3).
-_hung_up: set[int] = set()
+# callback runs after HangUp returned (reference/ras.md §3). ``_delivering`` is held while a
+# callback runs: HangUp from another thread waits for one in flight to finish. Handles are
+# unique per daemon, so the key names the daemon's socket too.
+_hung_up: set[tuple[str, int]] = set()
+_delivering = threading.RLock()
 
 
-def _follow(handle: int, since: int, callback: Callable[..., Any]) -> None:
+def _hung_up_key(client: Client, handle: int) -> tuple[str, int]:
+    return (str(client.paths.socket), int(handle))
+
+
+def _follow(client: Client, handle: int, since: int, callback: Callable[..., Any]) -> None:
     """Relay the dial's notifications to the callback thread, in order."""
+    key = _hung_up_key(client, handle)
 
     def deliver(note: Any) -> None:
-        if handle not in _hung_up:
+        if key not in _hung_up:
             callback(handle, WM_RASDIALEVENT, int(note.state), note.error, note.extended_error)
 
     try:
-        for note in Ras(Client()).notifications(handle, since):
-            if handle in _hung_up:
+        for note in Ras(client).notifications(handle, since):
+            if key in _hung_up:
                 return
             _post(functools.partial(deliver, note))
     except ApiError:
@@ -139,7 +148,7 @@ def Dial(
     if callback is not None:
         threading.Thread(
             target=_follow,
-            args=(handle, started.seq, callback),
+            args=(ras.client, handle, started.seq, callback),
             name=f"win32ras-dial-{handle}",
             daemon=True,
         ).start()
@@ -158,8 +167,13 @@ def Dial(
 
 
 def HangUp(handle: int) -> None:
+    # First stop this process's callbacks of the handle (and wait for one running elsewhere;
+    # from inside a callback the lock is already ours), then tell the daemon.
+    ras = _ras()
+    with _delivering:
+        _hung_up.add(_hung_up_key(ras.client, handle))
     try:
-        _ras().hangup(int(handle))
+        ras.hangup(int(handle))
     except ApiError as exc:
         _raise(exc, "RasHangUp")
 
