@@ -7,6 +7,8 @@ import time
 from typing import Any
 
 from openras.client import ApiError
+from openras.client.ras import Notification, Ras
+from openras.ras.records import ConnectionRecord
 
 SSH_STATES = [
     "OpenPort",
@@ -63,3 +65,58 @@ def events_of(daemon: Any, handle: int | None = None) -> list[dict[str, Any]]:
     with daemon.client() as c:
         events = c.call("GET", "/v1/events/log", params={"since": 0, "limit": 10000})
     return [e for e in events if handle is None or e.get("handle") == handle]
+
+
+class DialLab:
+    """What every lab does with its daemon: add an entry, dial it to the final notification,
+    read its status, hang it up until the handle is gone. A lab sets ``daemon`` and
+    ``credentials`` (the peer's user and password)."""
+
+    daemon: Any
+    default_entry = "lab"
+
+    @property
+    def credentials(self) -> tuple[str, str]:
+        raise NotImplementedError
+
+    def ras(self) -> Ras:
+        return Ras(self.daemon.client())
+
+    def add_entry(self, name: str, lines: list[list[str]]) -> str:
+        with self.daemon.client() as c:
+            c.call("POST", "/v1/entries", json={"name": name, "lines": lines})
+        return name
+
+    def dial(
+        self,
+        name: str | None = None,
+        user: str | None = None,
+        password: str | None = None,
+        timeout: float = 60,
+    ) -> tuple[int, list[Notification]]:
+        """Dial and collect the notifications until the final one."""
+        ras = self.ras()
+        default_user, default_password = self.credentials
+        started = ras.dial(
+            name or self.default_entry,
+            user=default_user if user is None else user,
+            password=default_password if password is None else password,
+        )
+        notes: list[Notification] = []
+        deadline = time.monotonic() + timeout
+        for note in ras.notifications(started.handle, started.seq):
+            notes.append(note)
+            assert time.monotonic() < deadline, notes
+        return started.handle, notes
+
+    def status(self, handle: int) -> ConnectionRecord | None:
+        try:
+            return self.ras().status(handle)
+        except ApiError as exc:
+            assert exc.code == 6, exc
+            return None
+
+    def hangup(self, handle: int, timeout: float = 20) -> None:
+        ras = self.ras()
+        ras.hangup(handle)
+        assert ras.wait_gone(handle, timeout), f"handle {handle} still there"

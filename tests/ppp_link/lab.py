@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from harness import Daemon
 from peers.http import SERVER as HTTP_SERVER
 from peers.slirp import Slirp
-from ras_helpers import wait_for  # noqa: F401 - shared with the SSH tests; re-exported
+from ras_helpers import DialLab, wait_for  # noqa: F401 - shared with the SSH tests; re-exported
 
-from openras.client import ApiError
-from openras.client.ras import Notification, Ras
-from openras.ras.records import ConnectionRecord
+from openras.client.ras import Notification
 
 # Short keepalive so a dead peer is detected within seconds (bound: interval × (failure + 1)).
 ECHO_INTERVAL = 1.0
@@ -69,18 +66,21 @@ PPP_AUTH_STATES = [
 
 
 @dataclass
-class Lab:
+class Lab(DialLab):
     slirp: Slirp
     daemon: Daemon
     helpers: list[subprocess.Popen[Any]] = field(default_factory=list)
     modem: Any = None  # peers.modem.FakeModem: the entry dials through it
 
+    default_entry = "lab"
+
+    @property
+    def credentials(self) -> tuple[str, str]:
+        return self.slirp.user, self.slirp.password
+
     @property
     def netns(self) -> str:
         return self.slirp.netns
-
-    def ras(self) -> Ras:
-        return Ras(self.daemon.client())
 
     def entry(self, name: str = "lab", **keys: str | int) -> str:
         if self.modem is not None:
@@ -99,43 +99,7 @@ class Lab:
         else:
             lines = [["MEDIA", "serial"], ["Port", str(self.slirp.pty)], ["DEVICE", "serial"]]
         lines += [[k, str(v)] for k, v in keys.items()]
-        with self.daemon.client() as c:
-            c.call("POST", "/v1/entries", json={"name": name, "lines": lines})
-        return name
-
-    def dial(
-        self,
-        name: str = "lab",
-        user: str | None = None,
-        password: str | None = None,
-        timeout: float = 60,
-    ) -> tuple[int, list[Notification]]:
-        """Dial and collect the notifications until the final one."""
-        ras = self.ras()
-        started = ras.dial(
-            name,
-            user=self.slirp.user if user is None else user,
-            password=self.slirp.password if password is None else password,
-        )
-        handle = started.handle
-        notes: list[Notification] = []
-        deadline = time.monotonic() + timeout
-        for note in ras.notifications(handle, started.seq):
-            notes.append(note)
-            assert time.monotonic() < deadline, notes
-        return handle, notes
-
-    def status(self, handle: int) -> ConnectionRecord | None:
-        try:
-            return self.ras().status(handle)
-        except ApiError as exc:
-            assert exc.code == 6, exc
-            return None
-
-    def hangup(self, handle: int, timeout: float = 20) -> None:
-        ras = self.ras()
-        ras.hangup(handle)
-        assert ras.wait_gone(handle, timeout), f"handle {handle} still there"
+        return self.add_entry(name, lines)
 
     def run(self, argv: list[str], timeout: float = 30) -> subprocess.CompletedProcess[str]:
         """Run a short command inside the namespace."""

@@ -6,16 +6,14 @@ LAN (198.51.100.0/24, with an HTTP server) is reached only through the tunnel.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
 from harness import Daemon
 from peers.strongswan import SERVER_ADDR, StrongswanServer
+from ras_helpers import SSH_STATES, DialLab
 
-from openras.client import ApiError
-from openras.client.ras import Notification, Ras
-from openras.ras.records import ConnectionRecord
+from openras.client.ras import Notification
 
 RETRANSMIT_TIMEOUT = 0.5
 RETRANSMIT_BASE = 1.4
@@ -40,26 +38,20 @@ dpd_seconds = {DPD_SECONDS}
 ike_timeout = 20
 """
 
-IKEV2_STATES = [
-    "OpenPort",
-    "PortOpened",
-    "ConnectDevice",
-    "DeviceConnected",
-    "AllDevicesConnected",
-    "Authenticate",
-    "Authenticated",
-    "Projected",
-    "Connected",
-]
+# Every state of a dial, as for SSH: the same nine RASCS steps.
+IKEV2_STATES = SSH_STATES
 
 
 @dataclass
-class Lab:
+class Lab(DialLab):
     server: StrongswanServer
     daemon: Daemon
 
-    def ras(self) -> Ras:
-        return Ras(self.daemon.client())
+    default_entry = "Office VPN"
+
+    @property
+    def credentials(self) -> tuple[str, str]:
+        return self.server.user, self.server.password
 
     def lines(self, **keys: Any) -> list[list[str]]:
         lines = [
@@ -79,42 +71,7 @@ class Lab:
         return lines
 
     def entry(self, name: str = "Office VPN", **keys: Any) -> str:
-        with self.daemon.client() as c:
-            c.call("POST", "/v1/entries", json={"name": name, "lines": self.lines(**keys)})
-        return name
-
-    def dial(
-        self,
-        name: str = "Office VPN",
-        user: str | None = None,
-        password: str | None = None,
-        timeout: float = 60,
-    ) -> tuple[int, list[Notification]]:
-        ras = self.ras()
-        started = ras.dial(
-            name,
-            user=self.server.user if user is None else user,
-            password=self.server.password if password is None else password,
-        )
-        handle = started.handle
-        notes: list[Notification] = []
-        deadline = time.monotonic() + timeout
-        for note in ras.notifications(handle, started.seq):
-            notes.append(note)
-            assert time.monotonic() < deadline, notes
-        return handle, notes
-
-    def status(self, handle: int) -> ConnectionRecord | None:
-        try:
-            return self.ras().status(handle)
-        except ApiError as exc:
-            assert exc.code == 6, exc
-            return None
-
-    def hangup(self, handle: int, timeout: float = 20) -> None:
-        ras = self.ras()
-        ras.hangup(handle)
-        assert ras.wait_gone(handle, timeout), f"handle {handle} still there"
+        return self.add_entry(name, self.lines(**keys))
 
     def client(self, argv: list[str], timeout: float = 60) -> Any:
         return self.server.client_run(argv, timeout)

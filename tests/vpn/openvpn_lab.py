@@ -3,29 +3,17 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 from harness import Daemon
 from peers.openvpn import OpenVpnServer
-from ras_helpers import wait_for  # noqa: F401 - re-exported for the tests
+from ras_helpers import SSH_STATES, DialLab, wait_for  # noqa: F401 - re-exported for the tests
 
 import openras
-from openras.client import ApiError
-from openras.client.ras import Notification, Ras
-from openras.ras.records import ConnectionRecord
+from openras.client.ras import Notification
 
-OPENVPN_STATES = [
-    "OpenPort",
-    "PortOpened",
-    "ConnectDevice",
-    "DeviceConnected",
-    "AllDevicesConnected",
-    "Authenticate",
-    "Authenticated",
-    "Projected",
-    "Connected",
-]
+# Every state of a dial, as for SSH: the same nine RASCS steps.
+OPENVPN_STATES = SSH_STATES
 SRC = str(Path(openras.__file__).resolve().parents[1])
 
 DAEMON_CONFIG = """
@@ -46,7 +34,13 @@ class VpnDaemon(Daemon):
         return env
 
 
-class VpnLab:
+class VpnLab(DialLab):
+    default_entry = "Office VPN"
+
+    @property
+    def credentials(self) -> tuple[str, str]:
+        return self.server.user, self.server.password
+
     def __init__(self, server: OpenVpnServer, config: str = "") -> None:
         self.server = server
         self.daemon = VpnDaemon(DAEMON_CONFIG + config, netns=server.client_ns)
@@ -64,9 +58,6 @@ class VpnLab:
 
         return PYTHON
 
-    def ras(self) -> Ras:
-        return Ras(self.daemon.client())
-
     def entry(self, name: str = "Office VPN", config: Path | None = None, **keys: str | int) -> str:
         path = config or self.server.client_config()
         lines = [
@@ -76,42 +67,7 @@ class VpnLab:
             ["OpenVpnConfig", str(path)],
         ]
         lines += [[k, str(v)] for k, v in keys.items()]
-        with self.daemon.client() as c:
-            c.call("POST", "/v1/entries", json={"name": name, "lines": lines})
-        return name
-
-    def dial(
-        self,
-        name: str = "Office VPN",
-        user: str | None = None,
-        password: str | None = None,
-        timeout: float = 60,
-    ) -> tuple[int, list[Notification]]:
-        ras = self.ras()
-        started = ras.dial(
-            name,
-            user=self.server.user if user is None else user,
-            password=self.server.password if password is None else password,
-        )
-        handle = started.handle
-        notes: list[Notification] = []
-        deadline = time.monotonic() + timeout
-        for note in ras.notifications(handle, started.seq):
-            notes.append(note)
-            assert time.monotonic() < deadline, notes
-        return handle, notes
-
-    def status(self, handle: int) -> ConnectionRecord | None:
-        try:
-            return self.ras().status(handle)
-        except ApiError as exc:
-            assert exc.code == 6, exc
-            return None
-
-    def hangup(self, handle: int, timeout: float = 20) -> None:
-        ras = self.ras()
-        ras.hangup(handle)
-        assert ras.wait_gone(handle, timeout), f"handle {handle} still there"
+        return self.add_entry(name, lines)
 
     def links(self) -> str:
         return self.server.run_client_ns(["ip", "-o", "link"]).stdout
