@@ -27,6 +27,11 @@ def use_daemon(daemon: Daemon) -> None:
     win32ras._client = None
 
 
+def create_entry(daemon: Daemon, name: str, lines: list[list[str]]) -> None:
+    with daemon.client() as c:
+        c.call("POST", "/v1/entries", json={"name": name, "lines": lines})
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     if not ordered:

@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from _setup import Daemon, median, percentile
+from _setup import Daemon, create_entry, median, percentile
 from peers.strongswan import StrongswanServer
 
 from openras.ras.link.charon import Charon, CharonSettings
@@ -32,7 +32,7 @@ from openras.ras.link.charon import Charon, CharonSettings
 CONFIG = """
 [daemon]
 failed_handle_grace = 60
-[devices.vpn]
+[devices.ikev2]
 dpd_seconds = 0
 """
 
@@ -106,21 +106,17 @@ def bench_openras(daemon: Daemon, server: StrongswanServer, rounds: int) -> list
     from openras.client.ras import Ras
 
     ras = Ras(daemon.client())
-    with daemon.client() as c:
-        c.call(
-            "POST",
-            "/v1/entries",
-            json={
-                "name": "bench",
-                "lines": [
-                    ["DEVICE", "vpn"],
-                    ["Type", "2"],
-                    ["VpnStrategy", "7"],
-                    ["PhoneNumber", "192.0.2.1"],
-                    ["IkeCaCertificate", str(server.ca_cert)],
-                ],
-            },
-        )
+    create_entry(
+        daemon,
+        "bench",
+        [
+            ["DEVICE", "vpn"],
+            ["Type", "2"],
+            ["VpnStrategy", "7"],
+            ["PhoneNumber", "192.0.2.1"],
+            ["IkeCaCertificate", str(server.ca_cert)],
+        ],
+    )
     times = []
     for i in range(rounds + 1):  # round 0 starts the daemon's charon
         t0 = time.monotonic()

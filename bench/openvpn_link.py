@@ -27,9 +27,9 @@ import subprocess
 import sys
 import time
 
-from _setup import median
+from _setup import create_entry, median
 from peers.openvpn import TUNNEL_SERVER_IP, OpenVpnServer
-from vpn.lab import DAEMON_CONFIG, VpnDaemon
+from vpn.openvpn_lab import DAEMON_CONFIG, VpnDaemon
 
 BULK_PORT = 5201
 
@@ -190,20 +190,16 @@ def main() -> None:
     try:
         daemon.start()
         config = str(server.client_config())
-        with daemon.client() as c:
-            c.call(
-                "POST",
-                "/v1/entries",
-                json={
-                    "name": "bench",
-                    "lines": [
-                        ["MEDIA", "none"],
-                        ["DEVICE", "vpn"],
-                        ["VpnStrategy", "OpenVpn"],
-                        ["OpenVpnConfig", config],
-                    ],
-                },
-            )
+        create_entry(
+            daemon,
+            "bench",
+            [
+                ["MEDIA", "none"],
+                ["DEVICE", "vpn"],
+                ["VpnStrategy", "OpenVpn"],
+                ["OpenVpnConfig", config],
+            ],
+        )
         sender = subprocess.Popen(
             ns_cmd(server.server_ns, [sys.executable, "-c", SENDER, str(BULK_PORT)]),
             stdout=subprocess.PIPE,

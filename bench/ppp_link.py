@@ -30,7 +30,7 @@ import time
 from ipaddress import IPv4Address
 from pathlib import Path
 
-from _setup import Daemon, median
+from _setup import Daemon, create_entry, median
 from peers.http import SERVER as HTTP_SERVER
 from peers.slirp import Slirp
 
@@ -50,19 +50,15 @@ def bench_daemon_dial(daemon: Daemon, slirp: Slirp, rounds: int) -> list[float]:
     from openras.client.ras import Ras
 
     ras = Ras(daemon.client())
-    with daemon.client() as c:
-        c.call(
-            "POST",
-            "/v1/entries",
-            json={
-                "name": "bench",
-                "lines": [
-                    ["MEDIA", "none"],
-                    ["DEVICE", "tcp"],
-                    ["PhoneNumber", f"127.0.0.1:{slirp.port}"],
-                ],
-            },
-        )
+    create_entry(
+        daemon,
+        "bench",
+        [
+            ["MEDIA", "none"],
+            ["DEVICE", "tcp"],
+            ["PhoneNumber", f"127.0.0.1:{slirp.port}"],
+        ],
+    )
     times = []
     for i in range(rounds + 1):  # round 0 warms up (the daemon imports pyroute2 on its first TUN)
         t0 = time.monotonic()

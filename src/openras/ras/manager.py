@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..codes import RASCS, ErrorCode, RasError, error_name, state_name
+from ..codes.states import RASCF_OwnerKnown, RASCF_OwnerMatch
 from ..context import DaemonContext
 from ..events.types import ConnectionEvent, Notify, Phase
 from ..phonebook import Entry
@@ -21,7 +22,14 @@ from ..users import is_privileged
 from .connection import Connection, Reference
 from .devices.base import Device, DialContext, DialParams
 from .processes import ProcessRef
-from .records import ConnectionRecord, DialStarted, HangupStarted, LinkStatus, Projection
+from .records import (
+    ConnectionRecord,
+    DialStarted,
+    HangupStarted,
+    LinkStatus,
+    Projection,
+    encode_record,
+)
 from .transitions import EVENTS, Trigger, next_phase
 
 TEARDOWN_TIMEOUT = 15.0
@@ -154,8 +162,6 @@ class ConnectionManager:
     def _persist(self, conn: Connection) -> None:
         if conn.handle not in self.conns:
             return
-        from .records import encode_record
-
         record = encode_record(conn.record())
         record["refs_detail"] = [
             [r.uid, r.process.pid if r.process else 0, r.process.start if r.process else None]
@@ -460,8 +466,6 @@ class ConnectionManager:
     @staticmethod
     def flags_for(conn: Connection, uid: int) -> int:
         # RASCONN dwFlags: the owner is always known here (SO_PEERCRED).
-        from ..codes.states import RASCF_OwnerKnown, RASCF_OwnerMatch
-
         return RASCF_OwnerKnown | (RASCF_OwnerMatch if conn.owner_uid == uid else 0)
 
     def projection(self, handle: int, kind: int) -> Projection:
