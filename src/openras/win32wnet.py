@@ -18,6 +18,7 @@ from . import pywintypes
 from .client import ApiError
 from .client.net import NetClient, NetRequests, Request
 from .codes import ErrorCode, error_string
+from .i18n import translate
 from .mpr.netresource import *  # noqa: F403 - the constants, as pywin32 exports them
 from .mpr.netresource import CONNECT_UPDATE_PROFILE, NETRESOURCE, RESOURCETYPE_DISK
 
@@ -151,7 +152,9 @@ def WNetCloseEnum(handle: int) -> None:
 
 def WNetGetLastError() -> tuple[int, str, str]:
     last = _call("WNetGetLastError", NetRequests.last_error())
-    return last.error, last.text, last.provider
+    # The daemon keeps the text in English: a catalog message is shown in the user's language,
+    # a provider's own text (not in the catalog) as it is.
+    return last.error, translate(last.text) if last.text else "", last.provider
 
 
 def WNetGetUser(connection: str | None = None) -> str:

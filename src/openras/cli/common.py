@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from ..codes import error_string
+from ..i18n import _
 
 
 def exit_status(code: int) -> int:
@@ -18,6 +19,9 @@ def exit_status(code: int) -> int:
 
 
 def print_ras_error(code: int, detail: str = "") -> None:
-    print(f"Remote Access error {code} - {error_string(code)}", file=sys.stderr)
+    print(
+        _("Remote Access error {code} - {message}").format(code=code, message=error_string(code)),
+        file=sys.stderr,
+    )
     if detail:
         print(f"  ({detail})", file=sys.stderr)

@@ -11,8 +11,9 @@ from typing import Any
 
 from ..client import ApiError, Client, entry_path
 from ..client.ras import Ras
-from ..codes import RASCS, ErrorCode, error_name, state_name
+from ..codes import RASCS, ErrorCode, error_name, error_string, state_name
 from ..events.types import ConnectionEvent, Event, Overflow, encode
+from ..i18n import _
 from ..ras.records import encode_record
 from .common import exit_status, print_ras_error
 
@@ -26,7 +27,7 @@ def _kv(pairs: list[str]) -> list[tuple[str, str]]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep:
-            raise SystemExit(f"expected KEY=VALUE, got {pair!r}")
+            raise SystemExit(_("expected KEY=VALUE, got {pair!r}").format(pair=pair))
         out.append((key, value))
     return out
 
@@ -79,7 +80,7 @@ def cmd_phonebook(args: argparse.Namespace) -> int:
         result = c.call(
             "POST", "/v1/phonebook/import", json={"text": text, "replace": args.replace}
         )
-        print("imported: " + ", ".join(result["imported"]))
+        print(_("imported: {names}").format(names=", ".join(result["imported"])))
     else:
         text = c.call("GET", "/v1/phonebook/export")["text"]
         if args.file:
@@ -162,7 +163,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         _dump(encoded if isinstance(data, list) else encoded[0])
         return 0
     if not rows:
-        print("No connections")
+        print(_("No connections"))
     for r in rows:
         err = f" error {r.error} {error_name(r.error)}" if r.error else ""
         dev = r.device
@@ -217,21 +218,21 @@ def cmd_net(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="openras", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
-    d = sub.add_parser("daemon", help="run the daemon in the foreground")
+    d = sub.add_parser("daemon", help=_("run the daemon in the foreground"))
     d.add_argument("-v", "--verbose", action="store_true")
     d.set_defaults(func=cmd_daemon)
-    e = sub.add_parser("entry", help="phonebook entries")
+    e = sub.add_parser("entry", help=_("phonebook entries"))
     e.add_argument("action", choices=["list", "show", "create", "set", "rename", "delete"])
     e.add_argument("name", nargs="?")
-    e.add_argument("pairs", nargs="*", help="KEY=VALUE lines (rename: the new name)")
+    e.add_argument("pairs", nargs="*", help=_("KEY=VALUE lines (rename: the new name)"))
     e.add_argument("--json", action="store_true")
     e.set_defaults(func=cmd_entry)
-    pb = sub.add_parser("phonebook", help="import / export rasphone.pbk files")
+    pb = sub.add_parser("phonebook", help=_("import / export rasphone.pbk files"))
     pb.add_argument("action", choices=["import", "export"])
     pb.add_argument("file", nargs="?")
     pb.add_argument("--replace", action="store_true")
     pb.set_defaults(func=cmd_phonebook)
-    cr = sub.add_parser("credentials", help="save an entry's dial credentials")
+    cr = sub.add_parser("credentials", help=_("save an entry's dial credentials"))
     cr.add_argument("name")
     cr.add_argument("--user", default="")
     cr.add_argument("--domain", default="")
@@ -239,29 +240,29 @@ def build_parser() -> argparse.ArgumentParser:
     cr.add_argument("--password-stdin", action="store_true")
     cr.add_argument("--remove-password", action="store_true")
     cr.set_defaults(func=cmd_credentials)
-    di = sub.add_parser("dial", help="dial an entry, showing every state")
+    di = sub.add_parser("dial", help=_("dial an entry, showing every state"))
     di.add_argument("entry")
     di.add_argument("--user")
     di.add_argument("--password")
     di.add_argument("--phonebook")
     di.add_argument("--json", action="store_true")
     di.set_defaults(func=cmd_dial)
-    h = sub.add_parser("hangup", help="hang up a handle or an entry; waits until it is gone")
+    h = sub.add_parser("hangup", help=_("hang up a handle or an entry; waits until it is gone"))
     h.add_argument("target")
     h.add_argument("--no-wait", action="store_true")
     h.set_defaults(func=cmd_hangup)
-    s = sub.add_parser("status", help="connections, or one handle")
+    s = sub.add_parser("status", help=_("connections, or one handle"))
     s.add_argument("handle", nargs="?")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_status)
-    m = sub.add_parser("monitor", help="the live event stream")
+    m = sub.add_parser("monitor", help=_("the live event stream"))
     m.add_argument("--since", type=int)
     m.add_argument("--handle", type=int)
     m.add_argument("--kinds")
     m.add_argument("--notify")
     m.add_argument("--json", action="store_true")
     m.set_defaults(func=cmd_monitor)
-    n = sub.add_parser("net", help="net use: map network resources", add_help=False)
+    n = sub.add_parser("net", help=_("net use: map network resources"), add_help=False)
     n.add_argument("rest", nargs=argparse.REMAINDER)
     n.set_defaults(func=cmd_net)
     return p
@@ -274,7 +275,13 @@ def main(argv: list[str] | None = None) -> int:
     except ApiError as exc:
         if getattr(args, "json", False):
             _dump(
-                {"error": exc.code, "name": exc.name, "message": exc.message, "detail": exc.detail}
+                {
+                    "error": exc.code,
+                    "name": exc.name,
+                    # --json output never changes with the language.
+                    "message": error_string(exc.code, "en"),
+                    "detail": exc.detail,
+                }
             )
         else:
             print_ras_error(exc.code, exc.detail)

@@ -26,6 +26,7 @@ from typing import Any
 from ..client import ApiError
 from ..client.net import NetClient
 from ..codes import ErrorCode, error_name, error_string
+from ..i18n import N_, _
 from ..mpr.netresource import (
     CONNECT_COMMANDLINE,
     CONNECT_REDIRECT,
@@ -36,7 +37,7 @@ from ..mpr.netresource import (
 )
 
 SWITCHES = ("USER", "PERSISTENT", "DELETE", "YES", "NO", "SAVECRED", "JSON")
-SYNTAX = r"""The syntax of this command is:
+SYNTAX = N_(r"""The syntax of this command is:
 
 NET USE
 [devicename | *] [\\computername\sharename[\volume] [password | *]]
@@ -46,7 +47,9 @@ NET USE
 NET USE {devicename | *} /DELETE [/Y]
 
 NET USE [/PERSISTENT:{YES | NO}]
-"""
+""")
+# The statuses of the API's listing, shown translated (the JSON keeps them as they are).
+STATUSES = (N_("OK"), N_("Disconnected"), N_("Unavailable"))
 RULE = "-" * 79
 DRIVE = re.compile(r"^[A-Za-z]:$")
 
@@ -67,7 +70,7 @@ def _switch(token: str) -> tuple[str, str | None] | None:
     if len(matches) != 1:
         # "/mnt" may be a mount point: a path when it exists, an unknown option otherwise.
         if not matches and not os.path.lexists(token):
-            raise Usage(f"The option {token} is unknown.")
+            raise Usage(_("The option {token} is unknown.").format(token=token))
         return None
     return matches[0], m.group(2)
 
@@ -77,7 +80,11 @@ def _yes_no(value: str | None, token: str) -> bool:
         return True
     if value and "NO".startswith(value.upper()):
         return False
-    raise Usage(f"{value or ''} is not a valid input for the {token} option.")
+    raise Usage(
+        _("{value} is not a valid input for the {token} option.").format(
+            value=value or "", token=token
+        )
+    )
 
 
 def _is_remote(token: str) -> bool:
@@ -100,7 +107,7 @@ class NetUse:
         if self.as_json:
             print(json.dumps(data if data is not None else {}, indent=2))
         else:
-            self.out("The command completed successfully.")
+            self.out(_("The command completed successfully."))
             self.out()
         return 0
 
@@ -111,22 +118,22 @@ class NetUse:
             print(json.dumps(uses.to_json(), indent=2))
             return 0
         self.out(
-            "New connections will be remembered."
+            _("New connections will be remembered.")
             if uses.persistent
-            else "New connections will not be remembered."
+            else _("New connections will not be remembered.")
         )
         self.out()
         rows = uses.connections
         if not rows:
-            self.out("There are no entries in the list.")
+            self.out(_("There are no entries in the list."))
             self.out()
             return 0
         self.out()
-        self.out(f"{'Status':<13}{'Local':<10}{'Remote':<26}Network")
+        self.out(f"{_('Status'):<13}{_('Local'):<10}{_('Remote'):<26}{_('Network')}")
         self.out()
         self.out(RULE)
         for r in rows:
-            self.out(format_row(r.status, r.local_name or "", r.remote_name, r.provider))
+            self.out(format_row(_(r.status), r.local_name or "", r.remote_name, r.provider))
         return self.done()
 
     def show(self, device: str) -> int:
@@ -139,12 +146,12 @@ class NetUse:
             print(json.dumps(r.to_json(), indent=2))
             return 0
         for label, value in (
-            ("Local name", r.local_name),
-            ("Remote name", r.remote_name),
-            ("Resource type", "Disk"),
-            ("Status", r.status),
-            ("User name", r.user or ""),
-            ("Provider", r.provider),
+            (_("Local name"), r.local_name),
+            (_("Remote name"), r.remote_name),
+            (_("Resource type"), _("Disk")),
+            (_("Status"), _(r.status)),
+            (_("User name"), r.user or ""),
+            (_("Provider"), r.provider),
         ):
             self.out(f"{label:<18}{value}")
         return self.done()
@@ -169,16 +176,25 @@ class NetUse:
             flags |= CONNECT_REDIRECT
             device = None
         if password == "*":
-            password = getpass.getpass(f"Type the password for {remote}:")
+            password = getpass.getpass(_("Type the password for {remote}:").format(remote=remote))
         resource = NETRESOURCE(dwType=RESOURCETYPE_DISK, lpRemoteName=remote, lpLocalName=device)
         result = self.net.add_connection(resource, password, user, flags)
         if self.as_json:
             print(json.dumps(result.to_json(), indent=2))
             return 0
         for e in result.notifyee_errors:
-            print(f"Warning: notifyee {e.notifyee} was skipped: {e.error}", file=sys.stderr)
+            print(
+                _("Warning: notifyee {notifyee} was skipped: {error}").format(
+                    notifyee=e.notifyee, error=e.error
+                ),
+                file=sys.stderr,
+            )
         if flags & CONNECT_REDIRECT:
-            self.out(f"Drive {result.local_name} is now connected to {remote}.")
+            self.out(
+                _("Drive {local} is now connected to {remote}.").format(
+                    local=result.local_name, remote=remote
+                )
+            )
             self.out()
         return self.done()
 
@@ -187,7 +203,7 @@ class NetUse:
         if self.as_json:
             print(json.dumps(result.to_json(), indent=2))
             return 0
-        self.out(f"{name} was deleted successfully.")
+        self.out(_("{name} was deleted successfully.").format(name=name))
         self.out()
         return 0
 
@@ -197,18 +213,18 @@ class NetUse:
             if self.as_json:
                 print(json.dumps({"deleted": []}))
                 return 0
-            self.out("There are no entries in the list.")
+            self.out(_("There are no entries in the list."))
             self.out()
             return 0
         if answer is None and not self.as_json:
-            self.out("You have these remote connections:")
+            self.out(_("You have these remote connections:"))
             self.out()
             for r in rows:
                 self.out(f"    {r.local_name or '':<10}{r.remote_name}")
-            self.out("Continuing will cancel the connections.")
+            self.out(_("Continuing will cancel the connections."))
             self.out()
             try:
-                reply = input("Do you want to continue this operation? (Y/N) [N]: ")
+                reply = input(_("Do you want to continue this operation? (Y/N) [N]: "))
             except EOFError:
                 reply = ""
             answer = reply.strip().upper().startswith("Y")
@@ -251,7 +267,7 @@ def parse(argv: list[str]) -> dict[str, Any]:
         name, value = sw
         if name == "USER":
             if not value:
-                raise Usage("A user name is required with /USER.")
+                raise Usage(_("A user name is required with /USER."))
             opts["user"] = value
         elif name == "PERSISTENT":
             opts["persistent"] = _yes_no(value, "/PERSISTENT")
@@ -276,13 +292,13 @@ def run_use(net: NetClient, opts: dict[str, Any]) -> int:
     remote = pos.pop(0) if pos and _is_remote(pos[0]) else None
     password = pos.pop(0) if pos and remote else None
     if pos:
-        raise Usage(f"Unexpected argument {pos[0]}.")
+        raise Usage(_("Unexpected argument {arg}.").format(arg=pos[0]))
     if opts["delete"]:
         if device == "*" and remote is None:
             return use.delete_all(opts["answer"])
         target = device if device is not None else remote
         if target is None or target == "*":
-            raise Usage("/DELETE needs a device or a remote name.")
+            raise Usage(_("/DELETE needs a device or a remote name."))
         return use.delete(target, bool(opts["answer"]))
     if remote is None:
         if device is None:
@@ -291,7 +307,7 @@ def run_use(net: NetClient, opts: dict[str, Any]) -> int:
                 return use.done({"persistent": opts["persistent"]})
             return use.listing()
         if device == "*":
-            raise Usage("* needs a remote name.")
+            raise Usage(_("* needs a remote name."))
         return use.show(device)
     return use.add(device, remote, password, opts["user"], opts["persistent"])
 
@@ -309,7 +325,7 @@ def main(argv: list[str]) -> int:
         if str(exc):
             print(str(exc), file=sys.stderr)
             print(file=sys.stderr)
-        print(SYNTAX, file=sys.stderr)
+        print(_(SYNTAX), file=sys.stderr)
         return 1
     except ApiError as exc:
         if as_json:
@@ -318,14 +334,15 @@ def main(argv: list[str]) -> int:
                     {
                         "error": exc.code,
                         "name": error_name(exc.code),
-                        "message": error_string(exc.code),
+                        # --json output never changes with the language.
+                        "message": error_string(exc.code, "en"),
                         "detail": exc.detail,
                     },
                     indent=2,
                 )
             )
         else:
-            print(f"System error {exc.code} has occurred.", file=sys.stderr)
+            print(_("System error {code} has occurred.").format(code=exc.code), file=sys.stderr)
             print(file=sys.stderr)
             print(error_string(exc.code), file=sys.stderr)
             print(file=sys.stderr)

@@ -18,9 +18,10 @@ from ..client import ApiError, Client
 from ..client.ras import Ras
 from ..codes import RASCS, ErrorCode
 from ..events.types import Phase
+from ..i18n import N_, _
 from .common import exit_status, print_ras_error
 
-USAGE = """USAGE:
+USAGE = N_("""USAGE:
         rasdial entryname [username [password|*]] [/DOMAIN:domain]
                 [/PHONE:phonenumber] [/CALLBACK:callbacknumber]
                 [/PHONEBOOK:phonebookfile] [/PREFIXSUFFIX]
@@ -28,13 +29,13 @@ USAGE = """USAGE:
         rasdial [entryname] /DISCONNECT
 
         rasdial
-"""
+""")
 
 PROGRESS = {
-    RASCS.OpenPort: "Connecting to {entry}...",
-    RASCS.Authenticate: "Verifying username and password...",
-    RASCS.AuthProject: "Registering your computer on the network...",
-    RASCS.Projected: "Registering your computer on the network...",
+    RASCS.OpenPort: N_("Connecting to {entry}..."),
+    RASCS.Authenticate: N_("Verifying username and password..."),
+    RASCS.AuthProject: N_("Registering your computer on the network..."),
+    RASCS.Projected: N_("Registering your computer on the network..."),
 }
 
 
@@ -43,7 +44,7 @@ def _parse(argv: list[str]) -> tuple[list[str], dict[str, str]]:
     switches: dict[str, str] = {}
     for arg in argv:
         if arg.startswith("/") and len(arg) > 1 and not os.path.exists(arg):
-            name, _, value = arg[1:].partition(":")
+            name, _sep, value = arg[1:].partition(":")
             name = name.upper()
             if name == "D":
                 name = "DISCONNECT"
@@ -56,24 +57,24 @@ def _parse(argv: list[str]) -> tuple[list[str], dict[str, str]]:
                 "DISCONNECT",
                 "?",
             ):
-                raise ValueError(f"unknown switch /{name}")
+                raise ValueError(_("unknown switch /{name}").format(name=name))
             switches[name] = value
         else:
             positional.append(arg)
     if len(positional) > 3:
-        raise ValueError("too many arguments")
+        raise ValueError(_("too many arguments"))
     return positional, switches
 
 
 def list_connections(ras: Ras) -> int:
     conns = [c for c in ras.connections() if c.phase is Phase.CONNECTED]
     if not conns:
-        print("No connections")
+        print(_("No connections"))
     else:
-        print("Connected to")
+        print(_("Connected to"))
         for c in conns:
             print(c.entry)
-    print("Command completed successfully.")
+    print(_("Command completed successfully."))
     return 0
 
 
@@ -84,24 +85,28 @@ def disconnect(ras: Ras, entry: str | None) -> int:
     if not conns:
         print_ras_error(
             ErrorCode.ERROR_NO_CONNECTION,
-            f"no connection to {entry}" if entry else "no connections",
+            _("no connection to {entry}").format(entry=entry) if entry else _("no connections"),
         )
         return exit_status(ErrorCode.ERROR_NO_CONNECTION)
     if not entry and len(conns) > 1:
-        print("More than one connection is active: give the entry name.", file=sys.stderr)
+        print(_("More than one connection is active: give the entry name."), file=sys.stderr)
         return exit_status(ErrorCode.ERROR_INVALID_PARAMETER)
     for c in conns:
         ras.hangup(c.handle)
     # Return only once the connections are gone (status answers ERROR_INVALID_HANDLE).
     for c in conns:
         ras.wait_gone(c.handle)
-    print("Command completed successfully.")
+    print(_("Command completed successfully."))
     return 0
 
 
 def dial(ras: Ras, entry: str, user: str, password: str, switches: dict[str, str]) -> int:
     if password == "*":
-        password = getpass.getpass(f"Enter the password for {user} to connect to {entry}: ")
+        password = getpass.getpass(
+            _("Enter the password for {user} to connect to {entry}: ").format(
+                user=user, entry=entry
+            )
+        )
     started = ras.dial(
         entry,
         phonebook=switches.get("PHONEBOOK") or None,
@@ -119,10 +124,10 @@ def dial(ras: Ras, entry: str, user: str, password: str, switches: dict[str, str
         line = PROGRESS.get(note.state)
         if line and not note.error and line not in shown:
             shown.add(line)
-            print(line.format(entry=entry), flush=True)
+            print(_(line).format(entry=entry), flush=True)
     if last is not None and not last.error and last.state == RASCS.Connected:
-        print(f"Successfully connected to {entry}.")
-        print("Command completed successfully.")
+        print(_("Successfully connected to {entry}.").format(entry=entry))
+        print(_("Command completed successfully."))
         return 0
     code = last.error if last and last.error else ErrorCode.ERROR_DISCONNECTION
     print_ras_error(code, last.detail if last else "")
@@ -139,10 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         positional, switches = _parse(argv)
     except ValueError as exc:
-        print(f"{exc}\n\n{USAGE}", file=sys.stderr)
+        print(f"{exc}\n\n{_(USAGE)}", file=sys.stderr)
         return exit_status(ErrorCode.ERROR_INVALID_PARAMETER)
     if "?" in switches:
-        print(USAGE)
+        print(_(USAGE))
         return 0
     ras = Ras(Client())
     try:

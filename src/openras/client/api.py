@@ -12,6 +12,7 @@ import httpx
 
 from ..codes import ErrorCode, RasError, error_name, error_string
 from ..events.types import Event, decode
+from ..i18n import accept_language
 from ..paths import Paths, resolve
 from .transport import ensure_daemon
 
@@ -77,6 +78,12 @@ class SseParser:
         return decode(json.loads(data)) if data else None
 
 
+def _headers() -> dict[str, str]:
+    """``Accept-Language`` from the user's locale: the daemon's error ``message`` follows it."""
+    lang = accept_language()
+    return {"Accept-Language": lang} if lang else {}
+
+
 def _autostart_default() -> bool:
     # OPENRAS_NO_AUTOSTART=1: never start a daemon (watchers, tests that manage the daemon).
     return os.environ.get("OPENRAS_NO_AUTOSTART", "") not in ("1", "true", "yes")
@@ -111,7 +118,9 @@ class Client(_Endpoint):
             transport = httpx.HTTPTransport(
                 uds=str(self.paths.socket), retries=0, verify=False
             )  # no TLS on a Unix socket
-            self._http = httpx.Client(transport=transport, base_url=BASE, timeout=self.timeout)
+            self._http = httpx.Client(
+                transport=transport, base_url=BASE, timeout=self.timeout, headers=_headers()
+            )
         return self._http
 
     def call(
@@ -173,7 +182,9 @@ class AsyncClient(_Endpoint):
             transport = httpx.AsyncHTTPTransport(
                 uds=str(self.paths.socket), retries=0, verify=False
             )
-            self._http = httpx.AsyncClient(transport=transport, base_url=BASE, timeout=self.timeout)
+            self._http = httpx.AsyncClient(
+                transport=transport, base_url=BASE, timeout=self.timeout, headers=_headers()
+            )
         return self._http
 
     async def call(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
-import os
+from collections.abc import Sequence
 
+from .. import i18n
 from . import errors
 from .errors import NAMES, WN, ErrorCode, error_name
 from .states import RASCS, state_name
+
+UNKNOWN = i18n.N_("Unknown error {code}.")
 
 __all__ = [
     "NAMES",
@@ -22,29 +24,19 @@ __all__ = [
 ]
 
 
-def _language() -> str:
-    for var in ("OPENRAS_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
-        value = os.environ.get(var)
-        if value:
-            return value.split(".")[0].split("_")[0].lower()
-    return "en"
-
-
-def error_string(code: int, lang: str | None = None) -> str:
-    """The message for ``code`` in ``lang`` (default: from the locale), falling back to English."""
+def error_string(code: int, lang: str | Sequence[str] | None = None) -> str:
+    """The message for ``code`` in ``lang`` (a language, a list of them best first, or None for
+    the environment's; see openras.i18n), falling back to English."""
     from .locales import en
 
-    lang = lang or _language()
-    if lang != "en" and lang.isalpha():
-        try:
-            catalogue: dict[int, str] = importlib.import_module(
-                f"{__name__}.locales.{lang}"
-            ).MESSAGES
-            if code in catalogue:
-                return catalogue[code]
-        except ImportError:
-            pass
-    return en.MESSAGES.get(code, f"Unknown error {code}.")
+    if isinstance(lang, str):
+        languages: Sequence[str] | None = [n for n in [i18n.normalize(lang)] if n]
+    else:
+        languages = lang
+    english = en.MESSAGES.get(code)
+    if english is None:
+        return i18n.translate(UNKNOWN, languages).format(code=code)
+    return i18n.translate(english, languages)
 
 
 class RasError(Exception):

@@ -2,7 +2,8 @@
 
 Errors are ``{"error": code, "name": "ERROR_…", "message": "…"}`` with the RAS / Win32 code;
 the HTTP status is only a coarse hint (404 for an unknown handle or name, 403 for access,
-400 for bad input, 409 for a state conflict).
+400 for bad input, 409 for a state conflict). ``message`` is in the language the client asks
+for with ``Accept-Language`` (English without one); no other field changes with it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from ..codes import ErrorCode, RasError, error_name, error_string
+from ..i18n import header_languages
 from .routes import Handler
 
 M = TypeVar("M", bound=BaseModel)
@@ -57,11 +59,16 @@ def peer(request: web.Request) -> Peer:
     return Peer(pid, uid, gid)
 
 
-def error_body(code: int, detail: str = "") -> dict[str, Any]:
+def request_languages(request: web.Request) -> tuple[str, ...]:
+    """The languages of the client's ``Accept-Language`` header, best first (none: English)."""
+    return header_languages(request.headers.get("Accept-Language"))
+
+
+def error_body(code: int, detail: str = "", languages: tuple[str, ...] = ()) -> dict[str, Any]:
     body: dict[str, Any] = {
         "error": code,
         "name": error_name(code),
-        "message": error_string(code, "en"),
+        "message": error_string(code, languages),
     }
     if detail:
         body["detail"] = detail
@@ -73,8 +80,12 @@ def http_status(code: int) -> int:
     return _STATUS.get(code, 409)
 
 
-def error_response(code: int, detail: str = "", status: int | None = None) -> web.Response:
-    return web.json_response(error_body(code, detail), status=status or http_status(code))
+def error_response(
+    code: int, detail: str = "", status: int | None = None, languages: tuple[str, ...] = ()
+) -> web.Response:
+    return web.json_response(
+        error_body(code, detail, languages), status=status or http_status(code)
+    )
 
 
 async def read_json(request: web.Request, model: type[M]) -> M:
@@ -110,10 +121,11 @@ def query_int(
 @web.middleware
 async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every failure becomes the JSON error body: RasError with its code, the rest 635/87."""
+    langs = request_languages(request)
     try:
         return await handler(request)
     except RasError as exc:
-        return error_response(exc.code, exc.detail)
+        return error_response(exc.code, exc.detail, languages=langs)
     except web.HTTPException as exc:
         if exc.status in (404, 405):
             return error_response(
@@ -122,12 +134,18 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
                 else ErrorCode.ERROR_NOT_SUPPORTED,
                 exc.reason,
                 status=exc.status,
+                languages=langs,
             )
         if exc.status == 413:
             return error_response(
-                ErrorCode.ERROR_INVALID_PARAMETER, "request body too large", status=413
+                ErrorCode.ERROR_INVALID_PARAMETER,
+                "request body too large",
+                status=413,
+                languages=langs,
             )
         raise
     except Exception as exc:
         request.app.logger.exception("unhandled error in %s %s", request.method, request.path)
-        return error_response(ErrorCode.ERROR_UNKNOWN, type(exc).__name__, status=500)
+        return error_response(
+            ErrorCode.ERROR_UNKNOWN, type(exc).__name__, status=500, languages=langs
+        )

@@ -34,7 +34,7 @@ from ..mpr.notifyees import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, Notifyees
 from ..mpr.providers.base import Provider
 from ..mpr.remembered import Remembered
 from ..mpr.router import Caller, MprError, Router
-from .http import error_body, http_status, peer, query_int, read_json
+from .http import error_body, http_status, peer, query_int, read_json, request_languages
 from .routes import Route
 
 BUILTIN_PROVIDERS = {
@@ -125,8 +125,8 @@ def _caller(request: web.Request) -> Caller:
     return Caller(p.uid, p.pid)
 
 
-def _mpr_error(exc: MprError) -> web.Response:
-    body = error_body(exc.code, exc.detail)
+def _mpr_error(exc: MprError, request: web.Request) -> web.Response:
+    body = error_body(exc.code, exc.detail, request_languages(request))
     body.update(exc.extra)
     body["notifyee_errors"] = exc.notifyee_errors
     return web.json_response(body, status=http_status(exc.code))
@@ -210,7 +210,7 @@ class MprService:
                 body.owner,
             )
         except MprError as exc:
-            return _mpr_error(exc)
+            return _mpr_error(exc, request)
         return web.json_response(result, status=201)
 
     async def list_connections(self, request: web.Request) -> web.Response:
@@ -229,7 +229,7 @@ class MprService:
                 _caller(request), request.match_info["name"], query_int(request, "uid", None)
             )
         except MprError as exc:
-            return _mpr_error(exc)
+            return _mpr_error(exc, request)
         return web.json_response(result)
 
     async def cancel(self, request: web.Request) -> web.Response:
@@ -244,7 +244,7 @@ class MprService:
                 query_int(request, "uid", None),
             )
         except MprError as exc:
-            return _mpr_error(exc)
+            return _mpr_error(exc, request)
         return web.json_response(result)
 
     async def open_enum(self, request: web.Request) -> web.Response:

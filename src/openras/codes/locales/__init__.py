@@ -1,5 +1,5 @@
-"""Error message catalogues, one module per language (``en`` is complete and the fallback).
+"""The English error messages (``en.MESSAGES``): the source of the gettext message ids.
 
-A translation is a module here defining ``MESSAGES: dict[int, str]``; missing codes fall back
-to English.
+Translations are gettext catalogs in ``openras/locales`` (see openras.i18n), extracted from
+``en.py`` by ``openras.i18n_extract``.
 """
