@@ -8,8 +8,8 @@ PY=${PYTHON:-.venv/bin/python}
 LOCALES=src/openras/locales
 mkdir -p "$LOCALES"
 PYTHONPATH=src "$PY" -m babel.messages.frontend extract -F babel.cfg --no-location \
-  --sort-output --no-wrap --project openras --copyright-holder "openras authors" \
-  --add-comments TRANSLATORS: -o "$LOCALES/openras.pot" src/openras | grep -v "^extracting"
+  --sort-output --no-wrap --project openras --version 0.1 --copyright-holder "openras authors" \
+  --add-comments TRANSLATORS: -o "$LOCALES/openras.pot" src/openras 2>&1 | { grep -v "^extracting" || true; }
 for lang in de es ru zh_TW; do
   po="$LOCALES/$lang/LC_MESSAGES/openras.po"
   if [ -f "$po" ]; then
