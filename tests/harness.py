@@ -38,6 +38,10 @@ class Daemon:
         env = dict(os.environ)
         env["OPENRAS_HOME"] = str(self.home)
         env.pop("PYTHONPATH", None)
+        # English output whatever the runner's locale (tests of other languages set their own).
+        for var in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "OPENRAS_LANG"):
+            env.pop(var, None)
+        env["LANG"] = "C.UTF-8"
         # The daemon and CLI children run the openras this test process imported (a worktree's
         # src when PYTHONPATH points at it), not whatever the venv's editable install names.
         import openras
