@@ -20,7 +20,13 @@ from .client import ApiError
 from .client.net import NetClient, NetRequests, Request
 from .codes import ErrorCode, error_string
 from .mpr.netresource import *  # noqa: F403 - the constants, as pywin32 exports them
-from .mpr.netresource import CONNECT_UPDATE_PROFILE, NETRESOURCE, RESOURCETYPE_DISK
+from .mpr.netresource import (
+    CONNECT_UPDATE_PROFILE,
+    NETRESOURCE,
+    REMOTE_NAME_INFO_LEVEL,
+    RESOURCETYPE_DISK,
+    UNIVERSAL_NAME_INFO_LEVEL,
+)
 
 error = pywintypes.error  # pywin32: both modules raise pywintypes.error
 T = TypeVar("T")
@@ -140,6 +146,22 @@ def WNetGetConnection(connection: str | None = None) -> str:
             error_string(ErrorCode.ERROR_BAD_DEVICE),
         )
     return _call("WNetGetConnection", NetRequests.get_connection(connection)).remote_name
+
+
+def WNetGetUniversalName(localPath: str, infoLevel: int = UNIVERSAL_NAME_INFO_LEVEL, /) -> Any:
+    """The remote form of a path under a drive (``Z:\\dir\\file``) or a mapped directory:
+    UNIVERSAL_NAME_INFO_LEVEL gives the universal name, REMOTE_NAME_INFO_LEVEL the tuple
+    ``(universalName, connectionName, remainingPath)``."""
+    if infoLevel not in (UNIVERSAL_NAME_INFO_LEVEL, REMOTE_NAME_INFO_LEVEL):
+        raise error(
+            ErrorCode.ERROR_INVALID_LEVEL,
+            "WNetGetUniversalName",
+            error_string(ErrorCode.ERROR_INVALID_LEVEL),
+        )
+    name = _call("WNetGetUniversalName", NetRequests.universal_name(str(localPath)))
+    if infoLevel == UNIVERSAL_NAME_INFO_LEVEL:
+        return name.universal_name
+    return name.universal_name, name.connection_name, name.remaining_path
 
 
 def WNetOpenEnum(

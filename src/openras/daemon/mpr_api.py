@@ -213,6 +213,16 @@ class MprService:
             return _mpr_error(exc)
         return web.json_response(result, status=201)
 
+    async def universal(self, request: web.Request) -> web.Response:
+        path = request.query.get("path", "")
+        try:
+            result = await self.router.universal_name(
+                _caller(request), path, query_int(request, "uid", None)
+            )
+        except MprError as exc:
+            return _mpr_error(exc)
+        return web.json_response(result)
+
     async def list_connections(self, request: web.Request) -> web.Response:
         all_users = request.query.get("all", "") in ("1", "true", "yes")
         caller = _caller(request)
@@ -343,6 +353,15 @@ class MprService:
                     "force": {"type": "boolean"},
                     **uid,
                 },
+                tags=tags,
+            ),
+            Route(
+                "GET",
+                "/v1/net/universal-name",
+                self.universal,
+                "WNetGetUniversalName: the remote form of a path under a drive (Z:\\dir\\file) "
+                "or a mapped directory",
+                query={"path": {"type": "string", "minLength": 1, "maxLength": 4096}, **uid},
                 tags=tags,
             ),
             Route(

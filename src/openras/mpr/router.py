@@ -67,6 +67,7 @@ from .netresource import (
 from .notifyees import NOTIFYADD, NOTIFYCANCEL, Notifyees, Outcome
 from .providers.base import ConnectRequest, Provider, ProviderConnection
 from .remembered import Remembered, RememberedEntry
+from .universal import split_drive, under, universal
 
 # Answers by which a provider says "not mine": the router asks the next one (§6).
 DECLINES = frozenset(
@@ -553,7 +554,9 @@ class Router:
     async def get_connection(
         self, caller: Caller, local: str, uid: int | None = None
     ) -> dict[str, Any]:
-        """WNetGetConnection: the remote name behind a local name."""
+        """WNetGetConnection: the remote name behind a local name (``Z:\\dir\\file`` names Z:)."""
+        drive = split_drive(local or "")
+        local = drive[0] if drive else local
         if not local or "\0" in local or not is_local_name(local):
             raise RasError(ErrorCode.ERROR_BAD_DEVICE, f"{local!r} is not a local device name")
         owner = self._drive_owner(caller, uid)
@@ -586,6 +589,55 @@ class Router:
                 provider=entry.provider,
             )
         raise RasError(ErrorCode.ERROR_NOT_CONNECTED, f"{name} is not connected")
+
+    async def universal_name(
+        self, caller: Caller, path: str, uid: int | None = None
+    ) -> dict[str, Any]:
+        """WNetGetUniversalName: the remote form of a path under a drive or mapped directory."""
+        if not path or "\0" in path or len(path) > MAX_NAME:
+            raise RasError(ErrorCode.ERROR_BAD_DEVICE, "no local path")
+        owner = self._drive_owner(caller, uid)
+        drive = split_drive(path)
+        best: tuple[Connection, tuple[str, ...]] | None = None
+        if drive is not None:
+            key = local_key(owner, drive[0])
+            best = next(
+                ((c, drive[1]) for c in self.connections.values() if c.key == key),
+                None,
+            )
+        elif path.startswith("/"):
+            depth = -1
+            for c in self.connections.values():
+                if not c.local_name or not self._visible(c, caller):
+                    continue
+                where = (
+                    str(self.drives.path(c.uid, c.local_name))
+                    if is_drive(c.local_name)
+                    else c.local_name
+                )
+                rest = under(path, where)
+                if rest is not None and len(where) > depth:
+                    best, depth = (c, rest), len(where)
+        else:
+            raise RasError(ErrorCode.ERROR_BAD_DEVICE, f"{path!r} is not a local path")
+        if best is None:
+            if drive is not None and (entry := self.remembered.get(owner, drive[0])) is not None:
+                raise MprError(
+                    ErrorCode.ERROR_CONNECTION_UNAVAIL,
+                    f"{drive[0]} is remembered for {entry.remote_name}",
+                    remote_name=entry.remote_name,
+                    provider=entry.provider,
+                )
+            raise RasError(ErrorCode.ERROR_NOT_CONNECTED, f"{path} is not on a network name")
+        c, rest = best
+        name = universal(c.remote_name, rest)
+        return {
+            "universal_name": name.universal_name,
+            "connection_name": name.connection_name,
+            "remaining_path": name.remaining_path,
+            "local_name": c.local_name,
+            "provider": c.provider,
+        }
 
     def list_connections(self, caller: Caller, all_users: bool = False) -> list[dict[str, Any]]:
         """``net use``: connections (OK / Disconnected) and remembered ones not connected
