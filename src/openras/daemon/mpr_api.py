@@ -260,7 +260,7 @@ class MprService:
     async def open_enum(self, request: web.Request) -> web.Response:
         body = await read_json(request, EnumBody)
         container = body.container.netresource() if body.container else None
-        handle = self.router.open_enum(
+        handle = await self.router.open_enum(
             _caller(request), body.dwScope, body.dwType, body.dwUsage, container
         )
         return web.json_response({"handle": handle}, status=201)

@@ -40,6 +40,7 @@ from typing import Any
 from ..codes import WN, ErrorCode, RasError, error_string
 from ..events import EventBus, NetChanged
 from ..users import login_name
+from .browse import browse
 from .enumeration import Enumerations, snapshot
 from .localnames import (
     MAX_NAME,
@@ -58,6 +59,7 @@ from .netresource import (
     NETRESOURCE,
     NOTIFY_PRE,
     RESOURCE_CONNECTED,
+    RESOURCE_GLOBALNET,
     RESOURCEDISPLAYTYPE_SHARE,
     RESOURCETYPE_ANY,
     RESOURCETYPE_DISK,
@@ -65,7 +67,7 @@ from .netresource import (
     RESOURCEUSAGE_CONNECTABLE,
 )
 from .notifyees import NOTIFYADD, NOTIFYCANCEL, Notifyees, Outcome
-from .providers.base import ConnectRequest, Provider, ProviderConnection
+from .providers.base import ConnectRequest, Credential, Provider, ProviderConnection
 from .remembered import Remembered, RememberedEntry
 from .universal import split_drive, under, universal
 
@@ -120,6 +122,8 @@ class Connection:
     mount_point: Path | None
     created: float = field(default_factory=time.time)
     closing: bool = False
+    # Kept (never shown) so that browsing this connection's server can reuse it.
+    password: str | None = field(default=None, repr=False)
 
     @property
     def key(self) -> tuple[Any, ...] | None:
@@ -421,6 +425,7 @@ class Router:
             RESOURCETYPE_DISK,
             pc,
             pc.mount_point,
+            password=password,
         )
         self.connections[c.id] = c
         remembered = False
@@ -722,7 +727,7 @@ class Router:
         raise RasError(ErrorCode.ERROR_NOT_CONNECTED, f"{name} is not connected")
 
     # -- enumeration (§5) ----------------------------------------------------------------------
-    def open_enum(
+    async def open_enum(
         self,
         caller: Caller,
         scope: int,
@@ -730,7 +735,37 @@ class Router:
         usage: int = 0,
         container: NETRESOURCE | None = None,
     ) -> int:
-        """WNetOpenEnum: a snapshot taken now, read with :meth:`enum_resource`."""
+        """WNetOpenEnum: a snapshot taken now, read with :meth:`enum_resource`. A GLOBALNET
+        container below the root is browsed first (openras.mpr.browse)."""
+        children = None
+        if (
+            scope == RESOURCE_GLOBALNET
+            and container
+            and (container.lpRemoteName or container.lpProvider)
+        ):
+            _check_text(container.lpRemoteName, "lpRemoteName")
+            _check_text(container.lpProvider, "lpProvider")
+            mine = [c for c in self.connections.values() if c.uid == caller.uid]
+            children = await browse(
+                container,
+                self.providers,
+                owner_uid=caller.uid,
+                remote_names=lambda p: (
+                    [c.remote_name for c in mine if c.provider == p.name]
+                    + [
+                        e.remote_name
+                        for e in self.remembered.list(caller.uid)
+                        if e.provider == p.name
+                    ]
+                ),
+                credentials=lambda p: tuple(
+                    Credential(c.remote_name, c.user, c.password)
+                    for c in mine
+                    if c.provider == p.name
+                ),
+                options=self._options,
+                limit=self.connect_timeout,
+            )
         items = snapshot(
             scope,
             type_,
@@ -741,6 +776,7 @@ class Router:
             ],
             remembered=lambda: self.remembered.list(None if caller.is_root else caller.uid),
             providers=self.providers,
+            children=children,
         )
         return self.enums.open(caller.uid, items)
 
@@ -831,6 +867,7 @@ class Router:
             e.type,
             pc,
             pc.mount_point,
+            password=e.password,
         )
         self.connections[c.id] = c
         self._publish("restored", c)
