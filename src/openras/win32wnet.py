@@ -27,6 +27,7 @@ from .mpr.netresource import (
     RESOURCETYPE_DISK,
     UNIVERSAL_NAME_INFO_LEVEL,
 )
+from .ncb import NCB, NCBBuffer, Netbios  # noqa: F401 - pywin32 exports them here
 
 error = pywintypes.error  # pywin32: both modules raise pywintypes.error
 T = TypeVar("T")
@@ -162,6 +163,17 @@ def WNetGetUniversalName(localPath: str, infoLevel: int = UNIVERSAL_NAME_INFO_LE
     if infoLevel == UNIVERSAL_NAME_INFO_LEVEL:
         return name.universal_name
     return name.universal_name, name.connection_name, name.remaining_path
+
+
+def WNetGetResourceInformation(NetResource: NETRESOURCE, /) -> tuple[NETRESOURCE, str | None]:
+    """``(resource, systemPath)``: the resource ``lpRemoteName`` lies in (its type, display
+    type and provider) and the part of the name below it (None when there is none)."""
+    return _call("WNetGetResourceInformation", NetRequests.resource_information(NetResource))
+
+
+def WNetGetResourceParent(NetResource: NETRESOURCE, /) -> NETRESOURCE:
+    """The parent of ``lpRemoteName`` in the network hierarchy (share → server → provider)."""
+    return _call("WNetGetResourceParent", NetRequests.resource_parent(NetResource))
 
 
 def WNetOpenEnum(

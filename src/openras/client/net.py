@@ -280,6 +280,26 @@ class NetRequests:
         )
 
     @staticmethod
+    def resource_information(resource: Any) -> Request[tuple[NETRESOURCE, str | None]]:
+        """WNetGetResourceInformation: the resource a remote name lies in, and the rest."""
+        return Request(
+            "POST",
+            f"{NET}/resource-information",
+            lambda d: (NETRESOURCE.from_json(d["netresource"]), d["system"]),
+            json={"netresource": netresource_json(resource)},
+        )
+
+    @staticmethod
+    def resource_parent(resource: Any) -> Request[NETRESOURCE]:
+        """WNetGetResourceParent: the container one level up."""
+        return Request(
+            "POST",
+            f"{NET}/resource-parent",
+            lambda d: NETRESOURCE.from_json(d["netresource"]),
+            json={"netresource": netresource_json(resource)},
+        )
+
+    @staticmethod
     def list_connections(all_users: bool = False) -> Request[Uses]:
         """What ``net use`` lists; ``all_users``: every user's (root only)."""
         return Request(

@@ -94,6 +94,10 @@ class EnumBody(_Body):
     container: NetResourceBody | None = None
 
 
+class ResourceBody(_Body):
+    netresource: NetResourceBody
+
+
 class SettingsBody(_Body):
     persistent: bool = Field(
         description="net use /PERSISTENT: new device connections are remembered"
@@ -222,6 +226,16 @@ class MprService:
         except MprError as exc:
             return _mpr_error(exc)
         return web.json_response(result)
+
+    async def resource_information(self, request: web.Request) -> web.Response:
+        body = await read_json(request, ResourceBody)
+        resource, system = self.router.resource_information(body.netresource.netresource())
+        return web.json_response({"netresource": resource.to_json(), "system": system})
+
+    async def resource_parent(self, request: web.Request) -> web.Response:
+        body = await read_json(request, ResourceBody)
+        resource = self.router.resource_parent(body.netresource.netresource())
+        return web.json_response({"netresource": resource.to_json()})
 
     async def list_connections(self, request: web.Request) -> web.Response:
         all_users = request.query.get("all", "") in ("1", "true", "yes")
@@ -362,6 +376,23 @@ class MprService:
                 "WNetGetUniversalName: the remote form of a path under a drive (Z:\\dir\\file) "
                 "or a mapped directory",
                 query={"path": {"type": "string", "minLength": 1, "maxLength": 4096}, **uid},
+                tags=tags,
+            ),
+            Route(
+                "POST",
+                "/v1/net/resource-information",
+                self.resource_information,
+                "WNetGetResourceInformation: the resource a remote name lies in, its provider "
+                "and the path below it (from the name; no server is asked)",
+                body=ResourceBody,
+                tags=tags,
+            ),
+            Route(
+                "POST",
+                "/v1/net/resource-parent",
+                self.resource_parent,
+                "WNetGetResourceParent: the container one level up",
+                body=ResourceBody,
                 tags=tags,
             ),
             Route(
