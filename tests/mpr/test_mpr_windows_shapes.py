@@ -181,6 +181,17 @@ def test_walking_the_network_from_the_root(api_server: Any, wnet: Any, smbd: Any
     assert (0, "openras SMB") in found and (0, "openras SFTP") in found
     assert (1, server_of(smbd)) in found
     assert (2, smbd.unc) in found
+    # Bad containers are refused before anything is asked of a server.
+    for remote, provider, code in (
+        (server_of(smbd), "Microsoft Windows Network", ErrorCode.ERROR_BAD_PROVIDER),
+        ("\\\\bad\0name", None, ErrorCode.ERROR_INVALID_PARAMETER),
+        ("ftp://somewhere/", None, ErrorCode.ERROR_BAD_NET_NAME),
+    ):
+        bad = wnet.NETRESOURCE()
+        bad.lpRemoteName, bad.lpProvider = remote, provider
+        with pytest.raises(wnet.error) as e:
+            wnet.WNetOpenEnum(wnet.RESOURCE_GLOBALNET, wnet.RESOURCETYPE_ANY, 0, bad)
+        assert (e.value.winerror, e.value.funcname) == (code, "WNetOpenEnum"), remote
     wnet.WNetCancelConnection2(smbd.unc, 0, True)
 
 
