@@ -69,7 +69,8 @@ from .netresource import (
 from .notifyees import NOTIFYADD, NOTIFYCANCEL, Notifyees, Outcome
 from .providers.base import ConnectRequest, Credential, Provider, ProviderConnection
 from .remembered import Remembered, RememberedEntry
-from .resources import information, owner, parent
+from .resources import information, parent
+from .resources import owner as resource_owner
 from .universal import split_drive, under, universal
 
 # Answers by which a provider says "not mine": the router asks the next one (§6).
@@ -783,12 +784,12 @@ class Router:
 
     def resource_information(self, resource: NETRESOURCE) -> tuple[NETRESOURCE, str | None]:
         """WNetGetResourceInformation (openras.mpr.resources): the resource and the rest."""
-        p = owner(self.providers, resource.lpRemoteName, resource.lpProvider)
+        p = resource_owner(self.providers, resource.lpRemoteName, resource.lpProvider)
         return information(p, resource.lpRemoteName or "")
 
     def resource_parent(self, resource: NETRESOURCE) -> NETRESOURCE:
         """WNetGetResourceParent (openras.mpr.resources)."""
-        p = owner(self.providers, resource.lpRemoteName, resource.lpProvider)
+        p = resource_owner(self.providers, resource.lpRemoteName, resource.lpProvider)
         return parent(p, resource.lpRemoteName or "")
 
     def _sorted_connections(self, caller: Caller) -> list[Connection]:
