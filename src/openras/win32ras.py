@@ -37,6 +37,10 @@ from .codes.states import (  # noqa: F401 - re-exported constants
 from .ras.records import SAVED_PASSWORD_HANDLE
 
 WM_RASDIALEVENT = 0xCCCD
+# RasGetEapUserIdentity flags (ras.h)
+RASEAPF_NonInteractive = 0x2
+RASEAPF_Logon = 0x4
+RASEAPF_Preview = 0x8
 
 for _state in RASCS:
     globals()[f"RASCS_{_state.name}"] = int(_state)
@@ -292,3 +296,67 @@ def GetProjectionInfo(handle: int, projection: int) -> dict[str, Any]:
     except ApiError as exc:
         _raise(exc, "RasGetProjectionInfo")
     return {}
+
+
+def _entry(fileName: str | None, entryName: str) -> _pbk.Entry:
+    """An entry of the phonebook file, or of the daemon's phonebook (fileName None)."""
+    if fileName:
+        return _pbk.find(_pbk.read_file(fileName), entryName)
+    data = _ras().client.call("GET", entry_path(entryName))
+    return _pbk.Entry(entryName, [tuple(kv) for kv in data["lines"]])
+
+
+def CreatePhonebookEntry(hWnd: Any, fileName: str | None = None, /) -> None:
+    """RasCreatePhonebookEntry: the new entry opens in the user's editor (openras
+    .phonebook_editor) and is stored in ``fileName``, or in the daemon's phonebook."""
+    from . import phonebook_editor
+
+    try:
+        entry = phonebook_editor.edit(phonebook_editor.NEW_ENTRY, template=True)
+        if fileName:
+            phonebook_editor.store_in_file(fileName, entry, None)
+        else:
+            _ras().client.call(
+                "POST", "/v1/entries", json={"name": entry.name, "lines": entry.lines}
+            )
+    except ApiError as exc:
+        _raise(exc, "RasCreatePhonebookEntry")
+    except RasError as exc:
+        raise error(exc.code, "RasCreatePhonebookEntry", error_string(exc.code)) from None
+
+
+def EditPhonebookEntry(hWnd: Any, fileName: str | None, entryName: str, /) -> None:
+    """RasEditPhonebookEntry: the entry opens in the user's editor and is stored when saved
+    (renaming it in the ``[section]`` line renames the entry)."""
+    from . import phonebook_editor
+
+    try:
+        current = _entry(fileName, entryName)
+        entry = phonebook_editor.edit(_pbk.serialize([current]), template=False)
+        if fileName:
+            phonebook_editor.store_in_file(fileName, entry, entryName)
+        else:
+            _ras().client.call(
+                "PATCH",
+                entry_path(entryName),
+                json={"name": entry.name, "lines": entry.lines},
+            )
+    except ApiError as exc:
+        _raise(exc, "RasEditPhonebookEntry")
+    except RasError as exc:
+        raise error(exc.code, "RasEditPhonebookEntry", error_string(exc.code)) from None
+
+
+def GetEapUserIdentity(phoneBook: str | None, entry: str, flags: int, hwnd: Any = None, /) -> Any:
+    """RasGetEapUserIdentity. No entry here takes EAP identity data from the caller (IKEv2's
+    EAP-MSCHAPv2 uses the entry's user name and password, as Windows' standard credentials
+    dialog does), so for an existing entry this answers ERROR_INVALID_FUNCTION_FOR_ENTRY (780):
+    dial without EAP identity information. A missing entry: 623."""
+    try:
+        _entry(phoneBook, entry)
+    except ApiError as exc:
+        _raise(exc, "RasGetEapUserIdentity")
+    except RasError as exc:
+        raise error(exc.code, "RasGetEapUserIdentity", error_string(exc.code)) from None
+    code = ErrorCode.ERROR_INVALID_FUNCTION_FOR_ENTRY
+    raise error(code, "RasGetEapUserIdentity", error_string(code))

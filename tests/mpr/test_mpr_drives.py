@@ -107,7 +107,7 @@ async def test_directory_mount_point_and_redirect(
         ROOT, disk(smbd.unc, None), smbd.password, smbd.user, nr.CONNECT_REDIRECT
     )
     assert (first["local_name"], second["local_name"]) == ("Z:", "Y:")
-    h = r.open_enum(ROOT, nr.RESOURCE_CONNECTED, nr.RESOURCETYPE_DISK)
+    h = await r.open_enum(ROOT, nr.RESOURCE_CONNECTED, nr.RESOURCETYPE_DISK)
     assert [i.lpLocalName for i in r.enum_resource(ROOT, h, 2)] == [str(target), "Y:"]
     assert [i.lpLocalName for i in r.enum_resource(ROOT, h, 2)] == ["Z:"]
     with pytest.raises(RasError) as e:
@@ -203,7 +203,7 @@ async def test_cancel_update_profile_forgets_a_connected_one(mpr_factory: Any, s
     await r.add_connection(
         ROOT, disk(smbd.unc, "V:"), smbd.password, smbd.user, nr.CONNECT_UPDATE_PROFILE
     )
-    h = r.open_enum(ROOT, nr.RESOURCE_REMEMBERED)
+    h = await r.open_enum(ROOT, nr.RESOURCE_REMEMBERED)
     assert [(i.lpLocalName, i.lpRemoteName, i.dwScope) for i in r.enum_resource(ROOT, h, 10)] == [
         ("V:", smbd.unc, nr.RESOURCE_REMEMBERED)
     ]

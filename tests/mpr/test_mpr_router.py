@@ -34,7 +34,7 @@ async def test_deviceless_add_query_cancel(mpr_factory: Any, smbd: Any) -> None:
     rows = r.list_connections(ROOT)
     assert [(x["status"], x["remote_name"]) for x in rows] == [("OK", smbd.unc)]
     assert await r.get_user(ROOT, smbd.unc) == smbd.user
-    h = r.open_enum(ROOT, nr.RESOURCE_CONNECTED)
+    h = await r.open_enum(ROOT, nr.RESOURCE_CONNECTED)
     items = r.enum_resource(ROOT, h, 10)
     assert [(i.lpRemoteName, i.lpLocalName, i.lpProvider) for i in items] == [
         (smbd.unc, None, "openras SMB")

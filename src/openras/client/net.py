@@ -122,6 +122,22 @@ class RemoteConnection(_Result):
 
 
 @dataclass(frozen=True)
+class UniversalName(_Result):
+    """WNetGetUniversalName: REMOTE_NAME_INFO's three strings, and the connection's local name
+    and provider."""
+
+    universal_name: str
+    connection_name: str
+    remaining_path: str
+    local_name: str | None
+    provider: str
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> UniversalName:
+        return cls(**_known(cls, data))
+
+
+@dataclass(frozen=True)
 class Use(_Result):
     """A row of ``net use``: status OK / Disconnected (connected) or Unavailable (remembered
     only)."""
@@ -254,6 +270,36 @@ class NetRequests:
         )
 
     @staticmethod
+    def universal_name(path: str, uid: int | None = None) -> Request[UniversalName]:
+        """WNetGetUniversalName of a path under a drive (``Z:\\dir\\file``) or mapped directory."""
+        return Request(
+            "GET",
+            f"{NET}/universal-name",
+            UniversalName.from_json,
+            params={"path": path, "uid": uid},
+        )
+
+    @staticmethod
+    def resource_information(resource: Any) -> Request[tuple[NETRESOURCE, str | None]]:
+        """WNetGetResourceInformation: the resource a remote name lies in, and the rest."""
+        return Request(
+            "POST",
+            f"{NET}/resource-information",
+            lambda d: (NETRESOURCE.from_json(d["netresource"]), d["system"]),
+            json={"netresource": netresource_json(resource)},
+        )
+
+    @staticmethod
+    def resource_parent(resource: Any) -> Request[NETRESOURCE]:
+        """WNetGetResourceParent: the container one level up."""
+        return Request(
+            "POST",
+            f"{NET}/resource-parent",
+            lambda d: NETRESOURCE.from_json(d["netresource"]),
+            json={"netresource": netresource_json(resource)},
+        )
+
+    @staticmethod
     def list_connections(all_users: bool = False) -> Request[Uses]:
         """What ``net use`` lists; ``all_users``: every user's (root only)."""
         return Request(
@@ -356,6 +402,9 @@ class NetClient:
 
     def get_connection(self, local_name: str, uid: int | None = None) -> RemoteConnection:
         return self.run(NetRequests.get_connection(local_name, uid))
+
+    def universal_name(self, path: str, uid: int | None = None) -> UniversalName:
+        return self.run(NetRequests.universal_name(path, uid))
 
     def list_connections(self, all_users: bool = False) -> Uses:
         return self.run(NetRequests.list_connections(all_users))

@@ -94,6 +94,10 @@ class EnumBody(_Body):
     container: NetResourceBody | None = None
 
 
+class ResourceBody(_Body):
+    netresource: NetResourceBody
+
+
 class SettingsBody(_Body):
     persistent: bool = Field(
         description="net use /PERSISTENT: new device connections are remembered"
@@ -213,6 +217,26 @@ class MprService:
             return _mpr_error(exc, request)
         return web.json_response(result, status=201)
 
+    async def universal(self, request: web.Request) -> web.Response:
+        path = request.query.get("path", "")
+        try:
+            result = await self.router.universal_name(
+                _caller(request), path, query_int(request, "uid", None)
+            )
+        except MprError as exc:
+            return _mpr_error(exc)
+        return web.json_response(result)
+
+    async def resource_information(self, request: web.Request) -> web.Response:
+        body = await read_json(request, ResourceBody)
+        resource, system = self.router.resource_information(body.netresource.netresource())
+        return web.json_response({"netresource": resource.to_json(), "system": system})
+
+    async def resource_parent(self, request: web.Request) -> web.Response:
+        body = await read_json(request, ResourceBody)
+        resource = self.router.resource_parent(body.netresource.netresource())
+        return web.json_response({"netresource": resource.to_json()})
+
     async def list_connections(self, request: web.Request) -> web.Response:
         all_users = request.query.get("all", "") in ("1", "true", "yes")
         caller = _caller(request)
@@ -250,7 +274,7 @@ class MprService:
     async def open_enum(self, request: web.Request) -> web.Response:
         body = await read_json(request, EnumBody)
         container = body.container.netresource() if body.container else None
-        handle = self.router.open_enum(
+        handle = await self.router.open_enum(
             _caller(request), body.dwScope, body.dwType, body.dwUsage, container
         )
         return web.json_response({"handle": handle}, status=201)
@@ -343,6 +367,32 @@ class MprService:
                     "force": {"type": "boolean"},
                     **uid,
                 },
+                tags=tags,
+            ),
+            Route(
+                "GET",
+                "/v1/net/universal-name",
+                self.universal,
+                "WNetGetUniversalName: the remote form of a path under a drive (Z:\\dir\\file) "
+                "or a mapped directory",
+                query={"path": {"type": "string", "minLength": 1, "maxLength": 4096}, **uid},
+                tags=tags,
+            ),
+            Route(
+                "POST",
+                "/v1/net/resource-information",
+                self.resource_information,
+                "WNetGetResourceInformation: the resource a remote name lies in, its provider "
+                "and the path below it (from the name; no server is asked)",
+                body=ResourceBody,
+                tags=tags,
+            ),
+            Route(
+                "POST",
+                "/v1/net/resource-parent",
+                self.resource_parent,
+                "WNetGetResourceParent: the container one level up",
+                body=ResourceBody,
                 tags=tags,
             ),
             Route(

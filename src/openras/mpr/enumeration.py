@@ -5,8 +5,8 @@ closed through its handle (:class:`Enumerations`). Handles belong to the uid tha
 them; each uid keeps at most :data:`MAX_ENUMS_PER_UID` open, the oldest forgotten first.
 
 Scopes: RESOURCE_CONNECTED (the caller's connections), RESOURCE_REMEMBERED (the caller's
-remembered ones), RESOURCE_GLOBALNET (at the root only: one container per provider, as
-Windows lists its networks; no provider here can browse servers or shares).
+remembered ones), RESOURCE_GLOBALNET (at the root: one container per provider, as Windows
+lists its networks; below it, what :mod:`openras.mpr.browse` finds in the container).
 RESOURCE_CONTEXT and RESOURCE_RECENT are ERROR_NOT_SUPPORTED.
 """
 
@@ -74,9 +74,11 @@ def snapshot(
     connected: Callable[[], Iterable[NETRESOURCE]],
     remembered: Callable[[], Iterable[RememberedEntry]],
     providers: Iterable[Provider],
+    children: list[NETRESOURCE] | None = None,
 ) -> list[NETRESOURCE]:
     """The items of a WNetOpenEnum. ``connected`` and ``remembered`` give what the caller may
-    see (asked only for their scope); RasError for a bad or unsupported request."""
+    see (asked only for their scope); ``children``: what a GLOBALNET container holds (browsed
+    already). RasError for a bad or unsupported request."""
     if type_ not in (RESOURCETYPE_ANY, RESOURCETYPE_DISK, RESOURCETYPE_PRINT):
         raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, f"dwType {type_}")
     if scope == RESOURCE_CONNECTED:
@@ -87,13 +89,13 @@ def snapshot(
         if usage & ~(RESOURCEUSAGE_CONNECTABLE | RESOURCEUSAGE_CONTAINER):
             raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, f"dwUsage {usage:#x}")
         if container is not None and (container.lpRemoteName or container.lpProvider):
-            # No provider here can browse servers or shares (smbprotocol cannot list shares).
-            raise RasError(
-                ErrorCode.ERROR_NOT_SUPPORTED, "browsing below the providers is not supported"
-            )
-        items = [network_resource(p) for p in providers]
-        if usage and not usage & RESOURCEUSAGE_CONTAINER:
-            items = []
+            if children is None:
+                raise RasError(ErrorCode.ERROR_NOT_SUPPORTED, "the container was not browsed")
+            items = [i for i in children if not usage or i.dwUsage & usage]
+        else:
+            items = [network_resource(p) for p in providers]
+            if usage and not usage & RESOURCEUSAGE_CONTAINER:
+                items = []
     elif scope in (RESOURCE_CONTEXT, RESOURCE_RECENT):
         raise RasError(ErrorCode.ERROR_NOT_SUPPORTED, f"dwScope {scope} is not supported")
     else:

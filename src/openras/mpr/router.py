@@ -40,6 +40,7 @@ from typing import Any
 from ..codes import WN, ErrorCode, RasError, error_string
 from ..events import EventBus, NetChanged
 from ..users import login_name
+from .browse import browse
 from .enumeration import Enumerations, snapshot
 from .localnames import (
     MAX_NAME,
@@ -58,6 +59,7 @@ from .netresource import (
     NETRESOURCE,
     NOTIFY_PRE,
     RESOURCE_CONNECTED,
+    RESOURCE_GLOBALNET,
     RESOURCEDISPLAYTYPE_SHARE,
     RESOURCETYPE_ANY,
     RESOURCETYPE_DISK,
@@ -65,8 +67,11 @@ from .netresource import (
     RESOURCEUSAGE_CONNECTABLE,
 )
 from .notifyees import NOTIFYADD, NOTIFYCANCEL, Notifyees, Outcome
-from .providers.base import ConnectRequest, Provider, ProviderConnection
+from .providers.base import ConnectRequest, Credential, Provider, ProviderConnection
 from .remembered import Remembered, RememberedEntry
+from .resources import information, parent
+from .resources import owner as resource_owner
+from .universal import split_drive, under, universal
 
 # Answers by which a provider says "not mine": the router asks the next one (§6).
 DECLINES = frozenset(
@@ -119,6 +124,8 @@ class Connection:
     mount_point: Path | None
     created: float = field(default_factory=time.time)
     closing: bool = False
+    # Kept (never shown) so that browsing this connection's server can reuse it.
+    password: str | None = field(default=None, repr=False)
 
     @property
     def key(self) -> tuple[Any, ...] | None:
@@ -420,6 +427,7 @@ class Router:
             RESOURCETYPE_DISK,
             pc,
             pc.mount_point,
+            password=password,
         )
         self.connections[c.id] = c
         remembered = False
@@ -553,7 +561,9 @@ class Router:
     async def get_connection(
         self, caller: Caller, local: str, uid: int | None = None
     ) -> dict[str, Any]:
-        """WNetGetConnection: the remote name behind a local name."""
+        """WNetGetConnection: the remote name behind a local name (``Z:\\dir\\file`` names Z:)."""
+        drive = split_drive(local or "")
+        local = drive[0] if drive else local
         if not local or "\0" in local or not is_local_name(local):
             raise RasError(ErrorCode.ERROR_BAD_DEVICE, f"{local!r} is not a local device name")
         owner = self._drive_owner(caller, uid)
@@ -586,6 +596,55 @@ class Router:
                 provider=entry.provider,
             )
         raise RasError(ErrorCode.ERROR_NOT_CONNECTED, f"{name} is not connected")
+
+    async def universal_name(
+        self, caller: Caller, path: str, uid: int | None = None
+    ) -> dict[str, Any]:
+        """WNetGetUniversalName: the remote form of a path under a drive or mapped directory."""
+        if not path or "\0" in path or len(path) > MAX_NAME:
+            raise RasError(ErrorCode.ERROR_BAD_DEVICE, "no local path")
+        owner = self._drive_owner(caller, uid)
+        drive = split_drive(path)
+        best: tuple[Connection, tuple[str, ...]] | None = None
+        if drive is not None:
+            key = local_key(owner, drive[0])
+            best = next(
+                ((c, drive[1]) for c in self.connections.values() if c.key == key),
+                None,
+            )
+        elif path.startswith("/"):
+            depth = -1
+            for c in self.connections.values():
+                if not c.local_name or not self._visible(c, caller):
+                    continue
+                where = (
+                    str(self.drives.path(c.uid, c.local_name))
+                    if is_drive(c.local_name)
+                    else c.local_name
+                )
+                rest = under(path, where)
+                if rest is not None and len(where) > depth:
+                    best, depth = (c, rest), len(where)
+        else:
+            raise RasError(ErrorCode.ERROR_BAD_DEVICE, f"{path!r} is not a local path")
+        if best is None:
+            if drive is not None and (entry := self.remembered.get(owner, drive[0])) is not None:
+                raise MprError(
+                    ErrorCode.ERROR_CONNECTION_UNAVAIL,
+                    f"{drive[0]} is remembered for {entry.remote_name}",
+                    remote_name=entry.remote_name,
+                    provider=entry.provider,
+                )
+            raise RasError(ErrorCode.ERROR_NOT_CONNECTED, f"{path} is not on a network name")
+        c, rest = best
+        name = universal(c.remote_name, rest)
+        return {
+            "universal_name": name.universal_name,
+            "connection_name": name.connection_name,
+            "remaining_path": name.remaining_path,
+            "local_name": c.local_name,
+            "provider": c.provider,
+        }
 
     def list_connections(self, caller: Caller, all_users: bool = False) -> list[dict[str, Any]]:
         """``net use``: connections (OK / Disconnected) and remembered ones not connected
@@ -670,7 +729,7 @@ class Router:
         raise RasError(ErrorCode.ERROR_NOT_CONNECTED, f"{name} is not connected")
 
     # -- enumeration (§5) ----------------------------------------------------------------------
-    def open_enum(
+    async def open_enum(
         self,
         caller: Caller,
         scope: int,
@@ -678,7 +737,37 @@ class Router:
         usage: int = 0,
         container: NETRESOURCE | None = None,
     ) -> int:
-        """WNetOpenEnum: a snapshot taken now, read with :meth:`enum_resource`."""
+        """WNetOpenEnum: a snapshot taken now, read with :meth:`enum_resource`. A GLOBALNET
+        container below the root is browsed first (openras.mpr.browse)."""
+        children = None
+        if (
+            scope == RESOURCE_GLOBALNET
+            and container
+            and (container.lpRemoteName or container.lpProvider)
+        ):
+            _check_text(container.lpRemoteName, "lpRemoteName")
+            _check_text(container.lpProvider, "lpProvider")
+            mine = [c for c in self.connections.values() if c.uid == caller.uid]
+            children = await browse(
+                container,
+                self.providers,
+                owner_uid=caller.uid,
+                remote_names=lambda p: (
+                    [c.remote_name for c in mine if c.provider == p.name]
+                    + [
+                        e.remote_name
+                        for e in self.remembered.list(caller.uid)
+                        if e.provider == p.name
+                    ]
+                ),
+                credentials=lambda p: tuple(
+                    Credential(c.remote_name, c.user, c.password)
+                    for c in mine
+                    if c.provider == p.name
+                ),
+                options=self._options,
+                limit=self.connect_timeout,
+            )
         items = snapshot(
             scope,
             type_,
@@ -689,8 +778,19 @@ class Router:
             ],
             remembered=lambda: self.remembered.list(None if caller.is_root else caller.uid),
             providers=self.providers,
+            children=children,
         )
         return self.enums.open(caller.uid, items)
+
+    def resource_information(self, resource: NETRESOURCE) -> tuple[NETRESOURCE, str | None]:
+        """WNetGetResourceInformation (openras.mpr.resources): the resource and the rest."""
+        p = resource_owner(self.providers, resource.lpRemoteName, resource.lpProvider)
+        return information(p, resource.lpRemoteName or "")
+
+    def resource_parent(self, resource: NETRESOURCE) -> NETRESOURCE:
+        """WNetGetResourceParent (openras.mpr.resources)."""
+        p = resource_owner(self.providers, resource.lpRemoteName, resource.lpProvider)
+        return parent(p, resource.lpRemoteName or "")
 
     def _sorted_connections(self, caller: Caller) -> list[Connection]:
         return sorted(
@@ -779,6 +879,7 @@ class Router:
             e.type,
             pc,
             pc.mount_point,
+            password=e.password,
         )
         self.connections[c.id] = c
         self._publish("restored", c)

@@ -11,6 +11,7 @@ MESSAGES: dict[int, str] = {
     85: "The local device name is already in use.",
     86: "The specified network password is not correct.",
     87: "The parameter is incorrect.",
+    124: "The system call level is not correct.",
     170: "The requested resource is in use.",
     234: "More data is available.",
     259: "No more data is available.",
@@ -87,6 +88,7 @@ MESSAGES: dict[int, str] = {
         "router."
     ),
     756: "This connection is already being dialed.",
+    780: "An attempted function is not valid for this connection.",
     777: (
         "The connection attempt failed because the modem (or other connecting device) on the "
         "remote computer is out of order."

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ...codes import ErrorCode, RasError
+from ...codes import WN, ErrorCode, RasError
+from ..netresource import NETRESOURCE
 
 
 @dataclass
@@ -25,6 +26,27 @@ class ConnectRequest:
     options: dict[str, Any] = field(
         default_factory=dict
     )  # provider options from openras.toml [mpr.<provider>]
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A live connection of the caller: its name and credentials, which a provider may reuse to
+    browse that connection's server (as Windows reuses a session's credentials)."""
+
+    remote_name: str
+    user: str
+    password: str | None = field(repr=False)
+
+
+@dataclass
+class BrowseRequest:
+    container: str  # the container's lpRemoteName: \\server, smb://host/, sftp://host/dir
+    credentials: tuple[Credential, ...]  # the caller's connections through this provider
+    owner_uid: int  # the requesting user
+    options: dict[str, Any] = field(default_factory=dict)  # [mpr.<provider>]
+
+
+MAX_BROWSE_ITEMS = 4096  # resources one container may list
 
 
 def option_number(options: dict[str, Any], key: str, default: float) -> float:
@@ -67,6 +89,17 @@ class Provider(ABC):
     @abstractmethod
     async def connect(self, request: ConnectRequest) -> ProviderConnection:
         """Authenticate (and mount when asked); RasError with the WNet code on failure."""
+
+    async def browse(self, request: BrowseRequest) -> list[NETRESOURCE]:
+        """The resources inside a container (WNetOpenEnum with RESOURCE_GLOBALNET). A name of
+        another provider: RasError(WN_BAD_NETNAME); a resource that is no container:
+        ERROR_NOT_CONTAINER."""
+        raise RasError(WN.WN_NOT_SUPPORTED, f"{self.name} cannot browse {request.container}")
+
+    def server_of(self, remote_name: str) -> str | None:
+        """The container of the server behind one of this provider's remote names (listed at
+        the provider's top level); None when the name is not this provider's."""
+        return None
 
     async def close(self) -> None:  # noqa: B027 - optional hook, most providers hold nothing
         """Release provider-wide resources at daemon shutdown."""

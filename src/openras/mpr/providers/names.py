@@ -152,6 +152,24 @@ def parse_remote_name(text: str) -> RemoteName:
     raise _bad(text, "not a UNC, smb:// or sftp:// name")
 
 
+def parse_container(text: str, scheme: str) -> RemoteName:
+    """Like :func:`parse_for`, but a server alone (``\\\\server``, ``smb://host[:port][/]``) is
+    accepted too, with an empty share: the name of a server's container when browsing."""
+    if isinstance(text, str) and scheme == "smb":
+        stripped = text.strip()
+        if stripped.startswith(("\\\\", "//")):
+            server = stripped[2:].replace("/", "\\").rstrip("\\")
+            if server and "\\" not in server:
+                host, sep, port = server.rpartition("@")
+                host, number = _host_port(stripped, host if sep else server, port if sep else None)
+                return RemoteName("smb", host, number, "", "", None, stripped)
+        elif stripped.lower().startswith("smb://"):
+            user, host, number, path = _split_url(stripped)
+            if not path.strip("/"):
+                return RemoteName("smb", host, number, "", "", user, stripped)
+    return parse_for(text, scheme)
+
+
 def parse_for(text: str, scheme: str) -> RemoteName:
     """Parse for one provider: a name of another scheme (or none) → WN_BAD_NETNAME, so the
     router asks the next provider."""

@@ -30,6 +30,7 @@ Error codes:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import logging
 import os
@@ -39,12 +40,29 @@ import time
 from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
+from urllib.parse import quote, urlsplit
 
 import asyncssh
 
 from ...codes import ErrorCode, RasError
 from ...users import is_privileged, login_name
-from .base import ConnectRequest, Provider, ProviderConnection, option_number
+from ..netresource import (
+    NETRESOURCE,
+    RESOURCE_GLOBALNET,
+    RESOURCEDISPLAYTYPE_DIRECTORY,
+    RESOURCETYPE_DISK,
+    RESOURCEUSAGE_CONNECTABLE,
+    RESOURCEUSAGE_CONTAINER,
+)
+from .base import (
+    MAX_BROWSE_ITEMS,
+    BrowseRequest,
+    ConnectRequest,
+    Credential,
+    Provider,
+    ProviderConnection,
+    option_number,
+)
 from .names import SSH_PORT, RemoteName, parse_for
 from .remotefs import RemoteStat, os_error
 
@@ -276,6 +294,75 @@ class SftpProvider(Provider):
         conn, sftp, root = await target.open()
         log.info("SFTP %r connected in %.3f s", target, time.monotonic() - started)
         return SftpConnection(target, conn, sftp, root, request.remote_name)
+
+    def server_of(self, remote_name: str) -> str | None:
+        try:
+            parse_for(remote_name, "sftp")
+        except RasError:
+            return None
+        return f"sftp://{urlsplit(remote_name.strip()).netloc}/"
+
+    def _credential(self, name: RemoteName, request: BrowseRequest) -> Credential | None:
+        """The caller's own connection to the same server, port and user, if any."""
+        for cred in request.credentials:
+            try:
+                other = parse_for(cred.remote_name, "sftp")
+            except RasError:
+                continue
+            if (
+                other.host.casefold() == name.host.casefold()
+                and (other.port or SSH_PORT) == (name.port or SSH_PORT)
+                and (name.user is None or name.user == cred.user)
+            ):
+                return cred
+        return None
+
+    async def browse(self, request: BrowseRequest) -> list[NETRESOURCE]:
+        """The directories under the container's path (dot-directories are hidden, as ``$``
+        shares are), each connectable and itself a container."""
+        name = parse_for(request.container, "sftp")
+        cred = self._credential(name, request)
+        connect = ConnectRequest(
+            remote_name=request.container,
+            user=cred.user if cred else None,
+            password=cred.password if cred else None,
+            mount_point=None,
+            owner_uid=request.owner_uid,
+            options=request.options,
+        )
+        target = await asyncio.to_thread(SftpTarget.from_request, connect)
+        conn, sftp, root = await target.open()
+        try:
+            entries = await sftp.readdir(root)
+        except asyncssh.SFTPError as exc:
+            raise RasError(ErrorCode.ERROR_ACCESS_DENIED, f"{request.container}: {exc}") from None
+        finally:
+            sftp.exit()
+            conn.close()
+            with contextlib.suppress(Exception):
+                await conn.wait_closed()
+        text = request.container.strip().rstrip("/")
+        if urlsplit(text).path in ("", "/"):
+            text += "/~"  # the empty path is the home directory (names.py)
+        names = sorted(
+            str(e.filename)
+            for e in entries
+            if e.attrs.type == asyncssh.FILEXFER_TYPE_DIRECTORY
+            and not str(e.filename).startswith(".")
+        )
+        return [
+            NETRESOURCE(
+                RESOURCE_GLOBALNET,
+                RESOURCETYPE_DISK,
+                RESOURCEDISPLAYTYPE_DIRECTORY,
+                RESOURCEUSAGE_CONNECTABLE | RESOURCEUSAGE_CONTAINER,
+                None,
+                f"{text}/{quote(n, safe='')}",
+                None,
+                self.name,
+            )
+            for n in names[:MAX_BROWSE_ITEMS]
+        ]
 
 
 # --- the synchronous file system for the mount child ---------------------------------------

@@ -54,9 +54,26 @@ from smbprotocol.tree import TreeConnect
 
 from ...codes import ErrorCode, RasError
 from ...users import login_name
-from .base import ConnectRequest, Provider, ProviderConnection, option_number
-from .names import SMB_PORT, RemoteName, parse_for
+from ..netresource import (
+    NETRESOURCE,
+    RESOURCE_GLOBALNET,
+    RESOURCEDISPLAYTYPE_SHARE,
+    RESOURCETYPE_DISK,
+    RESOURCETYPE_PRINT,
+    RESOURCEUSAGE_CONNECTABLE,
+)
+from .base import (
+    MAX_BROWSE_ITEMS,
+    BrowseRequest,
+    ConnectRequest,
+    Credential,
+    Provider,
+    ProviderConnection,
+    option_number,
+)
+from .names import SMB_PORT, RemoteName, parse_container, parse_for
 from .remotefs import RemoteStat, os_error
+from .smb_shares import STYPE_DISKTREE, STYPE_MASK, STYPE_PRINTQ, list_shares
 
 log = logging.getLogger(__name__)
 
@@ -493,6 +510,68 @@ class SmbProvider(Provider):
             time.monotonic() - started,
         )
         return SmbConnection(self, session, request.remote_name)
+
+    def server_of(self, remote_name: str) -> str | None:
+        try:
+            name = parse_container(remote_name, "smb")
+        except RasError:
+            return None
+        host = f"[{name.host}]" if ":" in name.host else name.host
+        if name.text.lower().startswith("smb://"):
+            return f"smb://{host}" + (f":{name.port}" if name.port else "")
+        return rf"\\{host}" + (f"@{name.port}" if name.port else "")
+
+    def _credential(self, server: RemoteName, request: BrowseRequest) -> Credential | None:
+        """The caller's own connection to the same server and port, if any."""
+        port = resolve_port(server, request.options)
+        for cred in request.credentials:
+            try:
+                name = parse_for(cred.remote_name, "smb")
+            except RasError:
+                continue
+            if name.host.casefold() == server.host.casefold() and (
+                resolve_port(name, request.options) == port
+            ):
+                return cred
+        return None
+
+    async def browse(self, request: BrowseRequest) -> list[NETRESOURCE]:
+        """A server's shares (NetShareEnum), as Windows lists them: hidden ``$`` and special
+        shares left out, disk shares and print queues only."""
+        server = parse_container(request.container, "smb")
+        if server.share:
+            raise RasError(ErrorCode.ERROR_NOT_CONTAINER, f"{request.container} is a share")
+        cred = self._credential(server, request)
+        # No connection to that server: an anonymous session, as ``net view`` tries.
+        user, password = (cred.user, cred.password or "") if cred else ("", "")
+        shares = await self.run(
+            list_shares,
+            server.host,
+            resolve_port(server, request.options),
+            user,
+            password,
+            option_number(request.options, "timeout", 20.0),
+        )
+        base = self.server_of(request.container) or request.container
+        sep = "/" if base.lower().startswith("smb://") else "\\"
+        items = []
+        for share in shares:
+            kind = share.type & STYPE_MASK
+            if share.hidden or kind not in (STYPE_DISKTREE, STYPE_PRINTQ):
+                continue
+            items.append(
+                NETRESOURCE(
+                    RESOURCE_GLOBALNET,
+                    RESOURCETYPE_DISK if kind == STYPE_DISKTREE else RESOURCETYPE_PRINT,
+                    RESOURCEDISPLAYTYPE_SHARE,
+                    RESOURCEUSAGE_CONNECTABLE,
+                    None,
+                    base + sep + share.name,
+                    share.remark or None,
+                    self.name,
+                )
+            )
+        return items[:MAX_BROWSE_ITEMS]
 
     async def close(self) -> None:
         with contextlib.suppress(RuntimeError):
