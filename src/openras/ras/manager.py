@@ -208,6 +208,7 @@ class ConnectionManager:
             log=self.ctx.log.getChild(f"h{handle}"),
             options=dict(self.ctx.config.devices.get(kind, {})),
             state_dir=self.ctx.paths.state,
+            holders=lambda: [r.uid for r in conn.refs],
         )
         conn = Connection(
             handle=handle,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -49,6 +49,12 @@ class DialContext:
     options: dict[str, Any] = field(default_factory=dict)
     # The daemon's state directory (resolver files of links live under it).
     state_dir: Path = field(default_factory=lambda: Path("/var/lib/openras"))
+    # Uids holding a reference to the link besides its owner (joined dials of an AllUsers entry).
+    holders: Callable[[], Collection[int]] = field(default_factory=lambda: lambda: ())
+
+    def may_use(self, uid: int) -> bool:
+        """Whether ``uid`` may send traffic over the link (its SOCKS listener, say)."""
+        return uid == self.owner_uid or is_privileged(uid) or uid in self.holders()
 
     @property
     def phone_number(self) -> str:

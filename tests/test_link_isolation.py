@@ -1,0 +1,86 @@
+"""Nobody rides another user's link (issue 10, items 4, 5, 9 and 10).
+
+Real sshd on loopback, a real daemon process, clients run as other uids (``client_uids``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from typing import Any
+
+from peers.users import run_as
+from ras_helpers import ssh_entry, status_or_none, wait_for
+
+NOBODY = 65534
+
+DIAL = """
+import json
+from openras import win32ras
+h, rc = win32ras.Dial(None, None, ({entry!r}, "", "", {user!r}, {password!r}, ""), None)
+print(json.dumps({{"handle": h, "rc": rc}}))
+"""
+
+
+def dial_as(daemon: Any, uid: int | None, entry: str, user: str, password: str) -> dict[str, Any]:
+    return daemon.python_json(DIAL.format(entry=entry, user=user, password=password), uid=uid)
+
+
+def hang_up_as(daemon: Any, uid: int | None, handle: int) -> int:
+    """HangUp as ``uid``: 0, or the error it raised."""
+    return daemon.python_json(
+        "import json; from openras import win32ras as w\n"
+        f"try: w.HangUp({handle}); print(json.dumps(0))\n"
+        "except w.error as e: print(json.dumps(e.winerror))",
+        uid=uid,
+    )
+
+
+def curl_through(port: int, url: str, uid: int | None) -> subprocess.CompletedProcess[str]:
+    argv = ["curl", "-s", "--max-time", "10", "--socks5-hostname", f"127.0.0.1:{port}", url]
+    if uid is None:
+        return subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    return run_as(uid, None, argv, timeout=30)
+
+
+def socks_port(daemon: Any, handle: int) -> int:
+    status = status_or_none(daemon, handle)
+    assert status is not None
+    return int(status["device"]["socks_port"])
+
+
+# -- item 5: the SOCKS listener carries only its owner ------------------------------------------
+def test_socks_listener_carries_only_the_links_owner(
+    daemon_factory: Any, sshd: Any, http_server: Any, client_uids: tuple[int, int]
+) -> None:
+    daemon = daemon_factory('[daemon]\nallow_users = "*"\n')
+    owner, other = client_uids
+    os.chmod(sshd.known_hosts, 0o644)
+    ssh_entry(daemon, sshd, "mine")
+    url = f"http://127.0.0.1:{http_server.port}/"
+
+    dialed = dial_as(daemon, owner, "mine", sshd.user, sshd.password)
+    assert dialed["rc"] == 0
+    port = socks_port(daemon, dialed["handle"])
+    mine = curl_through(port, url, owner)
+    assert mine.returncode == 0 and http_server.token in mine.stdout
+    for stranger in (other, NOBODY):
+        refused = curl_through(port, url, stranger)
+        assert refused.returncode != 0 and http_server.token not in refused.stdout
+    # The owner's tools still work after strangers were turned away.
+    again = curl_through(port, url, owner)
+    assert http_server.token in again.stdout
+    assert hang_up_as(daemon, owner, dialed["handle"]) == 0
+
+    # root's link: nobody may not use it, root may.
+    ssh_entry(daemon, sshd, "roots")
+    dialed = dial_as(daemon, None, "roots", sshd.user, sshd.password)
+    assert dialed["rc"] == 0
+    port = socks_port(daemon, dialed["handle"])
+    assert http_server.token in curl_through(port, url, None).stdout
+    assert http_server.token not in curl_through(port, url, NOBODY).stdout
+    assert hang_up_as(daemon, None, dialed["handle"]) == 0
+    wait_for(lambda: status_or_none(daemon, dialed["handle"]) is None)
+    log = daemon.log()
+    assert f"uid {NOBODY}" in log and json.dumps(sshd.password) not in log
