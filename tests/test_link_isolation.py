@@ -84,3 +84,51 @@ def test_socks_listener_carries_only_the_links_owner(
     wait_for(lambda: status_or_none(daemon, dialed["handle"]) is None)
     log = daemon.log()
     assert f"uid {NOBODY}" in log and json.dumps(sshd.password) not in log
+
+
+# -- item 4: joining another user's connection ----------------------------------------------------
+def test_another_user_joins_only_an_all_users_entry_with_its_credentials(
+    daemon_factory: Any, sshd: Any, client_uids: tuple[int, int]
+) -> None:
+    daemon = daemon_factory('[daemon]\nallow_users = "*"\n')
+    owner, other = client_uids
+    os.chmod(sshd.known_hosts, 0o644)
+    ssh_entry(daemon, sshd, "private")
+    mine = dial_as(daemon, owner, "private", sshd.user, sshd.password)
+    assert mine["rc"] == 0
+    # Same credentials, but the entry is not marked for all users: no ride.
+    refused = dial_as(daemon, other, "private", sshd.user, sshd.password)
+    assert refused == {"handle": 0, "rc": 5}
+    assert status_or_none(daemon, mine["handle"])["refs"] == 1
+    assert hang_up_as(daemon, owner, mine["handle"]) == 0
+    wait_for(lambda: status_or_none(daemon, mine["handle"]) is None)
+
+    ssh_entry(daemon, sshd, "shared", AllUsers="1")
+    mine = dial_as(daemon, owner, "shared", sshd.user, sshd.password)
+    assert mine["rc"] == 0
+    wrong = dial_as(daemon, other, "shared", sshd.user, "not-" + sshd.password)
+    assert wrong == {"handle": 0, "rc": 691}
+    joined = dial_as(daemon, other, "shared", sshd.user, sshd.password)
+    assert joined == mine
+    status = status_or_none(daemon, mine["handle"])
+    assert status["refs"] == 2 and status["flags"] & 0x1  # RASCF_AllUsers
+    # The owner's hang-up ends the link for every holder.
+    assert hang_up_as(daemon, owner, mine["handle"]) == 0
+    wait_for(lambda: status_or_none(daemon, mine["handle"]) is None)
+
+
+def test_roots_disconnect_ends_a_link_held_by_others(
+    daemon_factory: Any, sshd: Any, client_uids: tuple[int, int]
+) -> None:
+    daemon = daemon_factory('[daemon]\nallow_users = "*"\n')
+    owner, other = client_uids
+    os.chmod(sshd.known_hosts, 0o644)
+    ssh_entry(daemon, sshd, "shared", AllUsers="1")
+    first = dial_as(daemon, owner, "shared", sshd.user, sshd.password)
+    assert dial_as(daemon, owner, "shared", sshd.user, sshd.password) == first
+    assert dial_as(daemon, other, "shared", sshd.user, sshd.password) == first
+    assert status_or_none(daemon, first["handle"])["refs"] == 3
+    # root holds no reference: its rasdial /DISCONNECT ends the link and returns.
+    done = daemon.rasdial("shared", "/DISCONNECT", timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert status_or_none(daemon, first["handle"]) is None
