@@ -132,3 +132,62 @@ def test_roots_disconnect_ends_a_link_held_by_others(
     done = daemon.rasdial("shared", "/DISCONNECT", timeout=60)
     assert done.returncode == 0, done.stderr
     assert status_or_none(daemon, first["handle"]) is None
+
+
+# -- item 9: credential keys cannot collide with entry names ---------------------------------------
+API_AS = """
+import json
+from openras.client import ApiError, Client
+try:
+    with Client(autostart=False) as c:
+        print(json.dumps({{"ok": c.call({method!r}, {path!r}, json={body!r})}}))
+except ApiError as e:
+    print(json.dumps({{"code": e.code}}))
+"""
+
+
+def api_as(daemon: Any, uid: int, method: str, path: str, body: Any = None) -> dict[str, Any]:
+    return daemon.python_json(API_AS.format(method=method, path=path, body=body), uid=uid)
+
+
+def test_an_entry_name_cannot_take_another_users_credential_key(
+    daemon_factory: Any, client_uids: tuple[int, int], tmp_path: Any
+) -> None:
+    from urllib.parse import quote
+
+    daemon = daemon_factory('[daemon]\nallow_users = "*"\n')
+    _, other = client_uids
+    pbk = str(tmp_path / "root.pbk")
+    creds = {"user": "root-user", "password": "root-secret", "domain": ""}
+    with daemon.client() as c:
+        c.call("PUT", "/v1/entries/vpn/credentials", json=creds, params={"phonebook": pbk})
+    colliding = f"file:{pbk}|vpn"
+    made = api_as(daemon, other, "POST", "/v1/entries", {"name": colliding, "lines": []})
+    assert made == {"code": 87}
+    # Nor by renaming an entry of one's own, nor by importing one.
+    assert "ok" in api_as(daemon, other, "POST", "/v1/entries", {"name": "mine", "lines": []})
+    renamed = api_as(daemon, other, "PATCH", "/v1/entries/mine", {"name": colliding})
+    assert renamed == {"code": 87}
+    text = f"[{colliding}]\nDEVICE=ssh\n"
+    assert api_as(daemon, other, "POST", "/v1/phonebook/import", {"text": text}) == {"code": 87}
+    # Whatever the other user tried, deleting "their" entry does not reach root's credentials.
+    api_as(daemon, other, "DELETE", "/v1/entries/" + quote(colliding, safe=""))
+    with daemon.client() as c:
+        saved = c.call("GET", "/v1/entries/vpn/credentials", params={"phonebook": pbk})
+    assert saved == {"user": "root-user", "domain": "", "have_password": True}
+
+
+def test_an_older_stores_colliding_entry_does_not_reach_credentials(tmp_path: Any) -> None:
+    """A store written before names with '|' were refused may hold such an entry."""
+    from openras.store import Store
+
+    store = Store(str(tmp_path / "openras.db"))
+    key = "file:/root/root.pbk|vpn"
+    store.put_credentials(0, key, "root-user", "root-secret", "")
+    store.put_entry(key, 40002, [])
+    store.rename_entry(key, "elsewhere")
+    store.put_entry(key, 40002, [])
+    assert store.delete_entry(key)
+    assert store.get_credentials(0, key) == ("root-user", "root-secret", "")
+    assert store.get_credentials(0, "elsewhere") is None
+    store.close()
