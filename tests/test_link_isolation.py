@@ -191,3 +191,81 @@ def test_an_older_stores_colliding_entry_does_not_reach_credentials(tmp_path: An
     assert store.get_credentials(0, key) == ("root-user", "root-secret", "")
     assert store.get_credentials(0, "elsewhere") is None
     store.close()
+
+
+# -- item 10: entry files are resolved and opened as the dialing user -----------------------------
+DIAL_DETAIL = """
+import json
+from openras import win32ras as w
+from openras.client import Client
+h, rc = w.Dial(None, None, ({entry!r}, "", "", {user!r}, {password!r}, ""), None)
+with Client(autostart=False) as c:
+    detail = c.call("GET", f"/v1/connections/{{h}}")["detail"] if h else ""
+if h:
+    w.HangUp(h)
+print(json.dumps([rc, detail]))
+"""
+
+
+def test_entry_files_are_resolved_and_opened_as_the_dialing_user(
+    sshd: Any, client_uids: tuple[int, int]
+) -> None:
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from harness import Daemon
+
+    user, _ = client_uids
+    os.chmod(sshd.known_hosts, 0o644)
+    base = Path(tempfile.mkdtemp(prefix="openras-files-"))
+    os.chmod(base, 0o755)
+    locked = base / "locked"  # root's: the user may not search it
+    locked.mkdir(mode=0o700)
+    inner = locked / "inner"
+    inner.mkdir(mode=0o755)
+    reachable = base / "open"
+    reachable.mkdir(mode=0o755)
+    for directory in (inner, reachable, base):
+        shutil.copy(sshd.known_hosts, directory / "known_hosts")
+        os.chmod(directory / "known_hosts", 0o644)
+    (base / "link").symlink_to(inner)
+    # The daemon's working directory holds a known_hosts a relative path must never find.
+    daemon = Daemon('[daemon]\nallow_users = "*"\n', wrap=("env", "-C", str(base)))
+    try:
+        daemon.start()
+
+        def dial(known_hosts: str) -> tuple[int, str]:
+            with daemon.client() as c:
+                if not _exists(c, "files"):
+                    ssh_entry(daemon, sshd, "files")
+                props = {"SshKnownHosts": known_hosts}
+                c.call("PATCH", "/v1/entries/files", json={"properties": props})
+            code = DIAL_DETAIL.format(entry="files", user=sshd.user, password=sshd.password)
+            rc, detail = daemon.python_json(code, uid=user)
+            return rc, detail.replace(known_hosts, "PATH")
+
+        assert dial(str(reachable / "known_hosts"))[0] == 0
+        # Through a symlinked directory into one the user cannot search: not for this user.
+        via_link = dial(str(base / "link" / "known_hosts"))
+        assert via_link[0] == 621, (via_link, daemon.log()[-3000:])
+        # Missing and forbidden answer the same.
+        missing = dial(str(locked / "nothing"))
+        forbidden = dial(str(inner / "known_hosts"))
+        assert missing[0] == forbidden[0] == 621 and missing[1] == forbidden[1]
+        # A relative path is the user's (this uid has no home), never the daemon's directory.
+        rc, detail = dial("known_hosts")
+        assert rc == 621 and "home" in detail
+    finally:
+        daemon.cleanup()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _exists(client: Any, name: str) -> bool:
+    from openras.client import ApiError
+
+    try:
+        client.call("GET", f"/v1/entries/{name}")
+    except ApiError:
+        return False
+    return True
