@@ -88,7 +88,7 @@ def test_socks_listener_carries_only_the_links_owner(
 
 # -- item 4: joining another user's connection ----------------------------------------------------
 def test_another_user_joins_only_an_all_users_entry_with_its_credentials(
-    daemon_factory: Any, sshd: Any, client_uids: tuple[int, int]
+    daemon_factory: Any, sshd: Any, http_server: Any, client_uids: tuple[int, int]
 ) -> None:
     daemon = daemon_factory('[daemon]\nallow_users = "*"\n')
     owner, other = client_uids
@@ -108,8 +108,13 @@ def test_another_user_joins_only_an_all_users_entry_with_its_credentials(
     assert mine["rc"] == 0
     wrong = dial_as(daemon, other, "shared", sshd.user, "not-" + sshd.password)
     assert wrong == {"handle": 0, "rc": 691}
+    url = f"http://127.0.0.1:{http_server.port}/"
+    port = socks_port(daemon, mine["handle"])
+    assert http_server.token not in curl_through(port, url, other).stdout
     joined = dial_as(daemon, other, "shared", sshd.user, sshd.password)
     assert joined == mine
+    # Having joined with the entry's credentials, the other user may use the link.
+    assert http_server.token in curl_through(port, url, other).stdout
     status = status_or_none(daemon, mine["handle"])
     assert status["refs"] == 2 and status["flags"] & 0x1  # RASCF_AllUsers
     # The owner's hang-up ends the link for every holder.
