@@ -352,3 +352,76 @@ def test_slirp_stop_removes_namespace_and_processes() -> None:
         netns not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     )
     assert not peer.dir.exists()
+
+
+# The real /etc is never edited: a namespace stands in for the host, with copies of the account
+# files bind-mounted over its /etc; the test then replaces those copies the way useradd and
+# package installs replace /etc/passwd (write a new file, rename it over the old one).
+FAKE_HOST = 'for f in passwd shadow group; do mount --bind "$0/$f" "/etc/$f"; done; exec "$@"'
+
+
+async def test_sshd_user_survives_etc_files_being_replaced_by_rename(tmp_path: Path) -> None:
+    import shutil
+    import tempfile
+
+    from peers.sshd import sshd_available
+
+    sshd_available()
+    host_etc = Path(tempfile.mkdtemp(prefix="openras-host-etc-"))
+    for name in ("passwd", "shadow", "group"):
+        shutil.copy2(f"/etc/{name}", host_etc / name)
+    wrap = ("unshare", "-m", "--propagation", "private", "sh", "-c", FAKE_HOST, str(host_etc))
+    server = Sshd(wrap=wrap)
+    try:
+        await asyncio.to_thread(server.start)
+        async with connect(server, password=server.password) as conn:
+            assert (await conn.run("id -u", check=True)).stdout == f"{server.uid}\n"
+        for name in ("passwd", "shadow", "group"):
+            new = host_etc / f"{name}+"
+            shutil.copy2(host_etc / name, new)
+            os.rename(new, host_etc / name)
+        async with connect(server, password=server.password) as conn:
+            assert (await conn.run("id -u", check=True)).stdout == f"{server.uid}\n"
+    finally:
+        await asyncio.to_thread(server.cleanup)
+        shutil.rmtree(host_etc, ignore_errors=True)
+
+
+def test_smbd_user_survives_etc_files_being_replaced_by_rename() -> None:
+    import shutil
+    import tempfile
+
+    from impacket.smbconnection import SMBConnection
+    from peers import require
+    from peers.smbd import SMBD, SMBPASSWD, start_smbd
+
+    require(os.path.exists(SMBD) and os.path.exists(SMBPASSWD), "samba is not installed")
+    require(os.geteuid() == 0, "the smbd peer needs root (a private mount namespace)")
+    host_etc = Path(tempfile.mkdtemp(prefix="openras-host-etc-"))
+    for name in ("passwd", "shadow", "group"):
+        shutil.copy2(f"/etc/{name}", host_etc / name)
+    base = Path(tempfile.mkdtemp(prefix="openras-smbd-"))
+    os.chmod(base, 0o755)
+    wrap = ("unshare", "-m", "--propagation", "private", "sh", "-c", FAKE_HOST, str(host_etc))
+    server = start_smbd(base, wrap=wrap)
+
+    def listing() -> list[str]:
+        conn = SMBConnection("127.0.0.1", "127.0.0.1", sess_port=server.port, timeout=10)
+        try:
+            conn.login(server.user, server.password)
+            return [f.get_longname() for f in conn.listPath(server.share, "*")]
+        finally:
+            conn.close()
+
+    try:
+        (server.share_dir / "probe.txt").write_text("here")
+        assert "probe.txt" in listing()
+        for name in ("passwd", "shadow", "group"):
+            new = host_etc / f"{name}+"
+            shutil.copy2(host_etc / name, new)
+            os.rename(new, host_etc / name)
+        assert "probe.txt" in listing()
+    finally:
+        server.stop()
+        shutil.rmtree(base, ignore_errors=True)
+        shutil.rmtree(host_etc, ignore_errors=True)

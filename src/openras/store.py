@@ -30,6 +30,12 @@ CREATE TABLE IF NOT EXISTS events (
 """
 
 
+def _own_key(name: str) -> bool:
+    """Whether ``name`` can be its own credential key: a name holding ``|`` (refused for new
+    entries, possible in an older store) could be a phonebook file's key — someone else's."""
+    return "|" not in name
+
+
 class Store:
     def __init__(self, path: str) -> None:
         self.path = path
@@ -89,13 +95,15 @@ class Store:
 
     def delete_entry(self, name: str) -> bool:
         with self.db:
-            self.db.execute("DELETE FROM credentials WHERE entry=?", (name,))
+            if _own_key(name):
+                self.db.execute("DELETE FROM credentials WHERE entry=?", (name,))
             return self.db.execute("DELETE FROM entries WHERE name=?", (name,)).rowcount > 0
 
     def rename_entry(self, old: str, new: str) -> None:
         with self.db:
             self.db.execute("UPDATE entries SET name=? WHERE name=?", (new, old))
-            self.db.execute("UPDATE credentials SET entry=? WHERE entry=?", (new, old))
+            if _own_key(old) and _own_key(new):
+                self.db.execute("UPDATE credentials SET entry=? WHERE entry=?", (new, old))
 
     # -- credentials ----------------------------------------------------------
     def put_credentials(

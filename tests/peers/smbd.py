@@ -2,10 +2,12 @@
 
 The test user. ``smbpasswd -a`` needs a Unix account, and the real /etc must not change.
 So smbpasswd and smbd run inside a private mount namespace (``unshare -m``, as the sshd
-fixture does) where copies of /etc/passwd and /etc/group with one extra user are
-bind-mounted over the real ones. The user's uid (40110) has no entry outside: files it
-writes into the share directory show up with a bare uid. (Using an existing account such as
-``nobody`` was the alternative; it is smbd's guest account, which invites special cases.)
+fixture does) with their own /etc: copies of /etc/passwd and /etc/group with one extra user,
+the rest of the real /etc through symlinks (``peers.private_etc``: a useradd or package install
+replacing the real files during the run cannot detach it). The user's uid (40110) has no entry
+outside: files it writes into the share directory show up with a bare uid. (Using an existing
+account such as ``nobody`` was the alternative; it is smbd's guest account, which invites special
+cases.)
 
 Process handling. smbd is started as the leader of a new session (``setsid``); its
 shutdown signals that process group. Helpers it starts on demand (samba-dcerpcd, rpcd_*)
@@ -32,6 +34,8 @@ from pathlib import Path
 import pytest
 
 from . import require
+from .private_etc import PRIVATE_ETC
+from .private_etc import prepare as prepare_etc
 
 SMBD = shutil.which("smbd") or "/usr/sbin/smbd"
 SMBPASSWD = shutil.which("smbpasswd") or "/usr/bin/smbpasswd"
@@ -170,7 +174,9 @@ def start_smbd(
     password: str = "s3cret-Pw",
     share: str = "data",
     uid: int = 40110,
+    wrap: tuple[str, ...] = (),
 ) -> Smbd:
+    """wrap: a command that execs the rest (e.g. a namespace standing in for the host)."""
     d = base / "smbd"
     for sub in ("private", "lock", "state", "cache", "pid", "ncalrpc", "binddns", "log", "share"):
         (d / sub).mkdir(parents=True, exist_ok=True)
@@ -180,15 +186,17 @@ def start_smbd(
     port = free_port()
     conf = d / "smb.conf"
     conf.write_text(_config(d, port, share, user, share_dir))
-    # passwd/group copies with the test user, bind-mounted inside the namespace only.
+    # passwd/group copies with the test user, in the namespace's own /etc (peers.private_etc:
+    # a useradd or package install replacing the real files cannot detach it).
     passwd = Path("/etc/passwd").read_text()
     group = Path("/etc/group").read_text()
-    (d / "passwd").write_text(passwd + f"{user}:x:{uid}:{uid}:openras test:{d}:/usr/sbin/nologin\n")
-    (d / "group").write_text(group + f"{user}:x:{uid}:\n")
+    account = f"{user}:x:{uid}:{uid}:openras test:{d}:/usr/sbin/nologin\n"
+    prepare_etc(
+        d, {"passwd": (passwd + account, 0o644), "group": (group + f"{user}:x:{uid}:\n", 0o644)}
+    )
     script = (
-        "set -e\n"
-        'mount --bind "$D/passwd" /etc/passwd\n'
-        'mount --bind "$D/group" /etc/group\n'
+        PRIVATE_ETC + "set -e\n"
+        'private_etc "$D"\n'
         'printf "%s\\n%s\\n" "$PW" "$PW" | "$SMBPASSWD" -c "$D/smb.conf" -s -a "$U" >/dev/null\n'
         "unset PW\n"
         'exec "$SMBD" --foreground --no-process-group --debug-stdout --configfile="$D/smb.conf"\n'
@@ -203,7 +211,7 @@ def start_smbd(
     }
     out = open(d / "smbd.out", "wb")
     proc = subprocess.Popen(
-        [UNSHARE, "--mount", "--propagation", "private", "/bin/sh", "-c", script],
+        [*wrap, UNSHARE, "--mount", "--propagation", "private", "/bin/sh", "-c", script],
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=out,

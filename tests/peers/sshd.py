@@ -1,7 +1,8 @@
 """A real OpenSSH sshd on 127.0.0.1, with a test user that exists only inside its mount namespace.
 
-The real /etc is never touched: sshd runs under ``unshare -m`` with copies of
-passwd/shadow/group bind-mounted over the real ones, a tmpfs on /run (for the privilege
+The real /etc is never touched: sshd runs under ``unshare -m`` with its own /etc (copies of
+passwd/shadow/group, the rest of the real /etc through symlinks: ``peers.private_etc``, which a
+useradd or package install during the run cannot detach), a tmpfs on /run (for the privilege
 separation directory /run/sshd) and private btmp/wtmp/lastlog. The listener is our child
 (``unshare`` and ``sh`` both exec), so ``proc.pid`` is the sshd listener's PID.
 """
@@ -20,6 +21,8 @@ from pathlib import Path
 from types import TracebackType
 
 from . import can_unshare_mounts, free_port, have_program, require
+from .private_etc import PRIVATE_ETC
+from .private_etc import prepare as prepare_etc
 from .procs import (
     alive,
     descendants,
@@ -36,10 +39,12 @@ TEST_UID = 40100  # outside the client uids (40001, 40002) so ownership checks s
 TEST_GID = 40100
 
 # Runs inside the new mount namespace; $1 is the test directory. `exec` keeps the PID.
-NAMESPACE_SCRIPT = r"""
+NAMESPACE_SCRIPT = (
+    PRIVATE_ETC
+    + r"""
 set -e
 d="$1"
-for f in passwd shadow group; do mount --bind "$d/etc/$f" "/etc/$f"; done
+private_etc "$d"
 mount -t tmpfs -o mode=0755 openras-sshd-run /run
 mkdir -m 0755 /run/sshd
 for f in btmp wtmp lastlog; do
@@ -47,6 +52,7 @@ for f in btmp wtmp lastlog; do
 done
 exec /usr/sbin/sshd -D -e -f "$d/sshd_config"
 """
+)
 
 CONFIG = """\
 ListenAddress 127.0.0.1:{port}
@@ -114,7 +120,11 @@ class Sshd:
     kill_sessions(), stop_sessions(), cont_sessions(), client_key_for(uid), log(), stop().
     """
 
-    def __init__(self, extra_config: str = "", user: str = TEST_USER) -> None:
+    def __init__(
+        self, extra_config: str = "", user: str = TEST_USER, wrap: tuple[str, ...] = ()
+    ) -> None:
+        # wrap: a command that execs the rest (e.g. a namespace standing in for the host).
+        self.wrap = tuple(wrap)
         self.dir = Path(tempfile.mkdtemp(prefix="openras-sshd-"))
         os.chmod(self.dir, 0o755)  # the test user must traverse it to its home
         self.host = "127.0.0.1"
@@ -140,8 +150,6 @@ class Sshd:
         self.client_pubkey = _keygen(self.client_key, "openras-test-client")
         os.chmod(self.client_key, 0o600)
 
-        etc = self.dir / "etc"
-        etc.mkdir()
         days = int(time.time() // 86400)  # a last-change day of 0 would force a password change
         shell = "/bin/sh"
         real = {f: Path(f"/etc/{f}").read_text() for f in ("passwd", "shadow", "group")}
@@ -150,13 +158,13 @@ class Sshd:
             "shadow": f"{self.user}:{_sha512_crypt(self.password)}:{days}:0:99999:7:::\n",
             "group": f"{self.user}:x:{self.gid}:\n",
         }
+        modes = {"passwd": 0o644, "group": 0o644, "shadow": 0o640}
+        files = {}
         for name, text in real.items():
             if not text.endswith("\n"):
                 text += "\n"
-            (etc / name).write_text(text + lines[name])
-        os.chmod(etc / "passwd", 0o644)
-        os.chmod(etc / "group", 0o644)
-        os.chmod(etc / "shadow", 0o640)
+            files[name] = (text + lines[name], modes[name])
+        prepare_etc(self.dir, files)  # the peer's own /etc (see peers.private_etc)
 
         log = self.dir / "log"
         log.mkdir()
@@ -199,6 +207,7 @@ class Sshd:
             try:
                 self.proc = subprocess.Popen(
                     [
+                        *self.wrap,
                         "unshare",
                         "-m",
                         "--propagation",

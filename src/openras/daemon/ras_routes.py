@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from .. import phonebook
 from ..codes import ErrorCode, RasError
 from ..events import EntryChanged, Event, EventBus, EventKind, NetChanged, encode
-from ..ras.dialing import DialCall, credential_key, dial_request, find_entry
+from ..ras.dialing import DialCall, check_store_name, credential_key, dial_request, find_entry
 from ..ras.manager import ConnectionManager
 from ..ras.records import SAVED_PASSWORD_HANDLE, encode_projection, encode_record
 from ..store import Store
@@ -134,7 +134,7 @@ class RasApi:
 
     async def create_entry(self, request: web.Request) -> web.Response:
         body = await read_json(request, EntryCreate)
-        entry = _entry_from_body(body.name, body.lines, body.properties)
+        entry = _entry_from_body(check_store_name(body.name), body.lines, body.properties)
         if self.store.get_entry(entry.name) is not None:
             raise RasError(ErrorCode.ERROR_ALREADY_ASSIGNED, f"entry {entry.name!r} exists")
         self.store.put_entry(entry.name, peer(request).uid, entry.lines)
@@ -161,6 +161,7 @@ class RasApi:
             new_name, body.lines if body.lines is not None else lines, body.properties
         )
         if new_name != name:
+            check_store_name(new_name)
             if self.store.get_entry(new_name) is not None:
                 raise RasError(ErrorCode.ERROR_ALREADY_ASSIGNED, f"entry {new_name!r} exists")
             self.store.rename_entry(name, new_name)
@@ -181,6 +182,8 @@ class RasApi:
     async def import_phonebook(self, request: web.Request) -> web.Response:
         body = await read_json(request, ImportBody)
         entries = await asyncio.to_thread(phonebook.parse, body.text, "import")
+        for entry in entries:
+            check_store_name(entry.name)
         uid = peer(request).uid
         existing = [e.name for e in entries if self.store.get_entry(e.name) is not None]
         if existing and not body.replace:

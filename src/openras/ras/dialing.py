@@ -39,6 +39,17 @@ def credential_key(entry: str, phonebook_path: str = "") -> str:
     return f"file:{phonebook_path}|{entry}" if phonebook_path else entry
 
 
+def check_store_name(name: str) -> str:
+    """A name for an entry of the daemon's phonebook: it must never equal a phonebook file's
+    credential key (``file:<path>|<entry>``, which always holds a ``|``), or renaming or deleting
+    it would move or erase another user's saved credentials."""
+    if "|" in name:
+        raise RasError(
+            ErrorCode.ERROR_INVALID_PARAMETER, f"invalid entry name {name!r}: '|' is reserved"
+        )
+    return name
+
+
 def find_entry(store: Store, name: str) -> tuple[int, list[tuple[str, str]]]:
     found = store.get_entry(name)
     if found is None:

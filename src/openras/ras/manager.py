@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..codes import RASCS, ErrorCode, RasError, error_name, state_name
-from ..codes.states import RASCF_OwnerKnown, RASCF_OwnerMatch
+from ..codes.states import RASCF_AllUsers, RASCF_OwnerKnown, RASCF_OwnerMatch
 from ..context import DaemonContext
 from ..events.types import ConnectionEvent, Notify, Phase
 from ..phonebook import Entry
@@ -30,6 +30,7 @@ from .records import (
     Projection,
     encode_record,
 )
+from .sharing import check_join, ends_link, for_all_users
 from .transitions import EVENTS, Trigger, next_phase
 
 TEARDOWN_TIMEOUT = 15.0
@@ -178,6 +179,9 @@ class ConnectionManager:
         existing = self._by_key.get((req.phonebook, req.entry_name))
         if existing is not None:
             if existing.phase is Phase.CONNECTED:
+                await check_join(existing, req.uid, req.params)
+                if existing.phase is not Phase.CONNECTED:  # hung up while the key was read
+                    raise RasError(ErrorCode.ERROR_NO_CONNECTION, f"{req.entry_name} ended")
                 existing.refs.append(Reference(req.uid, ProcessRef.of(req.pid)))
                 joined = self._fire(existing, Trigger.JOIN, joined_uid=req.uid)
                 assert joined is not None
@@ -208,6 +212,7 @@ class ConnectionManager:
             log=self.ctx.log.getChild(f"h{handle}"),
             options=dict(self.ctx.config.devices.get(kind, {})),
             state_dir=self.ctx.paths.state,
+            holders=lambda: [r.uid for r in conn.refs],
         )
         conn = Connection(
             handle=handle,
@@ -340,20 +345,16 @@ class ConnectionManager:
         self._authorize(conn, uid)
         if conn.phase is Phase.HANGING_UP:
             return HangupStarted(handle, 0, self.ctx.events.last_seq)
-        if conn.refs:
-            ref = (
-                next(
-                    (r for r in conn.refs if r.uid == uid and r.process and r.process.pid == pid),
-                    None,
-                )
-                or next((r for r in conn.refs if r.uid == uid), None)
-                or conn.refs[-1]
-            )
+        ref = next(
+            (r for r in conn.refs if r.uid == uid and r.process and r.process.pid == pid), None
+        ) or next((r for r in conn.refs if r.uid == uid), None)
+        if ref is not None:
             conn.refs.remove(ref)
-        if conn.refs and conn.phase is Phase.CONNECTED:
+        if conn.phase is Phase.CONNECTED and not ends_link(conn, uid, ref is not None):
             left = self._fire(conn, Trigger.LEAVE, left_uid=uid)
             assert left is not None
             return HangupStarted(handle, len(conn.refs), left.seq)
+        conn.refs.clear()  # the owner's or root's hang-up ends the link for every holder
         started = self._begin_teardown(conn, "hang-up")
         return HangupStarted(handle, 0, started.seq if started else self.ctx.events.last_seq)
 
@@ -466,7 +467,11 @@ class ConnectionManager:
     @staticmethod
     def flags_for(conn: Connection, uid: int) -> int:
         # RASCONN dwFlags: the owner is always known here (SO_PEERCRED).
-        return RASCF_OwnerKnown | (RASCF_OwnerMatch if conn.owner_uid == uid else 0)
+        return (
+            RASCF_OwnerKnown
+            | (RASCF_OwnerMatch if conn.owner_uid == uid else 0)
+            | (RASCF_AllUsers if for_all_users(conn) else 0)
+        )
 
     def projection(self, handle: int, kind: int) -> Projection:
         conn = self.get(handle)

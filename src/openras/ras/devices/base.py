@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -22,6 +22,10 @@ from ...codes import RASCS, ErrorCode, RasError
 from ...phonebook import Entry
 from ...users import is_privileged
 from ..records import LinkStatus, Projection
+
+# Files an entry names are read as the dialing user would (re-exported for the devices).
+from ..userfiles import MAX_USER_FILE as MAX_USER_FILE
+from ..userfiles import read_user_file as read_user_file
 
 
 @dataclass
@@ -49,6 +53,12 @@ class DialContext:
     options: dict[str, Any] = field(default_factory=dict)
     # The daemon's state directory (resolver files of links live under it).
     state_dir: Path = field(default_factory=lambda: Path("/var/lib/openras"))
+    # Uids holding a reference to the link besides its owner (joined dials of an AllUsers entry).
+    holders: Callable[[], Collection[int]] = field(default_factory=lambda: lambda: ())
+
+    def may_use(self, uid: int) -> bool:
+        """Whether ``uid`` may send traffic over the link (its SOCKS listener, say)."""
+        return uid == self.owner_uid or is_privileged(uid) or uid in self.holders()
 
     @property
     def phone_number(self) -> str:
@@ -119,67 +129,3 @@ def entry_number(
         what = "negative" if minimum == 0 else f"below {minimum:g}"
         raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{key}={value!r} is {what}")
     return number
-
-
-MAX_USER_FILE = 256 * 1024
-
-
-def _may_traverse(directory: str, uid: int) -> bool:
-    """Could ``uid`` reach into every directory above a file? (owner/other bits: conservative)."""
-    import os
-    import stat
-
-    path = os.path.abspath(directory)
-    while True:
-        st = os.stat(path)
-        bit = stat.S_IXUSR if st.st_uid == uid else stat.S_IXOTH
-        if not st.st_mode & bit:
-            return False
-        if path == "/":
-            return True
-        path = os.path.dirname(path)
-
-
-def read_user_file(path: str, uid: int, what: str, private: bool = False) -> bytes:
-    """Read a file an entry names, as far as the dialing user could read it themselves.
-
-    The daemon may run as root for every local user: without these checks an entry could make it
-    read another user's key. The checks are made on the open descriptor (O_NOFOLLOW), so the file
-    cannot be swapped between check and read; ``private`` files (keys) must be owned by the user.
-    Blocking: call it in a thread.
-    """
-    import os
-    import stat
-
-    if not path:
-        raise RasError(ErrorCode.ERROR_CORRUPT_PHONEBOOK, f"{what} is not set")
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as exc:
-        raise RasError(
-            ErrorCode.ERROR_CANNOT_OPEN_PHONEBOOK, f"{what} {path}: {exc.strerror}"
-        ) from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise RasError(
-                ErrorCode.ERROR_CANNOT_OPEN_PHONEBOOK, f"{what} {path}: not a regular file"
-            )
-        if st.st_size > MAX_USER_FILE:
-            raise RasError(
-                ErrorCode.ERROR_CANNOT_LOAD_PHONEBOOK,
-                f"{what} {path}: larger than {MAX_USER_FILE} bytes",
-            )
-        if not is_privileged(uid):
-            if private and st.st_uid != uid:
-                raise RasError(
-                    ErrorCode.ERROR_ACCESS_DENIED, f"{what} {path} is not owned by uid {uid}"
-                )
-            readable = st.st_mode & (stat.S_IRUSR if st.st_uid == uid else stat.S_IROTH)
-            if not readable or not _may_traverse(os.path.dirname(path), uid):
-                raise RasError(
-                    ErrorCode.ERROR_ACCESS_DENIED, f"{what} {path} is not readable by uid {uid}"
-                )
-        return os.read(fd, MAX_USER_FILE + 1)
-    finally:
-        os.close(fd)

@@ -58,6 +58,7 @@ from ..link import openvpn_mgmt as mgmt
 from ..link.openvpn_config import ConfigRefused, PreparedConfig, prepare
 from ..link.resolv import remove_resolv, write_resolv
 from ..records import LinkStatus, PppIpProjection, Projection, Scalar
+from ..userfiles import resolve_user_path
 from .base import Device, DialContext, default_route, entry_number, read_user_file
 
 VERIFY_ERROR = re.compile(r"VERIFY (?:\w+ )?ERROR|certificate verify failed")
@@ -228,9 +229,12 @@ class OpenVpnDevice(Device):
     def _prepare(self) -> PreparedConfig:
         """Read and rewrite the entry's config as the dialing user (blocking: runs in a thread)."""
         ctx = self.ctx
-        path = ctx.entry.get("OpenVpnConfig") or ""
+        # Relative to the dialing user's home, never the daemon's working directory.
+        path = resolve_user_path(
+            ctx.entry.get("OpenVpnConfig") or "", ctx.owner_uid, "OpenVpnConfig"
+        )
         text = read_user_file(path, ctx.owner_uid, "OpenVpnConfig").decode("utf-8", "replace")
-        base = os.path.dirname(os.path.abspath(path))
+        base = os.path.dirname(path)
         privileged = is_privileged(ctx.owner_uid)
         default_ok, self.route_note = default_route(ctx)
         if self.route_note:

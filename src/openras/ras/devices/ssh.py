@@ -20,6 +20,7 @@ from ...users import login_name
 from ..records import LinkStatus, PppIpProjection, Projection, SocksProjection
 from .base import Device, DialContext, entry_number, read_user_file
 from .net import tcp_connect
+from .socks_guard import open_guarded_socks
 
 DEFAULT_PORT = 22
 
@@ -205,7 +206,10 @@ class SshDevice(Device):
         self.server_addr = self.conn.get_extra_info("peername")[0]
         self.local_addr = self.conn.get_extra_info("sockname")[0]
         try:
-            self.listener = await self.conn.forward_socks("127.0.0.1", socks_port)
+            # Only the link's users get through (the peer's uid, from /proc/net/tcp).
+            self.listener = await open_guarded_socks(
+                self.conn, "127.0.0.1", socks_port, ctx.may_use, ctx.log
+            )
         except OSError as exc:
             raise RasError(
                 ErrorCode.ERROR_PORT_ALREADY_OPEN, f"SOCKS port {socks_port}: {exc.strerror}"

@@ -1,0 +1,135 @@
+"""A SOCKS listener on loopback that carries only the users allowed on its link.
+
+TCP has no SO_PEERCRED, but on loopback both ends of a connection are sockets of this machine
+(and of the daemon's network namespace): the client's end is listed in ``/proc/net/tcp`` (or
+``tcp6``) with the uid that created it. Each accepted connection is held (reading paused) until
+that uid is found and admitted; anything else is closed before a byte of SOCKS is read. Users'
+tools keep working unchanged (``curl --socks5 127.0.0.1:PORT``, browsers, git).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import struct
+from collections.abc import Callable
+from typing import Any
+
+import asyncssh
+from asyncssh.listener import create_tcp_local_listener
+from asyncssh.socks import SSHSOCKSForwarder
+
+TCP_TABLES = ("/proc/net/tcp", "/proc/net/tcp6")
+Address = tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, int]
+
+
+def _address(field: str) -> Address:
+    """``0100007F:1F90`` (32-bit words in host byte order) → (127.0.0.1, 8080)."""
+    host, port = field.split(":")
+    words = [int(host[i : i + 8], 16) for i in range(0, len(host), 8)]
+    raw = b"".join(struct.pack("=I", w) for w in words)
+    ip = ipaddress.ip_address(raw)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped, int(port, 16)
+    return ip, int(port, 16)
+
+
+def _normal(host: str, port: int) -> Address:
+    ip = ipaddress.ip_address(host.split("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped, port
+    return ip, port
+
+
+def loopback_peer_uid(peer: tuple[str, int], local: tuple[str, int]) -> int | None:
+    """The uid owning the socket at ``peer`` connected to our ``local`` end, or None.
+
+    Blocking (reads /proc): call it in a thread."""
+    want_local, want_remote = _normal(*peer), _normal(*local)
+    for table in TCP_TABLES:
+        try:
+            with open(table, encoding="ascii") as lines:
+                next(lines, None)  # header
+                for line in lines:
+                    fields = line.split()
+                    if len(fields) < 8:
+                        continue
+                    if _address(fields[1]) == want_local and _address(fields[2]) == want_remote:
+                        return int(fields[7])
+        except OSError:
+            continue
+    return None
+
+
+class _GuardedForwarder(SSHSOCKSForwarder):
+    """asyncssh's SOCKS forwarder, paused at accept until the peer's uid is admitted."""
+
+    def __init__(
+        self,
+        conn: asyncssh.SSHClientConnection,
+        coro: Any,
+        admit: Callable[[int], bool],
+        log: logging.Logger,
+        tasks: set[asyncio.Task[None]],
+    ) -> None:
+        super().__init__(conn, coro)
+        self._admit = admit
+        self._log = log
+        self._tasks = tasks
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        assert isinstance(transport, asyncio.Transport)
+        transport.pause_reading()  # nothing is read before the peer is known
+        task = asyncio.get_running_loop().create_task(self._check(transport))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _check(self, transport: asyncio.Transport) -> None:
+        peer = transport.get_extra_info("peername")
+        local = transport.get_extra_info("sockname")
+        uid = None
+        if peer and local:
+            uid = await asyncio.to_thread(loopback_peer_uid, peer[:2], local[:2])
+        if transport.is_closing():
+            return
+        if uid is not None and self._admit(uid):
+            transport.resume_reading()
+            return
+        self._log.warning(
+            "SOCKS connection from %s:%s refused: uid %s may not use this link",
+            peer[0] if peer else "?",
+            peer[1] if peer else "?",
+            "unknown" if uid is None else uid,
+        )
+        transport.abort()
+
+
+async def open_guarded_socks(
+    conn: asyncssh.SSHClientConnection,
+    host: str,
+    port: int,
+    admit: Callable[[int], bool],
+    log: logging.Logger,
+) -> asyncssh.SSHListener:
+    """``conn.forward_socks(host, port)``, admitting only the uids ``admit`` accepts.
+
+    The listener is closed by its owner (the SSH device's hang-up)."""
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def tunnel(
+        session_factory: Any, dest_host: str, dest_port: int, orig_host: str, orig_port: int
+    ) -> Any:
+        return await conn.create_connection(
+            session_factory, dest_host, dest_port, orig_host, orig_port
+        )
+
+    def factory() -> asyncio.BaseProtocol:
+        return _GuardedForwarder(conn, tunnel, admit, log, tasks)
+
+    loop = asyncio.get_running_loop()
+    return await create_tcp_local_listener(conn, loop, factory, host, port)
+
+
+__all__ = ["loopback_peer_uid", "open_guarded_socks"]
