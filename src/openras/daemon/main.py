@@ -64,7 +64,7 @@ async def serve(paths: Paths) -> int:
     if mpr is not None:
         await mpr.start()
         extra = mpr.routes()
-    app = build_app(ctx, manager, extra)
+    app = build_app(ctx, manager, extra, mpr)
     # No handler cancellation: a client that drops its socket must not abort a hang-up or a mapping
     # halfway. Event streams notice a gone client at their next write (keep-alive every 15 s).
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
