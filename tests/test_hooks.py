@@ -154,6 +154,26 @@ def test_down_runs_after_the_server_kills_the_session(lab: Any, sshd: Any) -> No
     assert [e["stage"] for e in hook_events(lab.daemon, handle)] == ["pre-up", "up", "down"]
 
 
+def test_down_runs_before_a_redial_and_up_after_it(lab: Any, sshd: Any) -> None:
+    lab, out = lab()
+    ssh_entry(
+        lab.daemon, sshd, "office", RedialOnLinkFailure="1", RedialSeconds="1", RedialAttempts="3"
+    )
+    handle, _ = lab.dial("office")
+    wait_for(lambda: hook_events(lab.daemon, handle, "up"))
+    sshd.kill_sessions()
+    wait_for(lambda: len(hook_events(lab.daemon, handle, "up")) == 2, timeout=40)
+    stages = [e["stage"] for e in hook_events(lab.daemon, handle)]
+    assert stages == ["pre-up", "up", "down", "pre-up", "up"]
+    kinds = [e["kind"] for e in events_of(lab.daemon, handle)]
+    # down ran for the lost link before the redial's hooks (the redial event precedes both).
+    assert "redial" in kinds
+    assert read_env(out / f"down.office.{handle}.env")["OPENRAS_ERROR"] in ("629", "829")
+    lab.hangup(handle)
+    wait_for(lambda: len(hook_events(lab.daemon, handle, "down")) == 2)  # down follows release
+    assert [e["stage"] for e in hook_events(lab.daemon, handle)][-2:] == ["pre-down", "down"]
+
+
 def test_down_runs_for_a_link_a_killed_daemon_left_behind(lab: Any, sshd: Any) -> None:
     lab, out = lab()
     ssh_entry(lab.daemon, sshd, "office")

@@ -83,13 +83,19 @@ class HookResult:
         )
 
 
+@dataclass(frozen=True)
+class _Job:
+    stage: HookStage
+    env: dict[str, str]
+    future: asyncio.Future[HookResult]
+    after: asyncio.Future[Any] | None  # e.g. the teardown a ``down`` must follow
+
+
 @dataclass
 class _Queue:
     """One connection's hooks, in order."""
 
-    jobs: asyncio.Queue[tuple[HookStage, dict[str, str], asyncio.Future[HookResult]]] = field(
-        default_factory=asyncio.Queue
-    )
+    jobs: asyncio.Queue[_Job] = field(default_factory=asyncio.Queue)
     worker: asyncio.Task[None] | None = None
 
 
@@ -164,12 +170,22 @@ class HookRunner:
         # and addresses the link had, after the device has let them go.
         self._up_env: dict[int, dict[str, str]] = {}
 
-    def submit(self, stage: HookStage, record: ConnectionRecord) -> asyncio.Future[HookResult]:
-        """Queue ``stage``'s hooks for the connection; the future gives their results."""
+    def submit(
+        self,
+        stage: HookStage,
+        record: ConnectionRecord,
+        after: asyncio.Future[Any] | None = None,
+    ) -> asyncio.Future[HookResult]:
+        """Queue ``stage``'s hooks for the connection; the future gives their results.
+
+        The place in the queue is taken now; with ``after`` the hooks wait for it to finish
+        (a ``down`` after the link's teardown, still ahead of a redial's ``pre-up``)."""
         env = environment(stage, record)
         handle = record.handle
         if stage is HookStage.UP or stage is HookStage.PRE_UP:
             self._up_env[handle] = env
+        elif stage is HookStage.DIAL_FAILED:
+            self._up_env.pop(handle, None)  # a refused pre-up: no down will follow
         elif stage is HookStage.DOWN:
             before = self._up_env.pop(handle, {})
             for key in (
@@ -187,7 +203,7 @@ class HookRunner:
         queue = self._queues.get(handle)
         if queue is None:
             queue = self._queues[handle] = _Queue()
-        queue.jobs.put_nowait((stage, env, future))
+        queue.jobs.put_nowait(_Job(stage, env, future, after))
         if queue.worker is None or queue.worker.done():
             queue.worker = asyncio.create_task(self._work(handle, queue))
         return future
@@ -197,9 +213,12 @@ class HookRunner:
 
     async def _work(self, handle: int, queue: _Queue) -> None:
         while not queue.jobs.empty():
-            stage, env, future = queue.jobs.get_nowait()
+            job = queue.jobs.get_nowait()
+            stage, future = job.stage, job.future
             try:
-                result = await self._run_stage(handle, stage, env)
+                if job.after is not None:
+                    await asyncio.wait([job.after])  # its outcome is not ours to report
+                result = await self._run_stage(handle, stage, job.env)
             except Exception as exc:  # a bug here must not stop the connection's queue
                 self.log.exception("hooks %s of handle %d", stage.value, handle)
                 if not future.done():

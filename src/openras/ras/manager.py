@@ -300,7 +300,9 @@ class ConnectionManager:
             error_name(code),
             detail,
         )
-        self._spawn(self._down_after(conn, self._release_device(conn, conn.device)))
+        record = conn.record()
+        release = self._spawn(self._release_device(conn, conn.device))
+        self.hooks.submit(HookStage.DOWN, record, after=release)
         if conn.entry.get_int("RedialOnLinkFailure", 0) == 1:
             conn.redial_task = self._spawn(self._redial(conn))
 
@@ -329,12 +331,6 @@ class ConnectionManager:
                 return
             # Back to the lost-link state so a later attempt (or the reaper) sees it.
             conn.state = RASCS.Disconnected
-
-    async def _down_after(self, conn: Connection, teardown: Coroutine[Any, Any, None]) -> None:
-        """A connected link went away (dropped, failed, before a redial): ``down`` after it."""
-        record = conn.record()
-        await teardown
-        self.hooks.submit(HookStage.DOWN, record)
 
     async def _release_device(self, conn: Connection, device: Device) -> None:
         try:
