@@ -206,7 +206,9 @@ def test_pre_up_exiting_1_fails_the_dial(lab: Any, sshd: Any) -> None:
     lab.hangup(handle)
 
 
-def test_an_insecure_hook_is_skipped_and_reported(lab: Any, sshd: Any) -> None:
+def test_an_insecure_hook_is_skipped_and_reported(
+    lab: Any, sshd: Any, client_uids: tuple[int, int]
+) -> None:
     marker = "insecure-ran"
     lab, out = lab()
     script = lab.daemon.home / "hooks" / "up.d" / "40-insecure"
@@ -226,4 +228,13 @@ def test_an_insecure_hook_is_skipped_and_reported(lab: Any, sshd: Any) -> None:
     ]
     assert "writable" in up[0]["detail"] and up[0]["exit_status"] is None
     assert not (out / marker).exists()
+    # Hook diagnostics (paths, stderr) are the administrator's, like notifyee reports.
+    kinds = lab.daemon.python_json(
+        "import json; from openras.client import Client\n"
+        "with Client(autostart=False) as c:\n"
+        "    log = c.call('GET', '/v1/events/log', params={'since': 0, 'limit': 1000})\n"
+        "print(json.dumps([e['kind'] for e in log]))",
+        uid=client_uids[0],
+    )
+    assert "state" in kinds and "hook" not in kinds
     lab.hangup(handle)
