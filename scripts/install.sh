@@ -27,6 +27,9 @@ PACKAGES=(
     fuse3 libfuse3-3 iproute2 util-linux procps psmisc sqlite3 openssl
     # Clients the tests and the demo use through the links (curl --socks5)
     curl ca-certificates
+    # systemd-socket-activate and systemd-analyze (socket activation and unit tests), promtool
+    # (checks the shipped alerting rules)
+    systemd prometheus
 )
 
 export DEBIAN_FRONTEND=noninteractive

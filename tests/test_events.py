@@ -124,6 +124,9 @@ def test_every_kind_round_trips_through_json(tmp_path) -> None:
     from openras.events import (
         EntryChanged,
         HangupStarted,
+        HookOutcome,
+        HookRan,
+        HookStage,
         NetChanged,
         Notify,
         NotifyeeReport,
@@ -157,6 +160,16 @@ def test_every_kind_round_trips_through_json(tmp_path) -> None:
             action="connected", uid=1, local_name="Z:", remote_name=r"\\s\x", provider="smb"
         ),
         NotifyeeReport(notifyee="n", path="/p", operation="add", phase="pre", error="boom"),
+        HookRan(
+            handle=3,
+            entry="e",
+            stage=HookStage.PRE_DOWN,
+            hook="10-x",
+            path="/h/pre-down.d/10-x",
+            outcome=HookOutcome.TIMED_OUT,
+            exit_status=-9,
+            duration=2.5,
+        ),
         Overflow(seq=4, resume_from=4),
     ]
     import json

@@ -215,6 +215,18 @@ def cmd_net(args: argparse.Namespace) -> int:
     return net_main(args.rest)
 
 
+def cmd_install_service(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..daemon.systemd import install_units
+
+    for path in install_units(Path(args.prefix) if args.prefix else None, args.exec_start):
+        print(f"wrote {path}")
+    if not args.prefix:
+        print("now: systemctl enable --now openras.socket")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="openras", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -262,6 +274,10 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--notify")
     m.add_argument("--json", action="store_true")
     m.set_defaults(func=cmd_monitor)
+    i = sub.add_parser("install-service", help=_("install the systemd units (socket activation)"))
+    i.add_argument("--prefix", help=_("write under PREFIX/etc/systemd/system instead of /etc"))
+    i.add_argument("--exec-start", help=_("the daemon command (default: this interpreter)"))
+    i.set_defaults(func=cmd_install_service)
     n = sub.add_parser("net", help=_("net use: map network resources"), add_help=False)
     n.add_argument("rest", nargs=argparse.REMAINDER)
     n.set_defaults(func=cmd_net)

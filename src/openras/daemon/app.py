@@ -9,10 +9,9 @@ from aiohttp import web
 from .. import __version__
 from ..codes import ErrorCode, RasError
 from ..context import DaemonContext
-from ..ras.connection import Phase
 from ..ras.manager import ConnectionManager
 from ..users import is_privileged
-from . import openapi
+from . import metrics, openapi
 from .http import errors_middleware, peer
 from .ras_routes import RasApi
 from .routes import Handler, Route
@@ -48,7 +47,7 @@ def _aiohttp_path(route: Route) -> str:
 
 
 def build_app(
-    ctx: DaemonContext, manager: ConnectionManager, extra_routes: list[Route]
+    ctx: DaemonContext, manager: ConnectionManager, extra_routes: list[Route], mpr: Any = None
 ) -> web.Application:
     app = web.Application(
         middlewares=[errors_middleware, _access_middleware(ctx)], client_max_size=MAX_BODY
@@ -73,26 +72,10 @@ def build_app(
             }
         )
 
-    async def metrics(request: web.Request) -> web.Response:
-        lines = ["# TYPE openras_connections gauge"]
-        for phase in Phase:
-            n = sum(1 for c in manager.conns.values() if c.phase is phase)
-            lines.append(f'openras_connections{{phase="{phase.value}"}} {n}')
-        for name, value in manager.stats.items():
-            lines.append(f"# TYPE openras_{name}_total counter")
-            lines.append(f"openras_{name}_total {value}")
-        lines += [
-            "# TYPE openras_event_seq gauge",
-            f"openras_event_seq {ctx.events.last_seq}",
-            "# TYPE openras_event_subscribers gauge",
-            f"openras_event_subscribers {ctx.events.subscribers}",
-        ]
-        return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
-
     for route in routes:
         app.router.add_route(route.method, _aiohttp_path(route), route.handler)
     for path in ("/openapi.json", "/v1/openapi.json"):
         app.router.add_get(path, get_openapi)
     app.router.add_get("/v1/health", health)
-    app.router.add_get("/metrics", metrics)
+    metrics.install(app, ctx, manager, mpr)
     return app

@@ -25,6 +25,7 @@ from ..ras.devices import device_key, registry
 from ..ras.devices import shutdown as shutdown_devices
 from ..ras.manager import ConnectionManager
 from ..store import Store
+from . import systemd
 from .app import build_app
 
 log = logging.getLogger("openras")
@@ -48,6 +49,7 @@ def _mpr_service(ctx: DaemonContext) -> Any | None:
 
 
 async def serve(paths: Paths) -> int:
+    notifier = systemd.Notifier()
     cfg = config_mod.load(paths.config_file)
     store = Store(str(paths.database))
     events = EventBus(store, cfg.replay_events, cfg.subscriber_queue, cfg.log_events)
@@ -62,16 +64,12 @@ async def serve(paths: Paths) -> int:
     if mpr is not None:
         await mpr.start()
         extra = mpr.routes()
-    app = build_app(ctx, manager, extra)
+    app = build_app(ctx, manager, extra, mpr)
     # No handler cancellation: a client that drops its socket must not abort a hang-up or a mapping
     # halfway. Event streams notice a gone client at their next write (keep-alive every 15 s).
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(paths.socket)
-    site = web.UnixSite(runner, str(paths.socket))
-    await site.start()
-    os.chmod(paths.socket, 0o666 if cfg.allow_users else 0o600)
+    _, activated = await systemd.api_site(runner, paths.socket, 0o666 if cfg.allow_users else 0o600)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -79,16 +77,19 @@ async def serve(paths: Paths) -> int:
     events.publish(DaemonChanged(action="ready", pid=os.getpid()))
     log.info("openras daemon %d listening on %s", os.getpid(), paths.socket)
     print(f"openras daemon ready on {paths.socket}", flush=True)
+    notifier.ready(f"serving on {paths.socket}, {len(manager.conns)} connection(s)")
     await stop.wait()
     log.info("shutting down: hanging up %d connection(s)", len(manager.conns))
     events.publish(DaemonChanged(action="stopping", pid=os.getpid()))
+    notifier.stopping(f"hanging up {len(manager.conns)} connection(s)")
     await manager.stop()
     await shutdown_devices()
     if mpr is not None:
         await mpr.stop()
     events.close_all()
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(paths.socket)
+    if not activated:  # a handed-in socket is systemd's to keep for the next activation
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(paths.socket)
     await runner.cleanup()
     store.close()
     return 0
@@ -98,7 +99,7 @@ def run(home: str | None = None, verbose: bool = False) -> int:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         stream=sys.stderr,
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        format=systemd.log_format(),
     )
     logging.getLogger("asyncssh").setLevel(logging.WARNING)
     paths = resolve(home)

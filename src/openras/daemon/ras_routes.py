@@ -269,12 +269,12 @@ class RasApi:
     # -- events ------------------------------------------------------------------------------
     def _visible(self, event: Event, uid: int) -> bool:
         """RAS events are everyone's (any user may enumerate connections); a user's network
-        mappings are theirs alone; notifyee diagnostics are the administrator's."""
+        mappings are theirs alone; notifyee and hook diagnostics are the administrator's."""
         if is_privileged(uid):
             return True
         if isinstance(event, NetChanged):
             return event.uid == uid
-        return event.kind is not EventKind.NOTIFYEE
+        return event.kind not in (EventKind.NOTIFYEE, EventKind.HOOK)
 
     def _predicate(self, request: web.Request) -> Any:
         uid = peer(request).uid

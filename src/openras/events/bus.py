@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
@@ -40,6 +41,7 @@ class Subscription:
         if self.closed or (self._predicate is not None and not self._predicate(item[0])):
             return
         if len(self._queue) >= self._limit:
+            self._bus.cut_offs += 1
             self._cut_off()
         else:
             self._queue.append(item)
@@ -94,6 +96,8 @@ class EventBus:
         self._queue_size = max(queue_size, 1)
         self._log_keep = log_keep
         self._since_trim = 0
+        self._observers: list[Callable[[Event], None]] = []
+        self.cut_offs = 0  # subscribers cut off for lagging behind
 
     @property
     def last_seq(self) -> int:
@@ -113,7 +117,16 @@ class EventBus:
         self._ring.append(item)
         for sub in list(self._subs):
             sub._offer(item)
+        for observer in self._observers:
+            try:
+                observer(event)
+            except Exception:  # an observer's bug must not lose the event for the others
+                logging.getLogger("openras.events").exception("event observer failed")
         return event
+
+    def observe(self, observer: Callable[[Event], None]) -> None:
+        """Call ``observer`` with every event published from now on (in-process, e.g. metrics)."""
+        self._observers.append(observer)
 
     def subscribe(
         self,

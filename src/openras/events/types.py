@@ -25,6 +25,7 @@ class EventKind(StrEnum):
     NET = "net"  # an MPR connection was made, cancelled, forgotten or restored
     NOTIFYEE = "notifyee"  # an MPR notifyee was skipped or failed
     DAEMON = "daemon"  # the daemon is starting, ready or stopping
+    HOOK = "hook"  # a per-connection hook ran, timed out or was skipped
     OVERFLOW = "overflow"  # the stream was cut off: resume from ``resume_from``
 
 
@@ -43,6 +44,23 @@ class Phase(StrEnum):
     FAILED = "failed"  # the dial failed or the link was lost: listed with its error until hung up
     HANGING_UP = "hanging_up"  # teardown under way: status still answers
     RELEASED = "released"  # gone: status answers ERROR_INVALID_HANDLE
+
+
+class HookStage(StrEnum):
+    """When a per-connection hook runs (the name of its directory, ``hooks/<stage>.d``)."""
+
+    PRE_UP = "pre-up"  # before Connected is announced; a failure fails the dial
+    UP = "up"
+    PRE_DOWN = "pre-down"  # before a hang-up tears a connected link down
+    DOWN = "down"  # after a connected link went away, however it went
+    DIAL_FAILED = "dial-failed"
+
+
+class HookOutcome(StrEnum):
+    OK = "ok"  # exit status 0
+    FAILED = "failed"  # a non-zero exit status, or killed by a signal
+    TIMED_OUT = "timed_out"  # killed after the time-out
+    SKIPPED = "skipped"  # insecure (owner, mode) or could not be started
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -140,6 +158,20 @@ class DaemonChanged(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class HookRan(Event):
+    kind: ClassVar[EventKind] = EventKind.HOOK
+    handle: int
+    entry: str
+    stage: HookStage
+    hook: str  # the file's name in its stage directory
+    path: str
+    outcome: HookOutcome
+    exit_status: int | None = None  # negative: killed by that signal
+    duration: float = 0.0  # seconds
+    detail: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
 class Overflow(Event):
     kind: ClassVar[EventKind] = EventKind.OVERFLOW
     resume_from: int
@@ -158,6 +190,7 @@ EVENT_TYPES: dict[EventKind, type[Event]] = {
         NetChanged,
         NotifyeeReport,
         DaemonChanged,
+        HookRan,
         Overflow,
     )
 }
@@ -196,6 +229,9 @@ def decode(data: dict[str, Any]) -> Event | None:
         kwargs["phase"] = Phase(kwargs["phase"])
         if kwargs.get("notify"):
             kwargs["notify"] = Notify(kwargs["notify"])
+    if cls is HookRan:
+        kwargs["stage"] = HookStage(kwargs["stage"])
+        kwargs["outcome"] = HookOutcome(kwargs["outcome"])
     if "names" in kwargs:
         kwargs["names"] = tuple(kwargs["names"])
     return cls(**kwargs)
@@ -225,6 +261,9 @@ __all__ = [
     "Event",
     "EventKind",
     "HangupStarted",
+    "HookOutcome",
+    "HookRan",
+    "HookStage",
     "NetChanged",
     "Notify",
     "NotifyeeReport",

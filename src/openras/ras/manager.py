@@ -8,6 +8,7 @@ marks the events that RasConnectionNotification reports (connection, disconnecti
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -16,11 +17,12 @@ from typing import Any
 from ..codes import RASCS, ErrorCode, RasError, error_name, state_name
 from ..codes.states import RASCF_AllUsers, RASCF_OwnerKnown, RASCF_OwnerMatch
 from ..context import DaemonContext
-from ..events.types import ConnectionEvent, Notify, Phase
+from ..events.types import ConnectionEvent, HookStage, Notify, Phase
 from ..phonebook import Entry
 from ..users import is_privileged
 from .connection import Connection, Reference
 from .devices.base import Device, DialContext, DialParams
+from .hooks import HookRunner, HookSettings, refusal
 from .processes import ProcessRef
 from .records import (
     ConnectionRecord,
@@ -28,6 +30,7 @@ from .records import (
     HangupStarted,
     LinkStatus,
     Projection,
+    decode_status,
     encode_record,
 )
 from .sharing import check_join, ends_link, for_all_users
@@ -86,6 +89,9 @@ class ConnectionManager:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._reaper: asyncio.Task[None] | None = None
         self.stats = {"dials": 0, "connected": 0, "failed": 0, "link_lost": 0, "released": 0}
+        self.hooks = HookRunner(
+            HookSettings.from_config(ctx.config.raw, ctx.paths.config), ctx.events, ctx.uid, ctx.log
+        )
 
     # -- lifecycle of the manager ------------------------------------------------
     async def start(self) -> None:
@@ -104,6 +110,7 @@ class ConnectionManager:
             self._begin_teardown(conn, "daemon shutting down")
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=TEARDOWN_TIMEOUT + 1)
+        await self.hooks.stop(self.hooks.settings.timeout + 1)
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.create_task(coro)
@@ -244,10 +251,17 @@ class ConnectionManager:
             self._fail(conn, ErrorCode.ERROR_UNKNOWN, f"{type(exc).__name__}: {exc}")
             return
         if conn.phase is Phase.DIALING:
+            # pre-up: before Connected is announced; a failing hook fails the dial.
+            refused = refusal(await self.hooks.run(HookStage.PRE_UP, conn.record()))
+            if refused is not None:
+                self._fail(conn, refused.code, refused.detail)
+                return
+        if conn.phase is Phase.DIALING:
             conn.was_connected = True
             conn.connected_at = time.time()
             self.stats["connected"] += 1
-        self._fire(conn, Trigger.SUCCEEDED, state=RASCS.Connected, notify=Notify.CONNECTION)
+        if self._fire(conn, Trigger.SUCCEEDED, state=RASCS.Connected, notify=Notify.CONNECTION):
+            self.hooks.submit(HookStage.UP, conn.record())
 
     def _progress(self, conn: Connection, state: RASCS) -> None:
         self._fire(conn, Trigger.PROGRESS, state=RASCS(state))
@@ -267,6 +281,7 @@ class ConnectionManager:
         )
         # Free the link's resources now; the handle stays listed with its error until hung up.
         self._spawn(self._release_device(conn, conn.device))
+        self.hooks.submit(HookStage.DIAL_FAILED, conn.record())
 
     def _link_lost(self, conn: Connection, code: int, detail: str) -> None:
         if (
@@ -290,7 +305,9 @@ class ConnectionManager:
             error_name(code),
             detail,
         )
-        self._spawn(self._release_device(conn, conn.device))
+        record = conn.record()
+        release = self._spawn(self._release_device(conn, conn.device))
+        self.hooks.submit(HookStage.DOWN, record, after=release)
         if conn.entry.get_int("RedialOnLinkFailure", 0) == 1:
             conn.redial_task = self._spawn(self._redial(conn))
 
@@ -371,8 +388,16 @@ class ConnectionManager:
         if conn.task is not None and not conn.task.done():
             conn.task.cancel()
             await asyncio.gather(conn.task, return_exceptions=True)
+        if connected:
+            # pre-down: the link is still up; its outcome cannot stop the hang-up.
+            await self.hooks.run(HookStage.PRE_DOWN, conn.record())
+            up = conn.record()
+            await self._release_device(conn, conn.device)
+            self._release(conn, reason, Notify.DISCONNECTION)
+            self.hooks.submit(HookStage.DOWN, dataclasses.replace(up, error=conn.error))
+            return
         await self._release_device(conn, conn.device)
-        self._release(conn, reason, Notify.DISCONNECTION if connected else None)
+        self._release(conn, reason, None)
 
     def _release(self, conn: Connection, reason: str, notify: Notify | None = None) -> None:
         if notify is not None and conn.error == 0:
@@ -453,6 +478,16 @@ class ConnectionManager:
                 notify=Notify.DISCONNECTION if conn.was_connected else None,
                 recovered=True,
             )
+            if record.get("phase") in (Phase.CONNECTED.value, Phase.HANGING_UP.value) and (
+                conn.was_connected
+            ):
+                # The link went down with the daemon that held it: its ``down`` never ran.
+                self.hooks.submit(
+                    HookStage.DOWN,
+                    dataclasses.replace(
+                        conn.record(), device=decode_status(record.get("device") or {})
+                    ),
+                )
 
     # -- queries ----------------------------------------------------------------------
     def status(self, handle: int, uid: int) -> ConnectionRecord:
