@@ -224,7 +224,7 @@ class MprService:
                 _caller(request), path, query_int(request, "uid", None)
             )
         except MprError as exc:
-            return _mpr_error(exc)
+            return _mpr_error(exc, request)
         return web.json_response(result)
 
     async def resource_information(self, request: web.Request) -> web.Response:
