@@ -27,6 +27,8 @@ PACKAGES=(
     fuse3 libfuse3-3 iproute2 util-linux procps psmisc sqlite3 openssl
     # Clients the tests and the demo use through the links (curl --socks5)
     curl ca-certificates
+    # The dashboard's tests drive Debian's chromium headless (Playwright, no browser download)
+    chromium
 )
 
 export DEBIAN_FRONTEND=noninteractive

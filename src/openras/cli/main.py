@@ -261,6 +261,9 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--notify")
     m.add_argument("--json", action="store_true")
     m.set_defaults(func=cmd_monitor)
+    from .dashboard import add_parser as add_dashboard
+
+    add_dashboard(sub)
     n = sub.add_parser("net", help="net use: map network resources", add_help=False)
     n.add_argument("rest", nargs=argparse.REMAINDER)
     n.set_defaults(func=cmd_net)

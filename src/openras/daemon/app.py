@@ -18,6 +18,8 @@ from .ras_routes import RasApi
 from .routes import Handler, Route
 
 MAX_BODY = 17 * 1024 * 1024
+# Every API route of the app, for front ends that serve them too (the dashboard).
+API_ROUTES = web.AppKey("openras_api_routes", list)
 
 
 def _access_middleware(ctx: DaemonContext) -> Any:
@@ -95,4 +97,5 @@ def build_app(
         app.router.add_get(path, get_openapi)
     app.router.add_get("/v1/health", health)
     app.router.add_get("/metrics", metrics)
+    app[API_ROUTES] = routes
     return app

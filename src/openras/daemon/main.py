@@ -25,7 +25,8 @@ from ..ras.devices import device_key, registry
 from ..ras.devices import shutdown as shutdown_devices
 from ..ras.manager import ConnectionManager
 from ..store import Store
-from .app import build_app
+from .app import API_ROUTES, build_app
+from .dashboard import DashboardService
 
 log = logging.getLogger("openras")
 
@@ -62,7 +63,9 @@ async def serve(paths: Paths) -> int:
     if mpr is not None:
         await mpr.start()
         extra = mpr.routes()
-    app = build_app(ctx, manager, extra)
+    dashboard = DashboardService(ctx)
+    app = build_app(ctx, manager, extra + dashboard.routes())
+    dashboard.use_api(app[API_ROUTES])
     # No handler cancellation: a client that drops its socket must not abort a hang-up or a mapping
     # halfway. Event streams notice a gone client at their next write (keep-alive every 15 s).
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
@@ -87,6 +90,7 @@ async def serve(paths: Paths) -> int:
     if mpr is not None:
         await mpr.stop()
     events.close_all()
+    await dashboard.stop()
     with contextlib.suppress(FileNotFoundError):
         os.unlink(paths.socket)
     await runner.cleanup()
