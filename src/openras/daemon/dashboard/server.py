@@ -32,6 +32,7 @@ from .sessions import Grant, Session, SessionBook
 from .tcp_owner import owner_uid
 
 STATIC = Path(__file__).resolve().parent / "static"
+STATISTICS = "/v1/connections/{handle}/statistics"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -143,7 +144,7 @@ class DashboardService:
         @web.middleware
         async def signed_in_access(request: web.Request, handler: Handler) -> web.StreamResponse:
             if PEER_KEY in request:
-                return await access(request, handler)  # type: ignore[no-any-return]
+                return await access(request, handler)
             return await handler(request)
 
         return signed_in_access
@@ -228,6 +229,8 @@ class DashboardService:
                 "last_seq": self.ctx.events.last_seq,
                 "languages": list(langs),
                 "texts": strings.texts(langs),
+                # RasGetConnectionStatistics, where this daemon has it (the page polls it).
+                "statistics": any(r.path == STATISTICS for r in self._api),
                 "steps": steps.encoded(),
                 "states": {int(s): s.name for s in RASCS},
                 "version": __version__,

@@ -245,9 +245,7 @@ function drawConn(conn) {
   }
   const traffic = h("div", { class: "traffic" });
   if (conn.traffic) {
-    traffic.append(
-      h("span", { class: "rx", title: tr("received") }, "↓ " + bytes(conn.traffic.rx)),
-      h("span", { class: "tx", title: tr("sent") }, "↑ " + bytes(conn.traffic.tx)));
+    traffic.append(...trafficSpans(conn.traffic));
   } else {
     traffic.append(h("span", { class: "muted" }, S.stats ? "–" : tr("no_stats")));
   }
@@ -264,7 +262,7 @@ function drawConn(conn) {
       h("dt", {}, tr("duration")), h("dd", { class: "duration" }, r.connected_at ? duration(Date.now() / 1000 - r.connected_at) : "–"),
       h("dt", {}, tr("addresses")), h("dd", { class: "addresses" }, addresses.join(" · ") || "–"),
       h("dt", {}, tr("traffic")), h("dd", {}, traffic)),
-    r.phase === "connected" && !conn.hanging ? graph : null,
+    r.phase === "connected" && !conn.hanging && S.stats ? graph : null,
     r.phase === "dialing" || dial.failed ? drawSteps(dial) : null,
     lost);
   if (conn.el) conn.el.replaceWith(card);
@@ -287,6 +285,13 @@ function drawGraph(conn) {
   }
 }
 
+function trafficSpans(t) {
+  return [
+    h("span", { class: "rx", title: tr("received"), "data-bytes": t.rx }, "↓ " + bytes(t.rx)),
+    h("span", { class: "tx", title: tr("sent"), "data-bytes": t.tx }, "↑ " + bytes(t.tx)),
+  ];
+}
+
 async function hangUp(conn) {
   conn.hanging = true;
   drawConn(conn);
@@ -307,8 +312,8 @@ async function pollStats() {
     try {
       st = await api("GET", "/api/v1/connections/" + conn.handle + "/statistics");
     } catch (e) {
-      if (e.status === 404 && e.code !== 6) { S.stats = false; drawAll(); } // no such route here
-      return;
+      continue; // gone meanwhile (6) or not answering now: the next second tries again
+
     }
     const now = Date.now() / 1000;
     const rx = st.dwBytesRcved ?? st.bytes_received ?? 0;
@@ -324,9 +329,7 @@ async function pollStats() {
     }
     const el = conn.el && $(".traffic", conn.el);
     if (el) {
-      el.replaceChildren(
-        h("span", { class: "rx", title: tr("received") }, "↓ " + bytes(rx)),
-        h("span", { class: "tx", title: tr("sent") }, "↑ " + bytes(tx)));
+      el.replaceChildren(...trafficSpans(conn.traffic));
     }
   }
 }
@@ -586,6 +589,7 @@ async function submitMap(ev) {
 async function main() {
   S.me = await api("GET", "/ui/session");
   S.t = S.me.texts;
+  S.stats = S.me.statistics;
   S.stateNames = new Map(Object.entries(S.me.states).map(([k, v]) => [Number(k), v]));
   document.documentElement.lang = S.me.languages[0] || "en";
   document.title = tr("title");
