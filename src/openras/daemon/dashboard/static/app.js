@@ -190,6 +190,8 @@ function refreshSoon(handle) {
 }
 
 function removeConn(handle) {
+  clearTimeout(refreshTimers.get(handle));
+  refreshTimers.delete(handle);
   const conn = S.conns.get(handle);
   if (!conn) return;
   if (conn.chart) conn.chart.destroy();
