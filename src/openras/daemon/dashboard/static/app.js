@@ -261,7 +261,7 @@ function drawConn(conn) {
     h("dl", { class: "facts" },
       h("dt", {}, tr("device")), h("dd", { class: "device" }, r.device_type + (r.device_name ? " · " + r.device_name : "")),
       h("dt", {}, tr("owner")), h("dd", { class: "owner" }, owner),
-      h("dt", {}, tr("duration")), h("dd", { class: "duration" }, r.connected_at ? duration(Date.now() / 1000 - r.connected_at) : "–"),
+      h("dt", {}, tr("duration")), h("dd", { class: "duration" }, r.connected_at && r.phase === "connected" ? duration(Date.now() / 1000 - r.connected_at) : "–"),
       h("dt", {}, tr("addresses")), h("dd", { class: "addresses" }, addresses.join(" · ") || "–"),
       h("dt", {}, tr("traffic")), h("dd", {}, traffic)),
     r.phase === "connected" && !conn.hanging && S.stats ? graph : null,
@@ -340,7 +340,7 @@ function tick() {
   for (const conn of S.conns.values()) {
     const r = conn.record;
     const el = conn.el && $(".duration", conn.el);
-    if (el && r && r.connected_at) el.textContent = duration(Date.now() / 1000 - r.connected_at);
+    if (el && r && r.connected_at && r.phase === "connected") el.textContent = duration(Date.now() / 1000 - r.connected_at);
   }
 }
 
