@@ -94,7 +94,11 @@ def test_dial_from_the_dashboard_fills_the_steps_then_hang_up_removes_the_row(
     record = status_or_none(daemon, handle)
     assert record is not None and record["state"] == RASCS.Connected and record["owner_uid"] == 0
     assert page.inner_text(f"{CONN} .state") == "Connected"
-    assert f"127.0.0.1:{record['device']['socks_port']}" in page.inner_text(f"{CONN} .addresses")
+    # The addresses come from the handle's status, read after the Connected event.
+    page.wait_for_function(
+        "([sel, text]) => document.querySelector(sel)?.textContent.includes(text)",
+        arg=[f"{CONN} .addresses", f"127.0.0.1:{record['device']['socks_port']}"],
+    )
     assert page.inner_text(f"{CONN} .device").startswith("ssh")
     # The password went in one request and is nowhere in the page now.
     assert page.input_value("#dial-form input[name=password]") == ""

@@ -349,7 +349,8 @@ function drawAll() {
 }
 
 async function loadConnections() {
-  const list = await api("GET", "/api/v1/connections");
+  // Full records (issue 9 makes the RASCONN fields the default listing).
+  const list = await api("GET", "/api/v1/connections?full=1");
   const present = new Set(list.map((r) => r.handle));
   for (const handle of [...S.conns.keys()]) if (!present.has(handle)) removeConn(handle);
   for (const record of list) applyRecord(record);
