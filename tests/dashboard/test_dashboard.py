@@ -297,8 +297,14 @@ def test_traffic_counter_and_graph_move_while_downloading_through_the_link(
         arg=[f"{conn} .traffic .rx", before + 8 * 2**20],
         timeout=20_000,
     )
-    assert page.query_selector(f"{conn} .graph canvas") is not None
-    dash.shot("traffic")
+    # The graph plots one rate a second (a few seconds of it).
+    page.wait_for_selector(f"{conn} .graph canvas")
+    page.wait_for_function(
+        "sel => Number(document.querySelector(sel)?.dataset.points) >= 4",
+        arg=f"{conn} .graph",
+        timeout=20_000,
+    )
+    copy_for_readme(dash.shot("traffic"))
     wait_for(lambda: daemon.cli("hangup", str(handle)).returncode == 0)
 
 

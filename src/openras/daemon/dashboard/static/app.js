@@ -278,9 +278,9 @@ function drawGraph(conn) {
   if (typeof uPlot === "undefined") return;
   if (!conn.chart) {
     conn.chart = new uPlot({
-      width: 320, height: 90, legend: { show: false }, cursor: { show: false },
+      width: 340, height: 100, legend: { show: false }, cursor: { show: false },
       scales: { x: { time: true } },
-      axes: [{ show: false }, { size: 50, values: (u, v) => v.map((n) => bytes(n) + "/s") }],
+      axes: [{ show: false }, { size: 72, font: "11px system-ui", values: (u, v) => v.map((n) => bytes(n) + "/s") }],
       series: [{}, { label: tr("received"), stroke: "#2f7de1", fill: "rgba(47,125,225,.15)" },
         { label: tr("sent"), stroke: "#e07b2f" }],
     }, conn.series, conn.graphEl);
@@ -328,6 +328,7 @@ async function pollStats() {
       xs.push(now); rxs.push(Math.max(0, (rx - prev.rx) / dt)); txs.push(Math.max(0, (tx - prev.tx) / dt));
       if (xs.length > GRAPH_POINTS) { xs.shift(); rxs.shift(); txs.shift(); }
       if (conn.chart) conn.chart.setData(conn.series);
+      if (conn.graphEl) conn.graphEl.dataset.points = xs.length;
     }
     const el = conn.el && $(".traffic", conn.el);
     if (el) {
