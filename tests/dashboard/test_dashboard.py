@@ -115,26 +115,29 @@ def test_dial_from_the_dashboard_fills_the_steps_then_hang_up_removes_the_row(
 
 
 def test_wrong_password_shows_the_failing_step_with_691_and_its_message(
-    daemon: Any, sshd: Any, open_dashboard: Any
+    daemon_factory: Any, sshd: Any, open_dashboard: Any
 ) -> None:
+    # The page holds no process: a failed handle it dialed is released after the grace period
+    # (a few seconds here, long enough to look at the card first).
+    daemon = daemon_factory("[daemon]\nfailed_handle_grace = 6\n")
     ssh_entry(daemon, sshd)
     dash = open_dashboard(daemon)
     page = dash.page
     dial_from_page(page, sshd.user, "wrong-password")
 
+    card = f"{CONN} .failure[data-error='691']"
+    page.wait_for_selector(card, timeout=30_000)
+    handle = int(page.get_attribute(CONN, "data-handle"))
+    assert page.get_attribute(f"{CONN} .step.failed", "data-state") == "Authenticate"
     failure = f"{ROW} .failure[data-error='691']"
-    page.wait_for_selector(failure, timeout=30_000)
+    page.wait_for_selector(failure)
     assert page.get_attribute(f"{ROW} .step.failed", "data-state") == "Authenticate"
     text = page.inner_text(failure)
     assert "691" in text and "ERROR_AUTHENTICATION_FAILURE" in text
     assert error_string(691, "en") in text
-    handle = int(page.get_attribute(f"{ROW} .steps", "data-handle"))
-    assert status_or_none(daemon, handle)["error"] == 691
-    # The connection card shows the same failure while the handle is listed.
-    page.wait_for_selector(f".conn[data-handle='{handle}'] .step.failed[data-state='Authenticate']")
+    assert int(page.get_attribute(f"{ROW} .steps", "data-handle")) == handle
     dash.shot("failed-691")
-    # No page holds a failed handle: it is released after the grace period (2 s here), and the
-    # entry keeps showing where its last dial failed.
+    # The entry keeps showing where its last dial failed after the handle is gone.
     page.wait_for_selector(f".conn[data-handle='{handle}']", state="detached", timeout=30_000)
     assert status_or_none(daemon, handle) is None
     assert error_string(691, "en") in page.inner_text(failure)
@@ -186,6 +189,7 @@ def test_another_users_page_shows_the_connection_without_hang_up_and_a_forged_on
     assert theirs.page.query_selector(f"{conn} button.hangup") is None
     assert f"uid {owner}" in theirs.page.inner_text(f"{conn} .foreign")
     theirs.shot("other-user")
+    theirs.expected_statuses.add(403)
     forged = theirs.csrf_fetch("DELETE", f"/api/v1/connections/{handle}")
     assert forged["status"] == 403 and forged["body"]["error"] == 5
     assert forged["body"]["name"] == "ERROR_ACCESS_DENIED"
@@ -318,3 +322,36 @@ def test_session_route_is_only_on_the_unix_socket(daemon: Any) -> None:
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(req)
     assert info.value.code == 401  # no session; and the route is not served there at all
+
+
+def test_map_and_disconnect_a_network_resource_from_the_page(
+    daemon_factory: Any, sshd: Any, open_dashboard: Any
+) -> None:
+    daemon = daemon_factory(f'[mpr.sftp]\nknown_hosts = "{sshd.known_hosts}"\n')
+    dash = open_dashboard(daemon)
+    page = dash.page
+    remote = f"sftp://{sshd.user}@{sshd.host}:{sshd.port}/~"
+    dash.expected_statuses.add(409)  # the wrong password's refusal (1326)
+    page.click("#map summary")
+    page.fill("#map-form input[name=remote]", remote)
+    page.fill("#map-form input[name=password]", "wrong")
+    page.click("#map-form button[type=submit]")
+    refused = page.wait_for_selector("#map-form .form-error:not([hidden])", timeout=30_000)
+    assert "1326" in refused.inner_text()  # ERROR_LOGON_FAILURE, as net use reports it
+
+    page.fill("#map-form input[name=password]", sshd.password)
+    page.click("#map-form button[type=submit]")
+    row = f"#drives tr[data-remote='{remote}']"
+    page.wait_for_selector(f"{row} .badge.status-ok", timeout=30_000)
+    assert page.inner_text(f"{row} td:nth-child(3)") == "openras SFTP"
+    assert page.input_value("#map-form input[name=password]") == ""
+    assert sshd.password not in page.content()
+    with daemon.client() as c:
+        listed = c.call("GET", "/v1/net/connections")["connections"]
+    assert [(m["remote_name"], m["status"]) for m in listed] == [(remote, "OK")]
+    dash.shot("network-resource")
+
+    page.click(f"{row} button.danger")
+    page.wait_for_selector(row, state="detached", timeout=30_000)
+    with daemon.client() as c:
+        assert c.call("GET", "/v1/net/connections")["connections"] == []
