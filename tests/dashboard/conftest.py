@@ -77,8 +77,8 @@ def open_dashboard(chromium: Any, tmp_path: Path) -> Iterator[Callable[..., Dash
     shots = tmp_path / "screenshots"
     shots.mkdir()
 
-    def open_(daemon: Any, uid: int | None = None) -> DashboardPage:
-        context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    def open_(daemon: Any, uid: int | None = None, locale: str = "en-US") -> DashboardPage:
+        context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale=locale)
         contexts.append(context)
         page = context.new_page()
         url = dashboard_url(daemon, uid)
