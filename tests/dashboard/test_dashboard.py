@@ -107,11 +107,13 @@ def test_dial_from_the_dashboard_fills_the_steps_then_hang_up_removes_the_row(
     copy_for_readme(dash.shot("connected"))
 
     page.evaluate(WATCH_BADGE, handle)
-    page.click(f"{CONN} button.hangup")
+    # The entry's own hang-up button (the card has one too).
+    page.click(f"{ROW} button.hangup[data-handle='{handle}']")
     page.wait_for_selector(f".conn[data-handle='{handle}']", state="detached", timeout=30_000)
     assert status_or_none(daemon, handle) is None  # the row went when the handle was gone
     assert "Hanging up…" in page.evaluate("window.__badges")
     page.wait_for_selector(f"#log .ev-released[data-handle='{handle}']")
+    assert page.query_selector(f"{ROW} button.hangup") is None
     dash.shot("hung-up")
 
 
@@ -192,6 +194,19 @@ def test_cli_dial_appears_and_a_server_drop_goes_disconnected_without_reload(
     assert error_string(code, "en") in page.inner_text(f"{conn} .failure")
     assert page.evaluate("window.__same_page") is True  # never reloaded
     dash.shot("server-drop")
+    # The event log: the live tail has the drop; filters by handle and by kind.
+    drop = f"#log .ev-state.ev-error[data-handle='{handle}']"
+    assert "RASCS_Disconnected" in page.inner_text(drop)
+    page.fill("#log-filters input[name=handle]", str(handle + 1))
+    assert page.is_hidden(drop)
+    page.fill("#log-filters input[name=handle]", str(handle))
+    assert page.is_visible(drop)
+    page.uncheck("#kinds input[value=state]")
+    assert page.is_hidden(drop) and page.is_hidden("#log .ev-daemon")
+    page.check("#kinds input[value=state]")
+    page.fill("#log-filters input[name=handle]", "")
+    page.fill("#log-filters input[name=text]", "ERROR_REMOTE_DISCONNECTION")
+    assert page.is_visible(drop) and page.is_hidden("#log .ev-entry")
     assert daemon.cli("hangup", str(handle)).returncode == 0
     page.wait_for_selector(conn, state="detached", timeout=30_000)
 

@@ -197,6 +197,7 @@ function removeConn(handle) {
   if (conn.chart) conn.chart.destroy();
   if (conn.el) conn.el.remove();
   S.conns.delete(handle);
+  if (conn.record) drawEntryActions(conn.record.entry);
   drawEmpty();
 }
 
@@ -270,6 +271,7 @@ function drawConn(conn) {
   if (conn.el) conn.el.replaceWith(card);
   else $("#connections").append(card);
   conn.el = card;
+  drawEntryActions(r.entry);
   drawEmpty();
   if (r.phase === "connected" && S.stats) drawGraph(conn);
 }
@@ -473,6 +475,17 @@ async function loadLog() {
 }
 
 // -- phonebook ----------------------------------------------------------------------------------
+// The hang-up buttons of an entry's live connections (those this user may hang up).
+function drawEntryActions(name) {
+  const box = document.querySelector(`.entry-row[data-entry="${CSS.escape(name)}"] .entry-actions`);
+  if (!box) return;
+  const live = [...S.conns.values()].filter((c) => c.record && c.record.entry === name && mayHangUp(c.record));
+  box.replaceChildren(...live.map((c) => h("button", {
+    type: "button", class: "hangup danger", "data-handle": c.handle, disabled: c.hanging,
+    onclick: () => hangUp(c),
+  }, c.hanging ? tr("hanging_up") : tr("hang_up"))));
+}
+
 function drawEntryProgress(name) {
   const row = document.querySelector(`.entry-row[data-entry="${CSS.escape(name)}"] .last-dial`);
   const handle = S.lastDialOf.get(name);
@@ -492,9 +505,11 @@ async function loadEntries() {
       h("div", { class: "entry-head" },
         h("span", { class: "entry" }, e.name),
         h("span", { class: "muted" }, e.device + (phone ? " · " + phone : "")),
+        h("span", { class: "entry-actions" }),
         h("button", { type: "button", class: "dial", onclick: () => openDial(e) }, tr("dial"))),
       h("div", { class: "last-dial" })));
     drawEntryProgress(e.name);
+    drawEntryActions(e.name);
   }
 }
 
