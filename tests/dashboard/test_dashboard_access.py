@@ -3,11 +3,14 @@ browser's loopback socket (read from the kernel's table, as a real client makes 
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
+from typing import Any
 
 from peers.users import popen_as
 
@@ -86,3 +89,19 @@ def test_owner_of_a_loopback_connection_is_the_connecting_uid(client_uids: tuple
         finally:
             child.kill()
             child.wait(10)
+
+
+def test_openras_dashboard_prints_a_one_time_url(daemon: Any) -> None:
+    result = daemon.cli("dashboard", "--no-browser")
+    assert result.returncode == 0, result.stderr
+    url = result.stdout.split()[2]
+    assert url.startswith("http://127.0.0.1:") and "/?token=" in url
+    # The site answers on that port; the token is not the session (it is traded for one).
+    with urllib.request.urlopen(url.split("?")[0] + "static/VENDORED.md") as page:
+        assert b"uPlot" in page.read()
+
+
+def test_a_disabled_dashboard_says_not_supported(daemon_factory: Any) -> None:
+    daemon = daemon_factory("[dashboard]\nenabled = false\n")
+    result = daemon.cli("dashboard", "--json")
+    assert result.returncode == 50 and json.loads(result.stdout)["error"] == 50
