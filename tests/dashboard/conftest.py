@@ -48,7 +48,9 @@ class DashboardPage:
         return result
 
 
-@pytest.fixture(scope="session")
+# Per module: the sync Playwright driver owns an event loop while it runs, which must be gone
+# before the asyncio tests of other directories start.
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
     require(os.access(CHROMIUM, os.X_OK), f"{CHROMIUM} is missing (Debian package chromium)")
     try:
