@@ -161,6 +161,11 @@ def test_the_page_speaks_the_browsers_language(daemon: Any, sshd: Any, open_dash
         "sel => document.querySelector(sel)?.textContent.length > 0", arg=failure, timeout=30_000
     )
     assert page.inner_text(failure) == german
+    # The page's own words come from the same catalogs (English where one lacks them).
+    from openras import i18n  # type: ignore[attr-defined]
+
+    words = i18n.translations(("de",))
+    assert page.inner_text("h2[data-t=connections]") == words.gettext("Connections")
     # Machine fields stay as they are.
     assert page.get_attribute(f"{ROW} .step.failed", "data-state") == "Authenticate"
     dash.shot("german")
