@@ -30,6 +30,8 @@ PACKAGES=(
     # systemd-socket-activate and systemd-analyze (socket activation and unit tests), promtool
     # (checks the shipped alerting rules)
     systemd prometheus
+    # The dashboard's tests drive Debian's chromium headless (Playwright, no browser download)
+    chromium
 )
 
 export DEBIAN_FRONTEND=noninteractive

@@ -278,6 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--prefix", help=_("write under PREFIX/etc/systemd/system instead of /etc"))
     i.add_argument("--exec-start", help=_("the daemon command (default: this interpreter)"))
     i.set_defaults(func=cmd_install_service)
+    from .dashboard import add_parser as add_dashboard
+
+    add_dashboard(sub)
     n = sub.add_parser("net", help=_("net use: map network resources"), add_help=False)
     n.add_argument("rest", nargs=argparse.REMAINDER)
     n.set_defaults(func=cmd_net)

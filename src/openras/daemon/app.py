@@ -17,6 +17,8 @@ from .ras_routes import RasApi
 from .routes import Handler, Route
 
 MAX_BODY = 17 * 1024 * 1024
+# Every API route of the app, for front ends that serve them too (the dashboard).
+API_ROUTES = web.AppKey("openras_api_routes", list)
 
 
 def _access_middleware(ctx: DaemonContext) -> Any:
@@ -78,4 +80,5 @@ def build_app(
         app.router.add_get(path, get_openapi)
     app.router.add_get("/v1/health", health)
     metrics.install(app, ctx, manager, mpr)
+    app[API_ROUTES] = routes
     return app

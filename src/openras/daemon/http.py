@@ -49,8 +49,17 @@ class Peer:
         return self.uid == 0
 
 
+# Where a front end that authenticated the caller itself (the dashboard's session) puts the
+# caller, so that every route applies the same checks to it as to a Unix-socket peer.
+PEER_KEY = "openras.peer"
+
+
 def peer(request: web.Request) -> Peer:
-    """SO_PEERCRED of the client on the other end of the Unix socket."""
+    """SO_PEERCRED of the client on the other end of the Unix socket (or the dashboard's
+    session user, set under PEER_KEY by its middleware)."""
+    given = request.get(PEER_KEY)
+    if isinstance(given, Peer):
+        return given
     transport = request.transport
     sock = transport.get_extra_info("socket") if transport else None
     if sock is None or sock.family != socket.AF_UNIX:

@@ -26,7 +26,8 @@ from ..ras.devices import shutdown as shutdown_devices
 from ..ras.manager import ConnectionManager
 from ..store import Store
 from . import systemd
-from .app import build_app
+from .app import API_ROUTES, build_app
+from .dashboard import DashboardService
 
 log = logging.getLogger("openras")
 
@@ -64,7 +65,9 @@ async def serve(paths: Paths) -> int:
     if mpr is not None:
         await mpr.start()
         extra = mpr.routes()
-    app = build_app(ctx, manager, extra, mpr)
+    dashboard = DashboardService(ctx)
+    app = build_app(ctx, manager, extra + dashboard.routes(), mpr)
+    dashboard.use_api(app[API_ROUTES])
     # No handler cancellation: a client that drops its socket must not abort a hang-up or a mapping
     # halfway. Event streams notice a gone client at their next write (keep-alive every 15 s).
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
@@ -87,6 +90,7 @@ async def serve(paths: Paths) -> int:
     if mpr is not None:
         await mpr.stop()
     events.close_all()
+    await dashboard.stop()
     if not activated:  # a handed-in socket is systemd's to keep for the next activation
         with contextlib.suppress(FileNotFoundError):
             os.unlink(paths.socket)
