@@ -87,6 +87,28 @@ class Store:
         ).fetchall()
         return [(n, o, [tuple(kv) for kv in json.loads(raw)]) for n, o, raw in rows]
 
+    def count_entries(self, owner_uid: int) -> int:
+        row = self.db.execute("SELECT COUNT(*) FROM entries WHERE owner_uid=?", (owner_uid,))
+        return int(row.fetchone()[0])
+
+    def snapshot_entries(
+        self, uid: int
+    ) -> tuple[list[tuple[str, int, list[tuple[str, str]]]], set[str]]:
+        """Every entry and the names ``uid`` saved a password for, read on a connection of its
+        own so that a worker thread can do it while the event loop keeps using :attr:`db`."""
+        db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None)
+        try:
+            db.execute("BEGIN")  # one read transaction: a consistent snapshot (WAL)
+            rows = db.execute("SELECT name, owner_uid, lines FROM entries ORDER BY name").fetchall()
+            saved = db.execute(
+                "SELECT entry FROM credentials WHERE uid=? AND password IS NOT NULL", (uid,)
+            ).fetchall()
+            db.execute("ROLLBACK")
+        finally:
+            db.close()
+        entries = [(n, o, [(k, v) for k, v in json.loads(raw)]) for n, o, raw in rows]
+        return entries, {r[0] for r in saved}
+
     def delete_entry(self, name: str) -> bool:
         with self.db:
             self.db.execute("DELETE FROM credentials WHERE entry=?", (name,))

@@ -7,6 +7,7 @@ the HTTP status is only a coarse hint (404 for an unknown handle or name, 403 fo
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import struct
@@ -20,6 +21,7 @@ from ..codes import ErrorCode, RasError, error_name, error_string
 from .routes import Handler
 
 M = TypeVar("M", bound=BaseModel)
+INLINE_BODY = 64 * 1024  # larger bodies are parsed off the event loop
 
 _STATUS: dict[int, int] = {
     ErrorCode.ERROR_INVALID_HANDLE: 404,
@@ -78,12 +80,21 @@ def error_response(code: int, detail: str = "", status: int | None = None) -> we
 
 
 async def read_json(request: web.Request, model: type[M]) -> M:
-    """Parse and validate a JSON body; bad input is ERROR_INVALID_PARAMETER (87)."""
+    """Parse and validate a JSON body; bad input is ERROR_INVALID_PARAMETER (87). A large body is
+    parsed in a worker thread so that it does not hold up the event loop."""
+    raw = await request.read()
+    if len(raw) > INLINE_BODY:
+        return await asyncio.to_thread(parse_json, raw, model)
+    return parse_json(raw, model)
+
+
+def parse_json(raw: bytes, model: type[M]) -> M:
     try:
-        raw = await request.read()
         data = json.loads(raw or b"{}")
     except (ValueError, UnicodeDecodeError) as exc:
         raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, f"body is not JSON: {exc}") from None
+    except RecursionError:
+        raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, "body nested too deeply") from None
     try:
         return model.model_validate(data)
     except ValidationError as exc:
