@@ -1,6 +1,6 @@
 """``openras daemon``: the process that owns every connection.
 
-One daemon per OPENRAS_HOME (an flock on daemon.lock); SIGTERM/SIGINT hang every link up
+One daemon per OPENRAS_HOME (see single.py); SIGTERM/SIGINT hang every link up
 cleanly before it exits.
 """
 
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import logging
 import os
 import signal
@@ -25,6 +24,7 @@ from ..ras.devices import device_key, registry
 from ..ras.devices import shutdown as shutdown_devices
 from ..ras.manager import ConnectionManager
 from ..store import Store
+from . import single
 from .app import build_app
 
 log = logging.getLogger("openras")
@@ -32,9 +32,12 @@ log = logging.getLogger("openras")
 
 def _prepare_dirs(paths: Paths) -> None:
     for directory in {paths.runtime, paths.state}:
-        directory.mkdir(parents=True, exist_ok=True)
-        # Others must reach the socket (access is then decided per peer, by SO_PEERCRED).
-        os.chmod(directory, 0o755)
+        # A directory the daemon creates: others reach a root daemon's socket (access is then
+        # decided per peer, by SO_PEERCRED); a user's own instance stays private. An existing
+        # directory keeps the mode its owner chose.
+        with contextlib.suppress(FileExistsError):
+            directory.parent.mkdir(parents=True, exist_ok=True)
+            directory.mkdir(0o755 if os.geteuid() == 0 else 0o700)
 
 
 def _mpr_service(ctx: DaemonContext) -> Any | None:
@@ -103,13 +106,12 @@ def run(home: str | None = None, verbose: bool = False) -> int:
     logging.getLogger("asyncssh").setLevel(logging.WARNING)
     paths = resolve(home)
     _prepare_dirs(paths)
-    lock = open(paths.lock, "a+")
     try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        log.info("another daemon already serves %s", paths.runtime)
-        return 0
+        lock = single.acquire(paths)
+    except single.NotStarted as exc:
+        (log.info if exc.code == 0 else log.error)("not starting: %s", exc.message)
+        return exc.code
     try:
         return asyncio.run(serve(paths))
     finally:
-        lock.close()
+        os.close(lock)
