@@ -86,6 +86,8 @@ def build_app(
             f"openras_event_seq {ctx.events.last_seq}",
             "# TYPE openras_event_subscribers gauge",
             f"openras_event_subscribers {ctx.events.subscribers}",
+            "# TYPE openras_store_pending gauge",
+            f"openras_store_pending {ctx.store.pending}",
         ]
         return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import sqlite3
 import struct
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -18,6 +19,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from ..codes import ErrorCode, RasError, error_name, error_string
+from ..store import disk_error
 from .routes import Handler
 
 M = TypeVar("M", bound=BaseModel)
@@ -35,6 +37,8 @@ _STATUS: dict[int, int] = {
     ErrorCode.ERROR_CANNOT_OPEN_PHONEBOOK: 400,
     ErrorCode.ERROR_INVALID_SIZE: 400,
     ErrorCode.ERROR_NOT_SUPPORTED: 400,
+    ErrorCode.ERROR_DISK_FULL: 507,
+    ErrorCode.ERROR_NOT_ENOUGH_QUOTA: 413,
 }
 
 
@@ -139,6 +143,11 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
                 ErrorCode.ERROR_INVALID_PARAMETER, "request body too large", status=413
             )
         raise
+    except sqlite3.Error as exc:
+        if not disk_error(exc):
+            request.app.logger.exception("store error in %s %s", request.method, request.path)
+            return error_response(ErrorCode.ERROR_UNKNOWN, type(exc).__name__, status=500)
+        return error_response(ErrorCode.ERROR_DISK_FULL, "the daemon's store cannot be written")
     except Exception as exc:
         request.app.logger.exception("unhandled error in %s %s", request.method, request.path)
         return error_response(ErrorCode.ERROR_UNKNOWN, type(exc).__name__, status=500)

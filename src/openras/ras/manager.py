@@ -393,6 +393,7 @@ class ConnectionManager:
         grace = self.ctx.config.failed_handle_grace
         while True:
             await asyncio.sleep(min(1.0, max(grace / 4, 0.05)))
+            self.ctx.store.flush_pending()  # records a full disk held back
             now = time.monotonic()
             for conn in list(self.conns.values()):
                 if conn.phase is not Phase.FAILED:
