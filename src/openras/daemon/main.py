@@ -11,7 +11,6 @@ import contextlib
 import logging
 import os
 import signal
-import sys
 from typing import Any
 
 from aiohttp import web
@@ -24,7 +23,7 @@ from ..ras.devices import device_key, registry
 from ..ras.devices import shutdown as shutdown_devices
 from ..ras.manager import ConnectionManager
 from ..store import Store
-from . import single
+from . import logs, single
 from .app import build_app
 
 log = logging.getLogger("openras")
@@ -98,13 +97,11 @@ async def serve(paths: Paths) -> int:
 
 
 def run(home: str | None = None, verbose: bool = False) -> int:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        stream=sys.stderr,
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    paths = resolve(home)
+    logs.setup(
+        paths.log, logging.DEBUG if verbose else logging.INFO, *logs.limits(paths.config_file)
     )
     logging.getLogger("asyncssh").setLevel(logging.WARNING)
-    paths = resolve(home)
     _prepare_dirs(paths)
     try:
         lock = single.acquire(paths)

@@ -19,6 +19,7 @@ from ..context import DaemonContext
 from ..events.types import ConnectionEvent, Notify, Phase
 from ..phonebook import Entry
 from ..users import is_privileged
+from . import redial
 from .connection import Connection, Reference
 from .devices.base import Device, DialContext, DialParams
 from .processes import ProcessRef
@@ -292,8 +293,8 @@ class ConnectionManager:
     async def _redial(self, conn: Connection) -> None:
         """RedialOnLinkFailure: dial the same entry again on the same handle."""
         attempts = max(conn.entry.get_int("RedialAttempts", 3), 0)
-        pause = max(conn.entry.get_int("RedialSeconds", 5), 0)
-        for attempt in range(1, attempts + 1):
+        seconds = conn.entry.get_int("RedialSeconds", 5)
+        for attempt, pause in enumerate(redial.pauses(seconds, attempts), 1):
             await asyncio.sleep(pause)
             if conn.phase is not Phase.FAILED or conn.handle not in self.conns:
                 return
