@@ -23,8 +23,8 @@ class Config:
     subscriber_queue: int = 1024
     # Per-user bounds (issue 10): phonebook entries a user may own, one entry's size in bytes,
     # API connections a user may hold open, and how long an idle API connection is kept.
-    max_entries_per_user: int = 1000
-    max_entry_bytes: int = 256 * 1024
+    max_entries_per_user: int = 10_000
+    max_entry_bytes: int = 64 * 1024
     max_connections_per_user: int = 64
     idle_timeout: float = 60.0
     devices: dict[str, Any] = field(default_factory=dict)
