@@ -25,6 +25,7 @@ from ..ras.manager import ConnectionManager
 from ..store import Store
 from . import logs, single
 from .app import build_app
+from .conn_guard import ConnectionGuard, GuardedUnixSite
 
 log = logging.getLogger("openras")
 
@@ -67,11 +68,14 @@ async def serve(paths: Paths) -> int:
     app = build_app(ctx, manager, extra)
     # No handler cancellation: a client that drops its socket must not abort a hang-up or a mapping
     # halfway. Event streams notice a gone client at their next write (keep-alive every 15 s).
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    runner = web.AppRunner(
+        app, handle_signals=False, access_log=None, keepalive_timeout=cfg.idle_timeout
+    )
     await runner.setup()
     with contextlib.suppress(FileNotFoundError):
         os.unlink(paths.socket)
-    site = web.UnixSite(runner, str(paths.socket))
+    guard = ConnectionGuard(cfg.max_connections_per_user, os.geteuid())
+    site = GuardedUnixSite(runner, str(paths.socket), guard)
     await site.start()
     os.chmod(paths.socket, 0o666 if cfg.allow_users else 0o600)
     stop = asyncio.Event()

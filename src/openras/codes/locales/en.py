@@ -9,6 +9,10 @@ MESSAGES: dict[int, str] = {
     50: "The request is not supported.",
     66: "The network resource type is not correct.",
     67: "The network name cannot be found.",
+    71: (
+        "No more connections can be made to this remote computer at this time because there are "
+        "already as many connections as the computer can accept."
+    ),
     112: "There is not enough space on the disk.",
     85: "The local device name is already in use.",
     86: "The specified network password is not correct.",
