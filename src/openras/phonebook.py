@@ -7,7 +7,9 @@ keys are kept, and order is kept, so import → export gives back the same entri
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -210,7 +212,12 @@ MAX_FILE = 16 * 1024 * 1024
 def read_text(path: str) -> str:
     """A phonebook file's text (any of the encodings Windows writes), at most 16 MiB."""
     try:
-        with open(path, "rb") as f:
+        # O_NONBLOCK: a FIFO or a device opens at once instead of waiting for a writer; only a
+        # regular file is read.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise RasError(ErrorCode.ERROR_CANNOT_OPEN_PHONEBOOK, f"{path}: not a regular file")
             data = f.read(MAX_FILE + 1)
     except FileNotFoundError:
         raise RasError(ErrorCode.ERROR_CANNOT_OPEN_PHONEBOOK, f"{path}: no such file") from None

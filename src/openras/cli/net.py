@@ -34,6 +34,7 @@ from ..mpr.netresource import (
     NETRESOURCE,
     RESOURCETYPE_DISK,
 )
+from . import password_warning
 
 SWITCHES = ("USER", "PERSISTENT", "DELETE", "YES", "NO", "SAVECRED", "JSON")
 SYNTAX = r"""The syntax of this command is:
@@ -275,6 +276,7 @@ def run_use(net: NetClient, opts: dict[str, Any]) -> int:
             raise ApiError(ErrorCode.ERROR_BAD_DEVICE)
     remote = pos.pop(0) if pos and _is_remote(pos[0]) else None
     password = pos.pop(0) if pos and remote else None
+    password_warning.warn(password)
     if pos:
         raise Usage(f"Unexpected argument {pos[0]}.")
     if opts["delete"]:
