@@ -21,6 +21,12 @@ class Config:
     replay_events: int = 4096
     log_events: int = 100_000
     subscriber_queue: int = 1024
+    # Per-user bounds (issue 10): phonebook entries a user may own, one entry's size in bytes,
+    # API connections a user may hold open, and how long an idle API connection is kept.
+    max_entries_per_user: int = 10_000
+    max_entry_bytes: int = 64 * 1024
+    max_connections_per_user: int = 64
+    idle_timeout: float = 60.0
     devices: dict[str, Any] = field(default_factory=dict)
     mpr: dict[str, Any] = field(default_factory=dict)
     notifyees: dict[str, str] = field(default_factory=dict)
@@ -42,7 +48,16 @@ def load(path: Path) -> Config:
             f'{path}: daemon.allow_users must be "*" or a list of uids',
         )
     cfg = Config(allow_users=allow, raw=data)
-    for name in ("failed_handle_grace", "replay_events", "log_events", "subscriber_queue"):
+    for name in (
+        "failed_handle_grace",
+        "replay_events",
+        "log_events",
+        "subscriber_queue",
+        "max_entries_per_user",
+        "max_entry_bytes",
+        "max_connections_per_user",
+        "idle_timeout",
+    ):
         if name in daemon:
             value = daemon[name]
             if not isinstance(value, int | float) or value < 0:

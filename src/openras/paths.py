@@ -26,7 +26,8 @@ class Paths:
 
     @property
     def lock(self) -> Path:
-        return self.runtime / "daemon.lock"
+        # In a directory only the daemon's user can enter (see daemon/single.py).
+        return self.runtime / "private" / "daemon.lock"
 
     @property
     def log(self) -> Path:

@@ -7,8 +7,10 @@ keys are kept, and order is kept, so import → export gives back the same entri
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Iterable
+import stat
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,12 +75,30 @@ class Entry:
 
     def set(self, key: str, value: str) -> None:
         """Replace the first ``key`` line, or append one."""
-        check_line(key, value)
+        self.update({key: value})
+
+    def update(self, properties: Mapping[str, str]) -> None:
+        """:meth:`set` for many keys in one linear pass; the line limit is checked first, so a
+        huge request is refused before any work and the entry is left as it was."""
+        first: dict[str, int] = {}
         for i, (k, _) in enumerate(self.lines):
-            if k == key:
-                self.lines[i] = (key, value)
-                return
-        self.lines.append((key, value))
+            first.setdefault(k, i)
+        added = sum(1 for k in properties if k not in first)
+        if len(self.lines) + added > MAX_LINES:
+            raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, "too many lines in entry")
+        checked = [check_line(k, v) for k, v in properties.items()]
+        for key, value in checked:
+            at = first.get(key)
+            if at is None:
+                first[key] = len(self.lines)
+                self.lines.append((key, value))
+            else:
+                self.lines[at] = (key, value)
+
+    @property
+    def size(self) -> int:
+        """Bytes of the entry as file text (its quota measure)."""
+        return len(self.name.encode()) + sum(len(k) + len(v.encode()) + 3 for k, v in self.lines)
 
     @property
     def device(self) -> str:
@@ -192,7 +212,12 @@ MAX_FILE = 16 * 1024 * 1024
 def read_text(path: str) -> str:
     """A phonebook file's text (any of the encodings Windows writes), at most 16 MiB."""
     try:
-        with open(path, "rb") as f:
+        # O_NONBLOCK: a FIFO or a device opens at once instead of waiting for a writer; only a
+        # regular file is read.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise RasError(ErrorCode.ERROR_CANNOT_OPEN_PHONEBOOK, f"{path}: not a regular file")
             data = f.read(MAX_FILE + 1)
     except FileNotFoundError:
         raise RasError(ErrorCode.ERROR_CANNOT_OPEN_PHONEBOOK, f"{path}: no such file") from None

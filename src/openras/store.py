@@ -7,10 +7,27 @@ Other components (the MPR's remembered connections) add their tables with
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import time
+from collections import deque
+from collections.abc import Callable
 from typing import Any
+
+log = logging.getLogger("openras.store")
+
+# SQLITE_FULL and SQLITE_IOERR (primary codes): the disk is full or failing.
+_DISK_ERRORS = {13, 10}
+# Event-log rows kept in memory while the disk is full (the oldest are dropped past this).
+MAX_PENDING_EVENTS = 10_000
+
+
+def disk_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is SQLite saying the disk is full or cannot be written."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, sqlite3.Error) and code is not None and code & 0xFF in _DISK_ERRORS
+
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -48,6 +65,61 @@ class Store:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.executescript(SCHEMA)
+        # Writes that a full disk refused, kept in order and written when there is room again:
+        # the live state is in memory, so a link's teardown never waits on the disk.
+        self._pending_conns: dict[int, tuple[str, int, int, str, float] | None] = {}
+        self._pending_events: deque[tuple[int, float, int | None, str]] = deque(
+            maxlen=MAX_PENDING_EVENTS
+        )
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending_conns) + len(self._pending_events)
+
+    def _write_behind(self, write: Callable[[], object], keep: Callable[[], object]) -> None:
+        """``write`` now if the disk lets us (after what is waiting), else ``keep`` it."""
+        if self.pending:
+            self.flush_pending()
+        if not self.pending:
+            try:
+                write()
+                return
+            except sqlite3.Error as exc:
+                if not disk_error(exc):
+                    raise
+                log.warning("the store cannot be written (%s); keeping records in memory", exc)
+        keep()
+
+    def flush_pending(self) -> bool:
+        """Write what a full disk refused; True once nothing is waiting."""
+        if not self.pending:
+            return True
+        try:
+            self.db.execute("BEGIN")
+            self.db.executemany(
+                "INSERT OR REPLACE INTO events(seq, time, handle, body) VALUES (?,?,?,?)",
+                list(self._pending_events),
+            )
+            for handle, row in self._pending_conns.items():
+                if row is None:
+                    self.db.execute("DELETE FROM connections WHERE handle=?", (handle,))
+                else:
+                    self.db.execute(
+                        "INSERT OR REPLACE INTO connections"
+                        "(handle, entry, state, error, record, updated) VALUES (?,?,?,?,?,?)",
+                        (handle, *row),
+                    )
+            self.db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            if not disk_error(exc):
+                raise
+            return False
+        log.info("the store is writable again: %d record(s) written", self.pending)
+        self._pending_events.clear()
+        self._pending_conns.clear()
+        return True
 
     def add_schema(self, sql: str) -> None:
         self.db.executescript(sql)
@@ -93,6 +165,28 @@ class Store:
         ).fetchall()
         return [(n, o, [tuple(kv) for kv in json.loads(raw)]) for n, o, raw in rows]
 
+    def count_entries(self, owner_uid: int) -> int:
+        row = self.db.execute("SELECT COUNT(*) FROM entries WHERE owner_uid=?", (owner_uid,))
+        return int(row.fetchone()[0])
+
+    def snapshot_entries(
+        self, uid: int
+    ) -> tuple[list[tuple[str, int, list[tuple[str, str]]]], set[str]]:
+        """Every entry and the names ``uid`` saved a password for, read on a connection of its
+        own so that a worker thread can do it while the event loop keeps using :attr:`db`."""
+        db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None)
+        try:
+            db.execute("BEGIN")  # one read transaction: a consistent snapshot (WAL)
+            rows = db.execute("SELECT name, owner_uid, lines FROM entries ORDER BY name").fetchall()
+            saved = db.execute(
+                "SELECT entry FROM credentials WHERE uid=? AND password IS NOT NULL", (uid,)
+            ).fetchall()
+            db.execute("ROLLBACK")
+        finally:
+            db.close()
+        entries = [(n, o, [(k, v) for k, v in json.loads(raw)]) for n, o, raw in rows]
+        return entries, {r[0] for r in saved}
+
     def delete_entry(self, name: str) -> bool:
         with self.db:
             if _own_key(name):
@@ -125,14 +219,27 @@ class Store:
     def put_connection(
         self, handle: int, entry: str, state: int, error: int, record: dict[str, Any]
     ) -> None:
-        self.db.execute(
-            "INSERT OR REPLACE INTO connections(handle, entry, state, error, record, updated) "
-            "VALUES (?,?,?,?,?,?)",
-            (handle, entry, state, error, json.dumps(record), time.time()),
+        row = (entry, state, error, json.dumps(record), time.time())
+
+        def keep() -> None:
+            self._pending_conns[handle] = row
+
+        self._write_behind(
+            lambda: self.db.execute(
+                "INSERT OR REPLACE INTO connections(handle, entry, state, error, record, updated) "
+                "VALUES (?,?,?,?,?,?)",
+                (handle, *row),
+            ),
+            keep,
         )
 
     def delete_connection(self, handle: int) -> None:
-        self.db.execute("DELETE FROM connections WHERE handle=?", (handle,))
+        def keep() -> None:
+            self._pending_conns[handle] = None
+
+        self._write_behind(
+            lambda: self.db.execute("DELETE FROM connections WHERE handle=?", (handle,)), keep
+        )
 
     def list_connections(self) -> list[dict[str, Any]]:
         rows = self.db.execute("SELECT record FROM connections ORDER BY handle").fetchall()
@@ -140,9 +247,12 @@ class Store:
 
     # -- event log --------------------------------------------------------------
     def append_event(self, seq: int, when: float, handle: int | None, body: dict[str, Any]) -> None:
-        self.db.execute(
-            "INSERT INTO events(seq, time, handle, body) VALUES (?,?,?,?)",
-            (seq, when, handle, json.dumps(body)),
+        row = (seq, when, handle, json.dumps(body))
+        self._write_behind(
+            lambda: self.db.execute(
+                "INSERT INTO events(seq, time, handle, body) VALUES (?,?,?,?)", row
+            ),
+            lambda: self._pending_events.append(row),
         )
 
     def last_seq(self) -> int:
@@ -156,6 +266,10 @@ class Store:
         return [json.loads(r[0]) for r in rows]
 
     def trim_events(self, keep: int) -> None:
-        self.db.execute(
-            "DELETE FROM events WHERE seq <= (SELECT MAX(seq) FROM events) - ?", (keep,)
-        )
+        try:
+            self.db.execute(
+                "DELETE FROM events WHERE seq <= (SELECT MAX(seq) FROM events) - ?", (keep,)
+            )
+        except sqlite3.Error as exc:
+            if not disk_error(exc):
+                raise  # a full disk: trimmed at the next round

@@ -118,8 +118,14 @@ def _follow(client: Client, handle: int, since: int, callback: Callable[..., Any
             if key in _hung_up:
                 return
             _post(functools.partial(deliver, note))
-    except ApiError:
-        pass  # the daemon went away: no further notification can come
+    except ApiError as exc:
+        # The view ends even when the daemon is gone for good: a final, failed notification.
+        if key not in _hung_up:
+            _post(
+                functools.partial(
+                    callback, handle, WM_RASDIALEVENT, int(RASCS.Disconnected), exc.code, 0
+                )
+            )
 
 
 def _params(params: Sequence[str] | None) -> list[str]:

@@ -15,6 +15,7 @@ from ..codes import RASCS, ErrorCode, error_name, error_string, state_name
 from ..events.types import ConnectionEvent, Event, Overflow, encode
 from ..i18n import _
 from ..ras.records import encode_record
+from . import password_warning
 from .common import exit_status, print_ras_error
 
 
@@ -93,6 +94,7 @@ def cmd_phonebook(args: argparse.Namespace) -> int:
 
 def cmd_credentials(args: argparse.Namespace) -> int:
     password = args.password
+    password_warning.warn(password, "--password-stdin")
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     body = {
@@ -107,8 +109,12 @@ def cmd_credentials(args: argparse.Namespace) -> int:
 
 def cmd_dial(args: argparse.Namespace) -> int:
     ras = Ras(_client())
+    password = args.password or ""
+    password_warning.warn(password, "--password-stdin")
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
     started = ras.dial(
-        args.entry, phonebook=args.phonebook, user=args.user or "", password=args.password or ""
+        args.entry, phonebook=args.phonebook, user=args.user or "", password=password
     )
     handle = started.handle
     last = None
@@ -256,6 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     di.add_argument("entry")
     di.add_argument("--user")
     di.add_argument("--password")
+    di.add_argument("--password-stdin", action="store_true")
     di.add_argument("--phonebook")
     di.add_argument("--json", action="store_true")
     di.set_defaults(func=cmd_dial)

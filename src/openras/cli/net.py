@@ -35,6 +35,7 @@ from ..mpr.netresource import (
     NETRESOURCE,
     RESOURCETYPE_DISK,
 )
+from . import password_warning
 
 SWITCHES = ("USER", "PERSISTENT", "DELETE", "YES", "NO", "SAVECRED", "JSON")
 SYNTAX = N_(r"""The syntax of this command is:
@@ -291,6 +292,7 @@ def run_use(net: NetClient, opts: dict[str, Any]) -> int:
             raise ApiError(ErrorCode.ERROR_BAD_DEVICE)
     remote = pos.pop(0) if pos and _is_remote(pos[0]) else None
     password = pos.pop(0) if pos and remote else None
+    password_warning.warn(password)
     if pos:
         raise Usage(_("Unexpected argument {arg}.").format(arg=pos[0]))
     if opts["delete"]:

@@ -19,6 +19,7 @@ from ..client.ras import Ras
 from ..codes import RASCS, ErrorCode
 from ..events.types import Phase
 from ..i18n import N_, _
+from . import password_warning
 from .common import exit_status, print_ras_error
 
 USAGE = N_("""USAGE:
@@ -158,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         entry = positional[0]
         user = positional[1] if len(positional) > 1 else ""
         password = positional[2] if len(positional) > 2 else ""
+        password_warning.warn(password)
         return dial(ras, entry, user, password, switches)
     except ApiError as exc:
         print_ras_error(exc.code, exc.detail)

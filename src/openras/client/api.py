@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -17,6 +18,19 @@ from ..paths import Paths, resolve
 from .transport import ensure_daemon
 
 BASE = "http://openras"
+# A call that finds no daemon (it crashed, or is being restarted) connects again, starting a new
+# one when allowed, instead of answering 711 at once; these bound how often and how long.
+RECONNECTS = 4
+RECONNECT_PAUSE = 0.1
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _may_retry(method: str, exc: httpx.TransportError, attempt: int) -> bool:
+    """A request that never reached a daemon is sent again; one that may have been handled is
+    sent again only if asking twice is harmless."""
+    if attempt >= RECONNECTS:
+        return False
+    return isinstance(exc, httpx.ConnectError) or method.upper() in _SAFE_METHODS
 
 
 class ApiError(RasError):
@@ -126,14 +140,19 @@ class Client(_Endpoint):
     def call(
         self, method: str, path: str, json: Any = None, params: dict[str, Any] | None = None
     ) -> Any:
-        try:
-            response = self._client().request(method, path, json=json, params=_query(params))
-        except httpx.TransportError as exc:
-            self.close()
-            raise ApiError(
-                ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE, f"daemon unreachable: {exc}"
-            ) from None
-        return _raise_for(response)
+        attempt = 0
+        while True:
+            try:
+                response = self._client().request(method, path, json=json, params=_query(params))
+                return _raise_for(response)
+            except httpx.TransportError as exc:
+                self.close()
+                if not _may_retry(method, exc, attempt):
+                    raise ApiError(
+                        ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE, f"daemon unreachable: {exc}"
+                    ) from None
+            time.sleep(RECONNECT_PAUSE * 2**attempt)
+            attempt += 1
 
     def events(self, since: int | None = None, **filters: Any) -> Iterator[Event]:
         """The live event stream (blocking iterator); filters: handle, kinds, notify."""
@@ -190,16 +209,23 @@ class AsyncClient(_Endpoint):
     async def call(
         self, method: str, path: str, json: Any = None, params: dict[str, Any] | None = None
     ) -> Any:
-        try:
-            response = await (await self._client()).request(
-                method, path, json=json, params=_query(params)
-            )
-        except httpx.TransportError as exc:
-            await self.aclose()
-            raise ApiError(
-                ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE, f"daemon unreachable: {exc}"
-            ) from None
-        return _raise_for(response)
+        import asyncio
+
+        attempt = 0
+        while True:
+            try:
+                response = await (await self._client()).request(
+                    method, path, json=json, params=_query(params)
+                )
+                return _raise_for(response)
+            except httpx.TransportError as exc:
+                await self.aclose()
+                if not _may_retry(method, exc, attempt):
+                    raise ApiError(
+                        ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE, f"daemon unreachable: {exc}"
+                    ) from None
+            await asyncio.sleep(RECONNECT_PAUSE * 2**attempt)
+            attempt += 1
 
     async def events(self, since: int | None = None, **filters: Any) -> AsyncIterator[Event]:
         params = _query({"since": since, **filters})

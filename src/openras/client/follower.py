@@ -85,6 +85,13 @@ class DialFollower:
         if self._resumes > MAX_RESUMES:
             raise ApiError(ErrorCode.ERROR_DISCONNECTION, detail="the event stream keeps ending")
 
+    def give_up(self, failure: ApiError) -> Notification:
+        """The dial's last notification when its daemon cannot be reached any more."""
+        self.done = True
+        return Notification(
+            self.handle, RASCS.Disconnected, failure.code, 0, failure.detail, self.since
+        )
+
     def handle_exists(self, exists: bool) -> None:
         """After a lost stream: a handle that is gone was hung up; its dial is over."""
         if not exists:

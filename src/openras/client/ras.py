@@ -201,9 +201,14 @@ class AsyncRas:
             except ApiError as exc:
                 failure = exc
             if not follower.done:
-                follower.stream_ended(failure)
-                await self.client.aclose()
-                follower.handle_exists(await self._exists(handle))
+                try:
+                    follower.stream_ended(failure)
+                    await self.client.aclose()
+                    follower.handle_exists(await self._exists(handle))
+                except ApiError as exc:
+                    # No daemon to say how the dial ended (none could be started): the view
+                    # still ends, with the reason as its final notification.
+                    yield follower.give_up(exc)
 
     async def _exists(self, handle: int) -> bool:
         try:

@@ -8,8 +8,10 @@ for with ``Accept-Language`` (English without one); no other field changes with 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
+import sqlite3
 import struct
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -19,9 +21,11 @@ from pydantic import BaseModel, ValidationError
 
 from ..codes import ErrorCode, RasError, error_name, error_string
 from ..i18n import header_languages
+from ..store import disk_error
 from .routes import Handler
 
 M = TypeVar("M", bound=BaseModel)
+INLINE_BODY = 64 * 1024  # larger bodies are parsed off the event loop
 
 _STATUS: dict[int, int] = {
     ErrorCode.ERROR_INVALID_HANDLE: 404,
@@ -35,6 +39,8 @@ _STATUS: dict[int, int] = {
     ErrorCode.ERROR_CANNOT_OPEN_PHONEBOOK: 400,
     ErrorCode.ERROR_INVALID_SIZE: 400,
     ErrorCode.ERROR_NOT_SUPPORTED: 400,
+    ErrorCode.ERROR_DISK_FULL: 507,
+    ErrorCode.ERROR_NOT_ENOUGH_QUOTA: 413,
 }
 
 
@@ -98,12 +104,21 @@ def error_response(
 
 
 async def read_json(request: web.Request, model: type[M]) -> M:
-    """Parse and validate a JSON body; bad input is ERROR_INVALID_PARAMETER (87)."""
+    """Parse and validate a JSON body; bad input is ERROR_INVALID_PARAMETER (87). A large body is
+    parsed in a worker thread so that it does not hold up the event loop."""
+    raw = await request.read()
+    if len(raw) > INLINE_BODY:
+        return await asyncio.to_thread(parse_json, raw, model)
+    return parse_json(raw, model)
+
+
+def parse_json(raw: bytes, model: type[M]) -> M:
     try:
-        raw = await request.read()
         data = json.loads(raw or b"{}")
     except (ValueError, UnicodeDecodeError) as exc:
         raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, f"body is not JSON: {exc}") from None
+    except RecursionError:
+        raise RasError(ErrorCode.ERROR_INVALID_PARAMETER, "body nested too deeply") from None
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -153,6 +168,11 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
                 languages=langs,
             )
         raise
+    except sqlite3.Error as exc:
+        if not disk_error(exc):
+            request.app.logger.exception("store error in %s %s", request.method, request.path)
+            return error_response(ErrorCode.ERROR_UNKNOWN, type(exc).__name__, status=500)
+        return error_response(ErrorCode.ERROR_DISK_FULL, "the daemon's store cannot be written")
     except Exception as exc:
         request.app.logger.exception("unhandled error in %s %s", request.method, request.path)
         return error_response(

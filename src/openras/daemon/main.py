@@ -1,6 +1,6 @@
 """``openras daemon``: the process that owns every connection.
 
-One daemon per OPENRAS_HOME (an flock on daemon.lock); SIGTERM/SIGINT hang every link up
+One daemon per OPENRAS_HOME (see single.py); SIGTERM/SIGINT hang every link up
 cleanly before it exits.
 """
 
@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import logging
 import os
 import signal
-import sys
 from typing import Any
 
 from aiohttp import web
@@ -25,8 +23,9 @@ from ..ras.devices import device_key, registry
 from ..ras.devices import shutdown as shutdown_devices
 from ..ras.manager import ConnectionManager
 from ..store import Store
-from . import systemd
+from . import logs, single, systemd
 from .app import API_ROUTES, build_app
+from .conn_guard import ConnectionGuard
 from .dashboard import DashboardService
 
 log = logging.getLogger("openras")
@@ -34,9 +33,12 @@ log = logging.getLogger("openras")
 
 def _prepare_dirs(paths: Paths) -> None:
     for directory in {paths.runtime, paths.state}:
-        directory.mkdir(parents=True, exist_ok=True)
-        # Others must reach the socket (access is then decided per peer, by SO_PEERCRED).
-        os.chmod(directory, 0o755)
+        # A directory the daemon creates: others reach a root daemon's socket (access is then
+        # decided per peer, by SO_PEERCRED); a user's own instance stays private. An existing
+        # directory keeps the mode its owner chose.
+        with contextlib.suppress(FileExistsError):
+            directory.parent.mkdir(parents=True, exist_ok=True)
+            directory.mkdir(0o755 if os.geteuid() == 0 else 0o700)
 
 
 def _mpr_service(ctx: DaemonContext) -> Any | None:
@@ -70,9 +72,13 @@ async def serve(paths: Paths) -> int:
     dashboard.use_api(app[API_ROUTES])
     # No handler cancellation: a client that drops its socket must not abort a hang-up or a mapping
     # halfway. Event streams notice a gone client at their next write (keep-alive every 15 s).
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    runner = web.AppRunner(
+        app, handle_signals=False, access_log=None, keepalive_timeout=cfg.idle_timeout
+    )
     await runner.setup()
-    _, activated = await systemd.api_site(runner, paths.socket, 0o666 if cfg.allow_users else 0o600)
+    guard = ConnectionGuard(cfg.max_connections_per_user, os.geteuid())
+    mode = 0o666 if cfg.allow_users else 0o600
+    _, activated = await systemd.api_site(runner, paths.socket, mode, guard)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -100,21 +106,21 @@ async def serve(paths: Paths) -> int:
 
 
 def run(home: str | None = None, verbose: bool = False) -> int:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        stream=sys.stderr,
-        format=systemd.log_format(),
+    paths = resolve(home)
+    logs.setup(
+        paths.log,
+        logging.DEBUG if verbose else logging.INFO,
+        *logs.limits(paths.config_file),
+        fmt=systemd.log_format(),
     )
     logging.getLogger("asyncssh").setLevel(logging.WARNING)
-    paths = resolve(home)
     _prepare_dirs(paths)
-    lock = open(paths.lock, "a+")
     try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        log.info("another daemon already serves %s", paths.runtime)
-        return 0
+        lock = single.acquire(paths, handed=systemd.socket_handed())
+    except single.NotStarted as exc:
+        (log.info if exc.code == 0 else log.error)("not starting: %s", exc.message)
+        return exc.code
     try:
         return asyncio.run(serve(paths))
     finally:
-        lock.close()
+        os.close(lock)

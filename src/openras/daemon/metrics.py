@@ -285,7 +285,12 @@ class _StateCollector:
             "openras_event_cutoffs", "Subscribers cut off for lagging behind."
         )
         cut_offs.add_metric([], bus.cut_offs)
-        yield from (seq, subscribers, cut_offs)
+        pending = GaugeMetricFamily(
+            "openras_store_pending",
+            "Records and events held in memory until the disk has room for them.",
+        )
+        pending.add_metric([], self.m.ctx.store.pending)
+        yield from (seq, subscribers, cut_offs, pending)
 
     @staticmethod
     def _statistics(

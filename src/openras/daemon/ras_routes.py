@@ -19,6 +19,7 @@ from ..ras.manager import ConnectionManager
 from ..ras.records import SAVED_PASSWORD_HANDLE, encode_projection, encode_record
 from ..store import Store
 from ..users import is_privileged
+from .big_answers import AnswerGate, send_json
 from .http import peer, query_int, read_json
 from .routes import Route
 
@@ -43,6 +44,7 @@ class EntryCreate(_Body):
     )
     properties: dict[str, Annotated[str, StringConstraints(max_length=4096)]] | None = Field(
         default=None,
+        max_length=4096,
         description="KEY -> VALUE, applied after lines (replacing the first occurrence)",
     )
 
@@ -50,7 +52,9 @@ class EntryCreate(_Body):
 class EntryUpdate(_Body):
     name: Name | None = Field(default=None, description="New name (rename)")
     lines: list[Line] | None = Field(default=None, max_length=4096, description="Replace all lines")
-    properties: dict[str, Annotated[str, StringConstraints(max_length=4096)]] | None = None
+    properties: dict[str, Annotated[str, StringConstraints(max_length=4096)]] | None = Field(
+        default=None, max_length=4096
+    )
 
 
 class Credentials(_Body):
@@ -91,8 +95,7 @@ def _entry_from_body(
     name: str, lines: list[Line] | None, properties: dict[str, str] | None
 ) -> phonebook.Entry:
     entry = phonebook.Entry(phonebook.check_name(name), [(k, v) for k, v in lines or []])
-    for key, value in (properties or {}).items():
-        entry.set(key, value)
+    entry.update(properties or {})
     return entry
 
 
@@ -119,24 +122,49 @@ class RasApi:
         self.store = store
         self.events = events
         self.daemon_uid = daemon_uid
+        self.config = manager.ctx.config
+        self.gate = AnswerGate()
+
+    def _check_quota(self, uid: int, entries: list[phonebook.Entry], new: int) -> None:
+        """Per-user bounds, checked before anything is stored: ``new`` entries more for ``uid``,
+        and each entry's size."""
+        for entry in entries:
+            if entry.size > self.config.max_entry_bytes:
+                raise RasError(
+                    ErrorCode.ERROR_NOT_ENOUGH_QUOTA,
+                    f"entry {entry.name!r} is larger than {self.config.max_entry_bytes} bytes",
+                )
+        if new and self.store.count_entries(uid) + new > self.config.max_entries_per_user:
+            raise RasError(
+                ErrorCode.ERROR_NOT_ENOUGH_QUOTA,
+                f"a user may own at most {self.config.max_entries_per_user} entries",
+            )
 
     # -- entries ---------------------------------------------------------------------
     def _get_entry(self, name: str) -> tuple[int, list[tuple[str, str]]]:
         return find_entry(self.store, name)
 
-    async def list_entries(self, request: web.Request) -> web.Response:
-        return web.json_response(
-            [
-                _entry_json(n, o, lines, self.store, peer(request).uid)
-                for n, o, lines in self.store.list_entries()
-            ]
-        )
+    async def list_entries(self, request: web.Request) -> web.StreamResponse:
+        uid = peer(request).uid
+
+        def build() -> list[dict[str, Any]]:
+            entries, saved = self.store.snapshot_entries(uid)
+            out = []
+            for name, owner, lines in entries:
+                body = phonebook.Entry(name, lines).to_json()
+                body["owner_uid"] = owner
+                body["have_password"] = name in saved
+                out.append(body)
+            return out
+
+        return await send_json(request, self.gate, uid, build)
 
     async def create_entry(self, request: web.Request) -> web.Response:
         body = await read_json(request, EntryCreate)
         entry = _entry_from_body(check_store_name(body.name), body.lines, body.properties)
         if self.store.get_entry(entry.name) is not None:
             raise RasError(ErrorCode.ERROR_ALREADY_ASSIGNED, f"entry {entry.name!r} exists")
+        self._check_quota(peer(request).uid, [entry], 1)
         self.store.put_entry(entry.name, peer(request).uid, entry.lines)
         self.events.publish(
             EntryChanged(action="created", entry=entry.name, owner_uid=peer(request).uid)
@@ -160,6 +188,7 @@ class RasApi:
         entry = _entry_from_body(
             new_name, body.lines if body.lines is not None else lines, body.properties
         )
+        self._check_quota(owner, [entry], 0)
         if new_name != name:
             check_store_name(new_name)
             if self.store.get_entry(new_name) is not None:
@@ -192,19 +221,22 @@ class RasApi:
             )
         for name in existing:
             _may_edit(self._get_entry(name)[0], uid, self.daemon_uid)
+        self._check_quota(uid, entries, len(entries) - len(existing))
         for entry in entries:
             self.store.put_entry(entry.name, uid, entry.lines)
         self.events.publish(EntryChanged(action="imported", names=tuple(e.name for e in entries)))
         return web.json_response({"imported": [e.name for e in entries]})
 
-    async def export_phonebook(self, request: web.Request) -> web.Response:
-        names = request.query.getall("name", [])
-        entries = [
-            phonebook.Entry(n, lines)
-            for n, _, lines in self.store.list_entries()
-            if not names or n in names
-        ]
-        return web.json_response({"text": phonebook.serialize(entries)})
+    async def export_phonebook(self, request: web.Request) -> web.StreamResponse:
+        names = set(request.query.getall("name", []))
+        uid = peer(request).uid
+
+        def build() -> dict[str, str]:
+            rows, _ = self.store.snapshot_entries(uid)
+            entries = [phonebook.Entry(n, lines) for n, _, lines in rows if not names or n in names]
+            return {"text": phonebook.serialize(entries)}
+
+        return await send_json(request, self.gate, uid, build)
 
     # -- credentials (never returned) ------------------------------------------------------
     def _cred_key(self, request: web.Request) -> str:

@@ -26,9 +26,17 @@ from pathlib import Path
 import sdnotify
 from aiohttp import web
 
+from .conn_guard import ConnectionGuard, GuardedSockSite, GuardedUnixSite
+
 LISTEN_FDS_START = 3  # SD_LISTEN_FDS_START
 UNITS = ("openras.service", "openras.socket")
 UNIT_DIR = Path("/etc/systemd/system")
+
+
+def socket_handed() -> bool:
+    """Whether systemd handed this process its listening sockets (without taking them yet)."""
+    pid, count = os.environ.get("LISTEN_PID", ""), os.environ.get("LISTEN_FDS", "")
+    return pid.isdigit() and count.isdigit() and int(pid) == os.getpid() and int(count) > 0
 
 
 def listen_sockets() -> list[socket.socket]:
@@ -136,18 +144,21 @@ def install_units(
     return written
 
 
-async def api_site(runner: web.AppRunner, path: Path, mode: int) -> tuple[web.BaseSite, bool]:
-    """The API's listening site: the socket handed in by systemd, else our own at ``path``.
+async def api_site(
+    runner: web.AppRunner, path: Path, mode: int, guard: ConnectionGuard
+) -> tuple[web.BaseSite, bool]:
+    """The API's listening site: the socket handed in by systemd, else our own at ``path``; every
+    accepted connection goes through ``guard`` (per-user caps, idle time-outs, fd budget).
 
     Returns the site and whether it was handed in (then systemd owns the file and its mode)."""
     handed = api_socket(listen_sockets())
     if handed is not None:
-        site: web.BaseSite = web.SockSite(runner, handed)
+        site: web.BaseSite = GuardedSockSite(runner, handed, guard)
         await site.start()
         return site, True
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
-    site = web.UnixSite(runner, str(path))
+    site = GuardedUnixSite(runner, str(path), guard)
     await site.start()
     os.chmod(path, mode)
     return site, False

@@ -132,7 +132,7 @@ class EntryChanged(Event):
 @dataclass(frozen=True, kw_only=True)
 class NetChanged(Event):
     kind: ClassVar[EventKind] = EventKind.NET
-    action: str  # connected / disconnected / forgotten / restored
+    action: str  # connected / disconnected / forgotten / restored / lost (in a daemon crash)
     uid: int
     local_name: str | None
     remote_name: str

@@ -42,6 +42,7 @@ from ..events import EventBus, NetChanged
 from ..users import login_name
 from .browse import browse
 from .enumeration import Enumerations, snapshot
+from .live import LiveMappings, LiveRow
 from .localnames import (
     MAX_NAME,
     REDIRECT_DRIVES,
@@ -182,6 +183,20 @@ class Router:
         self.connect_timeout = connect_timeout
         self.connections: dict[int, Connection] = {}
         self._ids = itertools.count(1)
+        # Mappings a killed daemon held: their owners hear they were lost.
+        self.live = LiveMappings(remembered.store)
+        for row in self.live.take_all():
+            if events is not None:
+                events.publish(
+                    NetChanged(
+                        action="lost",
+                        uid=row.uid,
+                        local_name=row.local_name,
+                        remote_name=row.remote_name,
+                        provider=row.provider,
+                        forced=True,
+                    )
+                )
         self._reserved: set[tuple[Any, ...]] = set()  # local names with an add in progress
         self.enums = Enumerations()
         self._last_errors: OrderedDict[tuple[int, int], tuple[int, str, str]] = OrderedDict()
@@ -430,6 +445,7 @@ class Router:
             password=password,
         )
         self.connections[c.id] = c
+        self.live.add(c.id, LiveRow(c.uid, c.local_name, c.remote_name, c.provider))
         remembered = False
         if local is not None and flags & CONNECT_UPDATE_PROFILE:
             self.remembered.put(
@@ -525,6 +541,7 @@ class Router:
                     return ErrorCode.ERROR_EXTENDED_ERROR
                 targets.remove(c)
                 self.connections.pop(c.id, None)
+                self.live.remove(c.id)
                 await self._remove_drive_dir(c.uid, c.local_name)
                 result["provider"] = c.provider
                 self._publish("disconnected", c, forced=force)
@@ -882,6 +899,7 @@ class Router:
             password=e.password,
         )
         self.connections[c.id] = c
+        self.live.add(c.id, LiveRow(c.uid, c.local_name, c.remote_name, c.provider))
         self._publish("restored", c)
         self.log.info("restored %s -> %s (uid %d)", e.local_name, e.remote_name, e.uid)
         return {"local_name": e.local_name, "uid": e.uid, "error": 0}
@@ -890,6 +908,7 @@ class Router:
         """Daemon shutdown: every connection closed, forced, without notifyees; remembered kept."""
         conns = list(self.connections.values())
         self.connections.clear()
+        self.live.clear()
 
         async def close(c: Connection) -> None:
             try:

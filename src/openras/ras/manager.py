@@ -20,6 +20,7 @@ from ..context import DaemonContext
 from ..events.types import ConnectionEvent, HookStage, Notify, Phase
 from ..phonebook import Entry
 from ..users import is_privileged
+from . import redial
 from .connection import Connection, Reference
 from .devices.base import Device, DialContext, DialParams
 from .hooks import HookRunner, HookSettings, refusal
@@ -314,8 +315,8 @@ class ConnectionManager:
     async def _redial(self, conn: Connection) -> None:
         """RedialOnLinkFailure: dial the same entry again on the same handle."""
         attempts = max(conn.entry.get_int("RedialAttempts", 3), 0)
-        pause = max(conn.entry.get_int("RedialSeconds", 5), 0)
-        for attempt in range(1, attempts + 1):
+        seconds = conn.entry.get_int("RedialSeconds", 5)
+        for attempt, pause in enumerate(redial.pauses(seconds, attempts), 1):
             await asyncio.sleep(pause)
             if conn.phase is not Phase.FAILED or conn.handle not in self.conns:
                 return
@@ -419,6 +420,7 @@ class ConnectionManager:
         grace = self.ctx.config.failed_handle_grace
         while True:
             await asyncio.sleep(min(1.0, max(grace / 4, 0.05)))
+            self.ctx.store.flush_pending()  # records a full disk held back
             now = time.monotonic()
             for conn in list(self.conns.values()):
                 if conn.phase is not Phase.FAILED:

@@ -3,11 +3,17 @@
 MESSAGES: dict[int, str] = {
     0: "The operation completed successfully.",
     5: "Access is denied.",
+    4: "The system cannot open the file.",
     6: "The handle is invalid.",
     8: "Not enough memory resources are available to process this command.",
     50: "The request is not supported.",
     66: "The network resource type is not correct.",
     67: "The network name cannot be found.",
+    71: (
+        "No more connections can be made to this remote computer at this time because there are "
+        "already as many connections as the computer can accept."
+    ),
+    112: "There is not enough space on the disk.",
     85: "The local device name is already in use.",
     86: "The specified network password is not correct.",
     87: "The parameter is incorrect.",
@@ -139,6 +145,7 @@ MESSAGES: dict[int, str] = {
     1223: "The operation was canceled by the user.",
     1237: "The operation could not be completed. A retry should be performed.",
     1326: "The user name or password is incorrect.",
+    1816: "Not enough quota is available to process this command.",
     2202: "The specified username is invalid.",
     2250: "This network connection does not exist.",
     2401: "There are open files on the connection.",

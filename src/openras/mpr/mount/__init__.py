@@ -11,8 +11,9 @@ Mount points: a directory that does not exist is created (its parent must exist,
 ERROR_BAD_DEVICE = WN_BAD_LOCALNAME) and removed again at close; an existing one must be an
 empty directory that is not already a mount point, else ERROR_ALREADY_ASSIGNED (85). When
 the daemon runs as root for another user, that user must own the directory (or be allowed
-to create it), else ERROR_ACCESS_DENIED; the mount then uses ``allow_other`` so the user's
-processes can enter it, with files owned by that user and ``default_permissions``.
+to create it), else ERROR_ACCESS_DENIED; the mount child then runs as that user and
+fusermount3 makes it the user's own mount (files owned by them, ``default_permissions``). A uid
+without a passwd entry (fusermount3 needs a name) gets a root mount with ``allow_other``.
 
 Closing: without force, open files (handles opened and not yet released through the
 mount) → ERROR_OPEN_FILES (2401), and so does a busy mount (a process's working
@@ -69,6 +70,14 @@ def _owner_gid(uid: int) -> int:
         return pwd.getpwuid(uid).pw_gid
     except KeyError:
         return uid  # a uid without a passwd entry: its own number, as useradd would pick
+
+
+def _has_name(uid: int) -> bool:
+    try:
+        pwd.getpwuid(uid)
+    except KeyError:
+        return False
+    return True
 
 
 def _may_create_in(parent: os.stat_result, uid: int) -> bool:
@@ -291,6 +300,14 @@ async def mount(
             argv.append("--debug")
         # Own session: signals meant for the daemon's process group do not reach the mount;
         # it is stopped by its PID only.
+        # A root daemon's mount for another user runs as that user: the code that serves the
+        # file system (and talks to the server) holds no privilege; fusermount3 mounts it as
+        # the user's own mount, on a directory the user owns.
+        # (fusermount3 needs the user's name: a uid without a passwd entry keeps a root mount.)
+        drop = os.geteuid() == 0 and request.owner_uid != 0 and _has_name(request.owner_uid)
+        as_owner: dict[str, Any] = (
+            {"user": request.owner_uid, "group": owner_gid, "extra_groups": []} if drop else {}
+        )
         proc = await asyncio.create_subprocess_exec(
             *argv,
             stdin=asyncio.subprocess.DEVNULL,
@@ -298,17 +315,21 @@ async def mount(
             pass_fds=(child_sock.fileno(), dir_fd),
             start_new_session=True,
             cwd="/",
+            **as_owner,
         )
         child_sock.close()
         os.close(dir_fd)
         dir_fd = -1
         reader, writer = await asyncio.open_unix_connection(sock=parent_sock)
-        allow_other = os.geteuid() == 0 and request.owner_uid != 0
+        # The owner's own mount needs no allow_other; a root mount for them does (RemoteOperations
+        # still lets only the owner in).
+        allow_other = os.geteuid() == 0 and request.owner_uid != 0 and not drop
         config = {
             "kind": kind,
             "session": session,
             "mount_point": str(mount_point),
-            "mount_fd": pinned_fd,
+            # fusermount3, run for the user, checks the path itself with the user's rights.
+            "mount_fd": None if drop else pinned_fd,
             "uid": request.owner_uid,
             "gid": owner_gid,
             "allow_other": allow_other,

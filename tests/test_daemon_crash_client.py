@@ -1,0 +1,180 @@
+"""A daemon that dies under its clients (issue 10, item 3): a dial view always ends — with the
+recovered record's error once a daemon is back, or with a clear error when none can start — and
+a long-lived client's next call starts a daemon again instead of answering 711."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import threading
+from typing import Any
+
+from ras_helpers import wait_for
+
+from openras.client import Client
+from openras.client.ras import Notification, Ras
+from openras.codes import RASCS, ErrorCode
+
+
+class SilentPeer:
+    """A TCP listener that accepts and never says a word: an SSH dial waits there."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = threading.Event()
+        self.conns: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = self.sock.accept()
+                self.conns.append(conn)
+                self.accepted.set()
+
+    def close(self) -> None:
+        self.sock.close()
+        for c in self.conns:
+            c.close()
+
+
+class DyingDaemon:
+    """What a client meets while a daemon dies: a socket that accepts, then closes at once
+    (``closes`` times), after which it is gone."""
+
+    def __init__(self, path: str, closes: int = 3) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.bind(path)
+        self.sock.listen(16)
+        self.closes = closes
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        for _ in range(self.closes):
+            conn, _ = self.sock.accept()
+            conn.close()
+        os.unlink(self.path)
+        self.sock.close()
+
+
+def _subscribers(daemon: Any) -> int:
+    c = daemon.client()
+    c._client()
+    text = c._http.get("/metrics").text
+    c.close()
+    line = next(ln for ln in text.splitlines() if ln.startswith("openras_event_subscribers "))
+    return int(line.split()[1])
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _follow(ras: Ras, handle: int, since: int, out: list[Any]) -> None:
+    try:
+        out.extend(ras.notifications(handle, since))
+    except Exception as exc:  # the test reports what ended the view
+        out.append(exc)
+
+
+def test_dial_view_ends_with_the_recovered_error_after_a_crash(daemon: Any, tmp_path: Any) -> None:
+    peer = SilentPeer()
+    known = tmp_path / "known_hosts"
+    known.write_text("")
+    started_pids: list[int] = []
+    try:
+        with daemon.client() as c:
+            c.call(
+                "POST",
+                "/v1/entries",
+                json={
+                    "name": "slow",
+                    "lines": [
+                        ["DEVICE", "ssh"],
+                        ["PhoneNumber", f"127.0.0.1:{peer.port}"],
+                        ["SshKnownHosts", str(known)],
+                    ],
+                },
+            )
+        ras = Ras(Client(home=str(daemon.home), autostart=True))
+        started = ras.dial("slow", user="u", password="p")
+        assert peer.accepted.wait(20)
+        notes: list[Any] = []
+        t = threading.Thread(target=_follow, args=(ras, started.handle, started.seq, notes))
+        t.start()
+        wait_for(lambda: _subscribers(daemon) >= 1)
+        daemon.kill()  # SIGKILL mid-dial; its socket still accepts for a moment
+        dying = DyingDaemon(str(daemon.socket))
+        t.join(60)
+        assert not t.is_alive(), "the dial view never ended"
+        assert not dying.thread.is_alive()
+        health = ras.client.call("GET", "/v1/health")
+        started_pids.append(health["pid"])
+        last = notes[-1]
+        assert isinstance(last, Notification), notes
+        assert last.handle == started.handle and last.error == ErrorCode.ERROR_NO_CONNECTION
+        assert last.state == RASCS.Disconnected
+    finally:
+        for pid in started_pids:
+            _kill(pid)
+        peer.close()
+
+
+def test_dial_view_ends_with_a_clear_error_when_no_daemon_comes_back(
+    daemon: Any, tmp_path: Any
+) -> None:
+    peer = SilentPeer()
+    known = tmp_path / "known_hosts"
+    known.write_text("")
+    try:
+        with daemon.client() as c:
+            c.call(
+                "POST",
+                "/v1/entries",
+                json={
+                    "name": "slow",
+                    "lines": [
+                        ["DEVICE", "ssh"],
+                        ["PhoneNumber", f"127.0.0.1:{peer.port}"],
+                        ["SshKnownHosts", str(known)],
+                    ],
+                },
+            )
+        ras = Ras(Client(home=str(daemon.home), autostart=False))
+        started = ras.dial("slow", user="u", password="p")
+        assert peer.accepted.wait(20)
+        notes: list[Any] = []
+        t = threading.Thread(target=_follow, args=(ras, started.handle, started.seq, notes))
+        t.start()
+        daemon.kill()
+        t.join(60)
+        assert not t.is_alive(), "the dial view never ended"
+        last = notes[-1]
+        assert isinstance(last, Notification), notes
+        assert last.error == ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE and last.state == 0x2001
+    finally:
+        peer.close()
+
+
+def test_long_lived_client_restarts_the_daemon_after_a_crash(daemon: Any) -> None:
+    client = Client(home=str(daemon.home), autostart=True)
+    first = client.call("GET", "/v1/health")["pid"]
+    daemon.kill()
+    try:
+        second = client.call("GET", "/v1/health")["pid"]
+        assert second != first
+        assert client.call("GET", "/v1/connections") == []
+    finally:
+        pid = client.call("GET", "/v1/health")["pid"]
+        client.close()
+        _kill(pid)
