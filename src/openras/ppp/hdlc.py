@@ -144,36 +144,53 @@ class Deframer:
         """
         self.stats.octets += len(data)
         chunks = data.split(_FLAG_B)
-        for index, chunk in enumerate(chunks):
-            if index:  # a flag preceded this chunk: the collected frame (if any) ends here
-                if self._synced:
-                    frame = self._finish()
-                    if frame is not None:
-                        yield frame
-                self._synced = True
-                self._raw.clear()
-                self._overflow = False
-            if not chunk:
-                continue
-            if not self._synced:
-                self.stats.garbage_octets += len(chunk)  # before the first flag: noise
-                continue
+        if len(chunks) == 1:
+            self._collect(data)
+            return
+        # chunks[0] ends the frame collected so far; every chunk between two flags is a whole
+        # frame, decoded without copying it through the buffer; the last one starts the next.
+        if self._synced:
+            self._collect(chunks[0])
             if self._overflow:
+                self.stats.oversize += 1
+            elif self._raw:
+                frame = self._decode(bytes(self._raw))
+                if frame is not None:
+                    yield frame
+        else:
+            self.stats.garbage_octets += len(chunks[0])  # before the first flag: noise
+        self._synced = True
+        self._raw.clear()
+        self._overflow = False
+        limit = 2 * self.max_frame + 4  # escaped octets can at most double the length
+        for index in range(1, len(chunks) - 1):
+            chunk = chunks[index]
+            if not chunk:
+                continue  # back-to-back flags between frames
+            if len(chunk) > limit:
+                self.stats.oversize += 1
                 continue
-            # Escaped octets can at most double the length; past that the frame is oversize.
-            if len(self._raw) + len(chunk) > 2 * self.max_frame + 4:
-                self._overflow = True
-                self._raw.clear()
-                continue
-            self._raw += chunk
+            frame = self._decode(chunk)
+            if frame is not None:
+                yield frame
+        self._collect(chunks[-1])
 
-    def _finish(self) -> Frame | None:
-        raw = bytes(self._raw)
+    def _collect(self, chunk: bytes) -> None:
+        if not chunk:
+            return
+        if not self._synced:
+            self.stats.garbage_octets += len(chunk)
+            return
         if self._overflow:
-            self.stats.oversize += 1
-            return None
-        if not raw:
-            return None  # back-to-back flags between frames
+            return
+        if len(self._raw) + len(chunk) > 2 * self.max_frame + 4:
+            self._overflow = True  # oversize: counted when its closing flag comes
+            self._raw.clear()
+            return
+        self._raw += chunk
+
+    def _decode(self, raw: bytes) -> Frame | None:
+        """One frame's octets between two flags → the frame, or None (counted)."""
         if self.rx_accm:
             raw = raw.translate(None, _accm_chars(self.rx_accm))
             if not raw:
