@@ -44,8 +44,14 @@ def escape(data: bytes, accm: int = DEFAULT_ACCM) -> bytes:
 
 def unescape(data: bytes) -> bytes:
     """Undo ``escape``; a trailing lone 0x7D is dropped (callers treat it as an abort)."""
-    if b"\x7d" not in data:
+    escapes = data.count(b"\x7d")
+    if not escapes:
         return data
+    # A peer with ACCM 0 escapes only 0x7E and 0x7D: two C-speed replacements. They are right
+    # exactly when each consumed one 0x7D, that is when every 0x7D began a 7D 5E or 7D 5D.
+    quick = data.replace(b"\x7d\x5e", b"\x7e").replace(b"\x7d\x5d", b"\x7d")
+    if len(data) - len(quick) == escapes:
+        return quick
     # Split at 0x7D: each piece after one starts with the escaped octet. An empty piece means
     # the next 0x7D is itself the escaped octet (or, last, that the escape had no octet).
     pieces = data.split(b"\x7d")
