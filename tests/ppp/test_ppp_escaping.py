@@ -61,3 +61,17 @@ def test_frames_round_trip_under_any_accm(packets: list[bytes], accm: int) -> No
     wire = b"".join(encode_frame(0x0021, p, accm, True, True) for p in packets)
     deframer = Deframer(max_frame=1600, rx_accm=0)
     assert [f.info for f in deframer.feed(wire)] == packets
+
+
+@settings(max_examples=500)
+@given(st.binary(min_size=2, max_size=40) | st.binary(max_size=6).map(lambda b: b"\xff\x03" + b))
+def test_deframer_headers_are_decode_body(body: bytes) -> None:
+    """The deframer's inlined header rules give what decode_body gives, for any frame body."""
+    from openras.ppp.fcs import append_fcs
+    from openras.ppp.hdlc import decode_body
+
+    deframer = Deframer(max_frame=1600, rx_accm=0)
+    frames = deframer.feed(b"\x7e" + escape(append_fcs(body), 0) + b"\x7e")
+    expected = decode_body(body)
+    assert [(f.protocol, f.info) for f in frames] == ([expected] if expected else [])
+    assert deframer.stats.bad_fcs == 0
