@@ -73,6 +73,7 @@ from .base import (
 )
 from .names import SMB_PORT, RemoteName, parse_container, parse_for
 from .remotefs import RemoteStat, os_error
+from .smb_read import SmbReader
 from .smb_shares import STYPE_DISKTREE, STYPE_MASK, STYPE_PRINTQ, list_shares
 
 log = logging.getLogger(__name__)
@@ -199,28 +200,20 @@ def _dir_stat(info: Any) -> RemoteStat:
 class SmbFile:
     """An open SMB file; reads and writes at explicit offsets (FUSE gives them)."""
 
-    READ_AHEAD = 1 << 20  # FUSE asks for 128 KiB at a time; one SMB round trip per MiB instead
-
     def __init__(self, raw: Any, path: str) -> None:
         self.raw = raw
         self.path = path
-        self._buf = b""
-        self._buf_at = 0
+        self._reader = SmbReader(raw.fd)  # sequential reads keep several requests in flight
 
     def read(self, offset: int, size: int) -> bytes:
-        start = offset - self._buf_at
-        if 0 <= start and offset + size <= self._buf_at + len(self._buf):
-            return self._buf[start : start + size]
         try:
-            self.raw.seek(offset)
-            data = self.raw.read(max(size, self.READ_AHEAD)) or b""
+            return self._reader.read(offset, size)
         except Exception as exc:
+            self._reader.drop()
             raise _fs_error(exc, self.path) from None
-        self._buf, self._buf_at = data, offset
-        return data[:size]
 
     def write(self, offset: int, data: bytes) -> int:
-        self._buf = b""  # the read-ahead may now be stale
+        self._reader.drop()  # the read-ahead may now be stale
         try:
             self.raw.seek(offset)
             return int(self.raw.write(data))
@@ -228,7 +221,7 @@ class SmbFile:
             raise _fs_error(exc, self.path) from None
 
     def truncate(self, length: int) -> None:
-        self._buf = b""
+        self._reader.drop()
         try:
             self.raw.truncate(length)
         except Exception as exc:
@@ -242,6 +235,7 @@ class SmbFile:
 
     def close(self) -> None:
         try:
+            self._reader.drop()
             self.raw.close()
         except Exception as exc:
             raise _fs_error(exc, self.path) from None

@@ -124,8 +124,12 @@ class PppLink:
         data = engine.data_to_send()
         if data:
             self.port.write(data)
+        sink = self.packet_sink
         while (event := engine.next_event()) is not None:
-            self._event(event)
+            if sink is not None and type(event) is PacketReceived:
+                sink(event.data)  # the data path: straight to the TUN, no dispatch chain
+            else:
+                self._event(event)
         data = engine.data_to_send()  # events handled above never queue output, but be safe
         if data:
             self.port.write(data)
