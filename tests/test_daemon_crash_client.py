@@ -72,7 +72,7 @@ def _subscribers(daemon: Any) -> int:
     text = c._http.get("/metrics").text
     c.close()
     line = next(ln for ln in text.splitlines() if ln.startswith("openras_event_subscribers "))
-    return int(line.split()[1])
+    return int(float(line.split()[1]))
 
 
 def _kill(pid: int) -> None:

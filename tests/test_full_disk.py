@@ -41,7 +41,11 @@ def _pending(d: Any) -> int:
     c._client()
     text = c._http.get("/metrics").text
     return int(
-        next(ln for ln in text.splitlines() if ln.startswith("openras_store_pending ")).split()[1]
+        float(
+            next(ln for ln in text.splitlines() if ln.startswith("openras_store_pending ")).split()[
+                1
+            ]
+        )
     )
 
 
