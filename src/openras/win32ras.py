@@ -34,9 +34,10 @@ from .codes.states import (  # noqa: F401 - re-exported constants
     RASP_Socks,
     RDEOPT_PausedStates,
 )
-from .ras.records import SAVED_PASSWORD_HANDLE
+from .ras.records import SAVED_PASSWORD_HANDLE, encode_statistics
 
 WM_RASDIALEVENT = 0xCCCD
+RAS_STATS_SIZE = 60  # sizeof(RAS_STATS): fifteen DWORDs
 
 for _state in RASCS:
     globals()[f"RASCS_{_state.name}"] = int(_state)
@@ -292,3 +293,13 @@ def GetProjectionInfo(handle: int, projection: int) -> dict[str, Any]:
     except ApiError as exc:
         _raise(exc, "RasGetProjectionInfo")
     return {}
+
+
+def GetConnectionStatistics(handle: int) -> dict[str, int]:
+    """RasGetConnectionStatistics: a dict with the RAS_STATS field names (dwSize included)."""
+    try:
+        stats = _ras().statistics(int(handle))
+    except ApiError as exc:
+        _raise(exc, "RasGetConnectionStatistics")
+        return {}
+    return {"dwSize": RAS_STATS_SIZE, **encode_statistics(stats)}

@@ -13,8 +13,8 @@ from ..client import ApiError, Client, entry_path
 from ..client.ras import Ras
 from ..codes import RASCS, ErrorCode, error_name, state_name
 from ..events.types import ConnectionEvent, Event, Overflow, encode
-from ..ras.records import encode_record
 from .common import exit_status, print_ras_error
+from .status_view import status_json
 
 
 def _client() -> Client:
@@ -158,7 +158,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     data = ras.status(int(args.handle)) if args.handle else ras.connections()
     rows = data if isinstance(data, list) else [data]
     if args.json:
-        encoded = [encode_record(r) for r in rows]
+        encoded = [status_json(ras, r) for r in rows]
         _dump(encoded if isinstance(data, list) else encoded[0])
         return 0
     if not rows:

@@ -16,7 +16,14 @@ from typing import Any
 
 from ..codes import RASCS, ErrorCode, RasError
 from ..events.types import ConnectionEvent, Event, Notify
-from ..ras.records import ConnectionRecord, DialStarted, HangupStarted, decode_record
+from ..ras.records import (
+    ConnectionRecord,
+    DialStarted,
+    HangupStarted,
+    LinkStatistics,
+    decode_record,
+    decode_statistics,
+)
 from .api import ApiError, AsyncClient, Client
 from .follower import Notification
 
@@ -130,6 +137,10 @@ class Ras:
     def connections(self) -> list[ConnectionRecord]:
         return [decode_record(r) for r in self.client.call("GET", CONNECTIONS)]
 
+    def statistics(self, handle: int) -> LinkStatistics:
+        """RasGetConnectionStatistics."""
+        return decode_statistics(self.client.call("GET", f"{CONNECTIONS}/{handle}/statistics"))
+
     def projection(self, handle: int, kind: int) -> dict[str, Any]:
         """RasGetProjectionInfo: the Windows structure's fields by their names."""
         projection: dict[str, Any] = self.client.call(
@@ -240,6 +251,12 @@ class AsyncRas:
 
     async def connections(self) -> list[ConnectionRecord]:
         return [decode_record(r) for r in await self.client.call("GET", CONNECTIONS)]
+
+    async def statistics(self, handle: int) -> LinkStatistics:
+        """RasGetConnectionStatistics."""
+        return decode_statistics(
+            await self.client.call("GET", f"{CONNECTIONS}/{handle}/statistics")
+        )
 
     async def events(self, since: int | None = None, **filters: Any) -> AsyncIterator[Event]:
         async for event in self.client.events(since=since, **filters):

@@ -9,14 +9,20 @@ import dataclasses
 from typing import Annotated, Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
 
 from .. import phonebook
 from ..codes import ErrorCode, RasError
 from ..events import EntryChanged, Event, EventBus, EventKind, NetChanged, encode
 from ..ras.dialing import DialCall, credential_key, dial_request, find_entry
 from ..ras.manager import ConnectionManager
-from ..ras.records import SAVED_PASSWORD_HANDLE, encode_projection, encode_record
+from ..ras.records import (
+    SAVED_PASSWORD_HANDLE,
+    LinkStatistics,
+    encode_projection,
+    encode_record,
+    encode_statistics,
+)
 from ..store import Store
 from ..users import is_privileged
 from .http import peer, query_int, read_json
@@ -263,6 +269,10 @@ class RasApi:
         kind = int(text[2:], 16) if text.lower().startswith("0x") else int(text, 10)
         return web.json_response(encode_projection(self.m.projection(handle, kind)))
 
+    async def statistics(self, request: web.Request) -> web.Response:
+        handle = int(request.match_info["handle"])
+        return web.json_response(encode_statistics(await self.m.statistics(handle)))
+
     # -- events ------------------------------------------------------------------------------
     def _visible(self, event: Event, uid: int) -> bool:
         """RAS events are everyone's (any user may enumerate connections); a user's network
@@ -446,6 +456,15 @@ class RasApi:
                     **handle,
                     "kind": {"type": "string", "pattern": "^(?:0x[0-9a-fA-F]{1,8}|[0-9]{1,10})$"},
                 },
+                tags=["ras"],
+            ),
+            Route(
+                "GET",
+                "/v1/connections/{handle}/statistics",
+                self.statistics,
+                "RasGetConnectionStatistics (RAS_STATS fields; dwConnectDuration in ms)",
+                path_params=handle,
+                response=TypeAdapter(LinkStatistics).json_schema(),
                 tags=["ras"],
             ),
             Route(

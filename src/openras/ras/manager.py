@@ -8,6 +8,7 @@ marks the events that RasConnectionNotification reports (connection, disconnecti
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from .records import (
     ConnectionRecord,
     DialStarted,
     HangupStarted,
+    LinkStatistics,
     LinkStatus,
     Projection,
     encode_record,
@@ -478,3 +480,13 @@ class ConnectionManager:
                     ErrorCode.ERROR_PROJECTION_NOT_COMPLETE, f"connection is {conn.phase.value}"
                 )
         return conn.device.projection(kind)
+
+    async def statistics(self, handle: int) -> LinkStatistics:
+        """RasGetConnectionStatistics: the device's counters and the time since Connected.
+        Any local user may read them, as any may enumerate connections."""
+        conn = self.get(handle)
+        stats = await conn.device.statistics()
+        duration = 0
+        if conn.phase is Phase.CONNECTED and conn.connected_at is not None:
+            duration = max(int((time.time() - conn.connected_at) * 1000), 0)
+        return dataclasses.replace(stats, dwConnectDuration=duration)

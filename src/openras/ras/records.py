@@ -85,6 +85,27 @@ class HangupStarted:
     seq: int
 
 
+@dataclass(frozen=True)
+class LinkStatistics:
+    """RAS_STATS (RasGetConnectionStatistics), with the Windows field names: pywin32 programs
+    read them by those names. Devices fill the counters they have; the rest stay 0."""
+
+    dwBytesXmited: int = 0
+    dwBytesRcved: int = 0
+    dwFramesXmited: int = 0
+    dwFramesRcved: int = 0
+    dwCrcErr: int = 0
+    dwTimeoutErr: int = 0
+    dwAlignmentErr: int = 0
+    dwHardwareOverrunErr: int = 0
+    dwFramingErr: int = 0
+    dwBufferOverrunErr: int = 0
+    dwCompressionRatioIn: int = 0  # percent; 0 = no compression
+    dwCompressionRatioOut: int = 0
+    dwBps: int = 0  # the device's speed in bits per second, when it has one
+    dwConnectDuration: int = 0  # milliseconds since the link reached Connected
+
+
 # -- projections (RasGetProjectionInfo) ----------------------------------------------------------
 @dataclass(frozen=True)
 class PppIpProjection:
@@ -194,3 +215,14 @@ def encode_projection(projection: Projection) -> dict[str, Any]:
     if out.get("dwSocksPort", 0) is None:
         del out["dwSocksPort"]
     return out
+
+
+def encode_statistics(stats: LinkStatistics) -> dict[str, int]:
+    return dataclasses.asdict(stats)
+
+
+_STATISTICS_FIELDS = frozenset(f.name for f in dataclasses.fields(LinkStatistics))
+
+
+def decode_statistics(data: Mapping[str, Any]) -> LinkStatistics:
+    return LinkStatistics(**{k: int(v) for k, v in data.items() if k in _STATISTICS_FIELDS})

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 from ...codes import RASCS, ErrorCode, RasError
 from ...phonebook import Entry
 from ...users import is_privileged
-from ..records import LinkStatus, Projection
+from ..records import LinkStatistics, LinkStatus, Projection
 
 
 @dataclass
@@ -93,6 +93,10 @@ class Device(ABC):
     def status(self) -> LinkStatus:
         """What the device knows of its link (addresses, listener ports, interface)."""
         return LinkStatus()
+
+    async def statistics(self) -> LinkStatistics:
+        """RasGetConnectionStatistics: the link's counters (the manager adds the duration)."""
+        return LinkStatistics()
 
 
 def entry_number(

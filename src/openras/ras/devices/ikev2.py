@@ -52,8 +52,9 @@ from ...codes import RASCS, ErrorCode, RasError
 from ...codes.states import RASP_PppIp
 from ..link.charon import CharonSettings, charon_unavailable_reason
 from ..link.resolv import remove_resolv, write_resolv
+from ..link.sa_counters import child_sa_statistics
 from ..link.vici_host import IkeEvent, IkeEventKind, ViciHost
-from ..records import LinkStatus, PppIpProjection, Projection
+from ..records import LinkStatistics, LinkStatus, PppIpProjection, Projection
 from .base import Device, DialContext, default_route, entry_number, read_user_file
 
 SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
@@ -649,6 +650,17 @@ class IkeV2Device(Device):
                 szDns2Address=dns[1],
             )
         return super().projection(kind)
+
+    async def statistics(self) -> LinkStatistics:
+        host = self.host
+        if host is None or not self._loaded or self._closing:
+            return LinkStatistics()
+        try:
+            sas = await host.listing("list-sas", "list-sa", {"ike": self.name})
+        except Exception as exc:  # charon gone or the SA not there: no counters to give
+            self.ctx.log.debug("handle %d: list-sas: %r", self.ctx.handle, exc)
+            return LinkStatistics()
+        return child_sa_statistics(sas, self.name)
 
     def status(self) -> LinkStatus:
         child = self._child()

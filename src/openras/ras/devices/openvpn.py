@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import re
 import shutil
@@ -55,9 +56,10 @@ from ...codes import RASCS, ErrorCode, RasError
 from ...codes.states import RASP_PppIp
 from ...users import is_privileged
 from ..link import openvpn_mgmt as mgmt
+from ..link.if_counters import interface_statistics
 from ..link.openvpn_config import ConfigRefused, PreparedConfig, prepare
 from ..link.resolv import remove_resolv, write_resolv
-from ..records import LinkStatus, PppIpProjection, Projection, Scalar
+from ..records import LinkStatistics, LinkStatus, PppIpProjection, Projection, Scalar
 from .base import Device, DialContext, default_route, entry_number, read_user_file
 
 VERIFY_ERROR = re.compile(r"VERIFY (?:\w+ )?ERROR|certificate verify failed")
@@ -195,7 +197,7 @@ class OpenVpnDevice(Device):
         assert self._attached is not None and self.proc is not None
         reader, self._writer = await self._wait(self._attached, deadline)
         self._advance(RASCS.PortOpened)
-        self._send(b"state on\nlog on\nbytecount 5\n")
+        self._send(b"state on\nlog on\nbytecount 1\n")
         self._tasks.append(asyncio.create_task(self._pump(reader)))
         await self._wait(self._outcome, deadline)
         await self._write_resolv()
@@ -599,6 +601,15 @@ class OpenVpnDevice(Device):
                 szDns2Address=dns[1],
             )
         return super().projection(kind)
+
+    async def statistics(self) -> LinkStatistics:
+        """Bytes: the management interface's BYTECOUNT (the link's, every second); packets and
+        errors: the kernel's counters of the TUN interface openvpn drives."""
+        up = self.proc is not None and self.proc.returncode is None
+        tun = LinkStatistics()
+        if up and self.ifname and self._step >= ORDER.index(RASCS.Projected):
+            tun = await asyncio.to_thread(interface_statistics, self.ifname)
+        return dataclasses.replace(tun, dwBytesXmited=self.bytes_out, dwBytesRcved=self.bytes_in)
 
     def status(self) -> LinkStatus:
         up = self.proc is not None and self.proc.returncode is None

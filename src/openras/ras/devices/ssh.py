@@ -17,9 +17,16 @@ import asyncssh
 from ...codes import RASCS, ErrorCode, RasError
 from ...codes.states import RASP_PppIp, RASP_Socks
 from ...users import login_name
-from ..records import LinkStatus, PppIpProjection, Projection, SocksProjection
+from ..records import (
+    LinkStatistics,
+    LinkStatus,
+    PppIpProjection,
+    Projection,
+    SocksProjection,
+)
 from .base import Device, DialContext, entry_number, read_user_file
 from .net import tcp_connect
+from .ssh_socks import RelayCounters, open_socks_listener
 
 DEFAULT_PORT = 22
 
@@ -99,6 +106,7 @@ class SshDevice(Device):
         self.server_addr = ""
         self.local_addr = ""
         self.socks_port = 0
+        self.counters = RelayCounters()
         self._in_auth = False
         self._up = False
         self._closing = False
@@ -205,7 +213,9 @@ class SshDevice(Device):
         self.server_addr = self.conn.get_extra_info("peername")[0]
         self.local_addr = self.conn.get_extra_info("sockname")[0]
         try:
-            self.listener = await self.conn.forward_socks("127.0.0.1", socks_port)
+            self.listener = await open_socks_listener(
+                self.conn, "127.0.0.1", socks_port, self.counters
+            )
         except OSError as exc:
             raise RasError(
                 ErrorCode.ERROR_PORT_ALREADY_OPEN, f"SOCKS port {socks_port}: {exc.strerror}"
@@ -252,6 +262,9 @@ class SshDevice(Device):
         if kind == RASP_Socks:
             return SocksProjection(dwSocksPort=self.socks_port)
         return super().projection(kind)
+
+    async def statistics(self) -> LinkStatistics:
+        return self.counters.statistics()
 
     def status(self) -> LinkStatus:
         return LinkStatus(
