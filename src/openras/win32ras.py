@@ -189,7 +189,7 @@ def GetConnectStatus(handle: int) -> tuple[int, int, str, str]:
 
 def EnumConnections() -> list[tuple[int, str, str, str]]:
     try:
-        return [(c.handle, c.entry, c.device_type, c.device_name) for c in _ras().connections()]
+        return [(c.handle, c.entry, c.device_type, c.device_name) for c in _ras().enumerate()]
     except ApiError as exc:
         _raise(exc, "RasEnumConnections")
     return []

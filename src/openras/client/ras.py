@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from ..codes import RASCS, ErrorCode, RasError
-from ..events.types import ConnectionEvent, Event, Notify
+from ..events.types import ConnectionEvent, Event, Notify, Phase
 from ..ras.records import (
     ConnectionRecord,
     DialStarted,
     HangupStarted,
     LinkStatistics,
+    RasConn,
+    decode_rasconn,
     decode_record,
     decode_statistics,
 )
@@ -62,6 +64,17 @@ def dial_body(
             raise ApiError(exc.code, detail=exc.detail) from None
         body["phonebook"] = path
     return body
+
+
+def _list_params(full: bool, statistics: bool, phases: Iterable[Phase] | None) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    if full:
+        params["full"] = 1
+    if statistics:
+        params["statistics"] = 1
+    if phases is not None:
+        params["phase"] = ",".join(p.value for p in phases)
+    return params
 
 
 def _started(data: dict[str, Any]) -> DialStarted:
@@ -134,8 +147,22 @@ class Ras:
     def status(self, handle: int) -> ConnectionRecord:
         return decode_record(self.client.call("GET", f"{CONNECTIONS}/{handle}"))
 
-    def connections(self) -> list[ConnectionRecord]:
-        return [decode_record(r) for r in self.client.call("GET", CONNECTIONS)]
+    def connections(self, phases: Iterable[Phase] | None = None) -> list[ConnectionRecord]:
+        """Full status records of every handle (of ``phases`` only, when given)."""
+        return [decode_record(r) for r in self.listing(True, phases=phases)]
+
+    def enumerate(self, phases: Iterable[Phase] | None = None) -> list[RasConn]:
+        """RasEnumConnections: the RASCONN view."""
+        return [decode_rasconn(r) for r in self.listing(False, phases=phases)]
+
+    def listing(
+        self, full: bool, statistics: bool = False, phases: Iterable[Phase] | None = None
+    ) -> list[dict[str, Any]]:
+        """The enumeration as the API sends it (the CLI prints it as it is)."""
+        rows: list[dict[str, Any]] = self.client.call(
+            "GET", CONNECTIONS, params=_list_params(full, statistics, phases)
+        )
+        return rows
 
     def statistics(self, handle: int) -> LinkStatistics:
         """RasGetConnectionStatistics."""
@@ -249,8 +276,13 @@ class AsyncRas:
     async def status(self, handle: int) -> ConnectionRecord:
         return decode_record(await self.client.call("GET", f"{CONNECTIONS}/{handle}"))
 
-    async def connections(self) -> list[ConnectionRecord]:
-        return [decode_record(r) for r in await self.client.call("GET", CONNECTIONS)]
+    async def connections(self, phases: Iterable[Phase] | None = None) -> list[ConnectionRecord]:
+        rows = await self.client.call("GET", CONNECTIONS, params=_list_params(True, False, phases))
+        return [decode_record(r) for r in rows]
+
+    async def enumerate(self, phases: Iterable[Phase] | None = None) -> list[RasConn]:
+        rows = await self.client.call("GET", CONNECTIONS, params=_list_params(False, False, phases))
+        return [decode_rasconn(r) for r in rows]
 
     async def statistics(self, handle: int) -> LinkStatistics:
         """RasGetConnectionStatistics."""

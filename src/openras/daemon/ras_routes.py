@@ -20,12 +20,14 @@ from ..ras.records import (
     SAVED_PASSWORD_HANDLE,
     LinkStatistics,
     encode_projection,
+    encode_rasconn,
     encode_record,
     encode_statistics,
 )
 from ..store import Store
 from ..users import is_privileged
 from .http import peer, query_int, read_json
+from .ras_listing import LIST_QUERY, add_statistics, query_phases
 from .routes import Route
 
 Short = Annotated[str, StringConstraints(max_length=1024)]
@@ -252,7 +254,17 @@ class RasApi:
         )
 
     async def list_connections(self, request: web.Request) -> web.Response:
-        return web.json_response([encode_record(r) for r in self.m.list(peer(request).uid)])
+        """RASCONN fields by default; ``full=1``: status records; ``statistics=1``: RAS_STATS
+        of each; ``phase=connected,dialing``: only those."""
+        uid, phases = peer(request).uid, query_phases(request)
+        rows = (
+            [encode_record(r) for r in self.m.list(uid, phases)]
+            if query_int(request, "full", 0, 0, 1)
+            else [encode_rasconn(c) for c in self.m.enumerate(uid, phases)]
+        )
+        if query_int(request, "statistics", 0, 0, 1):
+            await add_statistics(self.m, rows)
+        return web.json_response(rows)
 
     async def status(self, request: web.Request) -> web.Response:
         handle = int(request.match_info["handle"])
@@ -429,7 +441,12 @@ class RasApi:
                 tags=["ras"],
             ),
             Route(
-                "GET", "/v1/connections", self.list_connections, "RasEnumConnections", tags=["ras"]
+                "GET",
+                "/v1/connections",
+                self.list_connections,
+                "RasEnumConnections: RASCONN fields (full=1: status records)",
+                query=LIST_QUERY,
+                tags=["ras"],
             ),
             Route(
                 "GET",

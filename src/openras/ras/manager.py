@@ -30,11 +30,13 @@ from .records import (
     LinkStatistics,
     LinkStatus,
     Projection,
+    RasConn,
     encode_record,
 )
 from .transitions import EVENTS, Trigger, next_phase
 
 TEARDOWN_TIMEOUT = 15.0
+RasConns = list[RasConn]  # named here: the class's list() method shadows the builtin
 DeviceFactory = Callable[[DialContext], Device]
 
 
@@ -459,11 +461,16 @@ class ConnectionManager:
     def status(self, handle: int, uid: int) -> ConnectionRecord:
         return self.get(handle).record(self.flags_for(self.get(handle), uid))
 
-    def list(self, uid: int) -> list[ConnectionRecord]:
-        return [
-            c.record(self.flags_for(c, uid))
-            for c in sorted(self.conns.values(), key=lambda c: c.handle)
-        ]
+    def _listed(self, phases: frozenset[Phase] | None) -> list[Connection]:
+        conns = sorted(self.conns.values(), key=lambda c: c.handle)
+        return conns if phases is None else [c for c in conns if c.phase in phases]
+
+    def list(self, uid: int, phases: frozenset[Phase] | None = None) -> list[ConnectionRecord]:
+        return [c.record(self.flags_for(c, uid)) for c in self._listed(phases)]
+
+    def enumerate(self, uid: int, phases: frozenset[Phase] | None = None) -> RasConns:
+        """RasEnumConnections: the RASCONN view of each handle (``phases``: only those)."""
+        return [c.rasconn(self.flags_for(c, uid)) for c in self._listed(phases)]
 
     @staticmethod
     def flags_for(conn: Connection, uid: int) -> int:

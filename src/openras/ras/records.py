@@ -68,6 +68,20 @@ class ConnectionRecord:
 
 
 @dataclass(frozen=True)
+class RasConn:
+    """RASCONN (RasEnumConnections): what enumeration answers unless full records are asked for."""
+
+    handle: int  # hrasconn
+    entry: str  # szEntryName
+    device_type: str  # szDeviceType
+    device_name: str  # szDeviceName
+    phonebook: str  # szPhonebook
+    subentry: int  # dwSubEntry
+    guid: str  # guidEntry
+    flags: int  # dwFlags (RASCF_OwnerKnown, RASCF_OwnerMatch)
+
+
+@dataclass(frozen=True)
 class DialStarted:
     """What RasDial answers at once: the handle and where its notifications start."""
 
@@ -208,6 +222,27 @@ def decode_record(data: Mapping[str, Any]) -> ConnectionRecord:
     known["phase"] = Phase(known["phase"])
     known["device"] = decode_status(known.get("device") or {})
     return ConnectionRecord(**known)
+
+
+def encode_rasconn(conn: RasConn) -> dict[str, Any]:
+    # Written out: enumeration of many links is hot, and asdict() deep-copies.
+    return {
+        "handle": conn.handle,
+        "entry": conn.entry,
+        "device_type": conn.device_type,
+        "device_name": conn.device_name,
+        "phonebook": conn.phonebook,
+        "subentry": conn.subentry,
+        "guid": conn.guid,
+        "flags": conn.flags,
+    }
+
+
+_RASCONN_FIELDS = tuple(f.name for f in dataclasses.fields(RasConn))
+
+
+def decode_rasconn(data: Mapping[str, Any]) -> RasConn:
+    return RasConn(**{k: data[k] for k in _RASCONN_FIELDS})
 
 
 def encode_projection(projection: Projection) -> dict[str, Any]:
