@@ -7,10 +7,13 @@ Other components (the MPR's remembered connections) add their tables with
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import time
 from typing import Any
+
+from .store_batch import BatchWriter
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -30,6 +33,10 @@ CREATE TABLE IF NOT EXISTS events (
 """
 
 
+def _write_failed(exc: BaseException) -> None:
+    logging.getLogger("openras.store").error("a batch of writes failed: %r", exc)
+
+
 class Store:
     def __init__(self, path: str) -> None:
         self.path = path
@@ -42,11 +49,14 @@ class Store:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.executescript(SCHEMA)
+        # The hot path's writes (event log, connection records), batched off the event loop.
+        self.later = BatchWriter(path, on_error=_write_failed)
 
     def add_schema(self, sql: str) -> None:
         self.db.executescript(sql)
 
     def close(self) -> None:
+        self.later.close()
         self.db.close()
 
     # -- meta ---------------------------------------------------------------

@@ -4,7 +4,6 @@ projection, and the event stream (Server-Sent Events)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 from typing import Annotated, Any
 
@@ -29,6 +28,7 @@ from ..users import is_privileged
 from .http import peer, query_int, read_json
 from .ras_listing import LIST_QUERY, add_statistics, query_phases
 from .routes import Route
+from .sse import stream_events
 
 Short = Annotated[str, StringConstraints(max_length=1024)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=256)]
@@ -36,8 +36,6 @@ Line = tuple[
     Annotated[str, StringConstraints(min_length=1, max_length=128)],
     Annotated[str, StringConstraints(max_length=4096)],
 ]
-SSE_WRITE_TIMEOUT = 30.0
-SSE_KEEPALIVE = 15.0
 
 
 class _Body(BaseModel):
@@ -314,36 +312,8 @@ class RasApi:
 
     async def events_stream(self, request: web.Request) -> web.StreamResponse:
         since = query_int(request, "since", None, 0)
-        sub = self.events.subscribe(since, self._predicate(request))
-        response = web.StreamResponse(
-            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
-        )
-        # A stream that ends (overflow, daemon stopping) ends its connection: clients see EOF.
-        response.force_close()
-        await response.prepare(request)
-        try:
-            await response.write(f": openras events, last seq {self.events.last_seq}\n\n".encode())
-            while True:
-                item = await sub.next_encoded(SSE_KEEPALIVE)
-                if item is None:
-                    if sub.closed:
-                        break
-                    chunk = b": keepalive\n\n"
-                else:
-                    event, encoded = item
-                    chunk = (
-                        f"id: {event.seq}\nevent: {event.kind.value}\ndata: {encoded}\n\n".encode()
-                    )
-                # A client that stops reading must not hold this stream open for ever.
-                await asyncio.wait_for(response.write(chunk), SSE_WRITE_TIMEOUT)
-        except (ConnectionResetError, TimeoutError, asyncio.CancelledError):
-            if request.transport is not None:
-                request.transport.close()
-        finally:
-            sub.close()
-        with contextlib.suppress(Exception):
-            await response.write_eof()
-        return response
+        predicate = self._predicate(request)
+        return await stream_events(request, self.events, since, predicate, self.events.queue_size)
 
     async def events_log(self, request: web.Request) -> web.Response:
         since = query_int(request, "since", 0, 0) or 0

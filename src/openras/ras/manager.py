@@ -158,7 +158,7 @@ class ConnectionManager:
             )
         )
         if phase is Phase.RELEASED:
-            self.ctx.store.delete_connection(conn.handle)
+            self.ctx.store.later.delete_connection(conn.handle)
         else:
             self._persist(conn)
         return event
@@ -172,7 +172,7 @@ class ConnectionManager:
             for r in conn.refs
         ]
         record["was_connected"] = conn.was_connected
-        self.ctx.store.put_connection(
+        self.ctx.store.later.put_connection(
             conn.handle, conn.entry_name, int(conn.state), conn.error, record
         )
 
