@@ -17,7 +17,8 @@ from typing import Any
 from . import phonebook as _pbk
 from . import pywintypes
 from .client import ApiError, Client, entry_path
-from .client.ras import Ras
+from .client.follower import DialFollower
+from .client.ras import Ras, _watch_flag
 from .codes import RASCS, ErrorCode, RasError, error_string
 from .codes.states import (  # noqa: F401 - re-exported constants
     RASCS_DONE,
@@ -34,6 +35,7 @@ from .codes.states import (  # noqa: F401 - re-exported constants
     RASP_Socks,
     RDEOPT_PausedStates,
 )
+from .events.types import HangupStarted, Released
 from .ras.records import SAVED_PASSWORD_HANDLE, encode_statistics
 
 WM_RASDIALEVENT = 0xCCCD
@@ -103,20 +105,36 @@ def _hung_up_key(client: Client, handle: int) -> tuple[str, int]:
 
 
 def _follow(client: Client, handle: int, since: int, callback: Callable[..., Any]) -> None:
-    """Relay the dial's notifications to the callback thread, in order."""
+    """Relay the dial's notifications to the callback thread, in order, from the process's
+    shared event stream (no thread or connection of its own)."""
     key = _hung_up_key(client, handle)
+    follower = DialFollower(handle, since)
 
     def deliver(note: Any) -> None:
         if key not in _hung_up:
             callback(handle, WM_RASDIALEVENT, int(note.state), note.error, note.extended_error)
 
-    try:
-        for note in Ras(client).notifications(handle, since):
-            if key in _hung_up:
-                return
+    subs: list[Any] = []
+
+    def on_event(event: Any) -> None:  # on the hub's loop
+        if follower.done:
+            return
+        if key in _hung_up:
+            follower.done = True
+        for note in follower.feed(event):
             _post(functools.partial(deliver, note))
-    except ApiError:
-        pass  # the daemon went away: no further notification can come
+        if isinstance(event, HangupStarted | Released) and event.handle == handle:
+            # Hung up elsewhere (another process): callbacks still queued are dropped too.
+            _hung_up.add(key)
+        if follower.done and subs:
+            subs[0].cancel()
+
+    def on_lost(exc: ApiError) -> None:
+        follower.done = True  # the daemon went away: no further notification can come
+
+    subs.append(Ras(client).hub().subscribe(since, on_event, on_lost))
+    if follower.done:  # finished while the ring was replayed
+        subs[0].cancel()
 
 
 def _params(params: Sequence[str] | None) -> list[str]:
@@ -147,12 +165,7 @@ def Dial(
         return 0, exc.code
     handle = started.handle
     if callback is not None:
-        threading.Thread(
-            target=_follow,
-            args=(ras.client, handle, started.seq, callback),
-            name=f"win32ras-dial-{handle}",
-            daemon=True,
-        ).start()
+        _follow(ras.client, handle, started.seq, callback)
         return handle, 0
     last = None
     try:
@@ -263,16 +276,16 @@ def RasConnectionNotification(hrasconn: int | None, hEvent: Any, dwFlags: int) -
             "RasConnectionNotification",
             error_string(ErrorCode.ERROR_INVALID_HANDLE),
         )
-    since = _ras().client.call("GET", "/v1/health")["last_seq"]
+    ras = _ras()
+    since = int(ras.client.call("GET", "/v1/health")["last_seq"])
+    flags = int(dwFlags)
 
-    def watch() -> None:
-        try:
-            for _flag, _event in Ras(Client()).watch(handle, int(dwFlags), since=since):
-                hEvent.set()
-        except ApiError:
-            pass  # the daemon went away; nothing more will be signalled
+    def on_event(event: Any) -> None:  # on the hub's loop: signalling only
+        if _watch_flag(event, handle, flags):
+            hEvent.set()
 
-    threading.Thread(target=watch, name="win32ras-notification", daemon=True).start()
+    # The daemon going away ends the watch: nothing more will be signalled.
+    ras.hub().subscribe(since, on_event, lambda exc: None)
 
 
 def GetErrorString(code: int) -> str:

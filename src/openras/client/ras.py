@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -27,7 +27,8 @@ from ..ras.records import (
     decode_statistics,
 )
 from .api import ApiError, AsyncClient, Client
-from .follower import Notification
+from .follower import DialFollower, Notification
+from .hub import EventHub, HubQueue, hub_for
 
 __all__ = ["AsyncConnection", "AsyncRas", "Notification", "Ras", "dial_body"]
 
@@ -121,18 +122,22 @@ class Ras:
     def notifications(self, handle: int, since: int) -> Iterator[Notification]:
         """The dial's notifications in order; ends after the final one or at a hang-up.
 
-        The asyncio implementation runs on the process's client loop (:mod:`.bridge`)."""
-        from .bridge import iterate
+        Read from the process's shared event stream (:mod:`.hub`)."""
+        follower = DialFollower(handle, since)
+        stream = HubQueue(self.hub(), since)
+        try:
+            for event in stream:
+                yield from follower.feed(event)
+                if follower.done:
+                    return
+        except ApiError:
+            if self._exists(handle):
+                raise  # the daemon is back but the stream is not: say so
+        finally:
+            stream.close()
 
-        async def follow() -> AsyncGenerator[Notification, None]:
-            client = AsyncClient(paths=self.client.paths, autostart=self.client.autostart)
-            try:
-                async for note in AsyncRas(client).notifications(handle, since):
-                    yield note
-            finally:
-                await client.aclose()
-
-        return iterate(follow())
+    def hub(self) -> EventHub:
+        return hub_for(self.client.paths, self.client.autostart)
 
     def _exists(self, handle: int) -> bool:
         try:
@@ -179,9 +184,9 @@ class Ras:
         self, handle: int | None = None, flags: int = 0x3, since: int | None = None
     ) -> Iterator[tuple[int, ConnectionEvent]]:
         """RasConnectionNotification as an iterator of ``(RASCN_* flag, event)``."""
-        for event in self.client.events(
-            since=since, handle=handle, notify="connection,disconnection"
-        ):
+        if since is None:
+            since = int(self.client.call("GET", "/v1/health")["last_seq"])
+        for event in HubQueue(self.hub(), since):
             if flag := _watch_flag(event, handle, flags):
                 assert isinstance(event, ConnectionEvent)
                 yield flag, event
@@ -223,25 +228,21 @@ class AsyncRas:
     async def notifications(self, handle: int, since: int) -> AsyncIterator[Notification]:
         """The dial's notifications in order; ends after the final one or at a hang-up.
 
-        An overflow or a lost stream is not the end of the dial: it resumes from the last
-        sequence number seen, so no notification is lost or repeated."""
-        from .follower import DialFollower
-
+        Read from the process's shared event stream (:mod:`.hub`), which resumes from the
+        last sequence number after a cut-off or a daemon restart: nothing lost or repeated."""
         follower = DialFollower(handle, since)
-        while not follower.done:
-            failure = None
-            try:
-                async for event in self.client.events(**follower.query()):
-                    for note in follower.feed(event):
-                        yield note
-                    if follower.done or follower.cut_off:
-                        break
-            except ApiError as exc:
-                failure = exc
-            if not follower.done:
-                follower.stream_ended(failure)
-                await self.client.aclose()
-                follower.handle_exists(await self._exists(handle))
+        stream = HubQueue(hub_for(self.client.paths, self.client.autostart), since)
+        try:
+            async for event in stream:
+                for note in follower.feed(event):
+                    yield note
+                if follower.done:
+                    return
+        except ApiError:
+            if await self._exists(handle):
+                raise
+        finally:
+            stream.close()
 
     async def _exists(self, handle: int) -> bool:
         try:
