@@ -117,23 +117,24 @@ def _follow(client: Client, handle: int, since: int, callback: Callable[..., Any
     subs: list[Any] = []
 
     def on_event(event: Any) -> None:  # on the hub's loop
-        if follower.done:
+        if isinstance(event, HangupStarted | Released) and event.handle == handle:
+            # Hung up, maybe by another process: callbacks still queued are dropped too.
+            _hung_up.add(key)
+            follower.done = True
+            if subs:
+                subs[0].cancel()
             return
         if key in _hung_up:
             follower.done = True
         for note in follower.feed(event):
             _post(functools.partial(deliver, note))
-        if isinstance(event, HangupStarted | Released) and event.handle == handle:
-            # Hung up elsewhere (another process): callbacks still queued are dropped too.
-            _hung_up.add(key)
-        if follower.done and subs:
-            subs[0].cancel()
+        # After the final notification the subscription stays, to see a hang-up.
 
     def on_lost(exc: ApiError) -> None:
         follower.done = True  # the daemon went away: no further notification can come
 
     subs.append(Ras(client).hub().subscribe(since, on_event, on_lost))
-    if follower.done:  # finished while the ring was replayed
+    if key in _hung_up:  # hung up while the ring was replayed
         subs[0].cancel()
 
 
