@@ -203,7 +203,9 @@ def GetConnectStatus(handle: int) -> tuple[int, int, str, str]:
 
 def EnumConnections() -> list[tuple[int, str, str, str]]:
     try:
-        return [(c.handle, c.entry, c.device_type, c.device_name) for c in _ras().enumerate()]
+        # Straight from the RASCONN rows: the tuple is all pywin32 gives.
+        rows = _ras().listing(False)
+        return [(r["handle"], r["entry"], r["device_type"], r["device_name"]) for r in rows]
     except ApiError as exc:
         _raise(exc, "RasEnumConnections")
     return []

@@ -238,11 +238,17 @@ def encode_rasconn(conn: RasConn) -> dict[str, Any]:
     }
 
 
-_RASCONN_FIELDS = tuple(f.name for f in dataclasses.fields(RasConn))
-
-
-def decode_rasconn(data: Mapping[str, Any]) -> RasConn:
-    return RasConn(**{k: data[k] for k in _RASCONN_FIELDS})
+def decode_rasconn(d: Mapping[str, Any]) -> RasConn:
+    return RasConn(
+        d["handle"],
+        d["entry"],
+        d["device_type"],
+        d["device_name"],
+        d["phonebook"],
+        d["subentry"],
+        d["guid"],
+        d["flags"],
+    )
 
 
 def encode_projection(projection: Projection) -> dict[str, Any]:
