@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Future
 from typing import Any
 
+from ..codes import ErrorCode
 from ..events.types import Event, Overflow
 from ..paths import Paths
 from . import bridge
@@ -108,8 +109,11 @@ class EventHub:
                         sub._deliver(event)
             except asyncio.CancelledError:
                 raise
-            except ApiError as exc:
+            except (ApiError, OSError, RuntimeError) as exc:
+                # RuntimeError: the interpreter is shutting down under the loop.
                 if failures >= len(RETRY_PAUSES):
+                    if not isinstance(exc, ApiError):
+                        exc = ApiError(ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE, detail=str(exc))
                     for sub in list(self._subs):
                         sub._lost(exc)
                     self._subs.clear()
