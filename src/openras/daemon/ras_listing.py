@@ -38,7 +38,7 @@ async def add_statistics(manager: ConnectionManager, rows: list[dict[str, Any]])
 
     async def one(row: dict[str, Any]) -> None:
         try:
-            row["statistics"] = encode_statistics(await manager.statistics(row["handle"]))
+            row["statistics"] = encode_statistics(await manager.fresh_statistics(row["handle"]))
         except RasError:
             row["statistics"] = None
 

@@ -281,7 +281,7 @@ class RasApi:
 
     async def statistics(self, request: web.Request) -> web.Response:
         handle = int(request.match_info["handle"])
-        return web.json_response(encode_statistics(await self.m.statistics(handle)))
+        return web.json_response(encode_statistics(await self.m.fresh_statistics(handle)))
 
     # -- events ------------------------------------------------------------------------------
     def _visible(self, event: Event, uid: int) -> bool:

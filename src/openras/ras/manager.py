@@ -488,11 +488,17 @@ class ConnectionManager:
                 )
         return conn.device.projection(kind)
 
-    async def statistics(self, handle: int) -> LinkStatistics:
+    async def fresh_statistics(self, handle: int) -> LinkStatistics:
+        """:meth:`statistics` after the device re-read counters other programs keep."""
+        await self.get(handle).device.refresh_statistics()
+        return self.statistics(handle)
+
+    def statistics(self, handle: int) -> LinkStatistics:
         """RasGetConnectionStatistics: the device's counters and the time since Connected.
-        Any local user may read them, as any may enumerate connections."""
+        Any local user may read them, as any may enumerate connections. Never blocks
+        (``/metrics`` reads it on each scrape)."""
         conn = self.get(handle)
-        stats = await conn.device.statistics()
+        stats = conn.device.statistics()
         duration = 0
         if conn.phase is Phase.CONNECTED and conn.connected_at is not None:
             duration = max(int((time.time() - conn.connected_at) * 1000), 0)

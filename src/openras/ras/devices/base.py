@@ -94,9 +94,15 @@ class Device(ABC):
         """What the device knows of its link (addresses, listener ports, interface)."""
         return LinkStatus()
 
-    async def statistics(self) -> LinkStatistics:
-        """RasGetConnectionStatistics: the link's counters (the manager adds the duration)."""
+    def statistics(self) -> LinkStatistics:
+        """RasGetConnectionStatistics: the link's counters as last known (the manager adds
+        the duration). Never blocks: counters another program keeps are read by
+        :meth:`refresh_statistics`."""
         return LinkStatistics()
+
+    async def refresh_statistics(self) -> None:  # noqa: B027 - most devices count themselves
+        """Read the counters another program keeps (charon, the kernel) into
+        :meth:`statistics`. Default: nothing to read."""
 
 
 def entry_number(

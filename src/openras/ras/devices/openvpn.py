@@ -61,6 +61,7 @@ from ..link.openvpn_config import ConfigRefused, PreparedConfig, prepare
 from ..link.resolv import remove_resolv, write_resolv
 from ..records import LinkStatistics, LinkStatus, PppIpProjection, Projection, Scalar
 from .base import Device, DialContext, default_route, entry_number, read_user_file
+from .cached_counters import CachedCounters
 
 VERIFY_ERROR = re.compile(r"VERIFY (?:\w+ )?ERROR|certificate verify failed")
 ROUTE_ADD = re.compile(r"net_route_v[46]_add: (\S+)")
@@ -152,6 +153,7 @@ class OpenVpnDevice(Device):
         self.route_note: str | None = None
         self.setup_errors = False
         self.bytes_in = self.bytes_out = 0
+        self.counters = CachedCounters(self.refresh_statistics)
 
     @property
     def device_name(self) -> str:
@@ -602,14 +604,18 @@ class OpenVpnDevice(Device):
             )
         return super().projection(kind)
 
-    async def statistics(self) -> LinkStatistics:
+    def statistics(self) -> LinkStatistics:
         """Bytes: the management interface's BYTECOUNT (the link's, every second); packets and
-        errors: the kernel's counters of the TUN interface openvpn drives."""
+        errors: the kernel's counters of the TUN interface openvpn drives (last read)."""
+        self.counters.stale()
+        return dataclasses.replace(
+            self.counters.value, dwBytesXmited=self.bytes_out, dwBytesRcved=self.bytes_in
+        )
+
+    async def refresh_statistics(self) -> None:
         up = self.proc is not None and self.proc.returncode is None
-        tun = LinkStatistics()
         if up and self.ifname and self._step >= ORDER.index(RASCS.Projected):
-            tun = await asyncio.to_thread(interface_statistics, self.ifname)
-        return dataclasses.replace(tun, dwBytesXmited=self.bytes_out, dwBytesRcved=self.bytes_in)
+            self.counters.value = await asyncio.to_thread(interface_statistics, self.ifname)
 
     def status(self) -> LinkStatus:
         up = self.proc is not None and self.proc.returncode is None

@@ -187,7 +187,7 @@ class PppDevice(Device):
             return lcp_projection(lcp, link.auth_message if link is not None else "")
         return super().projection(kind)
 
-    async def statistics(self) -> LinkStatistics:
+    def statistics(self) -> LinkStatistics:
         if self.link is None:
             return LinkStatistics(dwBps=self.bps)
         return link_statistics(self.link.engine.stats, self.bps)

@@ -263,7 +263,7 @@ class SshDevice(Device):
             return SocksProjection(dwSocksPort=self.socks_port)
         return super().projection(kind)
 
-    async def statistics(self) -> LinkStatistics:
+    def statistics(self) -> LinkStatistics:
         return self.counters.statistics()
 
     def status(self) -> LinkStatus:
