@@ -56,6 +56,7 @@ async def handle(reader, writer):
         return
     clients.append(writer)
     await reader.read()
+    clients.remove(writer)  # gone: no more writes to it
 async def main(path):
     server = await asyncio.start_unix_server(handle, path)
     print("started", flush=True)
