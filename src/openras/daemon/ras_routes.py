@@ -26,7 +26,7 @@ from ..ras.records import (
 from ..store import Store
 from ..users import is_privileged
 from .http import peer, query_int, read_json
-from .ras_listing import LIST_QUERY, add_statistics, query_phases
+from .ras_listing import LIST_QUERY, RasconnCache, add_statistics, query_phases
 from .routes import Route
 from .sse import stream_events
 
@@ -125,6 +125,7 @@ class RasApi:
         self.store = store
         self.events = events
         self.daemon_uid = daemon_uid
+        self._rasconns = RasconnCache()
 
     # -- entries ---------------------------------------------------------------------
     def _get_entry(self, name: str) -> tuple[int, list[tuple[str, str]]]:
@@ -255,12 +256,17 @@ class RasApi:
         """RASCONN fields by default; ``full=1``: status records; ``statistics=1``: RAS_STATS
         of each; ``phase=connected,dialing``: only those."""
         uid, phases = peer(request).uid, query_phases(request)
+        full = query_int(request, "full", 0, 0, 1)
+        statistics = query_int(request, "statistics", 0, 0, 1)
+        if not full and not statistics:
+            text = self._rasconns.listing(self.m, uid, phases)
+            return web.Response(text=text, content_type="application/json")
         rows = (
             [encode_record(r) for r in self.m.list(uid, phases)]
-            if query_int(request, "full", 0, 0, 1)
+            if full
             else [encode_rasconn(c) for c in self.m.enumerate(uid, phases)]
         )
-        if query_int(request, "statistics", 0, 0, 1):
+        if statistics:
             await add_statistics(self.m, rows)
         return web.json_response(rows)
 

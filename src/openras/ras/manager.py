@@ -461,6 +461,10 @@ class ConnectionManager:
     def status(self, handle: int, uid: int) -> ConnectionRecord:
         return self.get(handle).record(self.flags_for(self.get(handle), uid))
 
+    def listed(self, phases: frozenset[Phase] | None = None) -> list[Connection]:
+        """The handles, in order (of ``phases`` only, when given)."""
+        return self._listed(phases)
+
     def _listed(self, phases: frozenset[Phase] | None) -> list[Connection]:
         conns = sorted(self.conns.values(), key=lambda c: c.handle)
         return conns if phases is None else [c for c in conns if c.phase in phases]
