@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from ras_helpers import ssh_entry
+from ras_helpers import ssh_entry, wait_for
 
 from openras.client.api import ApiError
 from openras.client.ras import Ras
@@ -78,3 +78,32 @@ def test_enumeration_views(win32ras: Any, daemon: Any, sshd: Any) -> None:
     hung = daemon.rasdial("lab", "/disconnect")
     assert hung.returncode == 0, hung.stdout + hung.stderr
     assert win32ras.EnumConnections() == []
+
+
+LIST_FLAGS = (
+    "import json; from openras.client import Client\n"
+    "print(json.dumps([r['flags'] for r in Client().call('GET', '/v1/connections')]))"
+)
+
+
+def test_rasconn_flags_are_the_callers(
+    daemon_factory: Any, sshd: Any, client_uids: tuple[int, int]
+) -> None:
+    """The listing is cached per handle: each caller still sees its own dwFlags."""
+    daemon = daemon_factory('[daemon]\nallow_users = "*"\n')
+    ssh_entry(daemon, sshd)
+    owner, other = client_uids
+    dial = (
+        "import json; from openras import win32ras as w\n"
+        f"print(json.dumps(w.Dial(None, None, ('lab', '', '', {sshd.user!r}, "
+        f"{sshd.password!r}, ''), None)))"
+    )
+    handle, rc = daemon.python_json(dial, uid=owner)
+    assert rc == 0
+    for _ in range(2):  # the second time from the cache
+        assert daemon.python_json(LIST_FLAGS, uid=owner) == [RASCF_OwnerKnown | RASCF_OwnerMatch]
+        assert daemon.python_json(LIST_FLAGS, uid=other) == [RASCF_OwnerKnown]
+    daemon.python_json(
+        f"from openras import win32ras as w; w.HangUp({handle}); print(1)", uid=owner
+    )
+    wait_for(lambda: daemon.python_json(LIST_FLAGS, uid=other) == [])
