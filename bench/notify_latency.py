@@ -1,8 +1,12 @@
-"""Notification latency: a state change in the daemon → the win32ras callback in a client.
+"""Notification latency: a state change in the daemon → the win32ras callback in a client,
+against a bare asyncio Unix-socket push server measured the same way in the same run.
 
-Latency of each callback = the time the callback ran minus the event's publish time in the
-daemon (same machine clock). Measured with 1 subscriber (the dialing client only) and with 100
-(99 more event-stream subscribers in another process, each reading every event).
+openras: latency of each callback = the time the callback ran minus the event's publish time
+in the daemon (same machine clock). Anchor: a bare asyncio server (its own process, like the
+daemon) writes one line holding its send time to every connected client; latency = the time
+the measuring client read it minus that. Both are measured with 1 subscriber (the measuring
+client only) and with 100: the 99 others are event-stream readers in other processes
+(SUBSCRIBERS_PER_PROCESS connections each), every one reading every event.
 
 Run as root:  .venv/bin/python bench/notify_latency.py [--dials 150]
 """
@@ -10,61 +14,150 @@ Run as root:  .venv/bin/python bench/notify_latency.py [--dials 150]
 from __future__ import annotations
 
 import argparse
+import socket
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 from _setup import Daemon, percentile, use_daemon
 
+SUBSCRIBERS_PER_PROCESS = 10
+
+# openras: event-stream readers (one /v1/events connection each), in one process.
 SUBSCRIBERS = r"""
-import asyncio, os, sys
+import asyncio, sys
 from openras.client import AsyncClient
-async def one(ready):
+async def one():
     async with AsyncClient() as c:
-        n = 0
         async for e in c.events():
-            if n == 0: ready.set()
-            n += 1
+            pass
 async def main(count):
-    readies = [asyncio.Event() for _ in range(count)]
-    tasks = [asyncio.create_task(one(r)) for r in readies]
+    tasks = [asyncio.create_task(one()) for _ in range(count)]
     await asyncio.sleep(0)
     print("started", flush=True)
     await asyncio.gather(*tasks)
 asyncio.run(main(int(sys.argv[1])))
 """
 
+# The anchor's server: accepts clients; on each line from its control connection pushes one
+# line (its send time) to every other client.
+ANCHOR_SERVER = r"""
+import asyncio, sys, time
+clients = []
+async def handle(reader, writer):
+    first = await reader.readline()
+    if first == b"control\n":
+        while line := await reader.readline():
+            data = f"{time.time()!r}\n".encode()
+            for w in clients:
+                w.write(data)
+        return
+    clients.append(writer)
+    await reader.read()
+    clients.remove(writer)  # gone: no more writes to it
+async def main(path):
+    server = await asyncio.start_unix_server(handle, path)
+    print("started", flush=True)
+    async with server:
+        await server.serve_forever()
+asyncio.run(main(sys.argv[1]))
+"""
 
-def run(dials: int) -> list[float]:
+# The anchor's extra readers, in one process.
+ANCHOR_READERS = r"""
+import asyncio, sys
+async def one(path):
+    reader, writer = await asyncio.open_unix_connection(path)
+    writer.write(b"reader\n")
+    while await reader.readline():
+        pass
+async def main(path, count):
+    tasks = [asyncio.create_task(one(path)) for _ in range(count)]
+    await asyncio.sleep(0.5)
+    print("started", flush=True)
+    await asyncio.gather(*tasks)
+asyncio.run(main(sys.argv[1], int(sys.argv[2])))
+"""
+
+
+def spawn(code: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, *args], env=env, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "started"
+    return proc
+
+
+def spread(total: int) -> list[int]:
+    """``total`` readers over processes of at most SUBSCRIBERS_PER_PROCESS."""
+    sizes = [SUBSCRIBERS_PER_PROCESS] * (total // SUBSCRIBERS_PER_PROCESS)
+    if total % SUBSCRIBERS_PER_PROCESS:
+        sizes.append(total % SUBSCRIBERS_PER_PROCESS)
+    return sizes
+
+
+def anchor(path: str, subscribers: int, rounds: int) -> list[float]:
+    readers = [spawn(ANCHOR_READERS, path, str(n)) for n in spread(subscribers - 1)]
+    try:
+        me = socket.socket(socket.AF_UNIX)
+        me.connect(path)
+        me.sendall(b"reader\n")
+        time.sleep(0.2)  # registered before the first push
+        control = socket.socket(socket.AF_UNIX)
+        control.connect(path)
+        control.sendall(b"control\n")
+        stream = me.makefile("rb")
+        latencies = []
+        for _ in range(rounds):
+            control.sendall(b"push\n")
+            sent = float(stream.readline())
+            latencies.append(time.time() - sent)
+            time.sleep(0.002)
+        me.close()
+        control.close()
+        return latencies
+    finally:
+        for proc in readers:
+            proc.kill()
+            proc.wait()
+
+
+def openras(daemon: Daemon, subscribers: int, dials: int) -> list[float]:
     from openras import win32ras
 
-    latencies: list[float] = []
-    received: list[tuple[int, int, int, float]] = []
-    for _ in range(dials):
-        done = threading.Event()
+    readers = [spawn(SUBSCRIBERS, str(n), env=daemon.env) for n in spread(subscribers - 1)]
+    try:
+        with daemon.client() as c:
+            while _subscribers(c) < subscribers - 1:
+                time.sleep(0.05)
+            since = int(c.call("GET", "/v1/health")["last_seq"])
+        received: list[tuple[int, int, int, float]] = []
+        for _ in range(dials):
+            done = threading.Event()
 
-        def cb(
-            h: int, msg: int, state: int, error: int, ext: int, done: threading.Event = done
-        ) -> None:
-            received.append((h, state, error, time.time()))
-            if error or state == win32ras.RASCS_Connected:
-                done.set()
+            def cb(
+                h: int, msg: int, state: int, error: int, ext: int, done: threading.Event = done
+            ) -> None:
+                received.append((h, state, error, time.time()))
+                if error or state == win32ras.RASCS_Connected:
+                    done.set()
 
-        handle, rc = win32ras.Dial(None, None, ("refused", "", "", "u", "p", ""), cb)
-        assert rc == 0
-        assert done.wait(10)
-        win32ras.HangUp(handle)
-    from openras.client import Client
-
-    with Client() as c:
-        log = c.call("GET", "/v1/events/log", params={"since": 0, "limit": 10000})
-    published = {
-        (e["handle"], e["state"], e["error"]): e["time"] for e in log if e["kind"] == "state"
-    }
-    for h, state, error, when in received:
-        latencies.append(when - published[(h, state, error)])
-    return latencies
+            handle, rc = win32ras.Dial(None, None, ("refused", "", "", "u", "p", ""), cb)
+            assert rc == 0
+            assert done.wait(10), (handle, received[-2:])
+            win32ras.HangUp(handle)
+        with daemon.client() as c:
+            log = c.call("GET", "/v1/events/log", params={"since": since, "limit": 10000})
+        published = {
+            (e["handle"], e["state"], e["error"]): e["time"] for e in log if e["kind"] == "state"
+        }
+        return [when - published[(h, state, error)] for h, state, error, when in received]
+    finally:
+        for proc in readers:
+            proc.kill()
+            proc.wait()
 
 
 def main() -> int:
@@ -72,11 +165,12 @@ def main() -> int:
     parser.add_argument("--dials", type=int, default=150)
     args = parser.parse_args()
     daemon = Daemon("[daemon]\nsubscriber_queue = 100000\n").start()
-    subs = None
+    path = str(daemon.home / "anchor.sock")
+    server = spawn(ANCHOR_SERVER, path)
     try:
         use_daemon(daemon)
         with daemon.client() as c:
-            # Port 1 on loopback refuses at once: each dial is OpenPort, then OpenPort with 678.
+            # Port 1 on loopback refuses at once: each dial is OpenPort, then its failure.
             c.call(
                 "POST",
                 "/v1/entries",
@@ -91,30 +185,23 @@ def main() -> int:
             )
         rows = []
         for count in (1, 100):
-            if count > 1:
-                subs = subprocess.Popen(
-                    [sys.executable, "-c", SUBSCRIBERS, str(count - 1)],
-                    env=daemon.env,
-                    stdout=subprocess.PIPE,
-                    text=True,
-                )
-                assert subs.stdout.readline().strip() == "started"
-                with daemon.client() as c:
-                    while c.call("GET", "/v1/health") and _subscribers(c) < count - 1:
-                        time.sleep(0.05)
-            lat = run(args.dials)
-            rows.append((count, percentile(lat, 50) * 1000, percentile(lat, 99) * 1000, len(lat)))
-        print("Notification latency, daemon state change → win32ras callback:")
-        for count, p50, p99, n in rows:
+            ours = openras(daemon, count, args.dials)
+            bare = anchor(path, count, len(ours))
+            rows.append((count, ours, bare))
+        print("Notification latency, state change → callback (ms), same run:")
+        for count, ours, bare in rows:
+            o50, o99 = percentile(ours, 50) * 1000, percentile(ours, 99) * 1000
+            b50, b99 = percentile(bare, 50) * 1000, percentile(bare, 99) * 1000
             print(
-                f"  {count:>3} subscriber(s): p50 {p50:6.2f} ms   p99 {p99:6.2f} ms"
-                f"   ({n} notifications)"
+                f"  {count:>3} subscriber(s): openras p50 {o50:6.2f} p99 {o99:6.2f}   "
+                f"bare asyncio p50 {b50:6.2f} p99 {b99:6.2f}   "
+                f"ratio p50 {o50 / b50:4.1f}x p99 {o99 / b99:4.1f}x   ({len(ours)} notifications)"
             )
         return 0
     finally:
-        if subs is not None:
-            subs.kill()
-            subs.wait()
+        server.kill()
+        server.wait()
+        Path(path).unlink(missing_ok=True)
         daemon.cleanup()
 
 

@@ -1,6 +1,7 @@
-"""200 live SSH links: GetConnectStatus / EnumConnections latency and the daemon's memory per link.
+"""1,000 live SSH links: GetConnectStatus / EnumConnections latency (the RASCONN view, and the
+full records for comparison) and the daemon's memory per link.
 
-Run as root:  .venv/bin/python bench/scale.py [--links 200]
+Run as root:  .venv/bin/python bench/scale.py [--links 1000]
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from _setup import Daemon, Sshd, percentile, rss_kib, use_daemon
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--links", type=int, default=200)
+    parser.add_argument("--links", type=int, default=1000)
     parser.add_argument("--calls", type=int, default=1000)
     args = parser.parse_args()
     sshd, daemon = Sshd().start(), Daemon().start()
@@ -66,6 +67,12 @@ def main() -> int:
             t = time.perf_counter()
             win32ras.EnumConnections()
             enum.append(time.perf_counter() - t)
+        full = []
+        ras = win32ras._ras()
+        for _ in range(max(args.calls // 20, 10)):
+            t = time.perf_counter()
+            ras.connections()
+            full.append(time.perf_counter() - t)
         print(f"{args.links} live SSH links (dialed in {dial_time:.1f} s, 8 at a time):")
         print(
             f"  GetConnectStatus  p50 {percentile(status, 50) * 1000:6.2f} ms"
@@ -74,6 +81,10 @@ def main() -> int:
         print(
             f"  EnumConnections   p50 {percentile(enum, 50) * 1000:6.2f} ms"
             f"   p99 {percentile(enum, 99) * 1000:6.2f} ms"
+        )
+        print(
+            f"  full records      p50 {percentile(full, 50) * 1000:6.2f} ms"
+            f"   p99 {percentile(full, 99) * 1000:6.2f} ms   (Ras.connections(), ?full=1)"
         )
         print(
             f"  daemon RSS {base / 1024:.1f} MiB idle → {loaded / 1024:.1f} MiB: "

@@ -4,6 +4,7 @@ callback, at several points of a dial. Each case is repeated so that a race woul
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -71,3 +72,31 @@ def test_hangup_inside_the_callback_stops_callbacks(
         wait_for(lambda h=handle: status_or_none(daemon, h) is None)
         # The hanging-up callback was the last one.
         assert len(recorder.calls) == at and recorder.late == [], (at, recorder.calls)
+
+
+class SlowRecorder(Recorder):
+    """Each callback takes a while, so the dial's later notifications wait in the queue."""
+
+    def __call__(self, h: int, msg: int, state: int, error: int, extended: int) -> None:
+        super().__call__(h, msg, state, error, extended)
+        time.sleep(0.4)
+
+
+def test_hangup_by_another_process_stops_callbacks(win32ras: Any, daemon: Any, sshd: Any) -> None:
+    """Once this process has seen another's hang-up of its handle on its event stream, no
+    callback starts, not even for notifications queued before it."""
+    ssh_entry(daemon, sshd)
+    for _ in range(ROUNDS):
+        recorder = SlowRecorder(win32ras)
+        handle = _dial(win32ras, sshd, recorder)
+        assert recorder.wait_calls(1), recorder.calls
+        daemon.python_json(
+            f"import json; from openras import win32ras as w; w.HangUp({handle}); print(1)"
+        )
+        key = (str(daemon.socket), handle)
+        wait_for(lambda k=key: k in win32ras._hung_up)  # this process saw the hang-up
+        recorder.returned.set()
+        wait_for(lambda h=handle: status_or_none(daemon, h) is None)
+        time.sleep(0.5)  # anything still queued would have run by now
+        assert recorder.late == [], recorder.calls
+        assert len(recorder.calls) < len(SSH_STATES)  # the queued notifications were dropped

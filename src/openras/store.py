@@ -15,6 +15,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from .store_batch import BatchWriter
+
 log = logging.getLogger("openras.store")
 
 # SQLITE_FULL and SQLITE_IOERR (primary codes): the disk is full or failing.
@@ -47,6 +49,10 @@ CREATE TABLE IF NOT EXISTS events (
 """
 
 
+def _write_failed(exc: BaseException) -> None:
+    log.error("a batch of writes failed: %r", exc)
+
+
 def _own_key(name: str) -> bool:
     """Whether ``name`` can be its own credential key: a name holding ``|`` (refused for new
     entries, possible in an older store) could be a phonebook file's key — someone else's."""
@@ -71,10 +77,15 @@ class Store:
         self._pending_events: deque[tuple[int, float, int | None, str]] = deque(
             maxlen=MAX_PENDING_EVENTS
         )
+        # The hot path's writes (event log, connection records), batched off the event loop;
+        # a batch a full disk refused waits in the writer and is retried with the next one.
+        self.later = BatchWriter(
+            path, on_error=_write_failed, keep_on=disk_error, keep_events=MAX_PENDING_EVENTS
+        )
 
     @property
     def pending(self) -> int:
-        return len(self._pending_conns) + len(self._pending_events)
+        return len(self._pending_conns) + len(self._pending_events) + self.later.pending
 
     def _write_behind(self, write: Callable[[], object], keep: Callable[[], object]) -> None:
         """``write`` now if the disk lets us (after what is waiting), else ``keep`` it."""
@@ -92,6 +103,7 @@ class Store:
 
     def flush_pending(self) -> bool:
         """Write what a full disk refused; True once nothing is waiting."""
+        self.later.retry()
         if not self.pending:
             return True
         try:
@@ -125,6 +137,7 @@ class Store:
         self.db.executescript(sql)
 
     def close(self) -> None:
+        self.later.close()
         self.db.close()
 
     # -- meta ---------------------------------------------------------------

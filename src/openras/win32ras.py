@@ -17,7 +17,8 @@ from typing import Any
 from . import phonebook as _pbk
 from . import pywintypes
 from .client import ApiError, Client, entry_path
-from .client.ras import Ras
+from .client.follower import DialFollower
+from .client.ras import Ras, _watch_flag
 from .codes import RASCS, ErrorCode, RasError, error_string
 from .codes.states import (  # noqa: F401 - re-exported constants
     RASCS_DONE,
@@ -34,13 +35,15 @@ from .codes.states import (  # noqa: F401 - re-exported constants
     RASP_Socks,
     RDEOPT_PausedStates,
 )
-from .ras.records import SAVED_PASSWORD_HANDLE
+from .events.types import HangupStarted, Released
+from .ras.records import SAVED_PASSWORD_HANDLE, encode_statistics
 
 WM_RASDIALEVENT = 0xCCCD
 # RasGetEapUserIdentity flags (ras.h)
 RASEAPF_NonInteractive = 0x2
 RASEAPF_Logon = 0x4
 RASEAPF_Preview = 0x8
+RAS_STATS_SIZE = 60  # sizeof(RAS_STATS): fifteen DWORDs
 
 for _state in RASCS:
     globals()[f"RASCS_{_state.name}"] = int(_state)
@@ -106,26 +109,45 @@ def _hung_up_key(client: Client, handle: int) -> tuple[str, int]:
 
 
 def _follow(client: Client, handle: int, since: int, callback: Callable[..., Any]) -> None:
-    """Relay the dial's notifications to the callback thread, in order."""
+    """Relay the dial's notifications to the callback thread, in order, from the process's
+    shared event stream (no thread or connection of its own)."""
     key = _hung_up_key(client, handle)
+    follower = DialFollower(handle, since)
 
     def deliver(note: Any) -> None:
         if key not in _hung_up:
             callback(handle, WM_RASDIALEVENT, int(note.state), note.error, note.extended_error)
 
-    try:
-        for note in Ras(client).notifications(handle, since):
-            if key in _hung_up:
-                return
+    subs: list[Any] = []
+
+    def on_event(event: Any) -> None:  # on the hub's loop
+        if isinstance(event, HangupStarted | Released) and event.handle == handle:
+            # Hung up, maybe by another process: callbacks still queued are dropped too.
+            _hung_up.add(key)
+            follower.done = True
+            if subs:
+                subs[0].cancel()
+            return
+        if key in _hung_up:
+            follower.done = True
+        for note in follower.feed(event):
             _post(functools.partial(deliver, note))
-    except ApiError as exc:
-        # The view ends even when the daemon is gone for good: a final, failed notification.
-        if key not in _hung_up:
+        # After the final notification the subscription stays, to see a hang-up.
+
+    def on_lost(exc: ApiError) -> None:
+        # The daemon went away for good (none could be started): the view still ends, with a
+        # final, failed notification.
+        if not follower.done and key not in _hung_up:
             _post(
                 functools.partial(
                     callback, handle, WM_RASDIALEVENT, int(RASCS.Disconnected), exc.code, 0
                 )
             )
+        follower.done = True
+
+    subs.append(Ras(client).hub().subscribe(since, on_event, on_lost))
+    if key in _hung_up:  # hung up while the ring was replayed
+        subs[0].cancel()
 
 
 def _params(params: Sequence[str] | None) -> list[str]:
@@ -156,12 +178,7 @@ def Dial(
         return 0, exc.code
     handle = started.handle
     if callback is not None:
-        threading.Thread(
-            target=_follow,
-            args=(ras.client, handle, started.seq, callback),
-            name=f"win32ras-dial-{handle}",
-            daemon=True,
-        ).start()
+        _follow(ras.client, handle, started.seq, callback)
         return handle, 0
     last = None
     try:
@@ -198,7 +215,9 @@ def GetConnectStatus(handle: int) -> tuple[int, int, str, str]:
 
 def EnumConnections() -> list[tuple[int, str, str, str]]:
     try:
-        return [(c.handle, c.entry, c.device_type, c.device_name) for c in _ras().connections()]
+        # Straight from the RASCONN rows: the tuple is all pywin32 gives.
+        rows = _ras().listing(False)
+        return [(r["handle"], r["entry"], r["device_type"], r["device_name"]) for r in rows]
     except ApiError as exc:
         _raise(exc, "RasEnumConnections")
     return []
@@ -272,16 +291,16 @@ def RasConnectionNotification(hrasconn: int | None, hEvent: Any, dwFlags: int) -
             "RasConnectionNotification",
             error_string(ErrorCode.ERROR_INVALID_HANDLE),
         )
-    since = _ras().client.call("GET", "/v1/health")["last_seq"]
+    ras = _ras()
+    since = int(ras.client.call("GET", "/v1/health")["last_seq"])
+    flags = int(dwFlags)
 
-    def watch() -> None:
-        try:
-            for _flag, _event in Ras(Client()).watch(handle, int(dwFlags), since=since):
-                hEvent.set()
-        except ApiError:
-            pass  # the daemon went away; nothing more will be signalled
+    def on_event(event: Any) -> None:  # on the hub's loop: signalling only
+        if _watch_flag(event, handle, flags):
+            hEvent.set()
 
-    threading.Thread(target=watch, name="win32ras-notification", daemon=True).start()
+    # The daemon going away ends the watch: nothing more will be signalled.
+    ras.hub().subscribe(since, on_event, lambda exc: None)
 
 
 def GetErrorString(code: int) -> str:
@@ -366,3 +385,13 @@ def GetEapUserIdentity(phoneBook: str | None, entry: str, flags: int, hwnd: Any 
         raise error(exc.code, "RasGetEapUserIdentity", error_string(exc.code)) from None
     code = ErrorCode.ERROR_INVALID_FUNCTION_FOR_ENTRY
     raise error(code, "RasGetEapUserIdentity", error_string(code))
+
+
+def GetConnectionStatistics(handle: int) -> dict[str, int]:
+    """RasGetConnectionStatistics: a dict with the RAS_STATS field names (dwSize included)."""
+    try:
+        stats = _ras().statistics(int(handle))
+    except ApiError as exc:
+        _raise(exc, "RasGetConnectionStatistics")
+        return {}
+    return {"dwSize": RAS_STATS_SIZE, **encode_statistics(stats)}

@@ -75,7 +75,7 @@ def test_credentials_stay_secret(vpn: VpnLab) -> None:
         api = json.dumps(
             [
                 c.call("GET", f"/v1/connections/{handle}"),
-                c.call("GET", "/v1/connections"),
+                c.call("GET", "/v1/connections", params={"full": 1, "statistics": 1}),
                 c.call("GET", "/v1/events/log", params={"since": 0, "limit": 10000}),
             ]
         )

@@ -14,9 +14,9 @@ from ..client.ras import Ras
 from ..codes import RASCS, ErrorCode, error_name, error_string, state_name
 from ..events.types import ConnectionEvent, Event, Overflow, encode
 from ..i18n import _
-from ..ras.records import encode_record
 from . import password_warning
 from .common import exit_status, print_ras_error
+from .status_view import print_status
 
 
 def _client() -> Client:
@@ -145,7 +145,7 @@ def cmd_dial(args: argparse.Namespace) -> int:
 def _find_handle(ras: Ras, target: str) -> int:
     if target.isdigit():
         return int(target)
-    for conn in ras.connections():
+    for conn in ras.enumerate():
         if conn.entry == target:
             return conn.handle
     raise ApiError(ErrorCode.ERROR_INVALID_HANDLE, detail=f"no connection to {target}")
@@ -161,25 +161,7 @@ def cmd_hangup(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    ras = Ras(_client())
-    data = ras.status(int(args.handle)) if args.handle else ras.connections()
-    rows = data if isinstance(data, list) else [data]
-    if args.json:
-        encoded = [encode_record(r) for r in rows]
-        _dump(encoded if isinstance(data, list) else encoded[0])
-        return 0
-    if not rows:
-        print(_("No connections"))
-    for r in rows:
-        err = f" error {r.error} {error_name(r.error)}" if r.error else ""
-        dev = r.device
-        extra = f" socks {dev.socks_host}:{dev.socks_port}" if dev.socks_port else ""
-        extra += f" if {dev.interface}" if dev.interface else ""
-        print(
-            f"{r.handle:>5}  {r.entry:<24} {r.device_type:<7} {state_name(r.state):<26} "
-            f"{r.phase.value:<11} uid {r.owner_uid} refs {r.refs}{extra}{err}"
-        )
-    return 0
+    return print_status(Ras(_client()), args.handle, args.json, args.full)
 
 
 def _format_event(event: Event) -> str:
@@ -273,6 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("status", help=_("connections, or one handle"))
     s.add_argument("handle", nargs="?")
     s.add_argument("--json", action="store_true")
+    s.add_argument("--full", action="store_true", help="full status records, not RASCONN")
     s.set_defaults(func=cmd_status)
     m = sub.add_parser("monitor", help=_("the live event stream"))
     m.add_argument("--since", type=int)

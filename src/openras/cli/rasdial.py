@@ -68,7 +68,7 @@ def _parse(argv: list[str]) -> tuple[list[str], dict[str, str]]:
 
 
 def list_connections(ras: Ras) -> int:
-    conns = [c for c in ras.connections() if c.phase is Phase.CONNECTED]
+    conns = ras.enumerate(phases=(Phase.CONNECTED,))
     if not conns:
         print(_("No connections"))
     else:
@@ -80,7 +80,7 @@ def list_connections(ras: Ras) -> int:
 
 
 def disconnect(ras: Ras, entry: str | None) -> int:
-    conns = [c for c in ras.connections() if c.phase is not Phase.HANGING_UP]
+    conns = ras.enumerate(phases=(Phase.DIALING, Phase.CONNECTED, Phase.FAILED))
     if entry:
         conns = [c for c in conns if c.entry == entry]
     if not conns:

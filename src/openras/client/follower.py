@@ -66,6 +66,8 @@ class DialFollower:
             self.cut_off = True
             return []
         self.since = event.seq
+        if getattr(event, "handle", None) != self.handle:
+            return []  # the process's shared stream carries every handle's events
         if isinstance(event, HangupStarted | Released):
             self.done = True  # a hang-up stops the dial's notifications
             return []

@@ -10,15 +10,25 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from ..codes import RASCS, ErrorCode, RasError
-from ..events.types import ConnectionEvent, Event, Notify
-from ..ras.records import ConnectionRecord, DialStarted, HangupStarted, decode_record
+from ..events.types import ConnectionEvent, Event, Notify, Phase
+from ..ras.records import (
+    ConnectionRecord,
+    DialStarted,
+    HangupStarted,
+    LinkStatistics,
+    RasConn,
+    decode_rasconn,
+    decode_record,
+    decode_statistics,
+)
 from .api import ApiError, AsyncClient, Client
-from .follower import Notification
+from .follower import DialFollower, Notification
+from .hub import EventHub, HubQueue, hub_for
 
 __all__ = ["AsyncConnection", "AsyncRas", "Notification", "Ras", "dial_body"]
 
@@ -55,6 +65,17 @@ def dial_body(
             raise ApiError(exc.code, detail=exc.detail) from None
         body["phonebook"] = path
     return body
+
+
+def _list_params(full: bool, statistics: bool, phases: Iterable[Phase] | None) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    if full:
+        params["full"] = 1
+    if statistics:
+        params["statistics"] = 1
+    if phases is not None:
+        params["phase"] = ",".join(p.value for p in phases)
+    return params
 
 
 def _started(data: dict[str, Any]) -> DialStarted:
@@ -101,18 +122,22 @@ class Ras:
     def notifications(self, handle: int, since: int) -> Iterator[Notification]:
         """The dial's notifications in order; ends after the final one or at a hang-up.
 
-        The asyncio implementation runs on the process's client loop (:mod:`.bridge`)."""
-        from .bridge import iterate
+        Read from the process's shared event stream (:mod:`.hub`)."""
+        follower = DialFollower(handle, since)
+        stream = HubQueue(self.hub(), since)
+        try:
+            for event in stream:
+                yield from follower.feed(event)
+                if follower.done:
+                    return
+        except ApiError:
+            if self._exists(handle):
+                raise  # the daemon is back but the stream is not: say so
+        finally:
+            stream.close()
 
-        async def follow() -> AsyncGenerator[Notification, None]:
-            client = AsyncClient(paths=self.client.paths, autostart=self.client.autostart)
-            try:
-                async for note in AsyncRas(client).notifications(handle, since):
-                    yield note
-            finally:
-                await client.aclose()
-
-        return iterate(follow())
+    def hub(self) -> EventHub:
+        return hub_for(self.client.paths, self.client.autostart)
 
     def _exists(self, handle: int) -> bool:
         try:
@@ -127,8 +152,26 @@ class Ras:
     def status(self, handle: int) -> ConnectionRecord:
         return decode_record(self.client.call("GET", f"{CONNECTIONS}/{handle}"))
 
-    def connections(self) -> list[ConnectionRecord]:
-        return [decode_record(r) for r in self.client.call("GET", CONNECTIONS)]
+    def connections(self, phases: Iterable[Phase] | None = None) -> list[ConnectionRecord]:
+        """Full status records of every handle (of ``phases`` only, when given)."""
+        return [decode_record(r) for r in self.listing(True, phases=phases)]
+
+    def enumerate(self, phases: Iterable[Phase] | None = None) -> list[RasConn]:
+        """RasEnumConnections: the RASCONN view."""
+        return [decode_rasconn(r) for r in self.listing(False, phases=phases)]
+
+    def listing(
+        self, full: bool, statistics: bool = False, phases: Iterable[Phase] | None = None
+    ) -> list[dict[str, Any]]:
+        """The enumeration as the API sends it (the CLI prints it as it is)."""
+        rows: list[dict[str, Any]] = self.client.call(
+            "GET", CONNECTIONS, params=_list_params(full, statistics, phases)
+        )
+        return rows
+
+    def statistics(self, handle: int) -> LinkStatistics:
+        """RasGetConnectionStatistics."""
+        return decode_statistics(self.client.call("GET", f"{CONNECTIONS}/{handle}/statistics"))
 
     def projection(self, handle: int, kind: int) -> dict[str, Any]:
         """RasGetProjectionInfo: the Windows structure's fields by their names."""
@@ -141,9 +184,9 @@ class Ras:
         self, handle: int | None = None, flags: int = 0x3, since: int | None = None
     ) -> Iterator[tuple[int, ConnectionEvent]]:
         """RasConnectionNotification as an iterator of ``(RASCN_* flag, event)``."""
-        for event in self.client.events(
-            since=since, handle=handle, notify="connection,disconnection"
-        ):
+        if since is None:
+            since = int(self.client.call("GET", "/v1/health")["last_seq"])
+        for event in HubQueue(self.hub(), since):
             if flag := _watch_flag(event, handle, flags):
                 assert isinstance(event, ConnectionEvent)
                 yield flag, event
@@ -185,30 +228,28 @@ class AsyncRas:
     async def notifications(self, handle: int, since: int) -> AsyncIterator[Notification]:
         """The dial's notifications in order; ends after the final one or at a hang-up.
 
-        An overflow or a lost stream is not the end of the dial: it resumes from the last
-        sequence number seen, so no notification is lost or repeated."""
-        from .follower import DialFollower
-
+        Read from the process's shared event stream (:mod:`.hub`), which resumes from the
+        last sequence number after a cut-off or a daemon restart: nothing lost or repeated."""
         follower = DialFollower(handle, since)
-        while not follower.done:
-            failure = None
+        stream = HubQueue(hub_for(self.client.paths, self.client.autostart), since)
+        try:
+            async for event in stream:
+                for note in follower.feed(event):
+                    yield note
+                if follower.done:
+                    return
+        except ApiError as lost:
             try:
-                async for event in self.client.events(**follower.query()):
-                    for note in follower.feed(event):
-                        yield note
-                    if follower.done or follower.cut_off:
-                        break
+                exists = await self._exists(handle)
             except ApiError as exc:
-                failure = exc
-            if not follower.done:
-                try:
-                    follower.stream_ended(failure)
-                    await self.client.aclose()
-                    follower.handle_exists(await self._exists(handle))
-                except ApiError as exc:
-                    # No daemon to say how the dial ended (none could be started): the view
-                    # still ends, with the reason as its final notification.
-                    yield follower.give_up(exc)
+                # No daemon to say how the dial ended (none could be started): the view
+                # still ends, with the reason as its final notification.
+                yield follower.give_up(exc)
+                return
+            if exists:
+                raise lost
+        finally:
+            stream.close()
 
     async def _exists(self, handle: int) -> bool:
         try:
@@ -243,8 +284,19 @@ class AsyncRas:
     async def status(self, handle: int) -> ConnectionRecord:
         return decode_record(await self.client.call("GET", f"{CONNECTIONS}/{handle}"))
 
-    async def connections(self) -> list[ConnectionRecord]:
-        return [decode_record(r) for r in await self.client.call("GET", CONNECTIONS)]
+    async def connections(self, phases: Iterable[Phase] | None = None) -> list[ConnectionRecord]:
+        rows = await self.client.call("GET", CONNECTIONS, params=_list_params(True, False, phases))
+        return [decode_record(r) for r in rows]
+
+    async def enumerate(self, phases: Iterable[Phase] | None = None) -> list[RasConn]:
+        rows = await self.client.call("GET", CONNECTIONS, params=_list_params(False, False, phases))
+        return [decode_rasconn(r) for r in rows]
+
+    async def statistics(self, handle: int) -> LinkStatistics:
+        """RasGetConnectionStatistics."""
+        return decode_statistics(
+            await self.client.call("GET", f"{CONNECTIONS}/{handle}/statistics")
+        )
 
     async def events(self, since: int | None = None, **filters: Any) -> AsyncIterator[Event]:
         async for event in self.client.events(since=since, **filters):

@@ -82,7 +82,7 @@ def build(routes: list[Route]) -> dict[str, Any]:
         elif route.events:
             ok_content = {"application/json": {"schema": {"type": "array", "items": event}}}
         else:
-            ok_content = {"application/json": {"schema": {}}}
+            ok_content = {"application/json": {"schema": route.response or {}}}
         op: dict[str, Any] = {
             "summary": route.summary,
             "operationId": re.sub(

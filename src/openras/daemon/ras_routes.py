@@ -4,24 +4,32 @@ projection, and the event stream (Server-Sent Events)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 from typing import Annotated, Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
 
 from .. import phonebook
 from ..codes import ErrorCode, RasError
 from ..events import EntryChanged, Event, EventBus, EventKind, NetChanged, encode
 from ..ras.dialing import DialCall, check_store_name, credential_key, dial_request, find_entry
 from ..ras.manager import ConnectionManager
-from ..ras.records import SAVED_PASSWORD_HANDLE, encode_projection, encode_record
+from ..ras.records import (
+    SAVED_PASSWORD_HANDLE,
+    LinkStatistics,
+    encode_projection,
+    encode_rasconn,
+    encode_record,
+    encode_statistics,
+)
 from ..store import Store
 from ..users import is_privileged
 from .big_answers import AnswerGate, send_json
 from .http import peer, query_int, read_json
+from .ras_listing import LIST_QUERY, RasconnCache, add_statistics, query_phases
 from .routes import Route
+from .sse import stream_events
 
 Short = Annotated[str, StringConstraints(max_length=1024)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=256)]
@@ -29,8 +37,6 @@ Line = tuple[
     Annotated[str, StringConstraints(min_length=1, max_length=128)],
     Annotated[str, StringConstraints(max_length=4096)],
 ]
-SSE_WRITE_TIMEOUT = 30.0
-SSE_KEEPALIVE = 15.0
 
 
 class _Body(BaseModel):
@@ -122,6 +128,7 @@ class RasApi:
         self.store = store
         self.events = events
         self.daemon_uid = daemon_uid
+        self._rasconns = RasconnCache()
         self.config = manager.ctx.config
         self.gate = AnswerGate()
 
@@ -281,7 +288,22 @@ class RasApi:
         )
 
     async def list_connections(self, request: web.Request) -> web.Response:
-        return web.json_response([encode_record(r) for r in self.m.list(peer(request).uid)])
+        """RASCONN fields by default; ``full=1``: status records; ``statistics=1``: RAS_STATS
+        of each; ``phase=connected,dialing``: only those."""
+        uid, phases = peer(request).uid, query_phases(request)
+        full = query_int(request, "full", 0, 0, 1)
+        statistics = query_int(request, "statistics", 0, 0, 1)
+        if not full and not statistics:
+            text = self._rasconns.listing(self.m, uid, phases)
+            return web.Response(text=text, content_type="application/json")
+        rows = (
+            [encode_record(r) for r in self.m.list(uid, phases)]
+            if full
+            else [encode_rasconn(c) for c in self.m.enumerate(uid, phases)]
+        )
+        if statistics:
+            await add_statistics(self.m, rows)
+        return web.json_response(rows)
 
     async def status(self, request: web.Request) -> web.Response:
         handle = int(request.match_info["handle"])
@@ -297,6 +319,10 @@ class RasApi:
         text = request.match_info["kind"]
         kind = int(text[2:], 16) if text.lower().startswith("0x") else int(text, 10)
         return web.json_response(encode_projection(self.m.projection(handle, kind)))
+
+    async def statistics(self, request: web.Request) -> web.Response:
+        handle = int(request.match_info["handle"])
+        return web.json_response(encode_statistics(await self.m.fresh_statistics(handle)))
 
     # -- events ------------------------------------------------------------------------------
     def _visible(self, event: Event, uid: int) -> bool:
@@ -327,36 +353,8 @@ class RasApi:
 
     async def events_stream(self, request: web.Request) -> web.StreamResponse:
         since = query_int(request, "since", None, 0)
-        sub = self.events.subscribe(since, self._predicate(request))
-        response = web.StreamResponse(
-            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
-        )
-        # A stream that ends (overflow, daemon stopping) ends its connection: clients see EOF.
-        response.force_close()
-        await response.prepare(request)
-        try:
-            await response.write(f": openras events, last seq {self.events.last_seq}\n\n".encode())
-            while True:
-                item = await sub.next_encoded(SSE_KEEPALIVE)
-                if item is None:
-                    if sub.closed:
-                        break
-                    chunk = b": keepalive\n\n"
-                else:
-                    event, encoded = item
-                    chunk = (
-                        f"id: {event.seq}\nevent: {event.kind.value}\ndata: {encoded}\n\n".encode()
-                    )
-                # A client that stops reading must not hold this stream open for ever.
-                await asyncio.wait_for(response.write(chunk), SSE_WRITE_TIMEOUT)
-        except (ConnectionResetError, TimeoutError, asyncio.CancelledError):
-            if request.transport is not None:
-                request.transport.close()
-        finally:
-            sub.close()
-        with contextlib.suppress(Exception):
-            await response.write_eof()
-        return response
+        predicate = self._predicate(request)
+        return await stream_events(request, self.events, since, predicate, self.events.queue_size)
 
     async def events_log(self, request: web.Request) -> web.Response:
         since = query_int(request, "since", 0, 0) or 0
@@ -454,7 +452,12 @@ class RasApi:
                 tags=["ras"],
             ),
             Route(
-                "GET", "/v1/connections", self.list_connections, "RasEnumConnections", tags=["ras"]
+                "GET",
+                "/v1/connections",
+                self.list_connections,
+                "RasEnumConnections: RASCONN fields (full=1: status records)",
+                query=LIST_QUERY,
+                tags=["ras"],
             ),
             Route(
                 "GET",
@@ -481,6 +484,15 @@ class RasApi:
                     **handle,
                     "kind": {"type": "string", "pattern": "^(?:0x[0-9a-fA-F]{1,8}|[0-9]{1,10})$"},
                 },
+                tags=["ras"],
+            ),
+            Route(
+                "GET",
+                "/v1/connections/{handle}/statistics",
+                self.statistics,
+                "RasGetConnectionStatistics (RAS_STATS fields; dwConnectDuration in ms)",
+                path_params=handle,
+                response=TypeAdapter(LinkStatistics).json_schema(),
                 tags=["ras"],
             ),
             Route(

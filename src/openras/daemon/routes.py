@@ -26,3 +26,4 @@ class Route:
     stream: bool = False  # text/event-stream of events
     events: bool = False  # a JSON array of events
     tags: list[str] = field(default_factory=list)
+    response: dict[str, Any] | None = None  # JSON Schema of the 200 answer, when declared

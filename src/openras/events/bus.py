@@ -5,6 +5,11 @@ Events are kept in a replay ring (and in the store's log), so a subscriber can r
 any sequence number: subscribe-then-read races cannot lose an event. A subscriber that falls
 ``queue_size`` events behind is cut off with an explicit :class:`Overflow` event carrying the
 last sequence number it was given; it never stalls :meth:`EventBus.publish`.
+
+:meth:`EventBus.publish` encodes an event once (its JSON and its Server-Sent-Events frame),
+hands it to every subscriber synchronously (a stream subscriber writes it straight to its
+socket: no task or timer per subscriber and event), and only then queues it for the store's
+log, which is written in batches off the event loop (:mod:`openras.store_batch`).
 """
 
 from __future__ import annotations
@@ -16,15 +21,44 @@ import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-from typing import TypeVar
+from typing import NamedTuple, Protocol, TypeVar
 
 from ..store import Store
 from .types import Event, EventKind, Overflow, decode, encode
 
 Predicate = Callable[[Event], bool]
-# An event with its JSON text, encoded once for every subscriber.
-Item = tuple[Event, str]
+SEQ_BLOCK = 1024
 E = TypeVar("E", bound=Event)
+
+
+class Item(NamedTuple):
+    """An event encoded once for every subscriber: its JSON, its SSE frame, and that frame as
+    one HTTP/1.1 chunk."""
+
+    event: Event
+    json: str
+    frame: bytes
+    chunk: bytes
+
+
+def make_item(event: Event, text: str) -> Item:
+    frame = f"id: {event.seq}\nevent: {event.kind.value}\ndata: {text}\n\n".encode()
+    return Item(event, text, frame, b"%x\r\n%s\r\n" % (len(frame), frame))
+
+
+def overflow_item(last: int) -> Item:
+    overflow = Overflow(seq=last, time=time.time(), resume_from=last)
+    return make_item(overflow, json.dumps(encode(overflow)))
+
+
+class Sink(Protocol):
+    """A subscriber: the bus offers it each event, in order, synchronously."""
+
+    closed: bool
+
+    def _offer(self, item: Item) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class Subscription:
@@ -50,14 +84,13 @@ class Subscription:
     def _cut_off(self) -> None:
         """What is queued is still delivered, then the overflow event, then the end."""
         last = self._queue[-1][0].seq if self._queue else self.last_seq
-        overflow = Overflow(seq=last, time=time.time(), resume_from=last)
-        self._queue.append((overflow, json.dumps(encode(overflow))))
+        self._queue.append(overflow_item(last))
         self.closed = True
         self._bus._drop(self)
         self._wakeup.set()
 
     async def next_encoded(self, timeout: float | None = None) -> Item | None:  # noqa: ASYNC109
-        """The next (event, its JSON); None at the end of the stream or on timeout."""
+        """The next event (with its encodings); None at the end of the stream or on timeout."""
         while not self._queue:
             if self.closed:
                 return None
@@ -90,9 +123,13 @@ class EventBus:
         self, store: Store, replay: int = 4096, queue_size: int = 1024, log_keep: int = 100_000
     ) -> None:
         self._store = store
-        self._seq = store.last_seq()
+        # Sequence numbers are handed out before the log is written: a block of them is
+        # reserved in the store first, so a daemon killed with events unwritten never hands
+        # out a number twice (after a crash the numbers skip to the end of the block).
+        self._seq = max(store.last_seq(), int(store.get_meta("seq_reserved") or 0))
+        self._reserved = self._seq
         self._ring: deque[Item] = deque(maxlen=max(replay, 1))
-        self._subs: set[Subscription] = set()
+        self._subs: set[Sink] = set()
         self._queue_size = max(queue_size, 1)
         self._log_keep = log_keep
         self._since_trim = 0
@@ -106,17 +143,21 @@ class EventBus:
     def publish(self, event: E) -> E:
         """Number, log and fan out ``event``; returns it with its sequence number and time."""
         self._seq += 1
+        if self._seq > self._reserved:
+            self._reserved = self._seq + SEQ_BLOCK - 1
+            self._store.set_meta("seq_reserved", str(self._reserved))
         event = dataclasses.replace(event, seq=self._seq, time=time.time())
         data = encode(event)
-        self._store.append_event(self._seq, event.time, data.get("handle"), data)
-        self._since_trim += 1
-        if self._since_trim >= 1000:
-            self._since_trim = 0
-            self._store.trim_events(self._log_keep)
-        item = (event, json.dumps(data))
+        item = make_item(event, json.dumps(data))
         self._ring.append(item)
         for sub in list(self._subs):
             sub._offer(item)
+        # The log after the fan-out, in batches off the loop.
+        self._store.later.event(self._seq, event.time, data.get("handle"), item.json)
+        self._since_trim += 1
+        if self._since_trim >= 1000:
+            self._since_trim = 0
+            self._store.later.trim_events(self._log_keep)
         for observer in self._observers:
             try:
                 observer(event)
@@ -151,29 +192,57 @@ class EventBus:
         self._subs.add(sub)
         return sub
 
+    def backlog(self, since: int | None) -> tuple[list[Item], bool]:
+        """What a subscriber resuming after ``since`` must be given first, and whether that is
+        only a page of it (the subscriber is then cut off after it, and resumes)."""
+        items = self._replay(since) if since is not None and since < self._seq else []
+        return items, bool(items) and items[-1].event.seq < self._seq
+
+    def attach(self, sink: Sink) -> None:
+        """Offer ``sink`` every event published from now on (its backlog given by the caller)."""
+        self._subs.add(sink)
+
     def logged(self, since: int, limit: int) -> list[Event]:
-        """Events of the log after ``since`` (kinds this version knows)."""
-        return [
+        """Events of the log after ``since`` (kinds this version knows), with those still on
+        their way to the store (the newest, all in the ring)."""
+        if self._ring and since < self._ring[0].event.seq - 1:
+            self._store.later.flush()  # what the ring no longer holds must be in the log
+        events = [
             e for d in self._store.events_since(since, limit=limit) if (e := decode(d)) is not None
         ]
+        last = events[-1].seq if events else since
+        if len(events) < limit:
+            newer = [i.event for i in self._ring if i.event.seq > last]
+            events += newer[: limit - len(events)]
+        return events
 
     def _replay(self, since: int) -> list[Item]:
         if self._ring and self._ring[0][0].seq <= since + 1:
             return [item for item in self._ring if item[0].seq > since]
         # Older than the ring: read the log (bounded), then the ring.
-        older = [(e, json.dumps(encode(e))) for e in self.logged(since, self._queue_size * 4)]
+        older = [
+            make_item(e, json.dumps(encode(e))) for e in self.logged(since, self._queue_size * 4)
+        ]
         first_ring = self._ring[0][0].seq if self._ring else self._seq + 1
         if older and older[-1][0].seq < first_ring - 1:
             return older  # a page of the log; the caller ends the stream with a cut-off
         return [i for i in older if i[0].seq < first_ring] + list(self._ring)
 
     def close_all(self) -> None:
-        """End every subscription (daemon shutdown): their streams finish instead of lingering."""
+        """End every subscription (daemon shutdown): their streams finish instead of lingering.
+        The log is written out, and the next daemon numbers on from the last event."""
         for sub in list(self._subs):
             sub.close()
+        self._store.later.flush()
+        self._reserved = self._seq
+        self._store.set_meta("seq_reserved", str(self._seq))
 
-    def _drop(self, sub: Subscription) -> None:
+    def _drop(self, sub: Sink) -> None:
         self._subs.discard(sub)
+
+    @property
+    def queue_size(self) -> int:
+        return self._queue_size
 
     @property
     def subscribers(self) -> int:

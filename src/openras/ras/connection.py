@@ -12,7 +12,7 @@ from ..events.types import Phase
 from ..phonebook import Entry
 from .devices.base import Device, DialParams
 from .processes import ProcessRef
-from .records import ConnectionRecord, LinkStatus
+from .records import ConnectionRecord, LinkStatus, RasConn
 
 __all__ = ["Connection", "Phase", "Reference"]
 
@@ -79,6 +79,19 @@ class Connection:
             created=self.created,
             connected_at=self.connected_at,
             device=self._device_status(),
+            flags=flags,
+        )
+
+    def rasconn(self, flags: int = 0) -> RasConn:
+        """The RASCONN view: no device query, so enumerating many links stays cheap."""
+        return RasConn(
+            handle=self.handle,
+            entry=self.entry_name,
+            device_type=self.device.device_type,
+            device_name=self.device.device_name,
+            phonebook=self.phonebook,
+            subentry=1,
+            guid=self.guid,
             flags=flags,
         )
 

@@ -29,8 +29,10 @@ from .records import (
     ConnectionRecord,
     DialStarted,
     HangupStarted,
+    LinkStatistics,
     LinkStatus,
     Projection,
+    RasConn,
     decode_status,
     encode_record,
 )
@@ -38,6 +40,7 @@ from .sharing import check_join, ends_link, for_all_users
 from .transitions import EVENTS, Trigger, next_phase
 
 TEARDOWN_TIMEOUT = 15.0
+RasConns = list[RasConn]  # named here: the class's list() method shadows the builtin
 DeviceFactory = Callable[[DialContext], Device]
 
 
@@ -163,7 +166,7 @@ class ConnectionManager:
             )
         )
         if phase is Phase.RELEASED:
-            self.ctx.store.delete_connection(conn.handle)
+            self.ctx.store.later.delete_connection(conn.handle)
         else:
             self._persist(conn)
         return event
@@ -177,7 +180,7 @@ class ConnectionManager:
             for r in conn.refs
         ]
         record["was_connected"] = conn.was_connected
-        self.ctx.store.put_connection(
+        self.ctx.store.later.put_connection(
             conn.handle, conn.entry_name, int(conn.state), conn.error, record
         )
 
@@ -495,11 +498,20 @@ class ConnectionManager:
     def status(self, handle: int, uid: int) -> ConnectionRecord:
         return self.get(handle).record(self.flags_for(self.get(handle), uid))
 
-    def list(self, uid: int) -> list[ConnectionRecord]:
-        return [
-            c.record(self.flags_for(c, uid))
-            for c in sorted(self.conns.values(), key=lambda c: c.handle)
-        ]
+    def listed(self, phases: frozenset[Phase] | None = None) -> list[Connection]:
+        """The handles, in order (of ``phases`` only, when given)."""
+        return self._listed(phases)
+
+    def _listed(self, phases: frozenset[Phase] | None) -> list[Connection]:
+        conns = sorted(self.conns.values(), key=lambda c: c.handle)
+        return conns if phases is None else [c for c in conns if c.phase in phases]
+
+    def list(self, uid: int, phases: frozenset[Phase] | None = None) -> list[ConnectionRecord]:
+        return [c.record(self.flags_for(c, uid)) for c in self._listed(phases)]
+
+    def enumerate(self, uid: int, phases: frozenset[Phase] | None = None) -> RasConns:
+        """RasEnumConnections: the RASCONN view of each handle (``phases``: only those)."""
+        return [c.rasconn(self.flags_for(c, uid)) for c in self._listed(phases)]
 
     @staticmethod
     def flags_for(conn: Connection, uid: int) -> int:
@@ -520,3 +532,19 @@ class ConnectionManager:
                     ErrorCode.ERROR_PROJECTION_NOT_COMPLETE, f"connection is {conn.phase.value}"
                 )
         return conn.device.projection(kind)
+
+    async def fresh_statistics(self, handle: int) -> LinkStatistics:
+        """:meth:`statistics` after the device re-read counters other programs keep."""
+        await self.get(handle).device.refresh_statistics()
+        return self.statistics(handle)
+
+    def statistics(self, handle: int) -> LinkStatistics:
+        """RasGetConnectionStatistics: the device's counters and the time since Connected.
+        Any local user may read them, as any may enumerate connections. Never blocks
+        (``/metrics`` reads it on each scrape)."""
+        conn = self.get(handle)
+        stats = conn.device.statistics()
+        duration = 0
+        if conn.phase is Phase.CONNECTED and conn.connected_at is not None:
+            duration = max(int((time.time() - conn.connected_at) * 1000), 0)
+        return dataclasses.replace(stats, dwConnectDuration=duration)

@@ -68,6 +68,20 @@ class ConnectionRecord:
 
 
 @dataclass(frozen=True)
+class RasConn:
+    """RASCONN (RasEnumConnections): what enumeration answers unless full records are asked for."""
+
+    handle: int  # hrasconn
+    entry: str  # szEntryName
+    device_type: str  # szDeviceType
+    device_name: str  # szDeviceName
+    phonebook: str  # szPhonebook
+    subentry: int  # dwSubEntry
+    guid: str  # guidEntry
+    flags: int  # dwFlags (RASCF_OwnerKnown, RASCF_OwnerMatch)
+
+
+@dataclass(frozen=True)
 class DialStarted:
     """What RasDial answers at once: the handle and where its notifications start."""
 
@@ -83,6 +97,27 @@ class HangupStarted:
     handle: int
     refs: int  # references left; 0 = teardown started
     seq: int
+
+
+@dataclass(frozen=True)
+class LinkStatistics:
+    """RAS_STATS (RasGetConnectionStatistics), with the Windows field names: pywin32 programs
+    read them by those names. Devices fill the counters they have; the rest stay 0."""
+
+    dwBytesXmited: int = 0
+    dwBytesRcved: int = 0
+    dwFramesXmited: int = 0
+    dwFramesRcved: int = 0
+    dwCrcErr: int = 0
+    dwTimeoutErr: int = 0
+    dwAlignmentErr: int = 0
+    dwHardwareOverrunErr: int = 0
+    dwFramingErr: int = 0
+    dwBufferOverrunErr: int = 0
+    dwCompressionRatioIn: int = 0  # percent; 0 = no compression
+    dwCompressionRatioOut: int = 0
+    dwBps: int = 0  # the device's speed in bits per second, when it has one
+    dwConnectDuration: int = 0  # milliseconds since the link reached Connected
 
 
 # -- projections (RasGetProjectionInfo) ----------------------------------------------------------
@@ -189,8 +224,46 @@ def decode_record(data: Mapping[str, Any]) -> ConnectionRecord:
     return ConnectionRecord(**known)
 
 
+def encode_rasconn(conn: RasConn) -> dict[str, Any]:
+    # Written out: enumeration of many links is hot, and asdict() deep-copies.
+    return {
+        "handle": conn.handle,
+        "entry": conn.entry,
+        "device_type": conn.device_type,
+        "device_name": conn.device_name,
+        "phonebook": conn.phonebook,
+        "subentry": conn.subentry,
+        "guid": conn.guid,
+        "flags": conn.flags,
+    }
+
+
+def decode_rasconn(d: Mapping[str, Any]) -> RasConn:
+    return RasConn(
+        d["handle"],
+        d["entry"],
+        d["device_type"],
+        d["device_name"],
+        d["phonebook"],
+        d["subentry"],
+        d["guid"],
+        d["flags"],
+    )
+
+
 def encode_projection(projection: Projection) -> dict[str, Any]:
     out = dataclasses.asdict(projection)
     if out.get("dwSocksPort", 0) is None:
         del out["dwSocksPort"]
     return out
+
+
+def encode_statistics(stats: LinkStatistics) -> dict[str, int]:
+    return dataclasses.asdict(stats)
+
+
+_STATISTICS_FIELDS = frozenset(f.name for f in dataclasses.fields(LinkStatistics))
+
+
+def decode_statistics(data: Mapping[str, Any]) -> LinkStatistics:
+    return LinkStatistics(**{k: int(v) for k, v in data.items() if k in _STATISTICS_FIELDS})

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 from ...codes import RASCS, ErrorCode, RasError
 from ...phonebook import Entry
 from ...users import is_privileged
-from ..records import LinkStatus, Projection
+from ..records import LinkStatistics, LinkStatus, Projection
 
 # Files an entry names are read as the dialing user would (re-exported for the devices).
 from ..userfiles import MAX_USER_FILE as MAX_USER_FILE
@@ -103,6 +103,16 @@ class Device(ABC):
     def status(self) -> LinkStatus:
         """What the device knows of its link (addresses, listener ports, interface)."""
         return LinkStatus()
+
+    def statistics(self) -> LinkStatistics:
+        """RasGetConnectionStatistics: the link's counters as last known (the manager adds
+        the duration). Never blocks: counters another program keeps are read by
+        :meth:`refresh_statistics`."""
+        return LinkStatistics()
+
+    async def refresh_statistics(self) -> None:  # noqa: B027 - most devices count themselves
+        """Read the counters another program keeps (charon, the kernel) into
+        :meth:`statistics`. Default: nothing to read."""
 
 
 def entry_number(

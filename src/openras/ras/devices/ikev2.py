@@ -52,9 +52,11 @@ from ...codes import RASCS, ErrorCode, RasError
 from ...codes.states import RASP_PppIp
 from ..link.charon import CharonSettings, charon_unavailable_reason
 from ..link.resolv import remove_resolv, write_resolv
+from ..link.sa_counters import child_sa_statistics
 from ..link.vici_host import IkeEvent, IkeEventKind, ViciHost
-from ..records import LinkStatus, PppIpProjection, Projection
+from ..records import LinkStatistics, LinkStatus, PppIpProjection, Projection
 from .base import Device, DialContext, default_route, entry_number, read_user_file
+from .cached_counters import CachedCounters
 
 SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 INTERFACE = "ipsec0"  # kernel-libipsec's TUN device
@@ -231,6 +233,7 @@ class IkeV2Device(Device):
         self._name_check: asyncio.Task[None] | None = None
         self._closed = asyncio.Event()
         self._recent: list[str] = []  # the last log lines of this SA (reasons for a loss)
+        self.counters = CachedCounters(self.refresh_statistics)
 
     @property
     def device_name(self) -> str:
@@ -649,6 +652,21 @@ class IkeV2Device(Device):
                 szDns2Address=dns[1],
             )
         return super().projection(kind)
+
+    def statistics(self) -> LinkStatistics:
+        self.counters.stale()
+        return self.counters.value
+
+    async def refresh_statistics(self) -> None:
+        host = self.host
+        if host is None or not self._loaded or self._closing:
+            return
+        try:
+            sas = await host.listing("list-sas", "list-sa", {"ike": self.name})
+        except Exception as exc:  # charon gone or the SA not there: keep what was read
+            self.ctx.log.debug("handle %d: list-sas: %r", self.ctx.handle, exc)
+            return
+        self.counters.value = child_sa_statistics(sas, self.name)
 
     def status(self) -> LinkStatus:
         child = self._child()

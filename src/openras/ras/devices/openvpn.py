@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import re
 import shutil
@@ -55,11 +56,13 @@ from ...codes import RASCS, ErrorCode, RasError
 from ...codes.states import RASP_PppIp
 from ...users import is_privileged
 from ..link import openvpn_mgmt as mgmt
+from ..link.if_counters import interface_statistics
 from ..link.openvpn_config import ConfigRefused, PreparedConfig, prepare
 from ..link.resolv import remove_resolv, write_resolv
-from ..records import LinkStatus, PppIpProjection, Projection, Scalar
+from ..records import LinkStatistics, LinkStatus, PppIpProjection, Projection, Scalar
 from ..userfiles import resolve_user_path
 from .base import Device, DialContext, default_route, entry_number, read_user_file
+from .cached_counters import CachedCounters
 
 VERIFY_ERROR = re.compile(r"VERIFY (?:\w+ )?ERROR|certificate verify failed")
 ROUTE_ADD = re.compile(r"net_route_v[46]_add: (\S+)")
@@ -151,6 +154,7 @@ class OpenVpnDevice(Device):
         self.route_note: str | None = None
         self.setup_errors = False
         self.bytes_in = self.bytes_out = 0
+        self.counters = CachedCounters(self.refresh_statistics)
 
     @property
     def device_name(self) -> str:
@@ -196,7 +200,7 @@ class OpenVpnDevice(Device):
         assert self._attached is not None and self.proc is not None
         reader, self._writer = await self._wait(self._attached, deadline)
         self._advance(RASCS.PortOpened)
-        self._send(b"state on\nlog on\nbytecount 5\n")
+        self._send(b"state on\nlog on\nbytecount 1\n")
         self._tasks.append(asyncio.create_task(self._pump(reader)))
         await self._wait(self._outcome, deadline)
         await self._write_resolv()
@@ -603,6 +607,19 @@ class OpenVpnDevice(Device):
                 szDns2Address=dns[1],
             )
         return super().projection(kind)
+
+    def statistics(self) -> LinkStatistics:
+        """Bytes: the management interface's BYTECOUNT (the link's, every second); packets and
+        errors: the kernel's counters of the TUN interface openvpn drives (last read)."""
+        self.counters.stale()
+        return dataclasses.replace(
+            self.counters.value, dwBytesXmited=self.bytes_out, dwBytesRcved=self.bytes_in
+        )
+
+    async def refresh_statistics(self) -> None:
+        up = self.proc is not None and self.proc.returncode is None
+        if up and self.ifname and self._step >= ORDER.index(RASCS.Projected):
+            self.counters.value = await asyncio.to_thread(interface_statistics, self.ifname)
 
     def status(self) -> LinkStatus:
         up = self.proc is not None and self.proc.returncode is None

@@ -19,12 +19,13 @@ from typing import Any
 from ...codes import RASCS, RasError
 from ...codes.states import RASP_PppIp, RASP_PppIpv6, RASP_PppLcp
 from ...ppp import IpUp, LinkDown
-from ..records import LinkStatus, Projection, Scalar
+from ..records import LinkStatistics, LinkStatus, Projection, Scalar
 from .base import Device, DialContext, default_route
 from .ppp_config import ppp_config, static_dns
 from .ppp_link import PppLink, failure_code
 from .ppp_port import PortProtocol
 from .ppp_projection import ip_projection, ipv6_projection, lcp_projection
+from .ppp_statistics import link_statistics
 
 
 class PppDevice(Device):
@@ -46,6 +47,7 @@ class PppDevice(Device):
         self._closing = False
         self._lost_reported = False
         self._closed = asyncio.Event()
+        self.bps = 0  # the line's speed, when the port has one (serial: BaudRate)
 
     # -- what subclasses provide --------------------------------------------------------
 
@@ -184,6 +186,11 @@ class PppDevice(Device):
             lcp = engine.lcp_info if engine is not None else None
             return lcp_projection(lcp, link.auth_message if link is not None else "")
         return super().projection(kind)
+
+    def statistics(self) -> LinkStatistics:
+        if self.link is None:
+            return LinkStatistics(dwBps=self.bps)
+        return link_statistics(self.link.engine.stats, self.bps)
 
     def status(self) -> LinkStatus:
         extra: dict[str, Scalar] = {}

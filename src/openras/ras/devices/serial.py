@@ -78,7 +78,7 @@ class SerialDevice(PppDevice):
             )
         _OPEN_PORTS[real] = self.ctx.handle
         self._claimed = real
-        baud = self.ctx.entry.get_int("BaudRate", DEFAULT_BAUD)
+        baud = self.bps = self.ctx.entry.get_int("BaudRate", DEFAULT_BAUD)
         loop = asyncio.get_running_loop()
         try:
             _, protocol = await serial_asyncio_fast.create_serial_connection(

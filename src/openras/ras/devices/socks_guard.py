@@ -1,4 +1,5 @@
-"""A SOCKS listener on loopback that carries only the users allowed on its link.
+"""The SSH device's SOCKS listener on loopback: it carries only the users allowed on its link
+and counts what passes (RasGetConnectionStatistics).
 
 TCP has no SO_PEERCRED, but on loopback both ends of a connection are sockets of this machine
 (and of the daemon's network namespace): the client's end is listed in ``/proc/net/tcp`` (or
@@ -14,13 +15,38 @@ import ipaddress
 import logging
 import struct
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import asyncssh
 from asyncssh.listener import create_tcp_local_listener
 from asyncssh.socks import SSHSOCKSForwarder
 
+from ..records import LinkStatistics
+
 TCP_TABLES = ("/proc/net/tcp", "/proc/net/tcp6")
+
+
+@dataclass
+class RelayCounters:
+    """From the SOCKS clients towards the server (xmit) and back (rcv); reads and writes are
+    the "frames" of a byte stream."""
+
+    bytes_xmit: int = 0
+    bytes_rcv: int = 0
+    writes_xmit: int = 0
+    writes_rcv: int = 0
+    connections: int = 0
+
+    def statistics(self) -> LinkStatistics:
+        return LinkStatistics(
+            dwBytesXmited=self.bytes_xmit,
+            dwBytesRcved=self.bytes_rcv,
+            dwFramesXmited=self.writes_xmit,
+            dwFramesRcved=self.writes_rcv,
+        )
+
+
 Address = tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, int]
 
 
@@ -63,7 +89,8 @@ def loopback_peer_uid(peer: tuple[str, int], local: tuple[str, int]) -> int | No
 
 
 class _GuardedForwarder(SSHSOCKSForwarder):
-    """asyncssh's SOCKS forwarder, paused at accept until the peer's uid is admitted."""
+    """asyncssh's SOCKS forwarder, paused at accept until the peer's uid is admitted, counting
+    what passes (``counters``: RasGetConnectionStatistics)."""
 
     def __init__(
         self,
@@ -72,11 +99,14 @@ class _GuardedForwarder(SSHSOCKSForwarder):
         admit: Callable[[int], bool],
         log: logging.Logger,
         tasks: set[asyncio.Task[None]],
+        counters: RelayCounters,
     ) -> None:
         super().__init__(conn, coro)
         self._admit = admit
         self._log = log
         self._tasks = tasks
+        self._counters = counters
+        counters.connections += 1
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -105,6 +135,16 @@ class _GuardedForwarder(SSHSOCKSForwarder):
         )
         transport.abort()
 
+    def data_received(self, data: bytes, datatype: Any = None) -> None:
+        self._counters.bytes_xmit += len(data)
+        self._counters.writes_xmit += 1
+        super().data_received(data, datatype)
+
+    def write(self, data: bytes) -> None:
+        self._counters.bytes_rcv += len(data)
+        self._counters.writes_rcv += 1
+        super().write(data)
+
 
 async def open_guarded_socks(
     conn: asyncssh.SSHClientConnection,
@@ -112,8 +152,11 @@ async def open_guarded_socks(
     port: int,
     admit: Callable[[int], bool],
     log: logging.Logger,
+    counters: RelayCounters,
 ) -> asyncssh.SSHListener:
-    """``conn.forward_socks(host, port)``, admitting only the uids ``admit`` accepts.
+    """``conn.forward_socks(host, port)``, admitting only the uids ``admit`` accepts and
+    counting into ``counters``. asyncssh's ``forward_socks`` has neither hook, so this opens the
+    same listener with asyncssh's own SOCKS forwarder, subclassed.
 
     The listener is closed by its owner (the SSH device's hang-up)."""
     tasks: set[asyncio.Task[None]] = set()
@@ -126,10 +169,10 @@ async def open_guarded_socks(
         )
 
     def factory() -> asyncio.BaseProtocol:
-        return _GuardedForwarder(conn, tunnel, admit, log, tasks)
+        return _GuardedForwarder(conn, tunnel, admit, log, tasks, counters)
 
     loop = asyncio.get_running_loop()
     return await create_tcp_local_listener(conn, loop, factory, host, port)
 
 
-__all__ = ["loopback_peer_uid", "open_guarded_socks"]
+__all__ = ["RelayCounters", "loopback_peer_uid", "open_guarded_socks"]

@@ -17,10 +17,16 @@ import asyncssh
 from ...codes import RASCS, ErrorCode, RasError
 from ...codes.states import RASP_PppIp, RASP_Socks
 from ...users import login_name
-from ..records import LinkStatus, PppIpProjection, Projection, SocksProjection
+from ..records import (
+    LinkStatistics,
+    LinkStatus,
+    PppIpProjection,
+    Projection,
+    SocksProjection,
+)
 from .base import Device, DialContext, entry_number, read_user_file
 from .net import tcp_connect
-from .socks_guard import open_guarded_socks
+from .socks_guard import RelayCounters, open_guarded_socks
 
 DEFAULT_PORT = 22
 
@@ -100,6 +106,7 @@ class SshDevice(Device):
         self.server_addr = ""
         self.local_addr = ""
         self.socks_port = 0
+        self.counters = RelayCounters()
         self._in_auth = False
         self._up = False
         self._closing = False
@@ -208,7 +215,7 @@ class SshDevice(Device):
         try:
             # Only the link's users get through (the peer's uid, from /proc/net/tcp).
             self.listener = await open_guarded_socks(
-                self.conn, "127.0.0.1", socks_port, ctx.may_use, ctx.log
+                self.conn, "127.0.0.1", socks_port, ctx.may_use, ctx.log, self.counters
             )
         except OSError as exc:
             raise RasError(
@@ -256,6 +263,9 @@ class SshDevice(Device):
         if kind == RASP_Socks:
             return SocksProjection(dwSocksPort=self.socks_port)
         return super().projection(kind)
+
+    def statistics(self) -> LinkStatistics:
+        return self.counters.statistics()
 
     def status(self) -> LinkStatus:
         return LinkStatus(
