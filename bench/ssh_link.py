@@ -68,10 +68,6 @@ def ssh_cmd(sshd: Sshd, port: int) -> list[str]:
         "BatchMode=yes",
         "-o",
         "ControlMaster=no",
-        # The key exchange asyncssh negotiates with this sshd (OpenSSH 9.2 lacks ML-KEM, the
-        # first asyncssh offers): without it ssh would pick the slower sntrup761x25519.
-        "-o",
-        "KexAlgorithms=curve25519-sha256",
         "-F",
         "/dev/null",
         *SAME_ALGORITHMS,
