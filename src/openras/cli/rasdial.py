@@ -18,7 +18,8 @@ from ..client import ApiError, Client
 from ..client.ras import Ras
 from ..codes import RASCS, ErrorCode
 from ..events.types import Phase
-from .common import exit_status, print_ras_error
+from . import docs
+from .common import describe_link, exit_status, link_summary, print_ras_error
 
 USAGE = """USAGE:
         rasdial entryname [username [password|*]] [/DOMAIN:domain]
@@ -42,6 +43,9 @@ def _parse(argv: list[str]) -> tuple[list[str], dict[str, str]]:
     positional: list[str] = []
     switches: dict[str, str] = {}
     for arg in argv:
+        if arg.startswith("--") or (arg.startswith("-") and len(arg) == 2):
+            # Not Windows syntax, but never an entry name: "rasdial --user x" must not dial.
+            raise ValueError(f"unknown option {arg} (rasdial switches are /SWITCH; see /?)")
         if arg.startswith("/") and len(arg) > 1 and not os.path.exists(arg):
             name, _, value = arg[1:].partition(":")
             name = name.upper()
@@ -122,6 +126,9 @@ def dial(ras: Ras, entry: str, user: str, password: str, switches: dict[str, str
             print(line.format(entry=entry), flush=True)
     if last is not None and not last.error and last.state == RASCS.Connected:
         print(f"Successfully connected to {entry}.")
+        where = link_summary(ras.status(handle))
+        if where:
+            print(describe_link(where))
         print("Command completed successfully.")
         return 0
     code = last.error if last and last.error else ErrorCode.ERROR_DISCONNECTION
@@ -136,14 +143,19 @@ def dial(ras: Ras, entry: str, user: str, password: str, switches: dict[str, str
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if any(docs.is_help(a) for a in argv):
+        docs.rasdial_parser().print_help()
+        print()
+        print(USAGE)
+        return 0
+    if "--version" in argv:
+        print(docs.version_line("rasdial"))
+        return 0
     try:
         positional, switches = _parse(argv)
     except ValueError as exc:
         print(f"{exc}\n\n{USAGE}", file=sys.stderr)
         return exit_status(ErrorCode.ERROR_INVALID_PARAMETER)
-    if "?" in switches:
-        print(USAGE)
-        return 0
     ras = Ras(Client())
     try:
         if "DISCONNECT" in switches:

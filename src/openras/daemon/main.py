@@ -20,12 +20,13 @@ from aiohttp import web
 from .. import config as config_mod
 from ..context import DaemonContext
 from ..events import DaemonChanged, EventBus
-from ..paths import Paths, resolve
+from ..paths import ALREADY_SERVING, Paths, resolve
 from ..ras.devices import device_key, registry
 from ..ras.devices import shutdown as shutdown_devices
 from ..ras.manager import ConnectionManager
 from ..store import Store
 from .app import build_app
+from .reload import reload
 
 log = logging.getLogger("openras")
 
@@ -76,6 +77,7 @@ async def serve(paths: Paths) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, reload, ctx)
     events.publish(DaemonChanged(action="ready", pid=os.getpid()))
     log.info("openras daemon %d listening on %s", os.getpid(), paths.socket)
     print(f"openras daemon ready on {paths.socket}", flush=True)
@@ -101,14 +103,15 @@ def run(home: str | None = None, verbose: bool = False) -> int:
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
     logging.getLogger("asyncssh").setLevel(logging.WARNING)
-    paths = resolve(home)
+    paths = resolve(home, daemon=True)
     _prepare_dirs(paths)
     lock = open(paths.lock, "a+")
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        log.info("another daemon already serves %s", paths.runtime)
-        return 0
+        log.error("another daemon already serves %s", paths.runtime)
+        print(f"openras daemon: another daemon already serves {paths.socket}", file=sys.stderr)
+        return ALREADY_SERVING
     try:
         return asyncio.run(serve(paths))
     finally:

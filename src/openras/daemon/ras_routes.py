@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from .. import phonebook
 from ..codes import ErrorCode, RasError
+from ..entry_keys import check_entry
 from ..events import EntryChanged, Event, EventBus, EventKind, NetChanged, encode
 from ..ras.dialing import DialCall, credential_key, dial_request, find_entry
 from ..ras.manager import ConnectionManager
@@ -111,6 +112,11 @@ def _entry_json(
     return body
 
 
+def entry_warnings(entry: phonebook.Entry) -> list[str]:
+    """Write-time checks (near-miss keys, entries no device dials): reported, never refused."""
+    return [w.message for w in check_entry(entry)]
+
+
 class RasApi:
     def __init__(
         self, manager: ConnectionManager, store: Store, events: EventBus, daemon_uid: int
@@ -141,10 +147,10 @@ class RasApi:
         self.events.publish(
             EntryChanged(action="created", entry=entry.name, owner_uid=peer(request).uid)
         )
-        return web.json_response(
-            _entry_json(entry.name, peer(request).uid, entry.lines, self.store, peer(request).uid),
-            status=201,
+        body_out = _entry_json(
+            entry.name, peer(request).uid, entry.lines, self.store, peer(request).uid
         )
+        return web.json_response({**body_out, "warnings": entry_warnings(entry)}, status=201)
 
     async def get_entry(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
@@ -166,9 +172,8 @@ class RasApi:
             self.store.rename_entry(name, new_name)
         self.store.put_entry(new_name, owner, entry.lines)
         self.events.publish(EntryChanged(action="updated", entry=new_name, old_name=name))
-        return web.json_response(
-            _entry_json(new_name, owner, entry.lines, self.store, peer(request).uid)
-        )
+        body_out = _entry_json(new_name, owner, entry.lines, self.store, peer(request).uid)
+        return web.json_response({**body_out, "warnings": entry_warnings(entry)})
 
     async def delete_entry(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
@@ -192,7 +197,8 @@ class RasApi:
         for entry in entries:
             self.store.put_entry(entry.name, uid, entry.lines)
         self.events.publish(EntryChanged(action="imported", names=tuple(e.name for e in entries)))
-        return web.json_response({"imported": [e.name for e in entries]})
+        warnings = {e.name: w for e in entries if (w := entry_warnings(e))}
+        return web.json_response({"imported": [e.name for e in entries], "warnings": warnings})
 
     async def export_phonebook(self, request: web.Request) -> web.Response:
         names = request.query.getall("name", [])
