@@ -59,9 +59,7 @@ def rasdial_parser() -> argparse.ArgumentParser:
     p.add_argument("/DOMAIN", metavar="domain", help="domain of the user")
     p.add_argument("/PHONE", metavar="number", help="number (host) to dial instead")
     p.add_argument("/CALLBACK", metavar="number", help="callback number")
-    p.add_argument(
-        "/PHONEBOOK", metavar="file", help="read the entry from this rasphone.pbk file"
-    )
+    p.add_argument("/PHONEBOOK", metavar="file", help="read the entry from this rasphone.pbk file")
     p.add_argument("/PREFIXSUFFIX", action="store_true", help="accepted for compatibility")
     p.add_argument(
         "/DISCONNECT",
@@ -114,13 +112,12 @@ def completion(parser: argparse.ArgumentParser, shell: str) -> str:
 def manpage(parser: argparse.ArgumentParser, name: str | None = None) -> str:
     from argparse_manpage.manpage import Manpage
 
-    data = {
-        "project_name": "openras",
-        "version": __version__,
-        "prog": name or parser.prog.replace(" ", "-"),
-        "manual_title": "openras manual",
-    }
-    return str(Manpage(parser, _data=data))
+    page = Manpage(
+        parser,
+        _data={"project_name": "openras", "version": __version__, "manual_title": "openras manual"},
+    )
+    page.prog = name or parser.prog.replace(" ", "-")  # one word: the .TH title and NAME
+    return str(page)
 
 
 def write_manpages(directory: str, parsers: dict[str, argparse.ArgumentParser]) -> list[str]:

@@ -336,7 +336,8 @@ def cmd_man(args: argparse.Namespace) -> int:
 def cmd_net(args: argparse.Namespace) -> int:
     from .net import main as net_main
 
-    return net_main(args.rest)
+    rest = args.rest[1:] if args.rest[:1] == ["--"] else args.rest
+    return net_main(rest)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -451,6 +452,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["net"]:
+        # Windows syntax (/?, /DELETE...) and --help alike go to net use's own parser.
+        argv = ["net", "--", *argv[1:]] if len(argv) > 1 else argv
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)

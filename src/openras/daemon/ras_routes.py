@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from .. import phonebook
 from ..codes import ErrorCode, RasError
 from ..entry_keys import check_entry
-from ..events import EntryChanged, Event, EventBus, EventKind, NetChanged, encode
+from ..events import DialRefused, EntryChanged, Event, EventBus, EventKind, NetChanged, encode
 from ..ras.dialing import DialCall, credential_key, dial_request, find_entry
 from ..ras.manager import ConnectionManager
 from ..ras.records import SAVED_PASSWORD_HANDLE, encode_projection, encode_record
@@ -245,8 +245,22 @@ class RasApi:
     async def dial(self, request: web.Request) -> web.Response:
         body = await read_json(request, DialBody)
         who = peer(request)
-        req = await dial_request(self.store, DialCall(**body.model_dump()), who.uid, who.pid)
-        started = await self.m.dial(req)
+        try:
+            req = await dial_request(self.store, DialCall(**body.model_dump()), who.uid, who.pid)
+            started = await self.m.dial(req)
+        except RasError as exc:
+            # Refused before a handle exists (623, 625, 633, 756...): no state event will say so.
+            self.m.ctx.log.info(
+                "dial refused: entry %r uid %d: %d %s",
+                body.entry,
+                who.uid,
+                exc.code,
+                exc.detail,
+            )
+            self.events.publish(
+                DialRefused(entry=body.entry, uid=who.uid, error=exc.code, detail=exc.detail)
+            )
+            raise
         return web.json_response(
             {**dataclasses.asdict(started), "state": int(started.state)}, status=201
         )
@@ -275,7 +289,7 @@ class RasApi:
         mappings are theirs alone; notifyee diagnostics are the administrator's."""
         if is_privileged(uid):
             return True
-        if isinstance(event, NetChanged):
+        if isinstance(event, NetChanged | DialRefused):
             return event.uid == uid
         return event.kind is not EventKind.NOTIFYEE
 

@@ -4,6 +4,7 @@ from .bus import EventBus, Predicate, Subscription
 from .types import (
     ConnectionEvent,
     DaemonChanged,
+    DialRefused,
     EntryChanged,
     Event,
     EventKind,
@@ -24,6 +25,7 @@ from .types import (
 __all__ = [
     "ConnectionEvent",
     "DaemonChanged",
+    "DialRefused",
     "EntryChanged",
     "Event",
     "EventBus",

@@ -24,7 +24,8 @@ class EventKind(StrEnum):
     ENTRY = "entry"  # a phonebook entry was created, updated, deleted or imported
     NET = "net"  # an MPR connection was made, cancelled, forgotten or restored
     NOTIFYEE = "notifyee"  # an MPR notifyee was skipped or failed
-    DAEMON = "daemon"  # the daemon is starting, ready or stopping
+    DAEMON = "daemon"  # the daemon is starting, ready, reloaded or stopping
+    REFUSED = "refused"  # a dial refused before any handle existed (623, 625, 633, ...)
     OVERFLOW = "overflow"  # the stream was cut off: resume from ``resume_from``
 
 
@@ -135,8 +136,19 @@ class NotifyeeReport(Event):
 @dataclass(frozen=True, kw_only=True)
 class DaemonChanged(Event):
     kind: ClassVar[EventKind] = EventKind.DAEMON
-    action: str  # starting / ready / stopping
+    action: str  # starting / ready / reloaded / reload-failed / stopping
     pid: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class DialRefused(Event):
+    """A dial that never got a handle: without this it would leave no trace anywhere."""
+
+    kind: ClassVar[EventKind] = EventKind.REFUSED
+    entry: str
+    uid: int
+    error: int
+    detail: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -158,6 +170,7 @@ EVENT_TYPES: dict[EventKind, type[Event]] = {
         NetChanged,
         NotifyeeReport,
         DaemonChanged,
+        DialRefused,
         Overflow,
     )
 }
@@ -221,6 +234,7 @@ __all__ = [
     "EVENT_TYPES",
     "ConnectionEvent",
     "DaemonChanged",
+    "DialRefused",
     "EntryChanged",
     "Event",
     "EventKind",
