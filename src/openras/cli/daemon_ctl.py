@@ -22,13 +22,13 @@ WAIT = 60.0
 
 
 def _gone(pid: int) -> bool:
+    """Exited: no such process, or a zombie its parent has not collected yet."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rpartition(")")[2].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
         return True
-    except PermissionError:
-        return False
-    return False
+    return state in ("Z", "X")
 
 
 def _signal(pid: int, uid: int, sig: signal.Signals) -> None:

@@ -20,6 +20,11 @@ SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 def daemon_environment(paths: Paths) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k in KEPT_ENV or k.startswith(("XDG_", "LC_"))}
     env["PATH"] = SAFE_PATH
+    if env.get("PYTHONPATH"):
+        # The daemon runs in "/": a relative entry must name what it named for the client.
+        env["PYTHONPATH"] = os.pathsep.join(
+            os.path.abspath(p) for p in env["PYTHONPATH"].split(os.pathsep) if p
+        )
     if paths.runtime == paths.state == paths.config:
         env["OPENRAS_HOME"] = str(paths.runtime)  # one home (OPENRAS_HOME or Client(home=...))
     return env
