@@ -86,12 +86,17 @@ def load(path: str, uid: int, trust_command: str, what: str = "known_hosts") -> 
     from .ras.devices.base import read_user_file
 
     if not os.path.lexists(path):
-        raise RasError(
-            MISSING,
-            f"no known-hosts file {path}: no host key is trusted yet; {trust_command} "
-            "shows the server's key and adds it",
-        )
+        raise missing(path, None, trust_command)
     return read_user_file(path, uid, what)
+
+
+def missing(path: str, key: asyncssh.SSHKey | None, trust_command: str) -> RasError:
+    """The 864 error: no known-hosts file, so no host key is trusted yet."""
+    return RasError(
+        MISSING,
+        f"no known-hosts file {path}: no host key is trusted yet{offered(key)}; "
+        f"if that is the server's key, trust it with: {trust_command}",
+    )
 
 
 def parse(data: bytes, path: str) -> asyncssh.SSHKnownHosts:
@@ -112,14 +117,18 @@ async def server_key(host: str, port: int, limit: float) -> asyncssh.SSHKey | No
         return None
 
 
+def offered(key: asyncssh.SSHKey | None) -> str:
+    """``; the server offers <alg> key SHA256:...`` (empty when the key could not be had)."""
+    return f"; the server offers {key.get_algorithm()} key {fingerprint(key)}" if key else ""
+
+
 def untrusted(
     host: str, port: int, path: str, key: asyncssh.SSHKey | None, reason: str, trust_command: str
 ) -> RasError:
     """The 857 error for a host key the known-hosts file does not vouch for."""
-    offered = f"; the server offers {key.get_algorithm()} key {fingerprint(key)}" if key else ""
     return RasError(
         UNTRUSTED,
-        f"host key of {pattern(host, port)} is not trusted by {path} ({reason}){offered}; "
+        f"host key of {pattern(host, port)} is not trusted by {path} ({reason}){offered(key)}; "
         f"if that is the server's key, trust it with: {trust_command}",
     )
 

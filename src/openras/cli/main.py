@@ -13,7 +13,7 @@ from ..client import ApiError, Client, entry_path
 from ..client.ras import Ras
 from ..codes import RASCS, ErrorCode, RasError, error_name, error_string, state_name
 from ..entry_keys import keys_help
-from ..events.types import ConnectionEvent, Event, Overflow, encode
+from ..events.types import ConnectionEvent, Event, Overflow, Phase, encode
 from ..ras.records import encode_record
 from . import docs
 from .common import (
@@ -213,15 +213,24 @@ def cmd_dial(args: argparse.Namespace) -> int:
         return 0
     code = last.error if last and last.error else ErrorCode.ERROR_NO_CONNECTION
     print_ras_error(code, last.detail if last else "")
+    # As rasdial does: the failed handle is hung up, so it does not linger in status.
+    try:
+        ras.hangup(handle)
+    except ApiError:
+        pass
     return exit_status(code)
 
 
 def _find_handle(ras: Ras, target: str) -> int:
     if target.isdigit():
         return int(target)
-    for conn in ras.connections():
-        if conn.entry == target:
-            return conn.handle
+    # An entry may have a failed handle beside its live one: the live one is meant.
+    rank = {Phase.CONNECTED: 0, Phase.DIALING: 1}
+    matches = sorted(
+        (c for c in ras.connections() if c.entry == target), key=lambda c: rank.get(c.phase, 2)
+    )
+    if matches:
+        return matches[0].handle
     raise ApiError(ErrorCode.ERROR_INVALID_HANDLE, detail=f"no connection to {target}")
 
 

@@ -130,9 +130,17 @@ class SshDevice(Device):
         known_path = await asyncio.to_thread(
             hostkeys.resolve_for, entry.get("SshKnownHosts") or "", ctx.owner_uid, "SshKnownHosts"
         )
-        known_data = await asyncio.to_thread(
-            hostkeys.load, known_path, ctx.owner_uid, trust, "SshKnownHosts"
-        )
+        try:
+            known_data = await asyncio.to_thread(
+                hostkeys.load, known_path, ctx.owner_uid, trust, "SshKnownHosts"
+            )
+        except RasError as exc:
+            if exc.code != hostkeys.MISSING:
+                raise
+            # Show the key the server offers, so the user can check it before trusting it.
+            timeout = self._option("SshConnectTimeout", "connect_timeout", 20)
+            offered = await hostkeys.server_key(self.host, self.port, timeout)
+            raise hostkeys.missing(known_path, offered, trust) from None
         known_hosts = hostkeys.parse(known_data, known_path)
         key_path = entry.get("SshKey")
         if key_path:
