@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -183,10 +184,17 @@ def test_refusals_before_a_handle_are_logged(daemon: Any) -> None:
     for entry, code in (("nosuch", 623), ("pptp", 633)):
         r = daemon.rasdial(entry)
         assert r.returncode == code % 256, r.stderr
+    # 625: an entry whose number is not a number, refused before a device is made.
+    corrupt = daemon.home / "corrupt.pbk"
+    corrupt.write_text("[bad]\r\nDEVICE=ssh\r\nPhoneNumber=h\r\nRedialAttempts=many\r\n")
+    r = daemon.rasdial("bad", f"/PHONEBOOK:{corrupt}")
+    refused_625 = r.returncode == 625 % 256
     with daemon.client() as c:
         events = c.call("GET", "/v1/events/log", params={"since": 0})
     refused = [e for e in events if e["kind"] == "refused"]
     assert {(e["entry"], e["error"]) for e in refused} >= {("nosuch", 623), ("pptp", 633)}
+    if refused_625:
+        assert ("bad", 625) in {(e["entry"], e["error"]) for e in refused}
     log = daemon.log()
     assert "dial refused" in log and "nosuch" in log and "633" in log
 
@@ -289,3 +297,44 @@ def test_hangup_of_a_shared_link(daemon: Any, sshd: Any, http_server: Any) -> No
     # Which daemon answers comes first (this test's daemon has its own OPENRAS_HOME).
     assert r.stdout.startswith(f"Daemon: per-user daemon at {daemon.socket} (pid ")
     assert "No connections" in r.stdout
+
+
+def test_service_account_without_a_home_gets_a_clear_message(client_uids: Any) -> None:
+    """No system daemon, no home, no runtime directory: a message, not a traceback."""
+    from openras.paths import system_daemon_answers
+
+    if system_daemon_answers():
+        pytest.skip("a system daemon runs on this machine: the client would use it")
+    import openras
+
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": "/nonexistent",
+        "USER": "svc",
+        "LOGNAME": "svc",
+        "PYTHONPATH": str(Path(openras.__file__).resolve().parents[1]),
+    }
+    runtime = Path(f"/tmp/runtime-{client_uids[1]}")  # platformdirs' fallback
+    existed = runtime.exists()
+    r = subprocess.run(
+        [PYTHON, "-m", "openras", "status"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd="/",
+        user=client_uids[1],
+        group=client_uids[1],
+        extra_groups=[],
+    )
+    assert r.returncode == 711 % 256 and "Traceback" not in r.stderr, r.stderr
+    assert "no system daemon answers at /run/openras/openras.sock" in r.stderr
+    assert "set OPENRAS_HOME to a directory this user may write" in r.stderr
+    if not existed:
+        shutil.rmtree(runtime, ignore_errors=True)
+
+
+def test_entry_keys_json(tmp_path: Path) -> None:
+    r = _run([PYTHON, "-m", "openras", "entry", "keys", "--json"], _offline(tmp_path))
+    keys = json.loads(r.stdout)
+    assert "SshKnownHosts" in keys["ssh"] and "OpenVpnConfig" in keys["openvpn"]

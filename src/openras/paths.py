@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,8 +71,12 @@ def resolve(home: str | os.PathLike[str] | None = None, daemon: bool = False) ->
         return Paths(p, p, p)
     if os.geteuid() == 0 or (not daemon and system_daemon_answers()):
         return SYSTEM
+    with warnings.catch_warnings():
+        # Without XDG_RUNTIME_DIR platformdirs warns and uses /tmp/runtime-<uid>: that is fine.
+        warnings.simplefilter("ignore")
+        runtime = Path(platformdirs.user_runtime_dir("openras"))
     return Paths(
-        Path(platformdirs.user_runtime_dir("openras")),
+        runtime,
         Path(platformdirs.user_state_dir("openras")),
         Path(platformdirs.user_config_dir("openras")),
     )

@@ -12,7 +12,7 @@ from typing import Any
 from ..client import ApiError, Client, entry_path
 from ..client.ras import Ras
 from ..codes import RASCS, ErrorCode, RasError, error_name, error_string, state_name
-from ..entry_keys import keys_help
+from ..entry_keys import DEVICE_KEYS, keys_help
 from ..events.types import ConnectionEvent, Event, Overflow, Phase, encode
 from ..ras.records import encode_record
 from . import docs
@@ -58,7 +58,10 @@ def cmd_daemon(args: argparse.Namespace) -> int:
 
 def cmd_entry(args: argparse.Namespace) -> int:
     if args.action == "keys":
-        print(keys_help())
+        if args.json:
+            _dump({device: list(keys) for device, keys in DEVICE_KEYS.items()})
+        else:
+            print(keys_help())
         return 0
     if args.action != "list" and not args.name:
         raise SystemExit(f"openras entry {args.action}: give the entry NAME (see --help)")

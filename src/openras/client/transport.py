@@ -55,7 +55,8 @@ def ensure_daemon(paths: Paths | None = None, autostart: bool = True) -> Paths:
             ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE, f"no daemon answers at {paths.socket}"
         )
     try:
-        paths.runtime.mkdir(parents=True, exist_ok=True)
+        for directory in (paths.runtime, paths.state):
+            directory.mkdir(parents=True, exist_ok=True)
         log = open(paths.log, "ab")
     except OSError as exc:
         raise RasError(
@@ -88,5 +89,17 @@ def ensure_daemon(paths: Paths | None = None, autostart: bool = True) -> Paths:
             break
         time.sleep(0.02)
     raise RasError(
-        ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE, f"the daemon did not start; see {paths.log}"
+        ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE,
+        f"the daemon did not start{_last_words(paths)}; see {paths.log}",
     )
+
+
+def _last_words(paths: Paths) -> str:
+    """The daemon log's last line, so the reason is in the message and not only in the file."""
+    try:
+        with open(paths.log, "rb") as f:
+            f.seek(max(0, os.fstat(f.fileno()).st_size - 2048))
+            lines = f.read().decode("utf-8", "replace").strip().splitlines()
+    except OSError:
+        return ""
+    return f" ({lines[-1].strip()})" if lines else ""
