@@ -37,9 +37,9 @@ def home_of(uid: int) -> str:
     return home if home and os.path.isdir(home) else ""
 
 
-def resolve_for(path: str, uid: int, what: str = "known_hosts") -> str:
+def resolve_for(path: str, uid: int, what: str = "known_hosts", code: int = MISSING) -> str:
     """``path`` as the user ``uid`` means it: ``~``, ``~/x``, ``~name/x`` and relative paths
-    resolved against home directories. Blocking (NSS)."""
+    resolved against home directories; ``code`` when that cannot be done. Blocking (NSS)."""
     path = path.strip() or DEFAULT_FILE
     if path.startswith("~"):
         name, _, rest = path[1:].partition("/")
@@ -47,12 +47,12 @@ def resolve_for(path: str, uid: int, what: str = "known_hosts") -> str:
             try:
                 home = pwd.getpwnam(name).pw_dir
             except KeyError:
-                raise RasError(MISSING, f"{what} {path}: no user {name!r}") from None
+                raise RasError(code, f"{what} {path}: no user {name!r}") from None
         else:
             home = home_of(uid)
         if not home:
             raise RasError(
-                MISSING,
+                code,
                 f"{what} {path}: uid {uid} has no home directory; name the file with an "
                 "absolute path",
             )
@@ -61,7 +61,7 @@ def resolve_for(path: str, uid: int, what: str = "known_hosts") -> str:
         home = home_of(uid)
         if not home:
             raise RasError(
-                MISSING, f"{what} {path}: a relative path, and uid {uid} has no home directory"
+                code, f"{what} {path}: a relative path, and uid {uid} has no home directory"
             )
         return os.path.join(home, path)
     return path

@@ -144,6 +144,14 @@ class SshDevice(Device):
         known_hosts = hostkeys.parse(known_data, known_path)
         key_path = entry.get("SshKey")
         if key_path:
+            # "~/.ssh/id_ed25519" is the dialing user's, as for SshKnownHosts.
+            key_path = await asyncio.to_thread(
+                hostkeys.resolve_for,
+                key_path,
+                ctx.owner_uid,
+                "SshKey",
+                ErrorCode.ERROR_CANNOT_OPEN_PHONEBOOK,
+            )
             key_data = await asyncio.to_thread(
                 read_user_file, key_path, ctx.owner_uid, "SshKey", True
             )
