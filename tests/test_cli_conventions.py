@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import asyncssh
 import pytest
 from harness import PYTHON
 from ras_helpers import ssh_entry
@@ -338,3 +339,30 @@ def test_entry_keys_json(tmp_path: Path) -> None:
     r = _run([PYTHON, "-m", "openras", "entry", "keys", "--json"], _offline(tmp_path))
     keys = json.loads(r.stdout)
     assert "SshKnownHosts" in keys["ssh"] and "OpenVpnConfig" in keys["openvpn"]
+
+
+def test_sftp_host_key_trust_through_net(daemon_factory: Any, sshd: Any, tmp_path: Path) -> None:
+    """The SFTP side: no known-hosts file, then an untrusted key, each says why and how to
+    trust it; ``openras net trust`` adds the key; the mapping then works."""
+    known = tmp_path / "kh"
+    d = daemon_factory(f'[mpr.sftp]\nknown_hosts = "{known}"\n')
+    remote = f"sftp://{sshd.user}@127.0.0.1:{sshd.port}{sshd.home}"
+    r = d.cli("net", "use", remote, sshd.password)
+    assert r.returncode == 2 and "System error 1208 has occurred." in r.stderr
+    assert f"no known-hosts file {known}" in r.stderr
+    assert f"openras net trust {remote}" in r.stderr
+    known.write_text(sshd.wrong_known_hosts.read_text())
+    r = d.cli("net", "use", remote, sshd.password)
+    assert r.returncode == 2 and "is not trusted by" in r.stderr
+    fingerprint = asyncssh.import_public_key(sshd.host_key_line).get_fingerprint("sha256")
+    assert f"the server offers ssh-ed25519 key {fingerprint}" in r.stderr
+    # A wrong fingerprint is refused; the right one is added.
+    r = d.cli("net", "trust", remote, "--known-hosts", str(known), "--fingerprint", "SHA256:x")
+    assert r.returncode == 2 and "System error 857 has occurred." in r.stderr
+    assert f"the server offers {fingerprint}, not SHA256:x" in r.stderr
+    r = d.cli("net", "trust", remote, "--known-hosts", str(known), "--fingerprint", fingerprint)
+    assert r.returncode == 0 and f"Added to {known}." in r.stdout, r.stderr
+    r = d.cli("net", "use", remote, sshd.password, "--json")
+    assert r.returncode == 0, r.stderr
+    r = d.cli("net", "use", remote, "/DELETE")
+    assert r.returncode == 0
