@@ -13,12 +13,13 @@ from ..paths import ALREADY_SERVING, SYSTEM, Paths, resolve
 
 # What a daemon started on demand keeps of the client's environment: where the user's
 # directories are, the language, and where this openras is; nothing else (no cwd either).
-KEPT_ENV = ("HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "OPENRAS_LANG", "PYTHONPATH")
+KEPT_ENV = ("HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "PYTHONPATH")
+KEPT_PREFIXES = ("XDG_", "LC_", "OPENRAS_")  # the user's directories, locale, openras' own
 SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 def daemon_environment(paths: Paths) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k in KEPT_ENV or k.startswith(("XDG_", "LC_"))}
+    env = {k: v for k, v in os.environ.items() if k in KEPT_ENV or k.startswith(KEPT_PREFIXES)}
     env["PATH"] = SAFE_PATH
     if env.get("PYTHONPATH"):
         # The daemon runs in "/": a relative entry must name what it named for the client.
