@@ -224,6 +224,11 @@ def test_near_miss_keys_and_undialable_entries_are_reported(daemon: Any, tmp_pat
     assert r.returncode == 0
     assert "imp: Phonenumber is not a key openras reads; did you mean PhoneNumber?" in r.stderr
     assert "bad: DEVICE=x25: no device can dial this entry" in r.stderr
+    exported = json.loads(daemon.cli("phonebook", "export", "--json").stdout)["text"]
+    assert "[imp]\r\nDEVICE=ssh\r\nPhonenumber=h\r\n" in exported
+    r = daemon.cli("phonebook", "export", "/nonexistent/dir/out.pbk")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "/nonexistent/dir/out.pbk: No such file or directory" in r.stderr
 
 
 # -- credentials ----------------------------------------------------------------------------

@@ -138,7 +138,9 @@ def cmd_phonebook(args: argparse.Namespace) -> int:
         if args.file:
             with open(args.file, "w", newline="") as f:
                 f.write(text)
-        else:
+        if args.json:
+            _dump({"file": args.file} if args.file else {"text": text})
+        elif not args.file:
             sys.stdout.write(text)
     return 0
 
