@@ -43,8 +43,9 @@ def _parse(argv: list[str]) -> tuple[list[str], dict[str, str]]:
     positional: list[str] = []
     switches: dict[str, str] = {}
     for arg in argv:
-        if arg.startswith("--") or (arg.startswith("-") and len(arg) == 2):
-            # Not Windows syntax, but never an entry name: "rasdial --user x" must not dial.
+        if arg.startswith("-") and not positional:
+            # Not Windows syntax, and never an entry name: "rasdial --user x" must not dial.
+            # (A user name or password may start with "-".)
             raise ValueError(f"unknown option {arg} (rasdial switches are /SWITCH; see /?)")
         if arg.startswith("/") and len(arg) > 1 and not os.path.exists(arg):
             name, _, value = arg[1:].partition(":")
