@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Install openras and its test peers on a fresh Debian 12 machine. Run as root; safe to re-run.
 #
+#   bash scripts/install.sh            runtime needs + test peers, .venv with openras[test] (CI)
+#   bash scripts/install.sh --runtime  runtime needs only (FUSE, iproute2, charon, openvpn),
+#                                      .venv with openras alone: no test servers, no test tools
+#
 # Installs the system packages the runtime and the real test peers need (tests/peers/,
 # /work/shared/peers.md), then the project into .venv. It starts nothing: services the
 # packages ship (ssh, smbd, openvpn, strongswan) stay stopped; tests run their own instances by PID.
@@ -9,6 +13,13 @@ set -euo pipefail
 trap 'echo "install.sh: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 
 cd "$(dirname "$0")/.."
+
+MODE=all
+case "${1:-}" in
+    "") ;;
+    --runtime) MODE=runtime ;;
+    *) echo "usage: install.sh [--runtime]" >&2; exit 2 ;;
+esac
 
 if [ "$(id -u)" -ne 0 ]; then
     echo "install.sh: run as root (apt-get, and the tests need root for namespaces)" >&2
@@ -34,6 +45,16 @@ PACKAGES=(
     chromium
 )
 
+# What a machine that only runs openras needs (the daemon dials IKEv2 through charon and
+# OpenVPN through openvpn; SSH and SFTP are asyncssh, SMB is smbprotocol: no system packages).
+RUNTIME_PACKAGES=(
+    python3 python3-venv fuse3 libfuse3-3 iproute2 util-linux procps
+    strongswan-charon libcharon-extra-plugins openvpn ca-certificates
+)
+if [ "$MODE" = runtime ]; then
+    PACKAGES=("${RUNTIME_PACKAGES[@]}")
+fi
+
 export DEBIAN_FRONTEND=noninteractive
 
 # Package scripts would start ssh/smbd/openvpn/strongswan through invoke-rc.d on a machine without
@@ -57,12 +78,14 @@ fi
 
 # The packages create sshd's privilege separation user; the test fixture (not this script)
 # makes /run/sshd inside its private mount namespace.
-if ! id sshd >/dev/null 2>&1; then
+if [ "$MODE" = all ] && ! id sshd >/dev/null 2>&1; then
     echo "install.sh: user 'sshd' is missing after installing openssh-server" >&2
     exit 1
 fi
-for prog in /usr/sbin/sshd /usr/bin/slirp-fullbolt /usr/bin/socat /usr/sbin/smbd /usr/sbin/openvpn \
-        /usr/lib/ipsec/charon /usr/sbin/swanctl /usr/bin/pki; do
+PEERS=(/usr/sbin/sshd /usr/bin/slirp-fullbolt /usr/bin/socat /usr/sbin/smbd /usr/sbin/openvpn
+    /usr/lib/ipsec/charon /usr/sbin/swanctl /usr/bin/pki)
+[ "$MODE" = all ] || PEERS=(/usr/sbin/openvpn /usr/lib/ipsec/charon)
+for prog in "${PEERS[@]}"; do
     [ -x "$prog" ] || { echo "install.sh: $prog is missing" >&2; exit 1; }
 done
 
@@ -73,6 +96,10 @@ if ! .venv/bin/python -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/d
     rm -rf .venv
     /usr/bin/python3 -m venv .venv
 fi
-.venv/bin/python -m pip install -qq --disable-pip-version-check -e '.[test]'
+if [ "$MODE" = runtime ]; then
+    .venv/bin/python -m pip install -qq --disable-pip-version-check .
+else
+    .venv/bin/python -m pip install -qq --disable-pip-version-check -e '.[test]'
+fi
 
 echo "install.sh: ok ($(.venv/bin/python --version), $(.venv/bin/pip --version | cut -d' ' -f1-2))"

@@ -7,6 +7,7 @@ import asyncio
 from openras.codes import RASCS
 from openras.events import (
     DaemonChanged,
+    DialRefused,
     EventBus,
     EventKind,
     Phase,
@@ -162,6 +163,7 @@ def test_every_kind_round_trips_through_json(tmp_path) -> None:
         Redialing(**base, attempt=1, attempts=3),
         EntryChanged(action="imported", names=("a", "b")),
         DaemonChanged(action="ready", pid=3),
+        DialRefused(entry="x", uid=4, error=623, detail="no entry named 'x'"),
         NetChanged(
             action="connected", uid=1, local_name="Z:", remote_name=r"\\s\x", provider="smb"
         ),

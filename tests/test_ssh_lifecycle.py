@@ -339,10 +339,14 @@ def test_host_key_is_always_checked(
     with daemon.client() as c:
         c.call("PATCH", "/v1/entries/lab", json={"properties": {"SshKnownHosts": str(known)}})
     handle, rc = win32ras.Dial(None, None, ("lab", "", "", sshd.user, sshd.password, ""), None)
-    assert rc == 651
+    # 857: the key the client authenticates the server with is not trusted; the detail shows
+    # the key the server offers and the command that trusts it.
+    assert rc == 857
     state, error, _, _ = win32ras.GetConnectStatus(handle)
-    assert (state, error) == (win32ras.RASCS_ConnectDevice, 651)
-    assert "host key" in status_or_none(daemon, handle)["detail"]
+    assert (state, error) == (win32ras.RASCS_ConnectDevice, 857)
+    detail = status_or_none(daemon, handle)["detail"]
+    assert "host key" in detail and "SHA256:" in detail
+    assert "openras entry trust lab" in detail
     win32ras.HangUp(handle)
 
 

@@ -35,7 +35,7 @@ from ..mpr.netresource import (
     NETRESOURCE,
     RESOURCETYPE_DISK,
 )
-from . import password_warning
+from . import docs, password_warning
 
 SWITCHES = ("USER", "PERSISTENT", "DELETE", "YES", "NO", "SAVECRED", "JSON")
 SYNTAX = N_(r"""The syntax of this command is:
@@ -314,10 +314,39 @@ def run_use(net: NetClient, opts: dict[str, Any]) -> int:
     return use.add(device, remote, password, opts["user"], opts["persistent"])
 
 
+def run_trust(argv: list[str]) -> int:
+    """``openras net trust REMOTE [--known-hosts F] [--fingerprint FP] [--yes] [--json]``."""
+    import argparse
+
+    from .trust import trust_remote
+
+    p = argparse.ArgumentParser(
+        prog="openras net trust",
+        description="Add an SFTP server's host key to your known-hosts file.",
+    )
+    p.add_argument("remote", help="sftp://[user@]host[:port]/path or \\\\host\\path")
+    p.add_argument("--known-hosts", default="", help="default: ~/.ssh/known_hosts")
+    p.add_argument("--fingerprint", help="add the key only if it has this SHA256 fingerprint")
+    p.add_argument("--yes", action="store_true", help="add the key without asking")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    args = p.parse_args(argv)
+    return trust_remote(args.remote, args.known_hosts, args.json, args.fingerprint, args.yes)
+
+
 def main(argv: list[str]) -> int:
     """``openras net <argv>``; the exit status."""
     as_json = "--json" in argv
+    if any(docs.is_help(a) for a in argv) and not (argv and argv[0].upper() == "TRUST"):
+        docs.net_parser().print_help()
+        print()
+        print(SYNTAX)
+        return 0
+    if "--version" in argv:
+        print(docs.version_line("openras net"))
+        return 0
     try:
+        if argv and argv[0].upper() == "TRUST":
+            return run_trust(argv[1:])
         if not argv or argv[0].upper() != "USE":
             raise Usage("")
         opts = parse(argv[1:])
@@ -347,6 +376,8 @@ def main(argv: list[str]) -> int:
             print(_("System error {code} has occurred.").format(code=exc.code), file=sys.stderr)
             print(file=sys.stderr)
             print(error_string(exc.code), file=sys.stderr)
+            if exc.detail and exc.detail != error_string(exc.code):
+                print(f"  ({exc.detail})", file=sys.stderr)  # why, as rasdial says it
             print(file=sys.stderr)
         return 2
 

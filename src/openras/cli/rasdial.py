@@ -19,8 +19,8 @@ from ..client.ras import Ras
 from ..codes import RASCS, ErrorCode
 from ..events.types import Phase
 from ..i18n import N_, _
-from . import password_warning
-from .common import exit_status, print_ras_error
+from . import docs, password_warning
+from .common import describe_link, exit_status, link_summary, print_ras_error
 
 USAGE = N_("""USAGE:
         rasdial entryname [username [password|*]] [/DOMAIN:domain]
@@ -44,6 +44,10 @@ def _parse(argv: list[str]) -> tuple[list[str], dict[str, str]]:
     positional: list[str] = []
     switches: dict[str, str] = {}
     for arg in argv:
+        if arg.startswith("-") and not positional:
+            # Not Windows syntax, and never an entry name: "rasdial --user x" must not dial.
+            # (A user name or password may start with "-".)
+            raise ValueError(f"unknown option {arg} (rasdial switches are /SWITCH; see /?)")
         if arg.startswith("/") and len(arg) > 1 and not os.path.exists(arg):
             name, _sep, value = arg[1:].partition(":")
             name = name.upper()
@@ -128,6 +132,9 @@ def dial(ras: Ras, entry: str, user: str, password: str, switches: dict[str, str
             print(_(line).format(entry=entry), flush=True)
     if last is not None and not last.error and last.state == RASCS.Connected:
         print(_("Successfully connected to {entry}.").format(entry=entry))
+        where = link_summary(ras.status(handle))
+        if where:
+            print(describe_link(where))
         print(_("Command completed successfully."))
         return 0
     code = last.error if last and last.error else ErrorCode.ERROR_DISCONNECTION
@@ -142,14 +149,19 @@ def dial(ras: Ras, entry: str, user: str, password: str, switches: dict[str, str
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if any(docs.is_help(a) for a in argv):
+        docs.rasdial_parser().print_help()
+        print()
+        print(USAGE)
+        return 0
+    if "--version" in argv:
+        print(docs.version_line("rasdial"))
+        return 0
     try:
         positional, switches = _parse(argv)
     except ValueError as exc:
         print(f"{exc}\n\n{_(USAGE)}", file=sys.stderr)
         return exit_status(ErrorCode.ERROR_INVALID_PARAMETER)
-    if "?" in switches:
-        print(_(USAGE))
-        return 0
     ras = Ras(Client())
     try:
         if "DISCONNECT" in switches:

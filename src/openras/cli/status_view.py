@@ -10,6 +10,7 @@ from typing import Any
 from ..client import ApiError
 from ..client.ras import Ras
 from ..codes import error_name, state_name
+from ..i18n import _
 from ..ras.records import (
     ConnectionRecord,
     decode_rasconn,
@@ -35,9 +36,20 @@ def _record_line(r: ConnectionRecord) -> str:
     )
 
 
-def print_status(ras: Ras, handle: str | None, as_json: bool, full: bool) -> int:
-    if handle:
-        record = ras.status(int(handle))
+RECORD_HEADER = f"{'Handle':>5}  {'Entry':<24} {'Device':<7} {'State':<26} {'Phase':<11} " + (
+    "Owner / refs / link"
+)
+RASCONN_HEADER = f"{'Handle':>5}  {'Entry':<24} {'Device':<7} Device name"
+
+
+def print_status(
+    ras: Ras, handle: int | None, as_json: bool, full: bool, daemon_line: str = ""
+) -> int:
+    """``daemon_line`` (which daemon answers) heads the human output."""
+    if daemon_line and not as_json:
+        print(daemon_line)
+    if handle is not None:
+        record = ras.status(handle)
         if as_json:
             out = encode_record(record)
             try:
@@ -46,6 +58,7 @@ def print_status(ras: Ras, handle: str | None, as_json: bool, full: bool) -> int
                 out["statistics"] = None
             _dump(out)
         else:
+            print(RECORD_HEADER)
             print(_record_line(record))
         return 0
     rows = ras.listing(full, statistics=as_json)
@@ -53,7 +66,9 @@ def print_status(ras: Ras, handle: str | None, as_json: bool, full: bool) -> int
         _dump(rows)
         return 0
     if not rows:
-        print("No connections")
+        print(_("No connections"))
+        return 0
+    print(RECORD_HEADER if full else RASCONN_HEADER)
     for row in rows:
         if full:
             print(_record_line(decode_record(row)))

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import signal
+import sys
 from typing import Any
 
 from aiohttp import web
@@ -27,6 +28,7 @@ from . import logs, single, systemd
 from .app import API_ROUTES, build_app
 from .conn_guard import ConnectionGuard
 from .dashboard import DashboardService
+from .reload import reload
 
 log = logging.getLogger("openras")
 
@@ -83,6 +85,7 @@ async def serve(paths: Paths) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, reload, ctx)
     events.publish(DaemonChanged(action="ready", pid=os.getpid()))
     log.info("openras daemon %d listening on %s", os.getpid(), paths.socket)
     print(f"openras daemon ready on {paths.socket}", flush=True)
@@ -106,7 +109,7 @@ async def serve(paths: Paths) -> int:
 
 
 def run(home: str | None = None, verbose: bool = False) -> int:
-    paths = resolve(home)
+    paths = resolve(home, daemon=True)
     logs.setup(
         paths.log,
         logging.DEBUG if verbose else logging.INFO,
@@ -118,7 +121,8 @@ def run(home: str | None = None, verbose: bool = False) -> int:
     try:
         lock = single.acquire(paths, handed=systemd.socket_handed())
     except single.NotStarted as exc:
-        (log.info if exc.code == 0 else log.error)("not starting: %s", exc.message)
+        log.error("not starting: %s", exc.message)
+        print(f"openras daemon: {exc.message}", file=sys.stderr)
         return exc.code
     try:
         return asyncio.run(serve(paths))

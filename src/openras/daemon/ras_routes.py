@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapte
 
 from .. import phonebook
 from ..codes import ErrorCode, RasError
-from ..events import EntryChanged, Event, EventBus, EventKind, NetChanged, encode
+from ..entry_keys import check_entry
+from ..events import DialRefused, EntryChanged, Event, EventBus, EventKind, NetChanged, encode
 from ..ras.dialing import DialCall, check_store_name, credential_key, dial_request, find_entry
 from ..ras.manager import ConnectionManager
 from ..ras.records import (
@@ -120,6 +121,11 @@ def _entry_json(
     return body
 
 
+def entry_warnings(entry: phonebook.Entry) -> list[str]:
+    """Write-time checks (near-miss keys, entries no device dials): reported, never refused."""
+    return [w.message for w in check_entry(entry)]
+
+
 class RasApi:
     def __init__(
         self, manager: ConnectionManager, store: Store, events: EventBus, daemon_uid: int
@@ -176,10 +182,10 @@ class RasApi:
         self.events.publish(
             EntryChanged(action="created", entry=entry.name, owner_uid=peer(request).uid)
         )
-        return web.json_response(
-            _entry_json(entry.name, peer(request).uid, entry.lines, self.store, peer(request).uid),
-            status=201,
+        body_out = _entry_json(
+            entry.name, peer(request).uid, entry.lines, self.store, peer(request).uid
         )
+        return web.json_response({**body_out, "warnings": entry_warnings(entry)}, status=201)
 
     async def get_entry(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
@@ -203,9 +209,8 @@ class RasApi:
             self.store.rename_entry(name, new_name)
         self.store.put_entry(new_name, owner, entry.lines)
         self.events.publish(EntryChanged(action="updated", entry=new_name, old_name=name))
-        return web.json_response(
-            _entry_json(new_name, owner, entry.lines, self.store, peer(request).uid)
-        )
+        body_out = _entry_json(new_name, owner, entry.lines, self.store, peer(request).uid)
+        return web.json_response({**body_out, "warnings": entry_warnings(entry)})
 
     async def delete_entry(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
@@ -232,7 +237,8 @@ class RasApi:
         for entry in entries:
             self.store.put_entry(entry.name, uid, entry.lines)
         self.events.publish(EntryChanged(action="imported", names=tuple(e.name for e in entries)))
-        return web.json_response({"imported": [e.name for e in entries]})
+        warnings = {e.name: w for e in entries if (w := entry_warnings(e))}
+        return web.json_response({"imported": [e.name for e in entries], "warnings": warnings})
 
     async def export_phonebook(self, request: web.Request) -> web.StreamResponse:
         names = set(request.query.getall("name", []))
@@ -281,8 +287,22 @@ class RasApi:
     async def dial(self, request: web.Request) -> web.Response:
         body = await read_json(request, DialBody)
         who = peer(request)
-        req = await dial_request(self.store, DialCall(**body.model_dump()), who.uid, who.pid)
-        started = await self.m.dial(req)
+        try:
+            req = await dial_request(self.store, DialCall(**body.model_dump()), who.uid, who.pid)
+            started = await self.m.dial(req)
+        except RasError as exc:
+            # Refused before a handle exists (623, 625, 633, 756...): no state event will say so.
+            self.m.ctx.log.info(
+                "dial refused: entry %r uid %d: %d %s",
+                body.entry,
+                who.uid,
+                exc.code,
+                exc.detail,
+            )
+            self.events.publish(
+                DialRefused(entry=body.entry, uid=who.uid, error=exc.code, detail=exc.detail)
+            )
+            raise
         return web.json_response(
             {**dataclasses.asdict(started), "state": int(started.state)}, status=201
         )
@@ -330,7 +350,7 @@ class RasApi:
         mappings are theirs alone; notifyee and hook diagnostics are the administrator's."""
         if is_privileged(uid):
             return True
-        if isinstance(event, NetChanged):
+        if isinstance(event, NetChanged | DialRefused):
             return event.uid == uid
         return event.kind not in (EventKind.NOTIFYEE, EventKind.HOOK)
 

@@ -15,7 +15,7 @@ import stat
 import time
 
 from ..client.transport import socket_answers
-from ..paths import Paths
+from ..paths import ALREADY_SERVING, Paths
 
 WAIT_FOR_PEER = 15.0
 
@@ -59,12 +59,14 @@ def acquire(paths: Paths, handed: bool = False) -> int:
         deadline = time.monotonic() + WAIT_FOR_PEER
         while time.monotonic() < deadline:
             if socket_answers(str(paths.socket)):
-                raise NotStarted(f"another daemon already serves {paths.runtime}", 0) from None
+                raise NotStarted(
+                    f"another daemon already serves {paths.runtime}", ALREADY_SERVING
+                ) from None
             time.sleep(0.05)
         raise NotStarted(
             f"{paths.lock} is held, but no daemon answers on {paths.socket}", 1
         ) from None
     if not handed and socket_answers(str(paths.socket)):
         os.close(fd)
-        raise NotStarted(f"another daemon already serves {paths.socket}", 0)
+        raise NotStarted(f"another daemon already serves {paths.socket}", ALREADY_SERVING)
     return fd

@@ -4,6 +4,7 @@ from .bus import EventBus, Predicate, Subscription
 from .types import (
     ConnectionEvent,
     DaemonChanged,
+    DialRefused,
     EntryChanged,
     Event,
     EventKind,
@@ -27,6 +28,7 @@ from .types import (
 __all__ = [
     "ConnectionEvent",
     "DaemonChanged",
+    "DialRefused",
     "EntryChanged",
     "Event",
     "EventBus",

@@ -24,8 +24,9 @@ class EventKind(StrEnum):
     ENTRY = "entry"  # a phonebook entry was created, updated, deleted or imported
     NET = "net"  # an MPR connection was made, cancelled, forgotten or restored
     NOTIFYEE = "notifyee"  # an MPR notifyee was skipped or failed
-    DAEMON = "daemon"  # the daemon is starting, ready or stopping
+    DAEMON = "daemon"  # the daemon is starting, ready, reloaded or stopping
     HOOK = "hook"  # a per-connection hook ran, timed out or was skipped
+    REFUSED = "refused"  # a dial refused before any handle existed (623, 625, 633, ...)
     OVERFLOW = "overflow"  # the stream was cut off: resume from ``resume_from``
 
 
@@ -153,7 +154,7 @@ class NotifyeeReport(Event):
 @dataclass(frozen=True, kw_only=True)
 class DaemonChanged(Event):
     kind: ClassVar[EventKind] = EventKind.DAEMON
-    action: str  # starting / ready / stopping
+    action: str  # starting / ready / reloaded / reload-failed / stopping
     pid: int
 
 
@@ -169,6 +170,17 @@ class HookRan(Event):
     exit_status: int | None = None  # negative: killed by that signal
     duration: float = 0.0  # seconds
     detail: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DialRefused(Event):
+    """A dial that never got a handle: without this it would leave no trace anywhere."""
+
+    kind: ClassVar[EventKind] = EventKind.REFUSED
+    entry: str
+    uid: int
+    error: int
+    detail: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -191,6 +203,7 @@ EVENT_TYPES: dict[EventKind, type[Event]] = {
         NotifyeeReport,
         DaemonChanged,
         HookRan,
+        DialRefused,
         Overflow,
     )
 }
@@ -257,6 +270,7 @@ __all__ = [
     "EVENT_TYPES",
     "ConnectionEvent",
     "DaemonChanged",
+    "DialRefused",
     "EntryChanged",
     "Event",
     "EventKind",

@@ -121,6 +121,14 @@ MESSAGES: dict[int, str] = {
         "The connection was terminated because the link to the remote computer failed or stopped "
         "responding."
     ),
+    857: (
+        "Authentication failed because the certificate or host key that the client uses to "
+        "authenticate the server is not valid or not trusted."
+    ),
+    864: (
+        "Authentication failed because nothing that validates the server's certificate or host "
+        "key was found: the trusted store (known-hosts file) is missing."
+    ),
     868: (
         "The remote connection was not made because the name of the remote access server did not "
         "resolve."

@@ -3,8 +3,8 @@
 Host keys are always checked against a known_hosts file; there is no "accept new key"
 mode. Options (``[mpr.sftp]`` in openras.toml, passed as ``ConnectRequest.options``):
 
-- ``known_hosts``: path of the known_hosts file (default ``~/.ssh/known_hosts`` of the
-  user the daemon runs as).
+- ``known_hosts``: path of the known_hosts file (default ``~/.ssh/known_hosts``); ``~`` and
+  relative paths are the mapping user's, and the file is read as that user (hostkeys.py).
 - ``key``: a private key file to try before the password (optional).
 - ``port``: default port when the name gives none (22).
 - ``timeout``: seconds for TCP connect plus SSH login (default 20).
@@ -14,9 +14,10 @@ User name: ``ConnectRequest.user``, else the user in the URL, else the owner's l
 Error codes:
 
 - Host key unknown or changed (or no known_hosts file) → ERROR_EXTENDED_ERROR (1208), with
-  the reason as the provider's extended-error text (WNetGetLastError). It is the provider-
-  specific failure Windows has that code for; 67 would make the router try other providers
-  as if the name were not ours, and 1326/86 would blame the user's credentials when it is
+  the reason as the provider's extended-error text and code (WNetGetLastError: 857 for a key
+  not trusted, with its fingerprint and ``openras net trust NAME``; 864 for no file). It is
+  the provider-specific failure Windows has that code for; 67 would make the router try other
+  providers as if the name were not ours, and 1326/86 would blame the user's credentials when it is
   the server that failed to prove who it is.
 - Authentication refused → ERROR_LOGON_FAILURE (1326), not 86: SSH answers an unknown user
   and a wrong password the same way, so "user name or password is incorrect" is the honest
@@ -35,6 +36,7 @@ import errno
 import logging
 import os
 import posixpath
+import shlex
 import threading
 import time
 from collections.abc import Awaitable
@@ -44,6 +46,7 @@ from urllib.parse import quote, urlsplit
 
 import asyncssh
 
+from ... import hostkeys
 from ...codes import ErrorCode, RasError
 from ...users import is_privileged, login_name
 from ..netresource import (
@@ -87,6 +90,8 @@ class SftpTarget:
         known_hosts: str,
         key: str | None,
         timeout: float,
+        known_hosts_text: str | None = None,
+        owner_uid: int | None = None,
     ) -> None:
         self.name = name
         self.user = user
@@ -95,12 +100,17 @@ class SftpTarget:
         self.known_hosts = known_hosts
         self.key = key
         self.timeout = timeout
-        if not os.path.isfile(known_hosts):
-            # Without the file every host key is unknown: say so rather than "host key mismatch".
-            raise RasError(
-                ErrorCode.ERROR_EXTENDED_ERROR,
-                f"{name.host}: host key not verifiable: no known_hosts file {known_hosts}",
-            )
+        self.trust = f"openras net trust {shlex.quote(name.text)}"
+        if known_hosts_text is None:
+            # Read once, as the user who maps (blocking: from_request runs in a thread); the
+            # mount child gets the text, never a path to read with the daemon's rights.
+            uid = os.geteuid() if owner_uid is None else owner_uid
+            try:
+                data = hostkeys.load(known_hosts, uid, self.trust)
+            except RasError as exc:
+                raise RasError(ErrorCode.ERROR_EXTENDED_ERROR, exc.detail, exc.code) from None
+            known_hosts_text = data.decode("utf-8", "replace")
+        self.known_hosts_text = known_hosts_text
 
     def __repr__(self) -> str:
         return f"<SftpTarget {self.user}@{self.name.host}:{self.port} {self.name.path}>"
@@ -113,6 +123,7 @@ class SftpTarget:
             "password": self._password,
             "port": self.port,
             "known_hosts": self.known_hosts,
+            "known_hosts_text": self.known_hosts_text,
             "key": self.key,
             "timeout": self.timeout,
         }
@@ -127,6 +138,7 @@ class SftpTarget:
             data["known_hosts"],
             data.get("key"),
             float(data["timeout"]),
+            data.get("known_hosts_text"),
         )
 
     @classmethod
@@ -139,7 +151,12 @@ class SftpTarget:
                 ErrorCode.ERROR_BAD_USERNAME, f"no user name for uid {request.owner_uid}"
             )
         port = name.port or int(option_number(options, "port", SSH_PORT))
-        known_hosts = str(options.get("known_hosts") or os.path.expanduser("~/.ssh/known_hosts"))
+        try:
+            known_hosts = hostkeys.resolve_for(
+                str(options.get("known_hosts") or ""), request.owner_uid
+            )
+        except RasError as exc:
+            raise RasError(ErrorCode.ERROR_EXTENDED_ERROR, exc.detail, exc.code) from None
         # [mpr.sftp] key is the daemon's own key: lending it to every local user would let any of
         # them log in as whoever that key opens. Only root (or the daemon's user) gets it.
         key = options.get("key") if is_privileged(request.owner_uid) else None
@@ -151,6 +168,7 @@ class SftpTarget:
             known_hosts,
             str(key) if key else None,
             option_number(options, "timeout", 20.0),
+            owner_uid=request.owner_uid,
         )
 
     async def open(self) -> tuple[asyncssh.SSHClientConnection, asyncssh.SFTPClient, str]:
@@ -172,7 +190,9 @@ class SftpTarget:
                     username=self.user,
                     password=self._password or None,
                     client_keys=keys or None,
-                    known_hosts=self.known_hosts,
+                    known_hosts=hostkeys.parse(
+                        self.known_hosts_text.encode("utf-8"), self.known_hosts
+                    ),
                     agent_path=None,
                     config=None,
                     host_based_auth=False,
@@ -186,8 +206,12 @@ class SftpTarget:
                 self.timeout + 5,
             )
         except asyncssh.HostKeyNotVerifiable as exc:
+            offered = await hostkeys.server_key(self.name.host, self.port, self.timeout)
+            refusal = hostkeys.untrusted(
+                self.name.host, self.port, self.known_hosts, offered, exc.reason, self.trust
+            )
             raise RasError(
-                ErrorCode.ERROR_EXTENDED_ERROR, f"{where}: host key not verified: {exc.reason}"
+                ErrorCode.ERROR_EXTENDED_ERROR, f"{where}: {refusal.detail}", refusal.code
             ) from None
         except asyncssh.PermissionDenied:
             raise RasError(

@@ -3,17 +3,21 @@
 States: OpenPort (name resolution, TCP connect) → PortOpened → ConnectDevice (key exchange)
 → DeviceConnected (host key verified against SshKnownHosts) → AllDevicesConnected →
 Authenticate → Authenticated → Projected (SOCKS listening) → Connected (by the manager).
-Host keys are always checked: an unknown or changed key fails the dial.
+Host keys are always checked against SshKnownHosts (default: the dialing user's
+``~/.ssh/known_hosts``): an unknown or changed key fails the dial with 857 and the key's
+fingerprint, a missing file with 864 (see hostkeys.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import shlex
 import socket
 
 import asyncssh
 
+from ... import hostkeys
 from ...codes import RASCS, ErrorCode, RasError
 from ...codes.states import RASP_PppIp, RASP_Socks
 from ...users import login_name
@@ -129,18 +133,33 @@ class SshDevice(Device):
         entry = ctx.entry
         ctx.progress(RASCS.OpenPort)
         self.host, self.port = split_host_port(ctx.phone_number, DEFAULT_PORT)
-        known_path = entry.get("SshKnownHosts") or ""
-        known_data = await asyncio.to_thread(
-            read_user_file, known_path, ctx.owner_uid, "SshKnownHosts"
+        # The dialing user's ~/.ssh/known_hosts unless the entry names another (hostkeys.py).
+        trust = f"openras entry trust {shlex.quote(entry.name)}"
+        known_path = await asyncio.to_thread(
+            hostkeys.resolve_for, entry.get("SshKnownHosts") or "", ctx.owner_uid, "SshKnownHosts"
         )
         try:
-            known_hosts = asyncssh.import_known_hosts(known_data.decode("utf-8", "replace"))
-        except (ValueError, asyncssh.KeyImportError) as exc:
-            raise RasError(
-                ErrorCode.ERROR_CANNOT_LOAD_PHONEBOOK, f"SshKnownHosts {known_path}: {exc}"
-            ) from None
+            known_data = await asyncio.to_thread(
+                hostkeys.load, known_path, ctx.owner_uid, trust, "SshKnownHosts"
+            )
+        except RasError as exc:
+            if exc.code != hostkeys.MISSING:
+                raise
+            # Show the key the server offers, so the user can check it before trusting it.
+            timeout = self._option("SshConnectTimeout", "connect_timeout", 20)
+            offered = await hostkeys.server_key(self.host, self.port, timeout)
+            raise hostkeys.missing(known_path, offered, trust) from None
+        known_hosts = hostkeys.parse(known_data, known_path)
         key_path = entry.get("SshKey")
         if key_path:
+            # "~/.ssh/id_ed25519" is the dialing user's, as for SshKnownHosts.
+            key_path = await asyncio.to_thread(
+                hostkeys.resolve_for,
+                key_path,
+                ctx.owner_uid,
+                "SshKey",
+                ErrorCode.ERROR_CANNOT_OPEN_PHONEBOOK,
+            )
             key_data = await asyncio.to_thread(
                 read_user_file, key_path, ctx.owner_uid, "SshKey", True
             )
@@ -193,9 +212,9 @@ class SshDevice(Device):
                 timeout + 5,
             )
         except asyncssh.HostKeyNotVerifiable as exc:
-            raise RasError(
-                ErrorCode.ERROR_FROM_DEVICE,
-                f"host key not verified for {self.host}:{self.port}: {exc.reason}",
+            offered = await hostkeys.server_key(self.host, self.port, timeout)
+            raise hostkeys.untrusted(
+                self.host, self.port, known_path, offered, exc.reason, trust
             ) from None
         except asyncssh.PermissionDenied as exc:
             raise RasError(ErrorCode.ERROR_AUTHENTICATION_FAILURE, exc.reason) from None
