@@ -39,7 +39,7 @@ EXIT_STATUS_HELP = """exit status:
 def print_warnings(warnings: list[str], entry: str = "") -> None:
     where = f"{entry}: " if entry else ""
     for warning in warnings:
-        print(f"Warning: {where}{warning}", file=sys.stderr)
+        print(_("Warning: {warning}").format(warning=f"{where}{warning}"), file=sys.stderr)
 
 
 def link_summary(record: Any) -> dict[str, Any]:
@@ -58,8 +58,14 @@ def link_summary(record: Any) -> dict[str, Any]:
 def describe_link(where: dict[str, Any]) -> str:
     parts = []
     if "socks_port" in where:
-        parts.append(f"SOCKS5 proxy on {where['socks_host']}:{where['socks_port']}")
+        parts.append(
+            _("SOCKS5 proxy on {host}:{port}").format(
+                host=where["socks_host"], port=where["socks_port"]
+            )
+        )
     if "interface" in where:
         address = f" ({where['local_address']})" if where.get("local_address") else ""
-        parts.append(f"interface {where['interface']}{address}")
-    return "Connected: " + ", ".join(parts) + "."
+        parts.append(
+            _("interface {name}{address}").format(name=where["interface"], address=address)
+        )
+    return _("Connected: {where}.").format(where=", ".join(parts))

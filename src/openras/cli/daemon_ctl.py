@@ -16,6 +16,7 @@ from typing import Any
 from ..client import ApiError, Client
 from ..client.transport import ensure_daemon, socket_answers
 from ..codes import ErrorCode
+from ..i18n import N_, _
 from ..paths import SYSTEM_RUNTIME
 
 WAIT = 60.0
@@ -45,15 +46,19 @@ def _signal(pid: int, uid: int, sig: signal.Signals) -> None:
 
 
 def kind(client: Client) -> str:
-    return "system" if client.paths.runtime == SYSTEM_RUNTIME else "per-user"
+    # Also an identifier in --json output; translated only where a person reads it.
+    return N_("system") if client.paths.runtime == SYSTEM_RUNTIME else N_("per-user")
 
 
 def which_daemon(client: Client) -> str:
     """One line: which daemon answers this client (the system one or a per-user one)."""
     health = client.call("GET", "/v1/health")
-    return (
-        f"Daemon: {kind(client)} daemon at {client.paths.socket} "
-        f"(pid {health['pid']}, uid {health['uid']}, version {health['version']})"
+    return _("Daemon: {kind} daemon at {socket} (pid {pid}, uid {uid}, version {version})").format(
+        kind=_(kind(client)),
+        socket=client.paths.socket,
+        pid=health["pid"],
+        uid=health["uid"],
+        version=health["version"],
     )
 
 
@@ -80,7 +85,9 @@ def cmd_daemon_action(action: str, as_json: bool) -> int:
         if not result["reloaded"]:
             # The old configuration stays in force; say why the new one was refused.
             raise ApiError(ErrorCode.ERROR_INVALID_PARAMETER, detail="openras.toml: see the log")
-        message = f"Daemon {pid} reloaded {client.paths.config_file}; links kept."
+        message = _("Daemon {pid} reloaded {config}; links kept.").format(
+            pid=pid, config=client.paths.config_file
+        )
     else:
         _signal(pid, uid, signal.SIGTERM)
         deadline = time.monotonic() + WAIT
@@ -90,9 +97,10 @@ def cmd_daemon_action(action: str, as_json: bool) -> int:
             time.sleep(0.05)
         if not _gone(pid):
             raise ApiError(
-                ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE, detail=f"daemon {pid} did not stop"
+                ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE,
+                detail=f"daemon {pid} did not stop",
             )
-        message = f"Daemon {pid} stopped."
+        message = _("Daemon {pid} stopped.").format(pid=pid)
         if action == "restart":
             ensure_daemon(client.paths, autostart=True)
             client.close()
@@ -100,7 +108,7 @@ def cmd_daemon_action(action: str, as_json: bool) -> int:
             new_pid = int(fresh.call("GET", "/v1/health")["pid"])
             fresh.close()
             result["new_pid"] = new_pid
-            message += f" Daemon {new_pid} started."
+            message += " " + _("Daemon {pid} started.").format(pid=new_pid)
     client.close()
     print(json.dumps(result) if as_json else message)
     return 0

@@ -14,6 +14,7 @@ import os
 import webbrowser
 
 from ..client import Client
+from ..i18n import _
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -36,8 +37,12 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(opened))
     else:
-        print(f"openras dashboard: {opened['url']}")
-        print(f"(the link opens one session, within {int(opened['expires_in'])} s)")
+        print(_("openras dashboard: {url}").format(url=opened["url"]))
+        print(
+            _("(the link opens one session, within {seconds} s)").format(
+                seconds=int(opened["expires_in"])
+            )
+        )
     if not args.no_browser and not args.json and _graphical():
         webbrowser.open(opened["url"])
     return 0

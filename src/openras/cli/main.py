@@ -65,7 +65,9 @@ def cmd_entry(args: argparse.Namespace) -> int:
             print(keys_help())
         return 0
     if args.action != "list" and not args.name:
-        raise SystemExit(f"openras entry {args.action}: give the entry NAME (see --help)")
+        raise SystemExit(
+            _("openras entry {action}: give the entry NAME (see --help)").format(action=args.action)
+        )
     c = _client()
     if args.action == "list":
         entries = c.call("GET", "/v1/entries")
@@ -73,7 +75,7 @@ def cmd_entry(args: argparse.Namespace) -> int:
             _dump(entries)
         else:
             if not entries:
-                print("No entries")
+                print(_("No entries"))
                 return 0
             print(f"{'Name':<30} {'Device':<8} {'Owner':>6}  PhoneNumber")
             for e in entries:
@@ -110,7 +112,11 @@ def cmd_entry(args: argparse.Namespace) -> int:
             _dump(result)
         else:
             print_warnings(result.get("warnings") or [], args.name)
-            print(f"Entry {result.get('name') or args.name}: {args.action} done.")
+            print(
+                _("Entry {name}: {action} done.").format(
+                    name=result.get("name") or args.name, action=args.action
+                )
+            )
     return 0
 
 
@@ -160,10 +166,10 @@ def cmd_credentials(args: argparse.Namespace) -> int:
         if args.json:
             _dump(saved)
         else:
-            print(f"{'Entry':<10}{args.name}")
-            print(f"{'User':<10}{saved['user'] or '(none)'}")
-            print(f"{'Domain':<10}{saved['domain'] or '(none)'}")
-            print(f"{'Password':<10}{'saved' if saved['have_password'] else 'not saved'}")
+            print(f"{_('Entry'):<10}{args.name}")
+            print(f"{_('User'):<10}{saved['user'] or _('(none)')}")
+            print(f"{_('Domain'):<10}{saved['domain'] or _('(none)')}")
+            print(f"{_('Password'):<10}{_('saved') if saved['have_password'] else _('not saved')}")
         return 0
     password = args.password
     password_warning.warn(password, "--password-stdin")
@@ -182,8 +188,12 @@ def cmd_credentials(args: argparse.Namespace) -> int:
     if args.json:
         _dump(result)
     else:
-        pw = "saved" if result["have_password"] else "not saved"
-        print(f"Credentials of {args.name}: user {result['user'] or '(none)'}, password {pw}.")
+        pw = _("saved") if result["have_password"] else _("not saved")
+        print(
+            _("Credentials of {entry}: user {user}, password {password}.").format(
+                entry=args.name, user=result["user"] or _("(none)"), password=pw
+            )
+        )
     return 0
 
 
@@ -263,11 +273,13 @@ def cmd_hangup(args: argparse.Namespace) -> int:
         _dump({"handle": handle, "released": released, "refs": result.refs})
     elif result.refs:
         print(
-            f"Released {released} reference(s) to handle {handle}; {result.refs} remain, so the "
-            f"link stays up (openras hangup --all {args.target} ends it for every holder)."
+            _(
+                "Released {released} reference(s) to handle {handle}; {refs} remain, so the "
+                "link stays up (openras hangup --all {target} ends it for every holder)."
+            ).format(released=released, handle=handle, refs=result.refs, target=args.target)
         )
     else:
-        print(f"Handle {handle} hung up.")
+        print(_("Handle {handle} hung up.").format(handle=handle))
     return 0
 
 
@@ -344,9 +356,9 @@ def cmd_install_service(args: argparse.Namespace) -> int:
     from ..daemon.systemd import install_units
 
     for path in install_units(Path(args.prefix) if args.prefix else None, args.exec_start):
-        print(f"wrote {path}")
+        print(_("wrote {path}").format(path=path))
     if not args.prefix:
-        print("now: systemctl enable --now openras.socket")
+        print(_("now: systemctl enable --now openras.socket"))
     return 0
 
 

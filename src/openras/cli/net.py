@@ -339,7 +339,7 @@ def main(argv: list[str]) -> int:
     if any(docs.is_help(a) for a in argv) and not (argv and argv[0].upper() == "TRUST"):
         docs.net_parser().print_help()
         print()
-        print(SYNTAX)
+        print(_(SYNTAX))
         return 0
     if "--version" in argv:
         print(docs.version_line("openras net"))

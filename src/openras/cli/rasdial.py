@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     if any(docs.is_help(a) for a in argv):
         docs.rasdial_parser().print_help()
         print()
-        print(USAGE)
+        print(_(USAGE))
         return 0
     if "--version" in argv:
         print(docs.version_line("rasdial"))

@@ -19,6 +19,7 @@ from typing import Any
 from .. import hostkeys
 from ..client import ApiError, Client, entry_path
 from ..codes import ErrorCode
+from ..i18n import _
 from ..ras.devices.ssh import DEFAULT_PORT, split_host_port
 
 FETCH_TIMEOUT = 20.0
@@ -39,7 +40,7 @@ def _confirm(fingerprint: str, expected: str | None, yes: bool) -> None:
             ErrorCode.ERROR_INTERACTIVE_MODE,
             detail="check the fingerprint, then run again with --yes or --fingerprint FP",
         )
-    reply = input("Trust this key? (y/N) ")
+    reply = input(_("Trust this key? (y/N) "))
     if not reply.strip().lower().startswith("y"):
         raise ApiError(ErrorCode.ERROR_CANCELLED, detail="the key was not trusted")
 
@@ -50,10 +51,19 @@ def trust_host(
     path = hostkeys.resolve_for(known_hosts, os.getuid())
     key = asyncio.run(hostkeys.server_key(host, port, FETCH_TIMEOUT))
     if key is None:
-        raise ApiError(ErrorCode.ERROR_NO_ANSWER, detail=f"{host}:{port}: no SSH server answered")
+        raise ApiError(
+            ErrorCode.ERROR_NO_ANSWER,
+            detail=f"{host}:{port}: no SSH server answered",
+        )
     fingerprint = hostkeys.fingerprint(key)
     if not as_json:
-        print(f"{hostkeys.pattern(host, port)} offers {key.get_algorithm()} key {fingerprint}")
+        print(
+            _("{host} offers {algorithm} key {fingerprint}").format(
+                host=hostkeys.pattern(host, port),
+                algorithm=key.get_algorithm(),
+                fingerprint=fingerprint,
+            )
+        )
     _confirm(fingerprint, expected, yes or (as_json and expected is None and yes))
     line = hostkeys.append(path, host, port, key)
     result: dict[str, Any] = {
@@ -66,7 +76,7 @@ def trust_host(
     if as_json:
         print(json.dumps(result, indent=2))
     else:
-        print(f"Added to {path}.")
+        print(_("Added to {path}.").format(path=path))
     return 0
 
 
