@@ -166,10 +166,14 @@ def cmd_credentials(args: argparse.Namespace) -> int:
         if args.json:
             _dump(saved)
         else:
-            print(f"{_('Entry'):<10}{args.name}")
-            print(f"{_('User'):<10}{saved['user'] or _('(none)')}")
-            print(f"{_('Domain'):<10}{saved['domain'] or _('(none)')}")
-            print(f"{_('Password'):<10}{_('saved') if saved['have_password'] else _('not saved')}")
+            rows = (
+                (_("Entry"), args.name),
+                (_("User"), saved["user"] or _("(none)")),
+                (_("Domain"), saved["domain"] or _("(none)")),
+                (_("Password"), _("saved") if saved["have_password"] else _("not saved")),
+            )
+            for label, value in rows:
+                print(f"{label:<10}{value}")
         return 0
     password = args.password
     password_warning.warn(password, "--password-stdin")

@@ -130,7 +130,9 @@ class NetUse:
             self.out()
             return 0
         self.out()
-        self.out(f"{_('Status'):<13}{_('Local'):<10}{_('Remote'):<26}{_('Network')}")
+        # Outside the f-string: the extractor does not look inside one.
+        status, local, remote, network = _("Status"), _("Local"), _("Remote"), _("Network")
+        self.out(f"{status:<13}{local:<10}{remote:<26}{network}")
         self.out()
         self.out(RULE)
         for r in rows:
