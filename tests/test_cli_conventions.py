@@ -108,7 +108,9 @@ def test_man_pages_and_completion(tmp_path: Path) -> None:
     assert set(pages) == {"openras.1", "rasdial.1", "openras-net.1"}
     assert pages["openras.1"].startswith(".TH OPENRAS ")
     for command in _subcommands():
-        assert f"\\fI\\,{command}\\/\\fR" in pages["openras.1"], command
+        # roff writes a hyphen as "\\-" (install-service).
+        roff = command.replace("-", "\\-")
+        assert f"\\fI\\,{roff}\\/\\fR" in pages["openras.1"], command
     assert "PHONEBOOK" in pages["rasdial.1"] and "PERSISTENT" in pages["openras-net.1"]
     for program in ("openras", "rasdial"):
         script = _run(
