@@ -36,10 +36,14 @@ def _record_line(r: ConnectionRecord) -> str:
     )
 
 
-RECORD_HEADER = f"{'Handle':>5}  {'Entry':<24} {'Device':<7} {'State':<26} {'Phase':<11} " + (
-    "Owner / refs / link"
-)
-RASCONN_HEADER = f"{'Handle':>5}  {'Entry':<24} {'Device':<7} Device name"
+def _header(full: bool) -> str:
+    """The header row, in the user's language (outside f-strings: the extractor skips those)."""
+    handle, entry, device = _("Handle"), _("Entry"), _("Device")
+    head = f"{handle:>5}  {entry:<24} {device:<7} "
+    if full:
+        state, phase = _("State"), _("Phase")
+        return head + f"{state:<26} {phase:<11} " + _("Owner / refs / link")
+    return head + _("Device name")
 
 
 def print_status(
@@ -58,7 +62,7 @@ def print_status(
                 out["statistics"] = None
             _dump(out)
         else:
-            print(RECORD_HEADER)
+            print(_header(full=True))
             print(_record_line(record))
         return 0
     rows = ras.listing(full, statistics=as_json)
@@ -68,7 +72,7 @@ def print_status(
     if not rows:
         print(_("No connections"))
         return 0
-    print(RECORD_HEADER if full else RASCONN_HEADER)
+    print(_header(full))
     for row in rows:
         if full:
             print(_record_line(decode_record(row)))
