@@ -41,6 +41,7 @@ from typing import Any
 from ...codes import ErrorCode, RasError
 from ..providers.base import ConnectRequest, ProviderConnection
 from ..providers.names import RemoteName
+from .readahead import widen_read_ahead
 
 log = logging.getLogger(__name__)
 
@@ -364,6 +365,7 @@ async def mount(
             raise RasError(
                 ErrorCode.ERROR_EXTENDED_ERROR, f"{mount_point} did not appear in the mount table"
             )
+        await asyncio.to_thread(widen_read_ahead, mount_point)
         log.info("mounted %s on %s (pid %d)", request.remote_name, mount_point, proc.pid)
         return conn
     except BaseException:
