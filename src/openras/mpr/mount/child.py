@@ -28,6 +28,7 @@ import threading
 from typing import Any
 
 from ...codes import ErrorCode, RasError
+from .heap import keep_read_buffers
 
 log = logging.getLogger("openras.mpr.mount")
 
@@ -106,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
         format="openras-mount[%(process)d] %(levelname)s %(name)s: %(message)s",
     )
+    keep_read_buffers()  # before the session allocates its buffers
     control = Control(socket.socket(fileno=args.control_fd))
     config = control.receive()
     if config is None:
