@@ -133,10 +133,16 @@ def main(argv: list[str] | None = None) -> int:
 
     def on_init() -> None:
         ready.set()
+        threading.Thread(target=announce, name="control", daemon=True).start()
+
+    def announce() -> None:
+        # The kernel applies the reply to its INIT request (the read-ahead cap among it) after
+        # init returns; a first request through the mount waits for that. Only then is the
+        # daemon told, so the read-ahead it widens on "ready" is not reset behind its back.
+        with contextlib.suppress(OSError):
+            os.stat(mount_point)
         control.send({"ready": True, "pid": os.getpid()})
-        threading.Thread(
-            target=serve_control, args=(control, ops, mount_point), name="control", daemon=True
-        ).start()
+        serve_control(control, ops, mount_point)
 
     ops = RemoteOperations(session, int(config["uid"]), int(config["gid"]), on_init=on_init)
     options: dict[str, Any] = {
