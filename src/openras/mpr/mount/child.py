@@ -137,10 +137,11 @@ def main(argv: list[str] | None = None) -> int:
 
     def announce() -> None:
         # The kernel applies the reply to its INIT request (the read-ahead cap among it) after
-        # init returns; a first request through the mount waits for that. Only then is the
-        # daemon told, so the read-ahead it widens on "ready" is not reset behind its back.
+        # init returns; a request through the mount waits for that (statfs always reaches us,
+        # a stat may be answered from the root's initial attributes). Only then is the daemon
+        # told, so the read-ahead it widens on "ready" is not reset behind its back.
         with contextlib.suppress(OSError):
-            os.stat(mount_point)
+            os.statvfs(mount_point)
         control.send({"ready": True, "pid": os.getpid()})
         serve_control(control, ops, mount_point)
 
