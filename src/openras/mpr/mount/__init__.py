@@ -66,6 +66,17 @@ def is_mount_point(path: Path | str) -> bool:
     return os.path.realpath(path) in mount_points()
 
 
+def _child_env() -> dict[str, str]:
+    """The daemon's environment, with this copy of openras first on the child's path.
+
+    The child starts in "/": a relative PYTHONPATH (a source checkout's ``src``) would make
+    it import whatever other openras is installed instead of the daemon's own code.
+    """
+    root = str(Path(__file__).resolve().parents[3])
+    rest = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([root, rest] if rest else [root])}
+
+
 def _owner_gid(uid: int) -> int:
     try:
         return pwd.getpwuid(uid).pw_gid
@@ -313,6 +324,7 @@ async def mount(
             *argv,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
+            env=_child_env(),
             pass_fds=(child_sock.fileno(), dir_fd),
             start_new_session=True,
             cwd="/",
