@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 M_TRIM_THRESHOLD = -1  # glibc <malloc.h>
 M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD = 8 << 20  # above any single buffer of a read (at most a 4 MiB window)
-TRIM_THRESHOLD = 32 << 20
+TRIM_THRESHOLD = 16 << 20  # well above what a read keeps alive at once (about 10 MiB)
 
 
 def keep_read_buffers() -> bool:
