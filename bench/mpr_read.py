@@ -102,6 +102,10 @@ def smbclient_rate(server: Smbd, auth: Path, name: str) -> float:
     return float(match.group(1)) * 1024 / 1e6
 
 
+def _rates(mb: float, seconds: list[float]) -> str:
+    return " ".join(f"{mb / s:.0f}" for s in seconds)
+
+
 async def main(size_mb: int, rounds: int) -> None:
     base = Path(tempfile.mkdtemp(prefix="openras-bench-"))
     base.chmod(0o755)
@@ -130,6 +134,9 @@ async def main(size_mb: int, rounds: int) -> None:
         mb = size_mb * (1 << 20) / 1e6
         bare_mbs = mb / statistics.median(bare)
         fuse_mbs = mb / statistics.median(fuse)
+        # Rounds run back to back: the ratio within a round sees the same machine load.
+        paired = statistics.median(b / f for b, f in zip(bare, fuse, strict=True))
+        load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
         print(f"Sequential read of a {size_mb} MiB file, same smbd (median of {rounds} rounds)")
         print(f"  {'reader':<34}{'MB/s':>8}")
         print(f"  {'bare smbprotocol, 1 MiB reads':<34}{bare_mbs:>8.1f}  1.00x")
@@ -138,6 +145,9 @@ async def main(size_mb: int, rounds: int) -> None:
             f"  {'smbclient get (its transfer only)':<34}{statistics.median(smbclient):>8.1f}"
             f"  {statistics.median(smbclient) / bare_mbs:.2f}x"
         )
+        print(f"  FUSE / bare within each round: median {paired:.2f}x")
+        print(f"  MB/s per round: bare {_rates(mb, bare)}; FUSE {_rates(mb, fuse)}")
+        print(f"  load average at the end (1 / 5 / 15 min): {load}")
     finally:
         server.stop()
         shutil.rmtree(base, ignore_errors=True)

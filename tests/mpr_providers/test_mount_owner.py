@@ -15,6 +15,7 @@ from peers.smbd import Smbd
 from peers.users import run_as
 
 from openras.mpr.mount import is_mount_point
+from openras.mpr.mount.readahead import READ_AHEAD_KIB, bdi_path
 from openras.mpr.providers.base import ConnectRequest
 from openras.mpr.providers.smb import SmbProvider
 
@@ -43,6 +44,9 @@ async def test_mount_child_runs_as_the_owner(smbd: Smbd) -> None:
             assert set(_uids(conn.proc.pid)) == {owner}  # type: ignore[attr-defined]
             read = run_as(owner, owner, ["/bin/cat", str(base / "mnt" / "b")])
             assert read.returncode == 0 and read.stdout == "theirs\n", read.stderr
+            # The daemon (root) widened the read-ahead of the user's own mount too.
+            control = bdi_path(base / "mnt")
+            assert control is not None and int(control.read_text()) == READ_AHEAD_KIB
         finally:
             await conn.close(force=False)
         assert not is_mount_point(base / "mnt")

@@ -41,6 +41,7 @@ from typing import Any
 from ...codes import ErrorCode, RasError
 from ..providers.base import ConnectRequest, ProviderConnection
 from ..providers.names import RemoteName
+from .readahead import widen_read_ahead
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,17 @@ def mount_points() -> set[str]:
 
 def is_mount_point(path: Path | str) -> bool:
     return os.path.realpath(path) in mount_points()
+
+
+def _child_env() -> dict[str, str]:
+    """The daemon's environment, with this copy of openras first on the child's path.
+
+    The child starts in "/": a relative PYTHONPATH (a source checkout's ``src``) would make
+    it import whatever other openras is installed instead of the daemon's own code.
+    """
+    root = str(Path(__file__).resolve().parents[3])
+    rest = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([root, rest] if rest else [root])}
 
 
 def _owner_gid(uid: int) -> int:
@@ -312,6 +324,7 @@ async def mount(
             *argv,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
+            env=_child_env(),
             pass_fds=(child_sock.fileno(), dir_fd),
             start_new_session=True,
             cwd="/",
@@ -364,6 +377,7 @@ async def mount(
             raise RasError(
                 ErrorCode.ERROR_EXTENDED_ERROR, f"{mount_point} did not appear in the mount table"
             )
+        await asyncio.to_thread(widen_read_ahead, mount_point)
         log.info("mounted %s on %s (pid %d)", request.remote_name, mount_point, proc.pid)
         return conn
     except BaseException:

@@ -28,6 +28,7 @@ import threading
 from typing import Any
 
 from ...codes import ErrorCode, RasError
+from .heap import keep_read_buffers
 
 log = logging.getLogger("openras.mpr.mount")
 
@@ -106,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
         format="openras-mount[%(process)d] %(levelname)s %(name)s: %(message)s",
     )
+    keep_read_buffers()  # before the session allocates its buffers
     control = Control(socket.socket(fileno=args.control_fd))
     config = control.receive()
     if config is None:
@@ -131,10 +133,17 @@ def main(argv: list[str] | None = None) -> int:
 
     def on_init() -> None:
         ready.set()
+        threading.Thread(target=announce, name="control", daemon=True).start()
+
+    def announce() -> None:
+        # The kernel applies the reply to its INIT request (the read-ahead cap among it) after
+        # init returns; a request through the mount waits for that (statfs always reaches us,
+        # a stat may be answered from the root's initial attributes). Only then is the daemon
+        # told, so the read-ahead it widens on "ready" is not reset behind its back.
+        with contextlib.suppress(OSError):
+            os.statvfs(mount_point)
         control.send({"ready": True, "pid": os.getpid()})
-        threading.Thread(
-            target=serve_control, args=(control, ops, mount_point), name="control", daemon=True
-        ).start()
+        serve_control(control, ops, mount_point)
 
     ops = RemoteOperations(session, int(config["uid"]), int(config["gid"]), on_init=on_init)
     options: dict[str, Any] = {
