@@ -38,6 +38,7 @@ from .events import (
     PhaseChanged,
     PppEvent,
 )
+from .fcs import crc16_sdlc
 from .fsm import (
     FINISH_REJECTED,
     FINISH_TIMEOUT,
@@ -46,12 +47,13 @@ from .fsm import (
     CpTimers,
     State,
 )
-from .hdlc import Deframer, DeframerStats, Frame, encode_frame
+from .hdlc import Deframer, DeframerStats, Frame, encode_frame, encode_protocol, escape
 from .ipcp import ANY, Ipcp, IpcpInfo
 from .ipv6cp import Ipv6cp, Ipv6cpInfo
 from .lcp import Lcp, LcpInfo
 
 _NEGOTIATING = (State.REQ_SENT, State.ACK_RCVD, State.ACK_SENT)
+_FLAG = b"\x7e"
 
 
 @dataclass
@@ -90,7 +92,14 @@ class PppEngine:
         )
         self._deframer = Deframer(max_frame=max(config.mru, c.DEFAULT_MRU) + 8)
         self.stats = LinkStats(framing=self._deframer.stats)
-        self._out = bytearray()
+        self._out: list[bytes] = []  # frames to send, joined once by data_to_send()
+        # The data path, rebuilt (``_refresh``) after any layer change: protocol → frame
+        # header for each network protocol that can carry packets now (LCP and its NCP
+        # Opened). None: to be rebuilt.
+        self._data_headers: dict[int, bytes] | None = {}
+        # When a list, received IP packets are appended to it instead of PacketReceived
+        # events (the adapter's data path: no event object per packet).
+        self.packets: list[bytes] | None = None
         self._events: deque[PppEvent] = deque()
         self.phase = Phase.DEAD
         self._started = False
@@ -103,6 +112,7 @@ class PppEngine:
         self._ipcp_info: IpcpInfo | None = None
         self._ipv6cp_info: Ipv6cpInfo | None = None
         self._lcp_info: LcpInfo | None = None
+        self._peer_mru_now = c.DEFAULT_MRU
 
     def __repr__(self) -> str:
         return f"<PppEngine phase={self.phase.value} lcp={self.lcp.state.name}>"
@@ -121,10 +131,32 @@ class PppEngine:
     def receive_data(self, data: bytes, now: float) -> None:
         if self._finished or not self._started:
             return
-        for frame in self._deframer.iter_frames(data):
-            self._dispatch(frame, now)
+        deframer = self._deframer
+        decode = deframer.decode
+        headers = self._data_headers
+        if headers is None:
+            headers = self._refresh()
+        stats = self.stats
+        for raw in deframer.raw_frames(data):
+            frame = decode(raw)  # reads rx_accm now: LCP may have changed it a frame ago
+            if frame is None:
+                continue
+            protocol, info = frame
+            if protocol in headers:
+                # The data path: an IP packet while its NCP is Opened, what _dispatch would
+                # deliver, without the checks that cannot fail then.
+                stats.rx_packets += 1
+                if self.packets is not None:
+                    self.packets.append(info)
+                else:
+                    self._events.append(PacketReceived(protocol, info))
+                continue
+            self._dispatch(Frame(protocol, info), now)
             if self._finished:
                 break
+            headers = self._data_headers
+            if headers is None:
+                headers = self._refresh()
 
     def get_timer(self) -> float | None:
         """When ``handle_timer`` wants to be called next; None: no timer running."""
@@ -150,8 +182,11 @@ class PppEngine:
             auth.handle_timer(now)
 
     def data_to_send(self) -> bytes:
-        data = bytes(self._out)
-        self._out.clear()
+        out = self._out
+        if not out:
+            return b""
+        data = out[0] if len(out) == 1 else b"".join(out)
+        out.clear()
         return data
 
     def next_event(self) -> PppEvent | None:
@@ -172,19 +207,43 @@ class PppEngine:
         if protocol is None:
             version = packet[0] >> 4
             protocol = c.PROTO_IPV4 if version == 4 else c.PROTO_IPV6 if version == 6 else 0
-        ncp = (
-            self.ipcp
-            if protocol == c.PROTO_IPV4
-            else self.ipv6cp
-            if protocol == c.PROTO_IPV6
-            else None
-        )
-        if ncp is None or not ncp.is_opened or not self.lcp.is_opened:
+        headers = self._data_headers
+        if headers is None:
+            headers = self._refresh()
+        header = headers.get(protocol)  # None unless LCP and this protocol's NCP are Opened
+        if header is None or len(packet) > self._peer_mru_now:
             return False
-        if self._lcp_info is not None and len(packet) > self._lcp_info.peer_mru:
-            return False
-        self._send_frame(protocol, packet)
+        # _send_frame's work, inlined for the data path: one copy for the header, the FCS
+        # added in place, the escapes made by C-speed replaces (only when needed).
+        body = header + packet
+        body += crc16_sdlc(body).to_bytes(2, "little")
+        if self._tx_accm:
+            body = escape(body, self._tx_accm)
+        else:  # 0x7D first: escaping 0x7E adds 0x7D octets
+            if b"\x7d" in body:
+                body = body.replace(b"\x7d", b"\x7d\x5d")
+            if b"\x7e" in body:
+                body = body.replace(b"\x7e", b"\x7d\x5e")
+        out = self._out
+        out.append(_FLAG)
+        out.append(body)
+        out.append(_FLAG)
+        stats = self.stats
+        stats.tx_frames += 1
+        stats.tx_octets += len(body) + 2
         return True
+
+    def _refresh(self) -> dict[int, bytes]:
+        """Rebuild the data path's table after a layer change (see ``_data_headers``)."""
+        headers: dict[int, bytes] = {}
+        if not self._finished and self.lcp.is_opened:
+            prefix = b"" if self._tx_acfc else b"\xff\x03"
+            for cp, protocol in ((self.ipcp, c.PROTO_IPV4), (self.ipv6cp, c.PROTO_IPV6)):
+                if cp is not None and cp.is_opened:
+                    headers[protocol] = prefix + encode_protocol(protocol, self._tx_pfc)
+        self._peer_mru_now = self._peer_mru()
+        self._data_headers = headers
+        return headers
 
     def close(self, now: float) -> None:
         """Hang up: LCP Terminate-Request, then LinkDown(USER_CLOSED) once acked or timed out."""
@@ -294,11 +353,12 @@ class PppEngine:
             frame = encode_frame(protocol, info, self._tx_accm, self._tx_acfc, self._tx_pfc)
         self.stats.tx_frames += 1
         self.stats.tx_octets += len(frame)
-        self._out += frame
+        self._out.append(frame)
 
     # ---- callbacks from the control protocols -------------------------------------------------
 
     def layer_event(self, cp: ControlProtocol, action: Act, now: float) -> None:
+        self._data_headers = None  # a layer goes up or down: the data path is rebuilt
         if self._finished:
             return
         if cp is self.lcp:
@@ -484,6 +544,7 @@ class PppEngine:
         if self._finished:
             return
         self._finished = True
+        self._data_headers = None
         self._set_phase(Phase.DEAD)
         self._events.append(down)
         self.lcp.deadline = self.lcp.echo_deadline = None
@@ -493,6 +554,7 @@ class PppEngine:
             auth.deadline = None
 
     def _set_phase(self, phase: Phase) -> None:
+        self._data_headers = None
         if phase is not self.phase:
             self.phase = phase
             self._events.append(PhaseChanged(phase))

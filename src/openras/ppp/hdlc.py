@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .constants import DEFAULT_ACCM
+from .fcs import crc16_sdlc as _crc
 from .fcs import fcs16
 
 FLAG = 0x7E
@@ -149,38 +150,43 @@ class Deframer:
         LCP reaching Opened changes the receive ACCM, and the very next frame in the same
         read may already be sent under it.
         """
+        decode = self.decode
+        for raw in self.raw_frames(data):
+            frame = decode(raw)
+            if frame is not None:
+                yield Frame(frame[0], frame[1])
+
+    def raw_frames(self, data: bytes) -> list[bytes]:
+        """Add octets from the wire; return the still escaped contents of the frames they
+        completed, for ``decode`` one by one (it reads ``rx_accm`` when called)."""
         self.stats.octets += len(data)
         chunks = data.split(_FLAG_B)
         if len(chunks) == 1:
             self._collect(data)
-            return
+            return []
         # chunks[0] ends the frame collected so far; every chunk between two flags is a whole
         # frame, decoded without copying it through the buffer; the last one starts the next.
+        raws: list[bytes] = []
         if self._synced:
             self._collect(chunks[0])
             if self._overflow:
                 self.stats.oversize += 1
             elif self._raw:
-                frame = self._decode(bytes(self._raw))
-                if frame is not None:
-                    yield frame
+                raws.append(bytes(self._raw))
         else:
             self.stats.garbage_octets += len(chunks[0])  # before the first flag: noise
         self._synced = True
         self._raw.clear()
         self._overflow = False
+        self._collect(chunks[-1])
+        del chunks[0], chunks[-1]
         limit = 2 * self.max_frame + 4  # escaped octets can at most double the length
-        for index in range(1, len(chunks) - 1):
-            chunk = chunks[index]
-            if not chunk:
-                continue  # back-to-back flags between frames
+        for chunk in chunks:
             if len(chunk) > limit:
                 self.stats.oversize += 1
-                continue
-            frame = self._decode(chunk)
-            if frame is not None:
-                yield frame
-        self._collect(chunks[-1])
+            elif chunk:  # empty: back-to-back flags between frames
+                raws.append(chunk)
+        return raws
 
     def _collect(self, chunk: bytes) -> None:
         if not chunk:
@@ -196,8 +202,8 @@ class Deframer:
             return
         self._raw += chunk
 
-    def _decode(self, raw: bytes) -> Frame | None:
-        """One frame's octets between two flags → the frame, or None (counted)."""
+    def decode(self, raw: bytes) -> tuple[int, bytes] | None:
+        """One frame's octets between two flags → (protocol, information), or None (counted)."""
         if self.rx_accm:
             raw = raw.translate(None, _accm_chars(self.rx_accm))
             if not raw:
@@ -205,18 +211,19 @@ class Deframer:
         if raw[-1] == ESCAPE:  # 0x7D 0x7E: the abort sequence
             self.stats.aborted += 1
             return None
-        body = unescape(raw)
-        if len(body) < 4:
+        body = unescape(raw) if b"\x7d" in raw else raw
+        size = len(body)
+        if size < 4:
             self.stats.too_short += 1
             return None
-        if len(body) > self.max_frame:
+        if size > self.max_frame:
             self.stats.oversize += 1
             return None
-        if fcs16(body) != GOOD_FCS:  # over a frame and its own FCS: a constant, no copy
+        if _crc(body) != GOOD_FCS:  # over a frame and its own FCS: a constant, no copy
             self.stats.bad_fcs += 1
             return None
         # decode_body's rules on body[:-2], inlined: the information is then the one copy made.
-        end = len(body) - 2
+        end = size - 2
         start = 2 if body[0] == ALL_STATIONS and body[1] == UI else 0
         if start >= end:
             self.stats.bad_header += 1
@@ -231,7 +238,7 @@ class Deframer:
             protocol = protocol << 8 | body[start + 1]
             start += 2
         self.stats.frames += 1
-        return Frame(protocol, body[start:end])
+        return protocol, body[start:end]
 
 
 @lru_cache(maxsize=16)

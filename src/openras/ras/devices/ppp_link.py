@@ -94,7 +94,18 @@ class PppLink:
         self.auth_message = ""
         self.auth_method: AuthMethod | None = None
         self.ipv6_up = False
-        self.packet_sink: Any = None  # TunInterface.write once the interface exists
+        self._packet_sink: Callable[[bytes], Any] | None = None
+
+    @property
+    def packet_sink(self) -> Callable[[bytes], Any] | None:
+        """Where received IP packets go (``TunInterface.write`` once the interface exists)."""
+        return self._packet_sink
+
+    @packet_sink.setter
+    def packet_sink(self, sink: Callable[[bytes], Any] | None) -> None:
+        self._packet_sink = sink
+        # The engine then collects packets in a list, not as one event object each.
+        self.engine.packets = [] if sink is not None else None
 
     def start(self) -> None:
         self.port.attach(self._received, self._lost)
@@ -124,12 +135,15 @@ class PppLink:
         data = engine.data_to_send()
         if data:
             self.port.write(data)
-        sink = self.packet_sink
+        packets = engine.packets
+        if packets:
+            sink = self._packet_sink
+            assert sink is not None  # packets is a list only while there is a sink
+            for packet in packets:  # the data path: straight to the TUN
+                sink(packet)
+            packets.clear()
         while (event := engine.next_event()) is not None:
-            if sink is not None and type(event) is PacketReceived:
-                sink(event.data)  # the data path: straight to the TUN, no dispatch chain
-            else:
-                self._event(event)
+            self._event(event)
         data = engine.data_to_send()  # events handled above never queue output, but be safe
         if data:
             self.port.write(data)
@@ -151,8 +165,8 @@ class PppLink:
 
     def _event(self, event: PppEvent) -> None:
         if isinstance(event, PacketReceived):
-            if self.packet_sink is not None:
-                self.packet_sink(event.data)
+            if self._packet_sink is not None:
+                self._packet_sink(event.data)
         elif isinstance(event, LinkEstablished):
             info = self.engine.lcp_info
             if info is not None and info.auth_method is not None:
