@@ -46,12 +46,14 @@ def escape(data: bytes, accm: int = DEFAULT_ACCM) -> bytes:
 
 def unescape(data: bytes) -> bytes:
     """Undo ``escape``; a trailing lone 0x7D is dropped (callers treat it as an abort)."""
-    escapes = data.count(b"\x7d")
+    # bytes.count scans octet by octet; a one-octet replace finds them with memchr.
+    escapes = len(data) - len(data.replace(b"\x7d", b""))
     if not escapes:
         return data
     # A peer with ACCM 0 escapes only 0x7E and 0x7D: two C-speed replacements. They are right
     # exactly when each consumed one 0x7D, that is when every 0x7D began a 7D 5E or 7D 5D.
-    quick = data.replace(b"\x7d\x5e", b"\x7e").replace(b"\x7d\x5d", b"\x7d")
+    # (split + join: bytes.replace searches a two-octet pattern twice, to count then to copy.)
+    quick = b"\x7d".join(b"\x7e".join(data.split(b"\x7d\x5e")).split(b"\x7d\x5d"))
     if len(data) - len(quick) == escapes:
         return quick
     # Split at 0x7D: each piece after one starts with the escaped octet. An empty piece means
@@ -160,32 +162,35 @@ class Deframer:
         """Add octets from the wire; return the still escaped contents of the frames they
         completed, for ``decode`` one by one (it reads ``rx_accm`` when called)."""
         self.stats.octets += len(data)
-        chunks = data.split(_FLAG_B)
-        if len(chunks) == 1:
+        find = data.find
+        first = find(_FLAG_B)  # flags are found with memchr: bytes.split scans octet by octet
+        if first < 0:
             self._collect(data)
             return []
-        # chunks[0] ends the frame collected so far; every chunk between two flags is a whole
-        # frame, decoded without copying it through the buffer; the last one starts the next.
+        # data[:first] ends the frame collected so far; every piece between two flags is a
+        # whole frame, decoded without copying it through the buffer; the last one starts
+        # the next.
         raws: list[bytes] = []
         if self._synced:
-            self._collect(chunks[0])
+            self._collect(data[:first])
             if self._overflow:
                 self.stats.oversize += 1
             elif self._raw:
                 raws.append(bytes(self._raw))
         else:
-            self.stats.garbage_octets += len(chunks[0])  # before the first flag: noise
+            self.stats.garbage_octets += first  # before the first flag: noise
         self._synced = True
         self._raw.clear()
         self._overflow = False
-        self._collect(chunks[-1])
-        del chunks[0], chunks[-1]
         limit = 2 * self.max_frame + 4  # escaped octets can at most double the length
-        for chunk in chunks:
-            if len(chunk) > limit:
+        start = first + 1
+        while (end := find(_FLAG_B, start)) >= 0:
+            if end - start > limit:
                 self.stats.oversize += 1
-            elif chunk:  # empty: back-to-back flags between frames
-                raws.append(chunk)
+            elif end > start:  # empty: back-to-back flags between frames
+                raws.append(data[start:end])
+            start = end + 1
+        self._collect(data[start:])
         return raws
 
     def _collect(self, chunk: bytes) -> None:
