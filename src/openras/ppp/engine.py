@@ -16,6 +16,7 @@ The engine never reads a clock, never sleeps and never touches a file descriptor
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from . import constants as c
@@ -202,36 +203,58 @@ class PppEngine:
 
         Without ``protocol`` the IP version nibble decides.
         """
+        if protocol is None:
+            return self.send_packets((packet,)) == 0
         if self._finished or not packet:
             return False
-        if protocol is None:
-            version = packet[0] >> 4
-            protocol = c.PROTO_IPV4 if version == 4 else c.PROTO_IPV6 if version == 6 else 0
         headers = self._data_headers
         if headers is None:
             headers = self._refresh()
-        header = headers.get(protocol)  # None unless LCP and this protocol's NCP are Opened
-        if header is None or len(packet) > self._peer_mru_now:
+        if protocol not in headers or len(packet) > self._peer_mru_now:
             return False
-        # _send_frame's work, inlined for the data path: one copy for the header, the FCS
-        # added in place, the escapes made by C-speed replaces (only when needed).
-        body = header + packet
-        body += crc16_sdlc(body).to_bytes(2, "little")
-        if self._tx_accm:
-            body = escape(body, self._tx_accm)
-        else:  # 0x7D first: escaping 0x7E adds 0x7D octets
-            if b"\x7d" in body:
-                body = body.replace(b"\x7d", b"\x7d\x5d")
-            if b"\x7e" in body:
-                body = body.replace(b"\x7e", b"\x7d\x5e")
-        out = self._out
-        out.append(_FLAG)
-        out.append(body)
-        out.append(_FLAG)
-        stats = self.stats
-        stats.tx_frames += 1
-        stats.tx_octets += len(body) + 2
+        self._send_frame(protocol, packet)
         return True
+
+    def send_packets(self, packets: Iterable[bytes]) -> int:
+        """Queue IP packets, each of the network protocol its version nibble says; return how
+        many were refused (that network not up, empty, too big for the peer's MRU).
+
+        The data path: one call per batch of packets read from the TUN, each framed inline.
+        """
+        if self._finished:
+            return sum(1 for _ in packets)
+        headers = self._data_headers
+        if headers is None:
+            headers = self._refresh()
+        header4 = headers.get(c.PROTO_IPV4)  # None unless LCP and IPCP are Opened
+        header6 = headers.get(c.PROTO_IPV6)
+        mru, accm = self._peer_mru_now, self._tx_accm
+        out = self._out
+        refused = frames = octets = 0
+        for packet in packets:
+            version = packet[0] >> 4 if packet else 0
+            header = header4 if version == 4 else header6 if version == 6 else None
+            if header is None or len(packet) > mru:
+                refused += 1
+                continue
+            # One copy for the header, the FCS appended, escapes by C-speed one-octet
+            # replaces, only when there is something to escape.
+            body = header + packet
+            body += crc16_sdlc(body).to_bytes(2, "little")
+            if accm:
+                body = escape(body, accm)
+            else:  # 0x7D first: escaping 0x7E adds 0x7D octets
+                if b"\x7d" in body:
+                    body = body.replace(b"\x7d", b"\x7d\x5d")
+                if b"\x7e" in body:
+                    body = body.replace(b"\x7e", b"\x7d\x5e")
+            out += (_FLAG, body, _FLAG)
+            frames += 1
+            octets += len(body)
+        stats = self.stats
+        stats.tx_frames += frames
+        stats.tx_octets += octets + 2 * frames
+        return refused
 
     def _refresh(self) -> dict[int, bytes]:
         """Rebuild the data path's table after a layer change (see ``_data_headers``)."""
