@@ -48,7 +48,15 @@ from .fsm import (
     CpTimers,
     State,
 )
-from .hdlc import Deframer, DeframerStats, Frame, encode_frame, encode_protocol, escape
+from .hdlc import (
+    FCS_ESCAPED_ACCM0,
+    Deframer,
+    DeframerStats,
+    Frame,
+    encode_frame,
+    encode_protocol,
+    escape,
+)
 from .ipcp import ANY, Ipcp, IpcpInfo
 from .ipv6cp import Ipv6cp, Ipv6cpInfo
 from .lcp import Lcp, LcpInfo
@@ -94,10 +102,10 @@ class PppEngine:
         self._deframer = Deframer(max_frame=max(config.mru, c.DEFAULT_MRU) + 8)
         self.stats = LinkStats(framing=self._deframer.stats)
         self._out: list[bytes] = []  # frames to send, joined once by data_to_send()
-        # The data path, rebuilt (``_refresh``) after any layer change: protocol → frame
-        # header for each network protocol that can carry packets now (LCP and its NCP
-        # Opened). None: to be rebuilt.
-        self._data_headers: dict[int, bytes] | None = {}
+        # The data path, rebuilt (``_refresh``) after any layer change: protocol → (frame
+        # header, its FCS so far) for each network protocol that can carry packets now (LCP
+        # and its NCP Opened). None: to be rebuilt.
+        self._data_headers: dict[int, tuple[bytes, int]] | None = {}
         # When a list, received IP packets are appended to it instead of PacketReceived
         # events (the adapter's data path: no event object per packet).
         self.packets: list[bytes] | None = None
@@ -231,39 +239,44 @@ class PppEngine:
         mru, accm = self._peer_mru_now, self._tx_accm
         out = self._out
         refused = frames = octets = 0
+        escaped_fcs = FCS_ESCAPED_ACCM0
         for packet in packets:
             version = packet[0] >> 4 if packet else 0
             header = header4 if version == 4 else header6 if version == 6 else None
             if header is None or len(packet) > mru:
                 refused += 1
                 continue
-            # One copy for the header, the FCS appended, escapes by C-speed one-octet
-            # replaces, only when there is something to escape.
-            body = header + packet
-            body += crc16_sdlc(body).to_bytes(2, "little")
+            prefix, prefix_fcs = header
+            fcs = crc16_sdlc(packet, prefix_fcs)  # the FCS over prefix + packet, no copy
             if accm:
-                body = escape(body, accm)
-            else:  # 0x7D first: escaping 0x7E adds 0x7D octets
-                if b"\x7d" in body:
-                    body = body.replace(b"\x7d", b"\x7d\x5d")
-                if b"\x7e" in body:
-                    body = body.replace(b"\x7e", b"\x7d\x5e")
-            out += (_FLAG, body, _FLAG)
+                body = escape(prefix + packet + fcs.to_bytes(2, "little"), accm)
+                out += (_FLAG, body, _FLAG)
+                octets += len(body)
+            else:
+                # Only 0x7D and 0x7E to escape: C-speed one-octet replaces (0x7D first, the
+                # other adds some), none in the prefix; the pieces are joined once per batch.
+                if b"\x7d" in packet:
+                    packet = packet.replace(b"\x7d", b"\x7d\x5d")
+                if b"\x7e" in packet:
+                    packet = packet.replace(b"\x7e", b"\x7d\x5e")
+                tail = escaped_fcs.get(fcs) or fcs.to_bytes(2, "little")
+                out += (_FLAG, prefix, packet, tail, _FLAG)
+                octets += len(prefix) + len(packet) + len(tail)
             frames += 1
-            octets += len(body)
         stats = self.stats
         stats.tx_frames += frames
         stats.tx_octets += octets + 2 * frames
         return refused
 
-    def _refresh(self) -> dict[int, bytes]:
+    def _refresh(self) -> dict[int, tuple[bytes, int]]:
         """Rebuild the data path's table after a layer change (see ``_data_headers``)."""
-        headers: dict[int, bytes] = {}
+        headers: dict[int, tuple[bytes, int]] = {}
         if not self._finished and self.lcp.is_opened:
             prefix = b"" if self._tx_acfc else b"\xff\x03"
             for cp, protocol in ((self.ipcp, c.PROTO_IPV4), (self.ipv6cp, c.PROTO_IPV6)):
                 if cp is not None and cp.is_opened:
-                    headers[protocol] = prefix + encode_protocol(protocol, self._tx_pfc)
+                    header = prefix + encode_protocol(protocol, self._tx_pfc)
+                    headers[protocol] = header, crc16_sdlc(header)
         self._peer_mru_now = self._peer_mru()
         self._data_headers = headers
         return headers

@@ -33,6 +33,15 @@ def _escapes(accm: int) -> tuple[tuple[bytes, bytes], ...]:
     return tuple((bytes((c,)), bytes((ESCAPE, c ^ 0x20))) for c in chars)
 
 
+# The FCS octets, escaped for ACCM 0, of the FCS values that hold a 0x7D or 0x7E (about one
+# frame in 64); every other FCS goes out as it is.
+FCS_ESCAPED_ACCM0: dict[int, bytes] = {
+    fcs: fcs.to_bytes(2, "little").replace(b"\x7d", b"\x7d\x5d").replace(b"\x7e", b"\x7d\x5e")
+    for fcs in range(0x10000)
+    if {fcs & 0xFF, fcs >> 8} & {ESCAPE, FLAG}
+}
+
+
 def escape(data: bytes, accm: int = DEFAULT_ACCM) -> bytes:
     """Escape 0x7E, 0x7D and every control character flagged in ``accm`` (the peer's receive
     ACCM)."""
