@@ -137,3 +137,35 @@ def test_raw_frames_agree_with_the_frame_by_frame_decoder(packets: list[bytes], 
     assert got == expected == [(0x21, b"\x45" + p) for p in packets * 2][: len(expected)]
     assert len(expected) == 2 * len(packets) - 1
     assert pieces.stats == whole.stats
+
+
+def test_bad_frames_among_packets_are_counted_as_the_decoder_counts_them() -> None:
+    link = up()
+    client, server = link.a, link.b
+    server.packets = []
+    good = [b"\x45" + bytes([n]) * 40 for n in range(3)]
+    bad = [
+        b"\x7e\xff\x03" + fcs16(b"\xff\x03").to_bytes(2, "little") + b"\x7e",  # no protocol
+        b"\x7e\x21\x45\x00\x00\x00\x7e",  # wrong FCS
+        b"\x7e\x21\x7d\x7e",  # aborted
+        b"\x7e\x02" + fcs16(b"\x02").to_bytes(2, "little") + b"\x7e",  # too short
+        encode_frame(0x20, b"\x45" + bytes(10), 0),  # an even protocol number
+    ]
+    wire = b""
+    for packet, junk in zip(good, bad, strict=False):
+        assert client.send_packets([packet]) == 0
+        wire += client.data_to_send() + junk
+    wire += b"".join(bad[len(good) :])
+    before = server.stats.framing.__dict__.copy()
+    server.receive_data(wire, link.now)
+    assert server.packets == good
+    after = server.stats.framing.__dict__
+    changed = {k: after[k] - before[k] for k in after if after[k] != before[k]}
+    assert changed == {
+        "frames": 3,
+        "octets": len(wire),
+        "bad_header": 2,
+        "bad_fcs": 1,
+        "aborted": 1,
+        "too_short": 1,
+    }

@@ -141,31 +141,34 @@ class PppEngine:
         if self._finished or not self._started:
             return
         deframer = self._deframer
-        decode = deframer.decode
-        headers = self._data_headers
-        if headers is None:
-            headers = self._refresh()
+        raws = deframer.raw_frames(data)
+        count = len(raws)
+        index = 0
         stats = self.stats
-        for raw in deframer.raw_frames(data):
-            frame = decode(raw)  # reads rx_accm now: LCP may have changed it a frame ago
+        while index < count:
+            headers = self._data_headers
+            if headers is None:
+                headers = self._refresh()
+            packets = self.packets
+            if packets is not None and headers:
+                # The data path: IP packets while their NCP is Opened, decoded in one loop
+                # and appended to the list; it stops after any other frame.
+                held = len(packets)
+                index, frame = deframer.decode_packets(raws, index, headers, packets)
+                stats.rx_packets += len(packets) - held
+            else:
+                frame = deframer.decode(raws[index])  # reads rx_accm now: LCP may change it
+                index += 1
             if frame is None:
                 continue
             protocol, info = frame
-            if protocol in headers:
-                # The data path: an IP packet while its NCP is Opened, what _dispatch would
-                # deliver, without the checks that cannot fail then.
+            if protocol in headers:  # what _dispatch would deliver, without its checks
                 stats.rx_packets += 1
-                if self.packets is not None:
-                    self.packets.append(info)
-                else:
-                    self._events.append(PacketReceived(protocol, info))
+                self._events.append(PacketReceived(protocol, info))
                 continue
             self._dispatch(Frame(protocol, info), now)
             if self._finished:
                 break
-            headers = self._data_headers
-            if headers is None:
-                headers = self._refresh()
 
     def get_timer(self) -> float | None:
         """When ``handle_timer`` wants to be called next; None: no timer running."""

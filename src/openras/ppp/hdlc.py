@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -215,6 +215,65 @@ class Deframer:
             self._raw.clear()
             return
         self._raw += chunk
+
+    def decode_packets(
+        self, raws: list[bytes], index: int, protocols: Container[int], packets: list[bytes]
+    ) -> tuple[int, tuple[int, bytes] | None]:
+        """``decode`` of ``raws[index:]`` in one loop, the information of each frame of
+        ``protocols`` appended to ``packets``; it stops after the first other frame and returns
+        (the index after it, that frame), or (len(raws), None).
+
+        The receive data path: ``decode``'s work for frames under ACCM 0, with nothing looked
+        up per frame. Any other frame (a control protocol's, one under a non-zero receive
+        ACCM) returns to the caller, which may change the ACCM before the next.
+        """
+        if self.rx_accm:
+            raw = raws[index]
+            return index + 1, self.decode(raw)
+        stats = self.stats
+        max_frame = self.max_frame
+        crc = _crc
+        append = packets.append
+        count = len(raws)
+        frames = 0
+        try:
+            while index < count:
+                raw = raws[index]
+                index += 1
+                if b"\x7d" in raw:
+                    if raw[-1] == ESCAPE:
+                        stats.aborted += 1
+                        continue
+                    body = unescape(raw)
+                else:
+                    body = raw
+                size = len(body)
+                if size < 4 or size > max_frame or crc(body) != GOOD_FCS:
+                    index -= 1  # counted by decode, one rule for every error
+                    break
+                protocol = body[0]
+                start = 1
+                if protocol == ALL_STATIONS and body[1] == UI:
+                    if size < 6:  # no room for a protocol field
+                        index -= 1
+                        break
+                    protocol, start = body[2], 3
+                if not protocol & 1:
+                    if size - start < 3 or not body[start] & 1:
+                        index -= 1
+                        break
+                    protocol = protocol << 8 | body[start]
+                    start += 1
+                frames += 1
+                if protocol in protocols:
+                    append(body[start : size - 2])
+                else:
+                    return index, (protocol, body[start : size - 2])
+        finally:
+            stats.frames += frames
+        if index < count:  # a frame in error: counted by decode
+            return index + 1, self.decode(raws[index])
+        return index, None
 
     def decode(self, raw: bytes) -> tuple[int, bytes] | None:
         """One frame's octets between two flags → (protocol, information), or None (counted)."""
