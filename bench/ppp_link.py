@@ -11,7 +11,9 @@
    by a veth pair (bench/_ppp_side.py runs each end): openras's own PPP on both ends (the
    daemon's wiring of PortProtocol, PppLink and TunInterface) vs a bare Python asyncio relay of
    the same TUN reads with a 2-byte length per packet — the cost of PPP itself, not of a peer.
-   curl in the client namespace, the HTTP server in the server one; alternating rounds.
+   curl in the client namespace, the HTTP server in the server one; alternating rounds. Each
+   end reports the CPU time it used while its link was up: on a loaded machine the CPU per MiB
+   of both ends is a steadier measure than MB/s, which depends on who else gets the cores.
 3. Pure engine, in memory: HDLC framing encode/decode MB/s for 1500-byte packets, and
    packets per second for 64-byte packets between two paired engines.
 

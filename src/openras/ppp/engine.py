@@ -11,6 +11,10 @@ the next timer deadline come out. A device adapter does only this::
         for event in engine.events(): ...   # LinkDown is last: flush, then hang up
 
 The engine never reads a clock, never sleeps and never touches a file descriptor.
+
+The data path: ``send_packets(batch)`` frames a batch of IP packets at once, and with
+``engine.packets = []`` received IP packets are appended to that list (for the adapter to
+drain) instead of becoming one ``PacketReceived`` event each.
 """
 
 from __future__ import annotations
