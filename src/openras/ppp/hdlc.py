@@ -37,8 +37,9 @@ def _escapes(accm: int) -> tuple[tuple[bytes, bytes], ...]:
 # frame in 64); every other FCS goes out as it is.
 FCS_ESCAPED_ACCM0: dict[int, bytes] = {
     fcs: fcs.to_bytes(2, "little").replace(b"\x7d", b"\x7d\x5d").replace(b"\x7e", b"\x7d\x5e")
-    for fcs in range(0x10000)
-    if {fcs & 0xFF, fcs >> 8} & {ESCAPE, FLAG}
+    for special in (ESCAPE, FLAG)
+    for other in range(256)
+    for fcs in (special | other << 8, other | special << 8)
 }
 
 
