@@ -11,7 +11,9 @@
    by a veth pair (bench/_ppp_side.py runs each end): openras's own PPP on both ends (the
    daemon's wiring of PortProtocol, PppLink and TunInterface) vs a bare Python asyncio relay of
    the same TUN reads with a 2-byte length per packet — the cost of PPP itself, not of a peer.
-   curl in the client namespace, the HTTP server in the server one; alternating rounds.
+   curl in the client namespace, the HTTP server in the server one; alternating rounds. Each
+   end reports the CPU time it used while its link was up: on a loaded machine the CPU per MiB
+   of both ends is a steadier measure than MB/s, which depends on who else gets the cores.
 3. Pure engine, in memory: HDLC framing encode/decode MB/s for 1500-byte packets, and
    packets per second for 64-byte packets between two paired engines.
 
@@ -205,16 +207,23 @@ def start_sides(mode: str, server_ns: str, client_ns: str) -> list[subprocess.Po
     return sides
 
 
-def stop_sides(sides: list[subprocess.Popen[str]]) -> None:
+def stop_sides(sides: list[subprocess.Popen[str]]) -> float:
+    """Stop both ends; the CPU seconds (user + system) they used while the link was up."""
     for side in sides:
         if side.stdin is not None:
             side.stdin.close()
+    cpu = 0.0
     for side in sides:
         try:
             side.wait(10)
         except subprocess.TimeoutExpired:
             side.kill()
             side.wait()
+        assert side.stdout is not None
+        for line in side.stdout.read().splitlines():  # a line or two: it fits the pipe
+            if line.startswith("cpu "):
+                cpu += sum(float(x) for x in line.split()[1:])
+    return cpu
 
 
 def bench_pair(mib: int, rounds: int) -> dict[str, float]:
@@ -238,6 +247,7 @@ def bench_pair(mib: int, rounds: int) -> dict[str, float]:
         assert http.stdout is not None
         port = int(http.stdout.readline())
         times: dict[str, list[float]] = {"ppp": [], "relay": [], "veth": []}
+        cpu: dict[str, list[float]] = {"ppp": [], "relay": []}
         for _ in range(rounds):
             for mode in ("ppp", "relay"):
                 sides = start_sides(mode, server_ns, client_ns)
@@ -245,10 +255,12 @@ def bench_pair(mib: int, rounds: int) -> dict[str, float]:
                     url = f"http://10.9.0.1:{port}/big.bin"
                     times[mode].append(ns_curl_seconds(client_ns, url, size))
                 finally:
-                    stop_sides(sides)
+                    cpu[mode].append(stop_sides(sides))
             url = f"http://{VETH_SERVER}:{port}/big.bin"
             times["veth"].append(ns_curl_seconds(client_ns, url, size))
-        return {mode: median(t) for mode, t in times.items()}
+        result = {mode: median(t) for mode, t in times.items()}
+        result.update({f"{mode}_cpu": median(c) for mode, c in cpu.items()})
+        return result
     finally:
         http.terminate()
         http.wait()
@@ -355,6 +367,12 @@ def main() -> None:
         f"  {pair['relay'] / pair['ppp']:6.3f}x"
     )
     print(f"  (the veth itself, no tunnel       {mb / pair['veth']:8.1f} MB/s)")
+    print(
+        f"  CPU of both ends per MiB: relay {pair['relay_cpu'] / args.mib * 1e3:.1f} ms,"
+        f" PPP {pair['ppp_cpu'] / args.mib * 1e3:.1f} ms"
+        f" ({pair['ppp_cpu'] / max(pair['relay_cpu'], 1e-9):.1f}x)"
+    )
+    print(f"  load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print("Pure engine, in memory")
     print(f"  HDLC encode (1500-byte packets)  {enc:8.1f} MB/s")
     print(f"  HDLC decode (1500-byte packets)  {dec:8.1f} MB/s  {dec / enc:6.2f}x encode")

@@ -11,11 +11,16 @@ the next timer deadline come out. A device adapter does only this::
         for event in engine.events(): ...   # LinkDown is last: flush, then hang up
 
 The engine never reads a clock, never sleeps and never touches a file descriptor.
+
+The data path: ``send_packets(batch)`` frames a batch of IP packets at once, and with
+``engine.packets = []`` received IP packets are appended to that list (for the adapter to
+drain) instead of becoming one ``PacketReceived`` event each.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from . import constants as c
@@ -38,6 +43,7 @@ from .events import (
     PhaseChanged,
     PppEvent,
 )
+from .fcs import crc16_sdlc
 from .fsm import (
     FINISH_REJECTED,
     FINISH_TIMEOUT,
@@ -46,12 +52,21 @@ from .fsm import (
     CpTimers,
     State,
 )
-from .hdlc import Deframer, DeframerStats, Frame, encode_frame
+from .hdlc import (
+    FCS_ESCAPED_ACCM0,
+    Deframer,
+    DeframerStats,
+    Frame,
+    encode_frame,
+    encode_protocol,
+    escape,
+)
 from .ipcp import ANY, Ipcp, IpcpInfo
 from .ipv6cp import Ipv6cp, Ipv6cpInfo
 from .lcp import Lcp, LcpInfo
 
 _NEGOTIATING = (State.REQ_SENT, State.ACK_RCVD, State.ACK_SENT)
+_FLAG = b"\x7e"
 
 
 @dataclass
@@ -90,7 +105,14 @@ class PppEngine:
         )
         self._deframer = Deframer(max_frame=max(config.mru, c.DEFAULT_MRU) + 8)
         self.stats = LinkStats(framing=self._deframer.stats)
-        self._out = bytearray()
+        self._out: list[bytes] = []  # frames to send, joined once by data_to_send()
+        # The data path, rebuilt (``_refresh``) after any layer change: protocol → (frame
+        # header, its FCS so far) for each network protocol that can carry packets now (LCP
+        # and its NCP Opened). None: to be rebuilt.
+        self._data_headers: dict[int, tuple[bytes, int]] | None = {}
+        # When a list, received IP packets are appended to it instead of PacketReceived
+        # events (the adapter's data path: no event object per packet).
+        self.packets: list[bytes] | None = None
         self._events: deque[PppEvent] = deque()
         self.phase = Phase.DEAD
         self._started = False
@@ -103,6 +125,7 @@ class PppEngine:
         self._ipcp_info: IpcpInfo | None = None
         self._ipv6cp_info: Ipv6cpInfo | None = None
         self._lcp_info: LcpInfo | None = None
+        self._peer_mru_now = c.DEFAULT_MRU
 
     def __repr__(self) -> str:
         return f"<PppEngine phase={self.phase.value} lcp={self.lcp.state.name}>"
@@ -121,8 +144,33 @@ class PppEngine:
     def receive_data(self, data: bytes, now: float) -> None:
         if self._finished or not self._started:
             return
-        for frame in self._deframer.iter_frames(data):
-            self._dispatch(frame, now)
+        deframer = self._deframer
+        raws = deframer.raw_frames(data)
+        count = len(raws)
+        index = 0
+        stats = self.stats
+        while index < count:
+            headers = self._data_headers
+            if headers is None:
+                headers = self._refresh()
+            packets = self.packets
+            if packets is not None and headers:
+                # The data path: IP packets while their NCP is Opened, decoded in one loop
+                # and appended to the list; it stops after any other frame.
+                held = len(packets)
+                index, frame = deframer.decode_packets(raws, index, headers, packets)
+                stats.rx_packets += len(packets) - held
+            else:
+                frame = deframer.decode(raws[index])  # reads rx_accm now: LCP may change it
+                index += 1
+            if frame is None:
+                continue
+            protocol, info = frame
+            if protocol in headers:  # what _dispatch would deliver, without its checks
+                stats.rx_packets += 1
+                self._events.append(PacketReceived(protocol, info))
+                continue
+            self._dispatch(Frame(protocol, info), now)
             if self._finished:
                 break
 
@@ -150,8 +198,11 @@ class PppEngine:
             auth.handle_timer(now)
 
     def data_to_send(self) -> bytes:
-        data = bytes(self._out)
-        self._out.clear()
+        out = self._out
+        if not out:
+            return b""
+        data = out[0] if len(out) == 1 else b"".join(out)
+        out.clear()
         return data
 
     def next_event(self) -> PppEvent | None:
@@ -167,24 +218,75 @@ class PppEngine:
 
         Without ``protocol`` the IP version nibble decides.
         """
+        if protocol is None:
+            return self.send_packets((packet,)) == 0
         if self._finished or not packet:
             return False
-        if protocol is None:
-            version = packet[0] >> 4
-            protocol = c.PROTO_IPV4 if version == 4 else c.PROTO_IPV6 if version == 6 else 0
-        ncp = (
-            self.ipcp
-            if protocol == c.PROTO_IPV4
-            else self.ipv6cp
-            if protocol == c.PROTO_IPV6
-            else None
-        )
-        if ncp is None or not ncp.is_opened or not self.lcp.is_opened:
-            return False
-        if self._lcp_info is not None and len(packet) > self._lcp_info.peer_mru:
+        headers = self._data_headers
+        if headers is None:
+            headers = self._refresh()
+        if protocol not in headers or len(packet) > self._peer_mru_now:
             return False
         self._send_frame(protocol, packet)
         return True
+
+    def send_packets(self, packets: Iterable[bytes]) -> int:
+        """Queue IP packets, each of the network protocol its version nibble says; return how
+        many were refused (that network not up, empty, too big for the peer's MRU).
+
+        The data path: one call per batch of packets read from the TUN, each framed inline.
+        """
+        if self._finished:
+            return sum(1 for _ in packets)
+        headers = self._data_headers
+        if headers is None:
+            headers = self._refresh()
+        header4 = headers.get(c.PROTO_IPV4)  # None unless LCP and IPCP are Opened
+        header6 = headers.get(c.PROTO_IPV6)
+        mru, accm = self._peer_mru_now, self._tx_accm
+        out = self._out
+        refused = frames = octets = 0
+        escaped_fcs = FCS_ESCAPED_ACCM0
+        for packet in packets:
+            version = packet[0] >> 4 if packet else 0
+            header = header4 if version == 4 else header6 if version == 6 else None
+            if header is None or len(packet) > mru:
+                refused += 1
+                continue
+            prefix, prefix_fcs = header
+            fcs = crc16_sdlc(packet, prefix_fcs)  # the FCS over prefix + packet, no copy
+            if accm:
+                body = escape(prefix + packet + fcs.to_bytes(2, "little"), accm)
+                out += (_FLAG, body, _FLAG)
+                octets += len(body)
+            else:
+                # Only 0x7D and 0x7E to escape: C-speed one-octet replaces (0x7D first, the
+                # other adds some), none in the prefix; the pieces are joined once per batch.
+                if b"\x7d" in packet:
+                    packet = packet.replace(b"\x7d", b"\x7d\x5d")
+                if b"\x7e" in packet:
+                    packet = packet.replace(b"\x7e", b"\x7d\x5e")
+                tail = escaped_fcs.get(fcs) or fcs.to_bytes(2, "little")
+                out += (_FLAG, prefix, packet, tail, _FLAG)
+                octets += len(prefix) + len(packet) + len(tail)
+            frames += 1
+        stats = self.stats
+        stats.tx_frames += frames
+        stats.tx_octets += octets + 2 * frames
+        return refused
+
+    def _refresh(self) -> dict[int, tuple[bytes, int]]:
+        """Rebuild the data path's table after a layer change (see ``_data_headers``)."""
+        headers: dict[int, tuple[bytes, int]] = {}
+        if not self._finished and self.lcp.is_opened:
+            prefix = b"" if self._tx_acfc else b"\xff\x03"
+            for cp, protocol in ((self.ipcp, c.PROTO_IPV4), (self.ipv6cp, c.PROTO_IPV6)):
+                if cp is not None and cp.is_opened:
+                    header = prefix + encode_protocol(protocol, self._tx_pfc)
+                    headers[protocol] = header, crc16_sdlc(header)
+        self._peer_mru_now = self._peer_mru()
+        self._data_headers = headers
+        return headers
 
     def close(self, now: float) -> None:
         """Hang up: LCP Terminate-Request, then LinkDown(USER_CLOSED) once acked or timed out."""
@@ -294,11 +396,12 @@ class PppEngine:
             frame = encode_frame(protocol, info, self._tx_accm, self._tx_acfc, self._tx_pfc)
         self.stats.tx_frames += 1
         self.stats.tx_octets += len(frame)
-        self._out += frame
+        self._out.append(frame)
 
     # ---- callbacks from the control protocols -------------------------------------------------
 
     def layer_event(self, cp: ControlProtocol, action: Act, now: float) -> None:
+        self._data_headers = None  # a layer goes up or down: the data path is rebuilt
         if self._finished:
             return
         if cp is self.lcp:
@@ -484,6 +587,7 @@ class PppEngine:
         if self._finished:
             return
         self._finished = True
+        self._data_headers = None
         self._set_phase(Phase.DEAD)
         self._events.append(down)
         self.lcp.deadline = self.lcp.echo_deadline = None
@@ -493,6 +597,7 @@ class PppEngine:
             auth.deadline = None
 
     def _set_phase(self, phase: Phase) -> None:
+        self._data_headers = None
         if phase is not self.phase:
             self.phase = phase
             self._events.append(PhaseChanged(phase))

@@ -6,11 +6,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .constants import DEFAULT_ACCM
+from .fcs import crc16_sdlc as _crc
 from .fcs import fcs16
 
 FLAG = 0x7E
@@ -32,6 +33,16 @@ def _escapes(accm: int) -> tuple[tuple[bytes, bytes], ...]:
     return tuple((bytes((c,)), bytes((ESCAPE, c ^ 0x20))) for c in chars)
 
 
+# The FCS octets, escaped for ACCM 0, of the FCS values that hold a 0x7D or 0x7E (about one
+# frame in 64); every other FCS goes out as it is.
+FCS_ESCAPED_ACCM0: dict[int, bytes] = {
+    fcs: fcs.to_bytes(2, "little").replace(b"\x7d", b"\x7d\x5d").replace(b"\x7e", b"\x7d\x5e")
+    for special in (ESCAPE, FLAG)
+    for other in range(256)
+    for fcs in (special | other << 8, other | special << 8)
+}
+
+
 def escape(data: bytes, accm: int = DEFAULT_ACCM) -> bytes:
     """Escape 0x7E, 0x7D and every control character flagged in ``accm`` (the peer's receive
     ACCM)."""
@@ -45,12 +56,14 @@ def escape(data: bytes, accm: int = DEFAULT_ACCM) -> bytes:
 
 def unescape(data: bytes) -> bytes:
     """Undo ``escape``; a trailing lone 0x7D is dropped (callers treat it as an abort)."""
-    escapes = data.count(b"\x7d")
+    # bytes.count scans octet by octet; a one-octet replace finds them with memchr.
+    escapes = len(data) - len(data.replace(b"\x7d", b""))
     if not escapes:
         return data
     # A peer with ACCM 0 escapes only 0x7E and 0x7D: two C-speed replacements. They are right
     # exactly when each consumed one 0x7D, that is when every 0x7D began a 7D 5E or 7D 5D.
-    quick = data.replace(b"\x7d\x5e", b"\x7e").replace(b"\x7d\x5d", b"\x7d")
+    # (split + join: bytes.replace searches a two-octet pattern twice, to count then to copy.)
+    quick = b"\x7d".join(b"\x7e".join(data.split(b"\x7d\x5e")).split(b"\x7d\x5d"))
     if len(data) - len(quick) == escapes:
         return quick
     # Split at 0x7D: each piece after one starts with the escaped octet. An empty piece means
@@ -149,38 +162,46 @@ class Deframer:
         LCP reaching Opened changes the receive ACCM, and the very next frame in the same
         read may already be sent under it.
         """
+        decode = self.decode
+        for raw in self.raw_frames(data):
+            frame = decode(raw)
+            if frame is not None:
+                yield Frame(frame[0], frame[1])
+
+    def raw_frames(self, data: bytes) -> list[bytes]:
+        """Add octets from the wire; return the still escaped contents of the frames they
+        completed, for ``decode`` one by one (it reads ``rx_accm`` when called)."""
         self.stats.octets += len(data)
-        chunks = data.split(_FLAG_B)
-        if len(chunks) == 1:
+        find = data.find
+        first = find(_FLAG_B)  # flags are found with memchr: bytes.split scans octet by octet
+        if first < 0:
             self._collect(data)
-            return
-        # chunks[0] ends the frame collected so far; every chunk between two flags is a whole
-        # frame, decoded without copying it through the buffer; the last one starts the next.
+            return []
+        # data[:first] ends the frame collected so far; every piece between two flags is a
+        # whole frame, decoded without copying it through the buffer; the last one starts
+        # the next.
+        raws: list[bytes] = []
         if self._synced:
-            self._collect(chunks[0])
+            self._collect(data[:first])
             if self._overflow:
                 self.stats.oversize += 1
             elif self._raw:
-                frame = self._decode(bytes(self._raw))
-                if frame is not None:
-                    yield frame
+                raws.append(bytes(self._raw))
         else:
-            self.stats.garbage_octets += len(chunks[0])  # before the first flag: noise
+            self.stats.garbage_octets += first  # before the first flag: noise
         self._synced = True
         self._raw.clear()
         self._overflow = False
         limit = 2 * self.max_frame + 4  # escaped octets can at most double the length
-        for index in range(1, len(chunks) - 1):
-            chunk = chunks[index]
-            if not chunk:
-                continue  # back-to-back flags between frames
-            if len(chunk) > limit:
+        start = first + 1
+        while (end := find(_FLAG_B, start)) >= 0:
+            if end - start > limit:
                 self.stats.oversize += 1
-                continue
-            frame = self._decode(chunk)
-            if frame is not None:
-                yield frame
-        self._collect(chunks[-1])
+            elif end > start:  # empty: back-to-back flags between frames
+                raws.append(data[start:end])
+            start = end + 1
+        self._collect(data[start:])
+        return raws
 
     def _collect(self, chunk: bytes) -> None:
         if not chunk:
@@ -196,8 +217,67 @@ class Deframer:
             return
         self._raw += chunk
 
-    def _decode(self, raw: bytes) -> Frame | None:
-        """One frame's octets between two flags → the frame, or None (counted)."""
+    def decode_packets(
+        self, raws: list[bytes], index: int, protocols: Container[int], packets: list[bytes]
+    ) -> tuple[int, tuple[int, bytes] | None]:
+        """``decode`` of ``raws[index:]`` in one loop, the information of each frame of
+        ``protocols`` appended to ``packets``; it stops after the first other frame and returns
+        (the index after it, that frame), or (len(raws), None).
+
+        The receive data path: ``decode``'s work for frames under ACCM 0, with nothing looked
+        up per frame. Any other frame (a control protocol's, one under a non-zero receive
+        ACCM) returns to the caller, which may change the ACCM before the next.
+        """
+        if self.rx_accm:
+            raw = raws[index]
+            return index + 1, self.decode(raw)
+        stats = self.stats
+        max_frame = self.max_frame
+        crc = _crc
+        append = packets.append
+        count = len(raws)
+        frames = 0
+        try:
+            while index < count:
+                raw = raws[index]
+                index += 1
+                if b"\x7d" in raw:
+                    if raw[-1] == ESCAPE:
+                        stats.aborted += 1
+                        continue
+                    body = unescape(raw)
+                else:
+                    body = raw
+                size = len(body)
+                if size < 4 or size > max_frame or crc(body) != GOOD_FCS:
+                    index -= 1  # counted by decode, one rule for every error
+                    break
+                protocol = body[0]
+                start = 1
+                if protocol == ALL_STATIONS and body[1] == UI:
+                    if size < 6:  # no room for a protocol field
+                        index -= 1
+                        break
+                    protocol, start = body[2], 3
+                if not protocol & 1:
+                    if size - start < 3 or not body[start] & 1:
+                        index -= 1
+                        break
+                    protocol = protocol << 8 | body[start]
+                    start += 1
+                frames += 1
+                if protocol in protocols:
+                    append(body[start : size - 2])
+                else:
+                    return index, (protocol, body[start : size - 2])
+        finally:
+            stats.frames += frames
+        if index < count:  # a frame in error: counted by decode
+            return index + 1, self.decode(raws[index])
+        return index, None
+
+    def decode(self, raw: bytes) -> tuple[int, bytes] | None:
+        """One frame's octets between two flags → (protocol, information), or None (counted)."""
         if self.rx_accm:
             raw = raw.translate(None, _accm_chars(self.rx_accm))
             if not raw:
@@ -205,18 +285,19 @@ class Deframer:
         if raw[-1] == ESCAPE:  # 0x7D 0x7E: the abort sequence
             self.stats.aborted += 1
             return None
-        body = unescape(raw)
-        if len(body) < 4:
+        body = unescape(raw) if b"\x7d" in raw else raw
+        size = len(body)
+        if size < 4:
             self.stats.too_short += 1
             return None
-        if len(body) > self.max_frame:
+        if size > self.max_frame:
             self.stats.oversize += 1
             return None
-        if fcs16(body) != GOOD_FCS:  # over a frame and its own FCS: a constant, no copy
+        if _crc(body) != GOOD_FCS:  # over a frame and its own FCS: a constant, no copy
             self.stats.bad_fcs += 1
             return None
         # decode_body's rules on body[:-2], inlined: the information is then the one copy made.
-        end = len(body) - 2
+        end = size - 2
         start = 2 if body[0] == ALL_STATIONS and body[1] == UI else 0
         if start >= end:
             self.stats.bad_header += 1
@@ -231,7 +312,7 @@ class Deframer:
             protocol = protocol << 8 | body[start + 1]
             start += 2
         self.stats.frames += 1
-        return Frame(protocol, body[start:end])
+        return protocol, body[start:end]
 
 
 @lru_cache(maxsize=16)

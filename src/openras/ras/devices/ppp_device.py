@@ -126,10 +126,10 @@ class PppDevice(Device):
             return
         self.tun, self.tun_reason = tun, None
         link = self.link
-        link.packet_sink = tun.write
+        link.packet_sink = tun.write_packets
         assert self.port is not None
         self.port.on_pause = tun.pause
-        tun.start(link.send_packet, link.flush)
+        tun.start(link.send_packets)
 
     def engine_ipcp_up(self) -> bool:
         return self.link is not None and self.link.engine.ipcp_info is not None

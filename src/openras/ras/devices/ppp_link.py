@@ -94,7 +94,19 @@ class PppLink:
         self.auth_message = ""
         self.auth_method: AuthMethod | None = None
         self.ipv6_up = False
-        self.packet_sink: Any = None  # TunInterface.write once the interface exists
+        self._packet_sink: Callable[[list[bytes]], Any] | None = None
+
+    @property
+    def packet_sink(self) -> Callable[[list[bytes]], Any] | None:
+        """Where received IP packets go, a batch (list) at a time: ``TunInterface.write_packets``
+        once the interface exists."""
+        return self._packet_sink
+
+    @packet_sink.setter
+    def packet_sink(self, sink: Callable[[list[bytes]], Any] | None) -> None:
+        self._packet_sink = sink
+        # The engine then collects packets in a list, not as one event object each.
+        self.engine.packets = [] if sink is not None else None
 
     def start(self) -> None:
         self.port.attach(self._received, self._lost)
@@ -124,12 +136,14 @@ class PppLink:
         data = engine.data_to_send()
         if data:
             self.port.write(data)
-        sink = self.packet_sink
+        packets = engine.packets
+        if packets:
+            sink = self._packet_sink
+            assert sink is not None  # packets is a list only while there is a sink
+            engine.packets = []  # the data path: the batch straight to the TUN
+            sink(packets)
         while (event := engine.next_event()) is not None:
-            if sink is not None and type(event) is PacketReceived:
-                sink(event.data)  # the data path: straight to the TUN, no dispatch chain
-            else:
-                self._event(event)
+            self._event(event)
         data = engine.data_to_send()  # events handled above never queue output, but be safe
         if data:
             self.port.write(data)
@@ -149,10 +163,19 @@ class PppLink:
         """An IP packet towards the peer (call flush() after a batch)."""
         return self.engine.send_packet(packet)
 
+    def send_packets(self, packets: list[bytes]) -> int:
+        """A batch of IP packets towards the peer, written at once; returns how many were
+        refused (the TUN pump's batch sender)."""
+        refused = self.engine.send_packets(packets)
+        data = self.engine.data_to_send()
+        if data:
+            self.port.write(data)
+        return refused
+
     def _event(self, event: PppEvent) -> None:
         if isinstance(event, PacketReceived):
-            if self.packet_sink is not None:
-                self.packet_sink(event.data)
+            if self._packet_sink is not None:
+                self._packet_sink([event.data])
         elif isinstance(event, LinkEstablished):
             info = self.engine.lcp_info
             if info is not None and info.auth_method is not None:

@@ -29,6 +29,7 @@ TUNSETIFF = 0x400454CA
 IFF_TUN = 0x0001
 IFF_NO_PI = 0x1000
 CAP_NET_ADMIN = 12
+READ_BATCH = 64  # packets read from the interface per wake-up, framed and sent together
 IFNAMSIZ = 16  # including the NUL: names are at most 15 characters
 
 
@@ -102,7 +103,7 @@ class TunInterface:
         self.default_route = False
         self.routes: list[str] = []
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._send: Callable[[bytes], bool] | None = None
+        self._send: Callable[[list[bytes]], int] | None = None
         self._paused_by: Callable[[], Any] | None = None
         self.rx_packets = self.tx_packets = self.dropped = 0
 
@@ -156,31 +157,32 @@ class TunInterface:
 
     # -- packets ----------------------------------------------------------------------------
 
-    def start(self, send: Callable[[bytes], bool], flush: Callable[[], None]) -> None:
-        """Read packets from the interface and hand each to ``send`` (False: dropped)."""
+    def start(self, send: Callable[[list[bytes]], int]) -> None:
+        """Read packets from the interface and hand them to ``send`` a batch at a time; it
+        returns how many of them it dropped."""
         assert self.fd is not None
         self._loop = asyncio.get_running_loop()
         self._send = send
-        self._flush = flush
         self._loop.add_reader(self.fd, self._readable)
 
     def _readable(self) -> None:
         fd, send = self.fd, self._send
         if fd is None or send is None:
             return
-        # Drain a batch per wake-up, then flush the link once: fewer writes for bursts.
-        for _ in range(64):
-            try:
-                packet = os.read(fd, 65535)
-            except BlockingIOError:
-                break
-            except OSError:
-                self.close_reader()
-                break
-            self.rx_packets += 1
-            if not send(packet):
-                self.dropped += 1
-        self._flush()
+        # Drain a batch per wake-up and hand it over at once: one framing call and one socket
+        # write for a burst.
+        batch: list[bytes] = []
+        read = os.read
+        try:
+            for _ in range(READ_BATCH):
+                batch.append(read(fd, 65535))
+        except BlockingIOError:
+            pass
+        except OSError:
+            self.close_reader()
+        if batch:
+            self.rx_packets += len(batch)
+            self.dropped += send(batch)
 
     def pause(self, until: asyncio.Future[Any] | asyncio.Task[Any]) -> None:
         """Stop reading until ``until`` is done (the link's write buffer drained)."""
@@ -195,6 +197,21 @@ class TunInterface:
                 self._loop.add_reader(self.fd, self._readable)
 
         until.add_done_callback(resume)
+
+    def write_packets(self, packets: list[bytes]) -> None:
+        """Packets from the link to the kernel, in order; each that would block is dropped."""
+        fd = self.fd
+        if fd is None:
+            return
+        write = os.write
+        written = 0
+        for packet in packets:
+            try:
+                write(fd, packet)
+                written += 1
+            except OSError:
+                self.dropped += 1
+        self.tx_packets += written
 
     def write(self, packet: bytes) -> None:
         """A packet from the link to the kernel; dropped (like a full queue) if it would block."""
