@@ -60,7 +60,7 @@ def acquire(paths: Paths, handed: bool = False) -> int:
         while time.monotonic() < deadline:
             if socket_answers(str(paths.socket)):
                 raise NotStarted(
-                    f"another daemon already serves {paths.runtime}", ALREADY_SERVING
+                    f"another daemon already serves {paths.socket}", ALREADY_SERVING
                 ) from None
             time.sleep(0.05)
         raise NotStarted(
