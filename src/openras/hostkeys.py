@@ -82,19 +82,25 @@ def known_hosts_line(host: str, port: int, key: asyncssh.SSHKey) -> str:
 
 
 def load(path: str, uid: int, trust_command: str, what: str = "known_hosts") -> bytes:
-    """The known-hosts file's bytes, read as ``uid`` (blocking: call it in a thread)."""
-    from .ras.devices.base import read_user_file
+    """The known-hosts file's bytes, read as ``uid`` (blocking: call it in a thread).
 
-    if not os.path.lexists(path):
-        raise missing(path, None, trust_command)
-    return read_user_file(path, uid, what)
+    A file that is missing and one this user may not read get the same answer (864), so that
+    nobody learns through a dial which files exist where they cannot look."""
+    from .ras.devices.base import read_user_file
+    try:
+        return read_user_file(path, uid, what)
+    except RasError as exc:
+        if exc.code == ErrorCode.ERROR_CANNOT_OPEN_PHONEBOOK:
+            raise missing(path, None, trust_command) from None
+        raise
 
 
 def missing(path: str, key: asyncssh.SSHKey | None, trust_command: str) -> RasError:
     """The 864 error: no known-hosts file, so no host key is trusted yet."""
     return RasError(
         MISSING,
-        f"no known-hosts file {path}: no host key is trusted yet{offered(key)}; "
+        f"no known-hosts file {path} that you can read: no host key is trusted yet"
+        f"{offered(key)}; "
         f"if that is the server's key, trust it with: {trust_command}",
     )
 
