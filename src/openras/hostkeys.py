@@ -87,6 +87,7 @@ def load(path: str, uid: int, trust_command: str, what: str = "known_hosts") -> 
     A file that is missing and one this user may not read get the same answer (864), so that
     nobody learns through a dial which files exist where they cannot look."""
     from .ras.devices.base import read_user_file
+
     try:
         return read_user_file(path, uid, what)
     except RasError as exc:

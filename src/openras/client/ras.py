@@ -130,9 +130,16 @@ class Ras:
                 yield from follower.feed(event)
                 if follower.done:
                     return
-        except ApiError:
-            if self._exists(handle):
-                raise  # the daemon is back but the stream is not: say so
+        except ApiError as lost:
+            try:
+                exists = self._exists(handle)
+            except ApiError as exc:
+                # No daemon to say how the dial ended (none could be started): the view
+                # still ends, with the reason as its final notification.
+                yield follower.give_up(exc)
+                return
+            if exists:
+                raise lost  # the daemon is back but the stream is not: say so
         finally:
             stream.close()
 
