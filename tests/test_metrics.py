@@ -90,6 +90,10 @@ def test_metrics_after_a_dial_a_failure_and_a_hang_up(
     assert value(connected, "openras_connection_up", handle=str(good), entry="office") == 1
     assert value(connected, "openras_connections", phase="connected") == 1
     assert value(connected, "openras_connection_state", handle=str(good)) == RASCS.Connected.value
+    # The link's statistics (RAS_STATS, as RasGetConnectionStatistics gives them) per handle.
+    for field in ("dwBytesXmited", "dwBytesRcved", "dwConnectDuration"):
+        series = value(connected, f"openras_connection_{field}", handle=str(good))
+        assert series is not None and series >= 0, field
 
     # A second entry of the same server, dialed with a wrong password: 691.
     ssh_entry(daemon, sshd, "guest")
