@@ -9,6 +9,7 @@ import struct
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
@@ -30,6 +31,28 @@ def use_daemon(daemon: Daemon) -> None:
 def create_entry(daemon: Daemon, name: str, lines: list[list[str]]) -> None:
     with daemon.client() as c:
         c.call("POST", "/v1/entries", json={"name": name, "lines": lines})
+
+
+def ssh_key_entries(daemon: Daemon, sshd: Any, count: int) -> int:
+    """Entries link0..link{count-1} dialing ``sshd`` with its key, one per link (dials of the
+    same entry would share one handle); returns the daemon's pid."""
+    with daemon.client() as c:
+        pid = int(c.call("GET", "/v1/health")["pid"])
+        for i in range(count):
+            c.call(
+                "POST",
+                "/v1/entries",
+                json={
+                    "name": f"link{i}",
+                    "lines": [
+                        ["DEVICE", "ssh"],
+                        ["PhoneNumber", f"127.0.0.1:{sshd.port}"],
+                        ["SshKnownHosts", str(sshd.known_hosts)],
+                        ["SshKey", str(sshd.client_key)],
+                    ],
+                },
+            )
+    return pid
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -22,7 +22,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from _setup import Daemon, Sshd, percentile, rss_kib
+from _setup import Daemon, Sshd, percentile, rss_kib, ssh_key_entries
 
 NOBODY = 65534
 
@@ -169,22 +169,7 @@ def main() -> int:
 
     sshd, daemon = Sshd().start(), Daemon().start()
     try:
-        with daemon.client() as c:
-            pid = c.call("GET", "/v1/health")["pid"]
-            for i in range(args.clients):
-                c.call(
-                    "POST",
-                    "/v1/entries",
-                    json={
-                        "name": f"link{i}",
-                        "lines": [
-                            ["DEVICE", "ssh"],
-                            ["PhoneNumber", f"127.0.0.1:{sshd.port}"],
-                            ["SshKnownHosts", str(sshd.known_hosts)],
-                            ["SshKey", str(sshd.client_key)],
-                        ],
-                    },
-                )
+        pid = ssh_key_entries(daemon, sshd, args.clients)
         time.sleep(0.5)
         before = (rss_kib(pid), fds(pid))
         env = {**daemon.env}

@@ -11,7 +11,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from _setup import Daemon, Sshd, percentile, rss_kib, use_daemon
+from _setup import Daemon, Sshd, percentile, rss_kib, ssh_key_entries, use_daemon
 
 
 def main() -> int:
@@ -24,23 +24,7 @@ def main() -> int:
         use_daemon(daemon)
         from openras import win32ras
 
-        with daemon.client() as c:
-            pid = c.call("GET", "/v1/health")["pid"]
-            for i in range(args.links):
-                # One entry per link: dials of the same entry would share one handle.
-                c.call(
-                    "POST",
-                    "/v1/entries",
-                    json={
-                        "name": f"link{i}",
-                        "lines": [
-                            ["DEVICE", "ssh"],
-                            ["PhoneNumber", f"127.0.0.1:{sshd.port}"],
-                            ["SshKnownHosts", str(sshd.known_hosts)],
-                            ["SshKey", str(sshd.client_key)],
-                        ],
-                    },
-                )
+        pid = ssh_key_entries(daemon, sshd, args.links)
         time.sleep(0.5)
         base = rss_kib(pid)
 
