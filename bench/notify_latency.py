@@ -209,7 +209,7 @@ def _subscribers(client: object) -> int:
     text = client._client().get("/metrics").text  # type: ignore[attr-defined]
     for line in text.splitlines():
         if line.startswith("openras_event_subscribers "):
-            return int(line.split()[1])
+            return int(float(line.split()[1]))
     return 0
 
 
