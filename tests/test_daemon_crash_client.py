@@ -87,31 +87,40 @@ def _follow(ras: Ras, handle: int, since: int, out: list[Any]) -> None:
         out.append(exc)
 
 
-def test_dial_view_ends_with_the_recovered_error_after_a_crash(daemon: Any, tmp_path: Any) -> None:
-    peer = SilentPeer()
+def _dial_a_silent_peer(
+    daemon: Any, peer: SilentPeer, tmp_path: Any, autostart: bool
+) -> tuple[Ras, Any, threading.Thread, list[Any]]:
+    """A dial that hangs at the SSH handshake (the peer never answers), followed by a thread
+    into ``notes``: the daemon can be killed in the middle of it."""
     known = tmp_path / "known_hosts"
     known.write_text("")
+    with daemon.client() as c:
+        c.call(
+            "POST",
+            "/v1/entries",
+            json={
+                "name": "slow",
+                "lines": [
+                    ["DEVICE", "ssh"],
+                    ["PhoneNumber", f"127.0.0.1:{peer.port}"],
+                    ["SshKnownHosts", str(known)],
+                ],
+            },
+        )
+    ras = Ras(Client(home=str(daemon.home), autostart=autostart))
+    started = ras.dial("slow", user="u", password="p")
+    assert peer.accepted.wait(20)
+    notes: list[Any] = []
+    t = threading.Thread(target=_follow, args=(ras, started.handle, started.seq, notes))
+    t.start()
+    return ras, started, t, notes
+
+
+def test_dial_view_ends_with_the_recovered_error_after_a_crash(daemon: Any, tmp_path: Any) -> None:
+    peer = SilentPeer()
     started_pids: list[int] = []
     try:
-        with daemon.client() as c:
-            c.call(
-                "POST",
-                "/v1/entries",
-                json={
-                    "name": "slow",
-                    "lines": [
-                        ["DEVICE", "ssh"],
-                        ["PhoneNumber", f"127.0.0.1:{peer.port}"],
-                        ["SshKnownHosts", str(known)],
-                    ],
-                },
-            )
-        ras = Ras(Client(home=str(daemon.home), autostart=True))
-        started = ras.dial("slow", user="u", password="p")
-        assert peer.accepted.wait(20)
-        notes: list[Any] = []
-        t = threading.Thread(target=_follow, args=(ras, started.handle, started.seq, notes))
-        t.start()
+        ras, started, t, notes = _dial_a_silent_peer(daemon, peer, tmp_path, autostart=True)
         wait_for(lambda: _subscribers(daemon) >= 1)
         daemon.kill()  # SIGKILL mid-dial; its socket still accepts for a moment
         dying = DyingDaemon(str(daemon.socket))
@@ -134,34 +143,16 @@ def test_dial_view_ends_with_a_clear_error_when_no_daemon_comes_back(
     daemon: Any, tmp_path: Any
 ) -> None:
     peer = SilentPeer()
-    known = tmp_path / "known_hosts"
-    known.write_text("")
     try:
-        with daemon.client() as c:
-            c.call(
-                "POST",
-                "/v1/entries",
-                json={
-                    "name": "slow",
-                    "lines": [
-                        ["DEVICE", "ssh"],
-                        ["PhoneNumber", f"127.0.0.1:{peer.port}"],
-                        ["SshKnownHosts", str(known)],
-                    ],
-                },
-            )
-        ras = Ras(Client(home=str(daemon.home), autostart=False))
-        started = ras.dial("slow", user="u", password="p")
-        assert peer.accepted.wait(20)
-        notes: list[Any] = []
-        t = threading.Thread(target=_follow, args=(ras, started.handle, started.seq, notes))
-        t.start()
+        _, started, t, notes = _dial_a_silent_peer(daemon, peer, tmp_path, autostart=False)
         daemon.kill()
         t.join(60)
         assert not t.is_alive(), "the dial view never ended"
         last = notes[-1]
         assert isinstance(last, Notification), notes
-        assert last.error == ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE and last.state == 0x2001
+        assert last.handle == started.handle
+        assert last.error == ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE
+        assert last.state == RASCS.Disconnected
     finally:
         peer.close()
 

@@ -1,16 +1,16 @@
 """Following a dial, sans-IO: the event stream goes in, the dial's notifications come out.
 
-The sync and asyncio clients own the I/O (reading the stream, asking whether the handle still
-exists); this class owns every decision: which events are the dial's notifications, when the dial
-is over, where to resume after the stream was cut off or lost, and when to give up.
+The sync and asyncio clients own the I/O (the process's shared event stream, client/hub.py, which
+resumes after a cut-off itself; asking whether the handle still exists); this class owns the
+decisions: which events are the dial's notifications, when the dial is over, and what its last
+notification is when no daemon can say any more.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from ..codes import RASCS, ErrorCode
+from ..codes import RASCS
 from ..events.types import (
     ConnectionEvent,
     Event,
@@ -23,9 +23,6 @@ from ..events.types import (
 from .api import ApiError
 
 FINAL = (RASCS.Connected, RASCS.Disconnected)
-# A stream that ends before the dial does is resumed; these bound how often.
-MAX_RESUMES = 10
-MAX_FAILED_RESUMES = 3
 
 
 @dataclass(frozen=True)
@@ -49,43 +46,24 @@ class DialFollower:
         self.handle = handle
         self.since = since  # the last sequence number seen: where the stream resumes
         self.done = False
-        self.cut_off = False  # the current stream ended (overflow): read a new one
-        self._resumes = 0
-        self._failures = 0
-
-    def query(self) -> dict[str, Any]:
-        """The event-stream parameters for (re)reading this dial's events."""
-        self.cut_off = False
-        return {"since": self.since, "handle": self.handle}
 
     def feed(self, event: Event) -> list[Notification]:
         """One event of the stream: the notifications it stands for (none or one)."""
         if self.done:
             return []
         if isinstance(event, Overflow):
-            self.cut_off = True
-            return []
+            return []  # the hub resumes after a cut-off by itself
         self.since = event.seq
         if getattr(event, "handle", None) != self.handle:
             return []  # the process's shared stream carries every handle's events
         if isinstance(event, HangupStarted | Released):
             self.done = True  # a hang-up stops the dial's notifications
             return []
-        if not isinstance(event, StateChanged | ReferenceChanged) or event.handle != self.handle:
+        if not isinstance(event, StateChanged | ReferenceChanged):
             return []
         note = notification_of(event)
         self.done = note.final
         return [note]
-
-    def stream_ended(self, failure: ApiError | None = None) -> None:
-        """The stream ended before the dial did; raises once resuming no longer makes sense."""
-        self._resumes += 1
-        if failure is not None:
-            self._failures += 1
-            if self._failures > MAX_FAILED_RESUMES:
-                raise failure
-        if self._resumes > MAX_RESUMES:
-            raise ApiError(ErrorCode.ERROR_DISCONNECTION, detail="the event stream keeps ending")
 
     def give_up(self, failure: ApiError) -> Notification:
         """The dial's last notification when its daemon cannot be reached any more."""
@@ -93,11 +71,6 @@ class DialFollower:
         return Notification(
             self.handle, RASCS.Disconnected, failure.code, 0, failure.detail, self.since
         )
-
-    def handle_exists(self, exists: bool) -> None:
-        """After a lost stream: a handle that is gone was hung up; its dial is over."""
-        if not exists:
-            self.done = True
 
 
 def notification_of(event: ConnectionEvent) -> Notification:
