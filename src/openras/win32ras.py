@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import queue
+import secrets
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -108,46 +109,82 @@ def _hung_up_key(client: Client, handle: int) -> tuple[str, int]:
     return (str(client.paths.socket), int(handle))
 
 
-def _follow(client: Client, handle: int, since: int, callback: Callable[..., Any]) -> None:
-    """Relay the dial's notifications to the callback thread, in order, from the process's
-    shared event stream (no thread or connection of its own)."""
-    key = _hung_up_key(client, handle)
-    follower = DialFollower(handle, since)
+class _DialView:
+    """A dial's notifications relayed to the callback thread, in order, from the process's
+    shared event stream (no thread or connection of its own).
 
-    def deliver(note: Any) -> None:
-        if key not in _hung_up:
-            callback(handle, WM_RASDIALEVENT, int(note.state), note.error, note.extended_error)
+    The dial is tagged and subscribed to before it is sent, so its first event is recognised
+    by the tag as it arrives, not only once the dial's answer has come back: the callback is
+    not held up by the answer's round trip.
+    """
 
-    subs: list[Any] = []
+    def __init__(self, client: Client, callback: Callable[..., Any]) -> None:
+        self._socket = str(client.paths.socket)
+        self._callback = callback
+        self._follower = DialFollower(0, 0, tag=secrets.token_hex(8))
+        self._lost: ApiError | None = None
+        self._sub: Any = None
+        self._cancelled = False
+        self._sub = Ras(client).hub().subscribe_from_now(self._on_event, self._on_lost)
+        if self._cancelled:
+            self._sub.cancel()
 
-    def on_event(event: Any) -> None:  # on the hub's loop
-        if isinstance(event, HangupStarted | Released) and event.handle == handle:
+    @property
+    def tag(self) -> str:
+        return self._follower.tag
+
+    def _key(self) -> tuple[str, int]:
+        return (self._socket, self._follower.handle)
+
+    def _cancel(self) -> None:
+        self._cancelled = True
+        self._follower.done = True
+        if self._sub is not None:
+            self._sub.cancel()
+
+    def started(self, handle: int) -> None:
+        """The dial's answer came (on the dialing thread)."""
+        self._follower.learn(handle)
+        if self._lost is not None and not self._follower.done:
+            self._on_lost(self._lost)
+
+    def refused(self) -> None:
+        """The dial was refused: no handle, no notifications."""
+        self._cancel()
+
+    def _deliver(self, note: Any) -> None:
+        if (self._socket, note.handle) not in _hung_up:
+            self._callback(
+                note.handle, WM_RASDIALEVENT, int(note.state), note.error, note.extended_error
+            )
+
+    def _on_event(self, event: Any) -> None:  # on the hub's loop
+        handle = self._follower.handle
+        if handle and isinstance(event, HangupStarted | Released) and event.handle == handle:
             # Hung up, maybe by another process: callbacks still queued are dropped too.
-            _hung_up.add(key)
-            follower.done = True
-            if subs:
-                subs[0].cancel()
+            _hung_up.add(self._key())
+            self._cancel()
             return
-        if key in _hung_up:
-            follower.done = True
-        for note in follower.feed(event):
-            _post(functools.partial(deliver, note))
+        if handle and self._key() in _hung_up:
+            self._follower.done = True
+        for note in self._follower.feed(event):
+            _post(functools.partial(self._deliver, note))
         # After the final notification the subscription stays, to see a hang-up.
 
-    def on_lost(exc: ApiError) -> None:
+    def _on_lost(self, exc: ApiError) -> None:
         # The daemon went away for good (none could be started): the view still ends, with a
-        # final, failed notification.
-        if not follower.done and key not in _hung_up:
+        # final, failed notification (once the handle is known: else the dial's answer fails).
+        self._lost = exc
+        handle = self._follower.handle
+        if not handle:
+            return
+        if not self._follower.done and self._key() not in _hung_up:
             _post(
                 functools.partial(
-                    callback, handle, WM_RASDIALEVENT, int(RASCS.Disconnected), exc.code, 0
+                    self._callback, handle, WM_RASDIALEVENT, int(RASCS.Disconnected), exc.code, 0
                 )
             )
-        follower.done = True
-
-    subs.append(Ras(client).hub().subscribe(since, on_event, on_lost))
-    if key in _hung_up:  # hung up while the ring was replayed
-        subs[0].cancel()
+        self._follower.done = True
 
 
 def _params(params: Sequence[str] | None) -> list[str]:
@@ -164,7 +201,10 @@ def Dial(
     """RasDial. Returns ``(handle, retcode)``; a non-zero handle must be hung up even on failure."""
     entry, phone, callback_number, user, password, domain = _params(params)
     ras = _ras()
+    view = None
     try:
+        if callback is not None:
+            view = _DialView(ras.client, callback)
         started = ras.dial(
             entry,
             phonebook=fileName,
@@ -173,12 +213,15 @@ def Dial(
             password=password,
             domain=domain,
             callback_number=callback_number,
+            tag=view.tag if view is not None else "",
         )
     except ApiError as exc:
+        if view is not None:
+            view.refused()
         return 0, exc.code
     handle = started.handle
-    if callback is not None:
-        _follow(ras.client, handle, started.seq, callback)
+    if view is not None:
+        view.started(handle)
         return handle, 0
     last = None
     try:

@@ -6,16 +6,19 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from ..codes import ErrorCode, RasError, error_name, error_string
-from ..events.types import Event, decode
+from ..events.types import Event
 from ..i18n import accept_language
 from ..paths import Paths, resolve
 from .transport import ensure_daemon
+
+if TYPE_CHECKING:
+    from .event_stream import AsyncEventStream
 
 BASE = "http://openras"
 # A call that finds no daemon (it crashed, or is being restarted) connects again, starting a new
@@ -46,21 +49,17 @@ class ApiError(RasError):
 def _raise_for(response: httpx.Response) -> Any:
     if response.status_code < 300:
         return response.json() if response.content else None
+    raise error_of(response.status_code, response.content)
+
+
+def error_of(status: int, content: bytes) -> ApiError:
+    """The daemon's error answer (``{"error": code, "message", "detail"}``) as ApiError."""
     try:
-        body = response.json()
-        raise ApiError(
-            int(body["error"]),
-            body.get("message", ""),
-            body.get("detail", ""),
-            response.status_code,
-        )
+        body = json.loads(content)
+        return ApiError(int(body["error"]), body.get("message", ""), body.get("detail", ""), status)
     except (ValueError, KeyError, TypeError):
-        raise ApiError(
-            ErrorCode.ERROR_UNKNOWN,
-            f"HTTP {response.status_code}",
-            response.text[:200],
-            response.status_code,
-        ) from None
+        text = content[:200].decode("utf-8", "replace")
+        return ApiError(ErrorCode.ERROR_UNKNOWN, f"HTTP {status}", text, status)
 
 
 def _query(params: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -74,22 +73,6 @@ def entry_path(name: str, *rest: str) -> str:
     from urllib.parse import quote
 
     return "/".join(["/v1/entries", quote(name, safe=""), *rest])
-
-
-class SseParser:
-    """Server-Sent Events, line by line: ``feed`` returns the typed event at each blank line
-    (None for keep-alives and kinds this version does not know)."""
-
-    def __init__(self) -> None:
-        self._data: list[str] = []
-
-    def feed(self, line: str) -> Event | None:
-        if line:
-            if line.startswith("data:"):
-                self._data.append(line[5:].lstrip(" "))
-            return None  # comments (keep-alives), id: and event: lines carry nothing we need
-        data, self._data = "\n".join(self._data), []
-        return decode(json.loads(data)) if data else None
 
 
 def _headers() -> dict[str, str]:
@@ -156,22 +139,11 @@ class Client(_Endpoint):
 
     def events(self, since: int | None = None, **filters: Any) -> Iterator[Event]:
         """The live event stream (blocking iterator); filters: handle, kinds, notify."""
-        params = _query({"since": since, **filters})
-        try:
-            with self._client().stream(
-                "GET", "/v1/events", params=params, timeout=httpx.Timeout(None, connect=10)
-            ) as r:
-                if r.status_code >= 300:
-                    r.read()
-                    _raise_for(r)
-                parser = SseParser()
-                for line in r.iter_lines():
-                    if (event := parser.feed(line)) is not None:
-                        yield event
-        except httpx.TransportError as exc:
-            raise ApiError(
-                ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE, f"event stream lost: {exc}"
-            ) from None
+        from .event_stream import blocking_events
+
+        self._client()  # the daemon is there (started if allowed)
+        query = {"since": since, **filters}
+        yield from blocking_events(str(self.paths.socket), query, _headers())
 
     def close(self) -> None:
         if self._http is not None:
@@ -228,23 +200,25 @@ class AsyncClient(_Endpoint):
             attempt += 1
 
     async def events(self, since: int | None = None, **filters: Any) -> AsyncIterator[Event]:
-        params = _query({"since": since, **filters})
-        client = await self._client()
-        try:
-            async with client.stream(
-                "GET", "/v1/events", params=params, timeout=httpx.Timeout(None, connect=10)
-            ) as r:
-                if r.status_code >= 300:
-                    await r.aread()
-                    _raise_for(r)
-                parser = SseParser()
-                async for line in r.aiter_lines():
-                    if (event := parser.feed(line)) is not None:
-                        yield event
-        except httpx.TransportError as exc:
-            raise ApiError(
-                ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE, f"event stream lost: {exc}"
-            ) from None
+        from .event_stream import AsyncEventStream
+
+        await self._client()  # the daemon is there (started if allowed)
+        query = {"since": since, **filters}
+        stream = await AsyncEventStream.open(str(self.paths.socket), query, _headers())
+        async for batch in stream.batches():
+            for event in batch:
+                yield event
+
+    async def open_events(
+        self, since: int | None, deliver: Callable[[list[Event]], None], **filters: Any
+    ) -> AsyncEventStream:
+        """The event stream handing each read's events to ``deliver`` on this loop (the
+        process's event hub); ``done`` of the result completes when the stream ends."""
+        from .event_stream import AsyncEventStream
+
+        await self._client()
+        query = {"since": since, **filters}
+        return await AsyncEventStream.open(str(self.paths.socket), query, _headers(), deliver)
 
     async def aclose(self) -> None:
         if self._http is not None:

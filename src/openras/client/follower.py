@@ -42,10 +42,19 @@ class Notification:
 
 
 class DialFollower:
-    def __init__(self, handle: int, since: int) -> None:
+    """``handle`` 0 with a ``tag``: the dial was tagged and its answer has not come yet; the
+    first event carrying the tag names the handle (``learn`` does, when the answer comes
+    first)."""
+
+    def __init__(self, handle: int, since: int, tag: str = "") -> None:
         self.handle = handle
         self.since = since  # the last sequence number seen: where the stream resumes
+        self.tag = tag
         self.done = False
+
+    def learn(self, handle: int) -> None:
+        """The dial's answer named its handle."""
+        self.handle = handle
 
     def feed(self, event: Event) -> list[Notification]:
         """One event of the stream: the notifications it stands for (none or one)."""
@@ -54,6 +63,8 @@ class DialFollower:
         if isinstance(event, Overflow):
             return []  # the hub resumes after a cut-off by itself
         self.since = event.seq
+        if not self.handle and self.tag and getattr(event, "tag", "") == self.tag:
+            self.handle = event.handle  # type: ignore[attr-defined]
         if getattr(event, "handle", None) != self.handle:
             return []  # the process's shared stream carries every handle's events
         if isinstance(event, HangupStarted | Released):

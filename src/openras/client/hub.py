@@ -66,6 +66,7 @@ class EventHub:
         self._ring: deque[Event] = deque(maxlen=RING)
         self._last = 0
         self._task: asyncio.Task[None] | None = None
+        self._failures = 0  # stream losses in a row
         self.streams_opened = 0  # /v1/events connections made (resumes included)
 
     # -- on the hub's loop -----------------------------------------------------------------
@@ -94,24 +95,34 @@ class EventHub:
     def _discard(self, sub: HubSubscription) -> None:
         self._subs.discard(sub)
 
+    def _on_batch(self, events: list[Event]) -> None:
+        """A read's events, straight from the stream's protocol (no task per event)."""
+        self._failures = 0
+        for event in events:
+            if isinstance(event, Overflow):
+                return  # cut off (the stream ends here): read again from the last event seen
+            self._last = event.seq
+            self._ring.append(event)
+            for sub in list(self._subs):
+                sub._deliver(event)
+
     async def _run(self) -> None:
-        failures = 0
+        self._failures = 0
         while True:
             try:
                 self.streams_opened += 1
-                async for event in self._client.events(since=self._last):
-                    failures = 0
-                    if isinstance(event, Overflow):
-                        break  # cut off: read again from the last event seen
-                    self._last = event.seq
-                    self._ring.append(event)
-                    for sub in list(self._subs):
-                        sub._deliver(event)
+                stream = await self._client.open_events(self._last, self._on_batch)
+                try:
+                    await asyncio.shield(stream.done)
+                finally:
+                    stream.close()
+                if stream.error is not None:
+                    raise stream.error
             except asyncio.CancelledError:
                 raise
             except (ApiError, OSError, RuntimeError) as exc:
                 # RuntimeError: the interpreter is shutting down under the loop.
-                if failures >= len(RETRY_PAUSES):
+                if self._failures >= len(RETRY_PAUSES):
                     if not isinstance(exc, ApiError):
                         exc = ApiError(ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE, detail=str(exc))
                     for sub in list(self._subs):
@@ -119,12 +130,27 @@ class EventHub:
                     self._subs.clear()
                     await self._client.aclose()
                     return
-                await asyncio.sleep(RETRY_PAUSES[failures])
-                failures += 1
+                await asyncio.sleep(RETRY_PAUSES[self._failures])
+                self._failures += 1
             # The stream ended (overflow, daemon stopping or lost): a new connection.
             await self._client.aclose()
 
+    async def _subscribe_from_now(self, on_event: OnEvent, on_lost: OnLost) -> HubSubscription:
+        if self._task is None or self._task.done():
+            since = int((await self._client.call("GET", "/v1/health"))["last_seq"])
+        else:
+            since = self._last  # whatever is published from now on comes after it
+        return self._subscribe(since, on_event, on_lost)
+
     # -- from any thread -------------------------------------------------------------------
+    def subscribe_from_now(self, on_event: OnEvent, on_lost: OnLost) -> HubSubscription:
+        """Deliver every event published from now on (from a thread other than the hub's):
+        a tagged dial subscribes before it is sent, to follow it from its first event."""
+        future = asyncio.run_coroutine_threadsafe(
+            self._subscribe_from_now(on_event, on_lost), bridge.loop()
+        )
+        return future.result()
+
     def subscribe(self, since: int, on_event: OnEvent, on_lost: OnLost) -> HubSubscription:
         """Deliver every event after ``since`` to ``on_event`` (run on the hub's loop)."""
         loop = bridge.loop()

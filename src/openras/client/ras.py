@@ -44,8 +44,10 @@ def dial_body(
     domain: str = "",
     callback_number: str = "",
     device: str = "",
+    tag: str = "",
 ) -> dict[str, Any]:
-    """The dial request. A phonebook file is read here, with the caller's own permissions."""
+    """The dial request. A phonebook file is read here, with the caller's own permissions.
+    ``tag``: the caller's random tag, echoed on the dial's first event."""
     body: dict[str, Any] = {
         "entry": entry,
         "phone_number": phone_number,
@@ -55,6 +57,8 @@ def dial_body(
         "callback_number": callback_number,
         "device": device,
     }
+    if tag:
+        body["tag"] = tag
     if phonebook:
         from ..phonebook import read_text
 

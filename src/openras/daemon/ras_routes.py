@@ -96,6 +96,11 @@ class DialBody(_Body):
     device: Annotated[str, StringConstraints(max_length=32)] = Field(
         default="", description="DEVICE for a dial without an entry"
     )
+    tag: Annotated[str, StringConstraints(max_length=64, pattern=r"^[A-Za-z0-9_-]*$")] = Field(
+        default="",
+        description="The caller's random tag, echoed on the dial's first event (its `tag`): "
+        "a client follows its dial from there, before this answer reaches it",
+    )
 
 
 def _entry_from_body(

@@ -146,7 +146,13 @@ class EventBus:
         if self._seq > self._reserved:
             self._reserved = self._seq + SEQ_BLOCK - 1
             self._store.set_meta("seq_reserved", str(self._reserved))
-        event = dataclasses.replace(event, seq=self._seq, time=time.time())
+        if event.seq == 0:
+            # A fresh event is handed over to the bus: numbering it in place spares copying
+            # every field (dataclasses.replace) on the event path.
+            object.__setattr__(event, "seq", self._seq)
+            object.__setattr__(event, "time", time.time())
+        else:
+            event = dataclasses.replace(event, seq=self._seq, time=time.time())
         data = encode(event)
         item = make_item(event, json.dumps(data))
         self._ring.append(item)

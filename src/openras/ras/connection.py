@@ -48,6 +48,7 @@ class Connection:
     guid: str = field(default_factory=lambda: str(uuid.uuid4()))
     task: asyncio.Task[None] | None = None
     redial_task: asyncio.Task[None] | None = None
+    dial_tag: str = ""  # the dialer's tag, until the dial's first event carries it
 
     @property
     def redial_pending(self) -> bool:

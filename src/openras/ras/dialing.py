@@ -32,6 +32,7 @@ class DialCall:
     password: str = field(default="", repr=False)
     domain: str = ""
     device: str = ""  # DEVICE for a dial without an entry
+    tag: str = ""  # echoed on the dial's first event (ConnectionEvent.tag)
 
 
 def credential_key(entry: str, phonebook_path: str = "") -> str:
@@ -110,4 +111,5 @@ async def dial_request(store: Store, call: DialCall, uid: int, pid: int) -> Dial
         params=merge_credentials(call, saved),
         uid=uid,
         pid=pid,
+        tag=call.tag,
     )

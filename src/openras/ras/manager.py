@@ -52,6 +52,7 @@ class DialRequest:
     params: DialParams
     uid: int
     pid: int
+    tag: str = ""
 
 
 class RecoveredDevice(Device):
@@ -148,6 +149,9 @@ class ConnectionManager:
             conn.detail = detail
         if extended is not None:
             conn.extended_error = extended
+        if conn.dial_tag:  # the dial's first event carries its dialer's tag
+            fields.setdefault("tag", conn.dial_tag)
+            conn.dial_tag = ""
         event = self.ctx.events.publish(
             EVENTS[trigger](
                 handle=conn.handle,
@@ -194,7 +198,7 @@ class ConnectionManager:
                 if existing.phase is not Phase.CONNECTED:  # hung up while the key was read
                     raise RasError(ErrorCode.ERROR_NO_CONNECTION, f"{req.entry_name} ended")
                 existing.refs.append(Reference(req.uid, ProcessRef.of(req.pid)))
-                joined = self._fire(existing, Trigger.JOIN, joined_uid=req.uid)
+                joined = self._fire(existing, Trigger.JOIN, joined_uid=req.uid, tag=req.tag)
                 assert joined is not None
                 return DialStarted(
                     existing.handle, joined.seq - 1, True, existing.state, len(existing.refs)
@@ -234,6 +238,7 @@ class ConnectionManager:
             device=factory(dctx),
             owner_uid=req.uid,
             refs=[Reference(req.uid, ProcessRef.of(req.pid))],
+            dial_tag=req.tag,
         )
         seq = self.ctx.events.last_seq
         self.conns[handle] = conn
