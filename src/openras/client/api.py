@@ -7,7 +7,10 @@ import json
 import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from json import dumps as _dumps
+from json import loads as _loads
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 import httpx
 
@@ -15,6 +18,7 @@ from ..codes import ErrorCode, RasError, error_name, error_string
 from ..events.types import Event
 from ..i18n import accept_language
 from ..paths import Paths, resolve
+from .sync_http import ConnectFailed, RequestFailed, SyncPool
 from .transport import ensure_daemon
 
 if TYPE_CHECKING:
@@ -28,12 +32,12 @@ RECONNECT_PAUSE = 0.1
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def _may_retry(method: str, exc: httpx.TransportError, attempt: int) -> bool:
+def _may_retry(method: str, connect_failed: bool, attempt: int) -> bool:
     """A request that never reached a daemon is sent again; one that may have been handled is
     sent again only if asking twice is harmless."""
     if attempt >= RECONNECTS:
         return False
-    return isinstance(exc, httpx.ConnectError) or method.upper() in _SAFE_METHODS
+    return connect_failed or method.upper() in _SAFE_METHODS
 
 
 class ApiError(RasError):
@@ -66,6 +70,21 @@ def _query(params: dict[str, Any] | None) -> dict[str, Any] | None:
     if not params:
         return None
     return {k: v for k, v in params.items() if v is not None}
+
+
+def query_string(params: dict[str, Any] | None) -> str:
+    """``?name=value&...`` of the parameters that are not None (a list repeats its name;
+    booleans as ``true`` / ``false``, as httpx writes them), or ``""``."""
+    pairs = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
+    return "?" + urlencode(pairs, doseq=True) if pairs else ""
+
+
+def _query_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_query_value(v) for v in value]
+    return value
 
 
 def entry_path(name: str, *rest: str) -> str:
@@ -102,16 +121,26 @@ class _Endpoint:
 
 
 class Client(_Endpoint):
-    """Synchronous client. Starts the daemon on demand (``autostart``)."""
+    """Synchronous client. Starts the daemon on demand (``autostart``).
+
+    Calls go through :mod:`.sync_http`; ``_client()`` is an httpx client on the same socket
+    for raw HTTP (tests and tools that send what ``call`` would not)."""
 
     _http: httpx.Client | None = None
+    _pool: SyncPool | None = None
 
-    def _client(self) -> httpx.Client:
-        if self._http is None:
+    def _ready(self) -> SyncPool:
+        if self._pool is None:
             try:
                 ensure_daemon(self.paths, self.autostart)
             except RasError as exc:
                 raise ApiError(exc.code, detail=exc.detail) from None
+            self._pool = SyncPool(str(self.paths.socket), self.timeout, _headers())
+        return self._pool
+
+    def _client(self) -> httpx.Client:
+        if self._http is None:
+            self._ready()
             transport = httpx.HTTPTransport(
                 uds=str(self.paths.socket), retries=0, verify=False
             )  # no TLS on a Unix socket
@@ -123,17 +152,22 @@ class Client(_Endpoint):
     def call(
         self, method: str, path: str, json: Any = None, params: dict[str, Any] | None = None
     ) -> Any:
+        body = None if json is None else _dumps(json).encode()
+        target = path + query_string(params)
         attempt = 0
         while True:
             try:
-                response = self._client().request(method, path, json=json, params=_query(params))
-                return _raise_for(response)
-            except httpx.TransportError as exc:
+                status, content = self._ready().request(method, target, body)
+            except (ConnectFailed, RequestFailed) as exc:
                 self.close()
-                if not _may_retry(method, exc, attempt):
+                if not _may_retry(method, isinstance(exc, ConnectFailed), attempt):
                     raise ApiError(
                         ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE, f"daemon unreachable: {exc}"
                     ) from None
+            else:
+                if status < 300:
+                    return _loads(content) if content else None
+                raise error_of(status, content)
             time.sleep(RECONNECT_PAUSE * 2**attempt)
             attempt += 1
 
@@ -141,11 +175,14 @@ class Client(_Endpoint):
         """The live event stream (blocking iterator); filters: handle, kinds, notify."""
         from .event_stream import blocking_events
 
-        self._client()  # the daemon is there (started if allowed)
+        self._ready()  # the daemon is there (started if allowed)
         query = {"since": since, **filters}
         yield from blocking_events(str(self.paths.socket), query, _headers())
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
         if self._http is not None:
             self._http.close()
             self._http = None
@@ -192,7 +229,7 @@ class AsyncClient(_Endpoint):
                 return _raise_for(response)
             except httpx.TransportError as exc:
                 await self.aclose()
-                if not _may_retry(method, exc, attempt):
+                if not _may_retry(method, isinstance(exc, httpx.ConnectError), attempt):
                     raise ApiError(
                         ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE, f"daemon unreachable: {exc}"
                     ) from None

@@ -20,11 +20,10 @@ import socket
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
-from urllib.parse import urlencode
 
 from ..codes import ErrorCode
 from ..events.types import Event, decode
-from .api import ApiError, error_of
+from .api import ApiError, error_of, query_string
 
 MAX_HEAD = 64 * 1024  # a response head larger than this is not our daemon's
 MAX_ERROR_BODY = 1024 * 1024
@@ -36,19 +35,9 @@ PAUSE_AT = 4096
 
 def request_bytes(query: dict[str, Any], headers: dict[str, str]) -> bytes:
     """The stream's request: HTTP/1.1 (chunked frames tell a clean end from a lost one)."""
-    params = {k: _query_value(v) for k, v in query.items() if v is not None}
-    target = "/v1/events" + ("?" + urlencode(params, doseq=True) if params else "")
-    lines = [f"GET {target} HTTP/1.1", "Host: openras", "Accept: text/event-stream"]
-    lines += [f"{name}: {value}" for name, value in headers.items()]
+    lines = [f"GET /v1/events{query_string(query)} HTTP/1.1", "Host: openras"]
+    lines += ["Accept: text/event-stream", *(f"{k}: {v}" for k, v in headers.items())]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-
-
-def _query_value(value: Any) -> Any:
-    if isinstance(value, bool):  # as httpx writes them
-        return "true" if value else "false"
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_query_value(v) for v in value]
-    return value
 
 
 def stream_lost(detail: str) -> ApiError:
