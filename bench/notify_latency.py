@@ -3,10 +3,19 @@ against a bare asyncio Unix-socket push server measured the same way in the same
 
 openras: latency of each callback = the time the callback ran minus the event's publish time
 in the daemon (same machine clock). Anchor: a bare asyncio server (its own process, like the
-daemon) writes one line holding its send time to every connected client; latency = the time
-the measuring client read it minus that. Both are measured with 1 subscriber (the measuring
-client only) and with 100: the 99 others are event-stream readers in other processes
-(SUBSCRIBERS_PER_PROCESS connections each), every one reading every event.
+daemon) writes one line — a JSON event of the same size as openras's, holding its send time —
+to every connected client; latency = when the measuring client had it minus the send time.
+The anchor's measuring client is read two ways in the same run:
+
+- "same work": what a win32ras program's process does with a notification — an asyncio loop
+  thread reads the line, decodes its JSON and hands it to a callback thread, where it is timed
+  (win32ras runs a process's callbacks on one thread, as Windows does);
+- "blocking reader": the least a client can do — a blocking readline and json.loads in the
+  main thread.
+
+Both are measured with 1 subscriber (the measuring client only) and with 100: the 99 others
+are stream readers in other processes (SUBSCRIBERS_PER_PROCESS connections each) that decode
+every event (openras: ``AsyncClient.events()``; anchor: asyncio readline + json.loads).
 
 Run as root:  .venv/bin/python bench/notify_latency.py [--dials 150]
 """
@@ -14,12 +23,17 @@ Run as root:  .venv/bin/python bench/notify_latency.py [--dials 150]
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
+import os
+import queue
 import socket
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from _setup import Daemon, percentile, use_daemon
 
@@ -42,15 +56,17 @@ asyncio.run(main(int(sys.argv[1])))
 """
 
 # The anchor's server: accepts clients; on each line from its control connection pushes one
-# line (its send time) to every other client.
+# line (the event template of argv[2] with its send time) to every other client.
 ANCHOR_SERVER = r"""
-import asyncio, sys, time
+import asyncio, json, sys, time
 clients = []
+template = json.loads(sys.argv[2])
 async def handle(reader, writer):
     first = await reader.readline()
     if first == b"control\n":
         while line := await reader.readline():
-            data = f"{time.time()!r}\n".encode()
+            template["time"] = time.time()
+            data = (json.dumps(template) + "\n").encode()
             for w in clients:
                 w.write(data)
         return
@@ -65,14 +81,14 @@ async def main(path):
 asyncio.run(main(sys.argv[1]))
 """
 
-# The anchor's extra readers, in one process.
+# The anchor's extra readers, in one process: each decodes every line, as openras's do.
 ANCHOR_READERS = r"""
-import asyncio, sys
+import asyncio, json, sys
 async def one(path):
     reader, writer = await asyncio.open_unix_connection(path)
     writer.write(b"reader\n")
-    while await reader.readline():
-        pass
+    while line := await reader.readline():
+        json.loads(line)
 async def main(path, count):
     tasks = [asyncio.create_task(one(path)) for _ in range(count)]
     await asyncio.sleep(0.5)
@@ -98,33 +114,74 @@ def spread(total: int) -> list[int]:
     return sizes
 
 
-def anchor(path: str, subscribers: int, rounds: int) -> list[float]:
+class SameWorkReader:
+    """The anchor's measuring client shaped like a win32ras process: an asyncio loop thread
+    reads and decodes each line and hands it to a callback thread, which times it."""
+
+    def __init__(self, path: str) -> None:
+        self.received: queue.SimpleQueue[float] = queue.SimpleQueue()
+        self._callbacks: queue.SimpleQueue[dict[str, object]] = queue.SimpleQueue()
+        self._ready = threading.Event()
+        self._loop = asyncio.new_event_loop()
+        threading.Thread(target=self._callback_thread, daemon=True).start()
+        threading.Thread(target=self._loop.run_forever, daemon=True).start()
+        self._task = asyncio.run_coroutine_threadsafe(self._read(path), self._loop)
+        assert self._ready.wait(5)
+
+    async def _read(self, path: str) -> None:
+        reader, writer = await asyncio.open_unix_connection(path)
+        writer.write(b"reader\n")
+        self._ready.set()
+        while line := await reader.readline():
+            self._callbacks.put(json.loads(line))
+
+    def _callback_thread(self) -> None:
+        while True:
+            event = self._callbacks.get()
+            self.received.put(time.time() - float(event["time"]))  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        self._task.cancel()
+        time.sleep(0.05)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+
+
+def anchor(path: str, subscribers: int, rounds: int) -> tuple[list[float], list[float]]:
+    """(same-work latencies, blocking-reader latencies): two runs of ``rounds`` pushes."""
     readers = [spawn(ANCHOR_READERS, path, str(n)) for n in spread(subscribers - 1)]
     try:
-        me = socket.socket(socket.AF_UNIX)
-        me.connect(path)
-        me.sendall(b"reader\n")
-        time.sleep(0.2)  # registered before the first push
         control = socket.socket(socket.AF_UNIX)
         control.connect(path)
         control.sendall(b"control\n")
-        stream = me.makefile("rb")
-        latencies = []
+        same = SameWorkReader(path)
+        time.sleep(0.2)  # registered before the first push
+        same_work = []
         for _ in range(rounds):
             control.sendall(b"push\n")
-            sent = float(stream.readline())
-            latencies.append(time.time() - sent)
+            same_work.append(same.received.get(timeout=10))
+            time.sleep(0.002)
+        same.close()
+        me = socket.socket(socket.AF_UNIX)
+        me.connect(path)
+        me.sendall(b"reader\n")
+        time.sleep(0.2)
+        stream = me.makefile("rb")
+        blocking = []
+        for _ in range(rounds):
+            control.sendall(b"push\n")
+            event = json.loads(stream.readline())
+            blocking.append(time.time() - float(event["time"]))
             time.sleep(0.002)
         me.close()
         control.close()
-        return latencies
+        return same_work, blocking
     finally:
         for proc in readers:
             proc.kill()
             proc.wait()
 
 
-def openras(daemon: Daemon, subscribers: int, dials: int) -> list[float]:
+def openras(daemon: Daemon, subscribers: int, dials: int) -> tuple[list[float], dict[str, Any]]:
     from openras import win32ras
 
     readers = [spawn(SUBSCRIBERS, str(n), env=daemon.env) for n in spread(subscribers - 1)]
@@ -150,10 +207,10 @@ def openras(daemon: Daemon, subscribers: int, dials: int) -> list[float]:
             win32ras.HangUp(handle)
         with daemon.client() as c:
             log = c.call("GET", "/v1/events/log", params={"since": since, "limit": 10000})
-        published = {
-            (e["handle"], e["state"], e["error"]): e["time"] for e in log if e["kind"] == "state"
-        }
-        return [when - published[(h, state, error)] for h, state, error, when in received]
+        states = [e for e in log if e["kind"] == "state"]
+        published = {(e["handle"], e["state"], e["error"]): e["time"] for e in states}
+        latencies = [when - published[(h, state, error)] for h, state, error, when in received]
+        return latencies, states[-1]  # an event as the daemon sent it: the anchor's line
     finally:
         for proc in readers:
             proc.kill()
@@ -166,7 +223,7 @@ def main() -> int:
     args = parser.parse_args()
     daemon = Daemon("[daemon]\nsubscriber_queue = 100000\n").start()
     path = str(daemon.home / "anchor.sock")
-    server = spawn(ANCHOR_SERVER, path)
+    server = None
     try:
         use_daemon(daemon)
         with daemon.client() as c:
@@ -185,22 +242,31 @@ def main() -> int:
             )
         rows = []
         for count in (1, 100):
-            ours = openras(daemon, count, args.dials)
-            bare = anchor(path, count, len(ours))
-            rows.append((count, ours, bare))
+            ours, template = openras(daemon, count, args.dials)
+            if server is None:
+                server = spawn(ANCHOR_SERVER, path, json.dumps(template))
+            same, blocking = anchor(path, count, len(ours))
+            rows.append((count, ours, same, blocking))
         print("Notification latency, state change → callback (ms), same run:")
-        for count, ours, bare in rows:
+        for count, ours, same, blocking in rows:
             o50, o99 = percentile(ours, 50) * 1000, percentile(ours, 99) * 1000
-            b50, b99 = percentile(bare, 50) * 1000, percentile(bare, 99) * 1000
             print(
-                f"  {count:>3} subscriber(s): openras p50 {o50:6.2f} p99 {o99:6.2f}   "
-                f"bare asyncio p50 {b50:6.2f} p99 {b99:6.2f}   "
-                f"ratio p50 {o50 / b50:4.1f}x p99 {o99 / b99:4.1f}x   ({len(ours)} notifications)"
+                f"  {count:>3} subscriber(s), {len(ours)} notifications:"
+                f"  openras p50 {o50:6.2f} p99 {o99:6.2f}"
             )
+            for name, bare in (("same work", same), ("blocking reader", blocking)):
+                b50, b99 = percentile(bare, 50) * 1000, percentile(bare, 99) * 1000
+                print(
+                    f"      bare asyncio server, {name:<16} p50 {b50:6.2f} p99 {b99:6.2f}"
+                    f"   openras ratio p50 {o50 / b50:5.1f}x p99 {o99 / b99:5.1f}x"
+                )
+        one, five, fifteen = os.getloadavg()
+        print(f"  load average {one:.2f} {five:.2f} {fifteen:.2f}")
         return 0
     finally:
-        server.kill()
-        server.wait()
+        if server is not None:
+            server.kill()
+            server.wait()
         Path(path).unlink(missing_ok=True)
         daemon.cleanup()
 
