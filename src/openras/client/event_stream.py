@@ -173,7 +173,10 @@ class StreamParser:
             if not data:
                 continue
             raw = b"\n".join(line[1:] if line[:1] == b" " else line for line in data)
-            event = decode(json.loads(raw))
+            try:
+                event = decode(json.loads(raw))
+            except (ValueError, TypeError, AttributeError) as exc:  # not one of our events
+                raise stream_lost(f"malformed event: {exc}") from None
             if event is not None:
                 events.append(event)
         return events
