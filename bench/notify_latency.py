@@ -38,6 +38,7 @@ from typing import Any
 from _setup import Daemon, percentile, use_daemon
 
 SUBSCRIBERS_PER_PROCESS = 10
+BLOCKS = 10  # openras and the anchor take turns, this many times
 
 # openras: event-stream readers (one /v1/events connection each), in one process.
 SUBSCRIBERS = r"""
@@ -55,24 +56,30 @@ async def main(count):
 asyncio.run(main(int(sys.argv[1])))
 """
 
-# The anchor's server: accepts clients; on each line from its control connection pushes one
-# line (the event template of argv[2] with its send time) to every other client.
+# The anchor's server: accepts clients; on each line from its control connection ("push
+# same" / "push blocking") writes one line (the event template of argv[2] with its send time) to
+# every reader, then to that measuring client (last, as openras's measuring client is).
 ANCHOR_SERVER = r"""
 import asyncio, json, sys, time
-clients = []
+readers, measuring = [], {}
 template = json.loads(sys.argv[2])
 async def handle(reader, writer):
-    first = await reader.readline()
-    if first == b"control\n":
+    first = (await reader.readline()).strip().decode()
+    if first == "control":
         while line := await reader.readline():
             template["time"] = time.time()
             data = (json.dumps(template) + "\n").encode()
-            for w in clients:
+            for w in readers:
                 w.write(data)
+            measuring[line.split()[1].decode()].write(data)
         return
-    clients.append(writer)
+    if first == "reader":
+        readers.append(writer)
+    else:
+        measuring[first] = writer
     await reader.read()
-    clients.remove(writer)  # gone: no more writes to it
+    if writer in readers:
+        readers.remove(writer)  # gone: no more writes to it
 async def main(path):
     server = await asyncio.start_unix_server(handle, path)
     print("started", flush=True)
@@ -130,7 +137,7 @@ class SameWorkReader:
 
     async def _read(self, path: str) -> None:
         reader, writer = await asyncio.open_unix_connection(path)
-        writer.write(b"reader\n")
+        writer.write(b"same\n")
         self._ready.set()
         while line := await reader.readline():
             self._callbacks.put(json.loads(line))
@@ -146,73 +153,84 @@ class SameWorkReader:
         self._loop.call_soon_threadsafe(self._loop.stop)
 
 
-def anchor(path: str, subscribers: int, rounds: int) -> tuple[list[float], list[float]]:
-    """(same-work latencies, blocking-reader latencies): two runs of ``rounds`` pushes."""
-    readers = [spawn(ANCHOR_READERS, path, str(n)) for n in spread(subscribers - 1)]
-    try:
-        control = socket.socket(socket.AF_UNIX)
-        control.connect(path)
-        control.sendall(b"control\n")
-        same = SameWorkReader(path)
+class Anchor:
+    """The bare server's side: its readers, and both measuring clients."""
+
+    def __init__(self, path: str, subscribers: int) -> None:
+        self.readers = [spawn(ANCHOR_READERS, path, str(n)) for n in spread(subscribers - 1)]
+        self.control = socket.socket(socket.AF_UNIX)
+        self.control.connect(path)
+        self.control.sendall(b"control\n")
+        self.same = SameWorkReader(path)
+        self.me = socket.socket(socket.AF_UNIX)
+        self.me.connect(path)
+        self.me.sendall(b"blocking\n")
+        self.stream = self.me.makefile("rb")
         time.sleep(0.2)  # registered before the first push
-        same_work = []
-        for _ in range(rounds):
-            control.sendall(b"push\n")
-            same_work.append(same.received.get(timeout=10))
+        self.same_work: list[float] = []
+        self.blocking: list[float] = []
+
+    def batch(self, pushes: int) -> None:
+        for _ in range(pushes):
+            self.control.sendall(b"push same\n")
+            self.same_work.append(self.same.received.get(timeout=10))
             time.sleep(0.002)
-        same.close()
-        me = socket.socket(socket.AF_UNIX)
-        me.connect(path)
-        me.sendall(b"reader\n")
-        time.sleep(0.2)
-        stream = me.makefile("rb")
-        blocking = []
-        for _ in range(rounds):
-            control.sendall(b"push\n")
-            event = json.loads(stream.readline())
-            blocking.append(time.time() - float(event["time"]))
+        for _ in range(pushes):
+            self.control.sendall(b"push blocking\n")
+            event = json.loads(self.stream.readline())
+            self.blocking.append(time.time() - float(event["time"]))
             time.sleep(0.002)
-        me.close()
-        control.close()
-        return same_work, blocking
-    finally:
-        for proc in readers:
+
+    def close(self) -> None:
+        self.same.close()
+        self.me.close()
+        self.control.close()
+        for proc in self.readers:
             proc.kill()
             proc.wait()
 
 
-def openras(daemon: Daemon, subscribers: int, dials: int) -> tuple[list[float], dict[str, Any]]:
-    from openras import win32ras
+class Openras:
+    """The daemon's side: its event-stream readers, and win32ras dials with a callback."""
 
-    readers = [spawn(SUBSCRIBERS, str(n), env=daemon.env) for n in spread(subscribers - 1)]
-    try:
+    def __init__(self, daemon: Daemon, subscribers: int) -> None:
+        self.daemon = daemon
+        self.readers = [spawn(SUBSCRIBERS, str(n), env=daemon.env) for n in spread(subscribers - 1)]
         with daemon.client() as c:
             while _subscribers(c) < subscribers - 1:
                 time.sleep(0.05)
-            since = int(c.call("GET", "/v1/health")["last_seq"])
-        received: list[tuple[int, int, int, float]] = []
+            self.since = int(c.call("GET", "/v1/health")["last_seq"])
+        self.received: list[tuple[int, int, int, float]] = []
+
+    def batch(self, dials: int) -> None:
+        from openras import win32ras
+
         for _ in range(dials):
             done = threading.Event()
 
             def cb(
                 h: int, msg: int, state: int, error: int, ext: int, done: threading.Event = done
             ) -> None:
-                received.append((h, state, error, time.time()))
+                self.received.append((h, state, error, time.time()))
                 if error or state == win32ras.RASCS_Connected:
                     done.set()
 
             handle, rc = win32ras.Dial(None, None, ("refused", "", "", "u", "p", ""), cb)
             assert rc == 0
-            assert done.wait(10), (handle, received[-2:])
+            assert done.wait(10), (handle, self.received[-2:])
             win32ras.HangUp(handle)
-        with daemon.client() as c:
-            log = c.call("GET", "/v1/events/log", params={"since": since, "limit": 10000})
+
+    def latencies(self) -> tuple[list[float], dict[str, Any]]:
+        """Each callback's latency, and an event as the daemon sent it (the anchor's line)."""
+        with self.daemon.client() as c:
+            log = c.call("GET", "/v1/events/log", params={"since": self.since, "limit": 10000})
         states = [e for e in log if e["kind"] == "state"]
         published = {(e["handle"], e["state"], e["error"]): e["time"] for e in states}
-        latencies = [when - published[(h, state, error)] for h, state, error, when in received]
-        return latencies, states[-1]  # an event as the daemon sent it: the anchor's line
-    finally:
-        for proc in readers:
+        received = self.received
+        return [when - published[(h, st, err)] for h, st, err, when in received], states[-1]
+
+    def close(self) -> None:
+        for proc in self.readers:
             proc.kill()
             proc.wait()
 
@@ -240,13 +258,24 @@ def main() -> int:
                     ],
                 },
             )
+        # One dial first: its event is the anchor's line (same fields, same size).
+        warm = Openras(daemon, 1)
+        warm.batch(1)
+        template = warm.latencies()[1]
+        warm.close()
+        server = spawn(ANCHOR_SERVER, path, json.dumps(template))
         rows = []
         for count in (1, 100):
-            ours, template = openras(daemon, count, args.dials)
-            if server is None:
-                server = spawn(ANCHOR_SERVER, path, json.dumps(template))
-            same, blocking = anchor(path, count, len(ours))
-            rows.append((count, ours, same, blocking))
+            # Interleaved in blocks, so both sides see the same machine over the run.
+            ours, bare = Openras(daemon, count), Anchor(path, count)
+            try:
+                for _ in range(BLOCKS):
+                    ours.batch(args.dials // BLOCKS)
+                    bare.batch(2 * (args.dials // BLOCKS))  # a dial is two notifications
+                rows.append((count, ours.latencies()[0], bare.same_work, bare.blocking))
+            finally:
+                ours.close()
+                bare.close()
         print("Notification latency, state change → callback (ms), same run:")
         for count, ours, same, blocking in rows:
             o50, o99 = percentile(ours, 50) * 1000, percentile(ours, 99) * 1000
