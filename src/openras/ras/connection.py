@@ -49,6 +49,7 @@ class Connection:
     task: asyncio.Task[None] | None = None
     redial_task: asyncio.Task[None] | None = None
     dial_tag: str = ""  # the dialer's tag, until the dial's first event carries it
+    open_announced: bool = False  # OpenPort announced by the manager, not yet by the device
 
     @property
     def redial_pending(self) -> bool:

@@ -243,7 +243,12 @@ class ConnectionManager:
         seq = self.ctx.events.last_seq
         self.conns[handle] = conn
         self._by_key[conn.key] = conn
-        self._persist(conn)
+        # OpenPort ("the port is about to be opened") is announced here, before the dial's
+        # answer is written: a client following the dial (by its tag) has the notification
+        # while it still waits for the answer, not after processing it. The device's own
+        # OpenPort, its first step, is then not announced twice (_progress).
+        conn.open_announced = True
+        self._fire(conn, Trigger.PROGRESS, state=RASCS.OpenPort)
         conn.task = self._spawn(self._run_dial(conn))
         return DialStarted(handle, seq, False, conn.state, 1)
 
@@ -273,6 +278,10 @@ class ConnectionManager:
             self.hooks.submit(HookStage.UP, conn.record())
 
     def _progress(self, conn: Connection, state: RASCS) -> None:
+        if conn.open_announced:
+            conn.open_announced = False
+            if state == RASCS.OpenPort:
+                return  # announced when the dial was accepted
         self._fire(conn, Trigger.PROGRESS, state=RASCS(state))
 
     def _fail(self, conn: Connection, code: int, detail: str, extended: int = 0) -> None:
