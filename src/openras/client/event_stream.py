@@ -27,7 +27,10 @@ from .api import ApiError, error_of, query_string
 
 MAX_HEAD = 64 * 1024  # a response head larger than this is not our daemon's
 MAX_ERROR_BODY = 1024 * 1024
-READ_SIZE = 256 * 1024
+# Reads go into one buffer kept for the stream's life: a plain asyncio Protocol receives with
+# recv(256 KiB), and allocating (mmap) and trimming that much for each few-hundred-byte event
+# cost ~25 µs a read where recv_into costs ~3 (measured side by side).
+READ_SIZE = 64 * 1024
 # The asyncio reader stops reading past this many undelivered events: the daemon then sees
 # its socket back up and cuts the stream off (overflow) instead of this process growing.
 PAUSE_AT = 4096
@@ -182,7 +185,7 @@ class StreamParser:
         return events
 
 
-class AsyncEventStream(asyncio.Protocol):
+class AsyncEventStream(asyncio.BufferedProtocol):
     """The stream on an asyncio loop: events are handed to ``deliver`` as each read completes
     them (no task or queue per event); :meth:`batches` reads them as an async iterator."""
 
@@ -194,6 +197,7 @@ class AsyncEventStream(asyncio.Protocol):
         self._waiter: asyncio.Future[None] | None = None
         self._paused = False
         self._transport: asyncio.Transport | None = None
+        self._buffer = memoryview(bytearray(READ_SIZE))
         self.error: ApiError | None = None
         self.finished = False
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -221,6 +225,12 @@ class AsyncEventStream(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._buffer
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.data_received(bytes(self._buffer[:nbytes]))
 
     def data_received(self, data: bytes) -> None:
         if self.finished:
@@ -319,14 +329,15 @@ def blocking_events(
             ) from None
         sock.settimeout(None)  # events come when they come
         parser = StreamParser()
+        buffer = memoryview(bytearray(READ_SIZE))
         while not parser.ended:
             try:
-                data = sock.recv(READ_SIZE)
+                size = sock.recv_into(buffer)
             except OSError as exc:
                 raise stream_lost(str(exc)) from None
-            if not data:
+            if not size:
                 parser.eof()
                 return
-            yield from parser.feed(data)
+            yield from parser.feed(bytes(buffer[:size]))
     finally:
         sock.close()
