@@ -172,13 +172,22 @@ class StreamParser:
         for frame in text.split(b"\n\n"):
             if not frame or frame[0] == 58:  # ":": a comment (keep-alive)
                 continue
-            data = [line[5:] for line in frame.split(b"\n") if line.startswith(b"data:")]
-            if not data:
+            at = frame.find(b"data:")
+            if at < 0:
                 continue
-            raw = b"\n".join(line[1:] if line[:1] == b" " else line for line in data)
+            if (at == 0 or frame[at - 1] == 10) and frame.find(b"\n", at) < 0:
+                raw = frame[at + 5 :]  # the daemon's frames: one data line, the last
+                if raw[:1] == b" ":
+                    raw = raw[1:]
+            else:
+                data = [line[5:] for line in frame.split(b"\n") if line.startswith(b"data:")]
+                if not data:
+                    continue
+                raw = b"\n".join(line[1:] if line[:1] == b" " else line for line in data)
             try:
-                event = decode(json.loads(raw))
+                event = decode(json.loads(raw.decode()))
             except (ValueError, TypeError, AttributeError) as exc:  # not one of our events
+                # (a UnicodeDecodeError is a ValueError)
                 raise stream_lost(f"malformed event: {exc}") from None
             if event is not None:
                 events.append(event)

@@ -249,6 +249,7 @@ _ENUMS = ("RASCS", "Phase", "Notify", "HookStage", "HookOutcome", "EventKind")
 @dataclass(frozen=True)
 class _Codec:
     fields: tuple[str, ...]
+    names: frozenset[str]
     required: frozenset[str]
     defaults: dict[str, Any]
     encoders: tuple[tuple[str, Callable[[Any], Any] | None], ...]
@@ -262,6 +263,7 @@ def _codec(cls: type[Event]) -> _Codec:
             raise TypeError(f"{cls.__name__}.{f.name}: no codec for {f.type}")
     return _Codec(
         fields=tuple(f.name for f in fields),
+        names=frozenset(f.name for f in fields),
         required=frozenset(f.name for f in fields if f.default is dataclasses.MISSING),
         defaults={f.name: f.default for f in fields if f.default is not dataclasses.MISSING},
         encoders=tuple((f.name, _ENCODERS.get(str(f.type))) for f in fields),
@@ -303,9 +305,9 @@ def decode(data: dict[str, Any]) -> Event | None:
     event = object.__new__(cls)
     values = vars(event)
     values.update(codec.defaults)
-    for name in codec.fields:
-        if name in data:
-            values[name] = data[name]
+    values.update(data)
+    for name in data.keys() - codec.names:  # kind, the derived names, a newer daemon's fields
+        del values[name]
     try:
         for name, convert in codec.decoders:
             values[name] = convert(values[name])
