@@ -67,6 +67,11 @@ def _handles(client: Any, phase: str = "") -> list[int]:
     return handles
 
 
+def _listed(client: Any, phase: str = "") -> list[int]:
+    """One listing's handles (for waiting: :func:`_views` asks several times)."""
+    return [r["handle"] for r in client.call("GET", CONNECTIONS, params={"phase": phase})]
+
+
 def _uncached(client: Any) -> list[RasConn]:
     """The RASCONN fields of the full records, which are built at each call."""
     return [decode_rasconn(r) for r in client.call("GET", CONNECTIONS, params={"full": 1})]
@@ -87,7 +92,7 @@ def test_listing_follows_dials_state_changes_and_hang_ups(
                     ["DEVICE", "ssh"],
                     ["PhoneNumber", f"127.0.0.1:{silent_port}"],
                     ["SshKnownHosts", str(known)],
-                    ["SshConnectTimeout", "3"],
+                    ["SshConnectTimeout", "5"],
                 ],
             },
         )
@@ -114,15 +119,16 @@ def test_listing_follows_dials_state_changes_and_hang_ups(
         }
 
         # The silent peer's dial times out: same handles, another phase (only an event says so).
-        wait_for(lambda: _handles(c, "failed") == [slow], timeout=30)
+        wait_for(lambda: _listed(c, "failed") == [slow], timeout=30)
         assert _handles(c, "dialing") == [] and _handles(c) == sorted([slow, lab])
         assert decode_rasconn_table(_views(c)[1]) == _uncached(c)
 
         # Hang-ups: each handle leaves the listing.
         win32ras.HangUp(slow)
-        wait_for(lambda: _handles(c) == [lab])
+        wait_for(lambda: _listed(c) == [lab])
+        assert _handles(c) == [lab]
         win32ras.HangUp(lab)
-        wait_for(lambda: _handles(c) == [])
+        wait_for(lambda: _listed(c) == [])
         assert _views(c)[1]["rows"] == []
 
 
