@@ -13,9 +13,16 @@ from aiohttp import web
 
 from ..codes import ErrorCode, RasError
 from ..events.types import Phase
+from ..ras.connection import Connection
 from ..ras.devices.base import Device
 from ..ras.manager import ConnectionManager
-from ..ras.records import encode_rasconn, encode_rasconn_table, encode_statistics
+from ..ras.records import (
+    RASCONN_COLUMNS,
+    RasConn,
+    encode_rasconn,
+    encode_statistics,
+    rasconn_row,
+)
 
 LIST_QUERY: dict[str, dict[str, Any]] = {
     "full": {"type": "integer", "enum": [0, 1], "description": "1: full status records"},
@@ -79,6 +86,28 @@ def query_form(request: web.Request, records: bool) -> ListForm:
 # Views (caller × phases × form) kept at once; the oldest is dropped past this.
 MAX_VIEWS = 32
 
+_OPEN = {
+    ListForm.OBJECTS: "[",
+    ListForm.COLUMNS: json.dumps({"columns": list(RASCONN_COLUMNS)}, separators=(",", ":"))[:-1]
+    + ',"rows":[',
+}
+_CLOSE = {ListForm.OBJECTS: "]", ListForm.COLUMNS: "]}"}
+
+
+def _row_json(conn: RasConn, form: ListForm) -> str:
+    row = encode_rasconn(conn) if form is ListForm.OBJECTS else rasconn_row(conn)
+    return json.dumps(row, separators=(",", ":"))
+
+
+@dataclass
+class _Rows:
+    """One handle's rows as JSON, by form and by whether the caller owns it: a caller's
+    dwFlags depend on who it is only through RASCF_OwnerMatch (``flags_for``)."""
+
+    conn: Connection
+    device_name: str
+    text: dict[tuple[ListForm, bool], str]
+
 
 @dataclass(frozen=True)
 class _Body:
@@ -94,7 +123,7 @@ class _Body:
 
 class RasconnCache:
     """Each caller's view of the RASCONN listing, encoded once: enumerating a thousand links is
-    a look-up until a connection changes.
+    a look-up until a connection changes, and a join of each handle's cached row after.
 
     Every change of a listed field, phase or the set of handles publishes an event (a dial's
     new handle is also a new count), so the daemon's last sequence number and the number of
@@ -103,6 +132,7 @@ class RasconnCache:
     def __init__(self) -> None:
         self._mark: tuple[int, int] | None = None
         self._bodies: dict[tuple[int, frozenset[Phase] | None, ListForm], _Body] = {}
+        self._rows: dict[int, _Rows] = {}
 
     def listing(
         self,
@@ -121,19 +151,32 @@ class RasconnCache:
             self._bodies.pop(key, None)
             if len(self._bodies) >= MAX_VIEWS:
                 del self._bodies[next(iter(self._bodies))]
-            body = self._bodies[key] = _encode(manager, uid, phases, form)
+            body = self._bodies[key] = self._encode(manager, uid, phases, form)
         return body.data
 
-
-def _encode(
-    manager: ConnectionManager, uid: int, phases: frozenset[Phase] | None, form: ListForm
-) -> _Body:
-    conns = manager.listed(phases)
-    rows = [c.rasconn(manager.flags_for(c, uid)) for c in conns]
-    data: Any = (
-        encode_rasconn_table(rows)
-        if form is ListForm.COLUMNS
-        else [encode_rasconn(r) for r in rows]
-    )
-    dialing = tuple((c.device, c.device.device_name) for c in conns if c.phase is Phase.DIALING)
-    return _Body(json.dumps(data, separators=(",", ":")).encode(), dialing)
+    def _encode(
+        self,
+        manager: ConnectionManager,
+        uid: int,
+        phases: frozenset[Phase] | None,
+        form: ListForm,
+    ) -> _Body:
+        conns = manager.listed(phases)
+        parts = []
+        for conn in conns:
+            name = conn.device.device_name
+            rows = self._rows.get(conn.handle)
+            if rows is None or rows.conn is not conn or rows.device_name != name:
+                rows = self._rows[conn.handle] = _Rows(conn, name, {})
+            which = (form, conn.owner_uid == uid)
+            text = rows.text.get(which)
+            if text is None:
+                text = rows.text[which] = _row_json(
+                    conn.rasconn(manager.flags_for(conn, uid)), form
+                )
+            parts.append(text)
+        if len(self._rows) > 2 * len(manager.conns) + 64:  # forget released handles
+            self._rows = {h: r for h, r in self._rows.items() if h in manager.conns}
+        dialing = tuple((c.device, c.device.device_name) for c in conns if c.phase is Phase.DIALING)
+        data = _OPEN[form] + ",".join(parts) + _CLOSE[form]
+        return _Body(data.encode(), dialing)
