@@ -16,6 +16,7 @@ from ras_helpers import ssh_entry, wait_for
 from openras.client.api import ApiError
 from openras.client.ras import Ras
 from openras.codes.states import RASCF_AllUsers, RASCF_OwnerKnown, RASCF_OwnerMatch
+from openras.events.types import Phase
 from openras.ras.records import (
     RASCONN_COLUMNS,
     RasConn,
@@ -211,3 +212,21 @@ def test_bad_forms_are_refused(daemon: Any) -> None:
                 c.call("GET", CONNECTIONS, params=params)
             assert bad.value.code == 87, params
         assert c.call("GET", CONNECTIONS, params={"form": "objects"}) == []
+
+
+async def test_asyncio_enumerate_reads_the_columns_form(daemon: Any, sshd: Any) -> None:
+    from openras.client import AsyncClient
+    from openras.client.ras import AsyncRas
+
+    ssh_entry(daemon, sshd)
+    ras = AsyncRas(AsyncClient(home=str(daemon.home), autostart=False))
+    try:
+        assert await ras.enumerate() == []
+        async with ras.dial("lab", user=sshd.user, password=sshd.password) as conn:
+            conns = await ras.enumerate()
+            with daemon.client() as c:
+                assert conns == Ras(c).enumerate() == _uncached(c)
+            assert [x.handle for x in conns] == [conn.handle]
+            assert await ras.enumerate(phases=(Phase.DIALING,)) == []
+    finally:
+        await ras.client.aclose()
