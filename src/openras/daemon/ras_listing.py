@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -14,7 +15,6 @@ from aiohttp import web
 from ..codes import ErrorCode, RasError
 from ..events.types import Phase
 from ..ras.connection import Connection
-from ..ras.devices.base import Device
 from ..ras.manager import ConnectionManager
 from ..ras.records import (
     RASCONN_COLUMNS,
@@ -99,26 +99,30 @@ def _row_json(conn: RasConn, form: ListForm) -> str:
     return json.dumps(row, separators=(",", ":"))
 
 
-@dataclass
+@dataclass(slots=True)
 class _Rows:
     """One handle's rows as JSON, by form and by whether the caller owns it: a caller's
     dwFlags depend on who it is only through RASCF_OwnerMatch (``flags_for``)."""
 
-    conn: Connection
+    guid: str  # the connection the handle named when the rows were made
     device_name: str
     text: dict[tuple[ListForm, bool], str]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Body:
     data: bytes
     # A dialing link's device may still be finding its name (the SSH device names its host
     # after OpenPort is announced): those rows are compared at each use, the others cannot
-    # change without an event.
-    dialing: tuple[tuple[Device, str], ...]
+    # change without an event. By handle: a body holds on to no connection.
+    dialing: tuple[tuple[int, str], ...]
 
-    def current(self) -> bool:
-        return all(device.device_name == name for device, name in self.dialing)
+    def current(self, conns: Mapping[int, Connection]) -> bool:
+        for handle, name in self.dialing:
+            conn = conns.get(handle)
+            if conn is None or conn.device.device_name != name:
+                return False
+        return True
 
 
 class RasconnCache:
@@ -147,7 +151,7 @@ class RasconnCache:
             self._mark = mark
         key = (uid, phases, form)
         body = self._bodies.get(key)
-        if body is None or not body.current():
+        if body is None or not body.current(manager.conns):
             self._bodies.pop(key, None)
             if len(self._bodies) >= MAX_VIEWS:
                 del self._bodies[next(iter(self._bodies))]
@@ -166,8 +170,8 @@ class RasconnCache:
         for conn in conns:
             name = conn.device.device_name
             rows = self._rows.get(conn.handle)
-            if rows is None or rows.conn is not conn or rows.device_name != name:
-                rows = self._rows[conn.handle] = _Rows(conn, name, {})
+            if rows is None or rows.guid != conn.guid or rows.device_name != name:
+                rows = self._rows[conn.handle] = _Rows(conn.guid, name, {})
             which = (form, conn.owner_uid == uid)
             text = rows.text.get(which)
             if text is None:
@@ -177,6 +181,6 @@ class RasconnCache:
             parts.append(text)
         if len(self._rows) > 2 * len(manager.conns) + 64:  # forget released handles
             self._rows = {h: r for h, r in self._rows.items() if h in manager.conns}
-        dialing = tuple((c.device, c.device.device_name) for c in conns if c.phase is Phase.DIALING)
+        dialing = tuple((c.handle, c.device.device_name) for c in conns if c.phase is Phase.DIALING)
         data = _OPEN[form] + ",".join(parts) + _CLOSE[form]
         return _Body(data.encode(), dialing)
