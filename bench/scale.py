@@ -1,5 +1,6 @@
 """1,000 live SSH links: GetConnectStatus / EnumConnections latency (the RASCONN view, and the
-full records for comparison) and the daemon's memory per link.
+full records for comparison), where EnumConnections' time goes (the daemon's answer read on a
+raw socket, the client's JSON parse, the tuples), and the daemon's memory per link.
 
 Run as root:  .venv/bin/python bench/scale.py [--links 1000]
 """
@@ -7,11 +8,47 @@ Run as root:  .venv/bin/python bench/scale.py [--links 1000]
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import socket
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from operator import itemgetter
+from typing import Any
 
 from _setup import Daemon, Sshd, percentile, rss_kib, ssh_key_entries, use_daemon
+
+
+def raw_get(sock: socket.socket, path: str) -> bytes:
+    """One keep-alive HTTP/1.1 GET by hand: the daemon's answer without any client library."""
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: openras\r\n\r\n".encode())
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        buf += sock.recv(1 << 20)
+    head, _, body = buf.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":")[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(body) < length:
+        body += sock.recv(1 << 20)
+    return body
+
+
+def timed(fn: Callable[[], Any], rounds: int) -> list[float]:
+    out = []
+    for _ in range(rounds):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def p50(values: list[float]) -> str:
+    return f"p50 {percentile(values, 50) * 1000:6.2f} ms"
 
 
 def main() -> int:
@@ -19,6 +56,7 @@ def main() -> int:
     parser.add_argument("--links", type=int, default=1000)
     parser.add_argument("--calls", type=int, default=1000)
     args = parser.parse_args()
+    load_before = os.getloadavg()
     sshd, daemon = Sshd().start(), Daemon().start()
     try:
         use_daemon(daemon)
@@ -70,6 +108,30 @@ def main() -> int:
             f"  full records      p50 {percentile(full, 50) * 1000:6.2f} ms"
             f"   p99 {percentile(full, 99) * 1000:6.2f} ms   (Ras.connections(), ?full=1)"
         )
+        print("  EnumConnections, by part:")
+        sock = socket.socket(socket.AF_UNIX)
+        sock.connect(str(ras.client.paths.socket))
+        parts = {}
+        for label, path in (
+            ("objects", "/v1/connections"),
+            ("columns", "/v1/connections?form=columns"),
+        ):
+            parts[label] = raw_get(sock, path)
+            raw = timed(lambda path=path: raw_get(sock, path), 100)
+            print(
+                f"    {'daemon answer, raw socket, ' + label:<36}{p50(raw)}"
+                f"   ({len(parts[label]) / 1024:.0f} KiB)"
+            )
+        sock.close()
+        body = parts["columns"]
+        parse = timed(lambda: json.loads(body), 100)
+        table = json.loads(body)
+        pick = itemgetter(*(table["columns"].index(n) for n in win32ras._ENUM_FIELDS))
+        tuples = timed(lambda: list(map(pick, table["rows"])), 100)
+        print(f"    {'client JSON parse, columns':<36}{p50(parse)}")
+        print(f"    {'pywin32 tuples':<36}{p50(tuples)}")
+        loads = (" ".join(f"{x:.2f}" for x in la) for la in (load_before, os.getloadavg()))
+        print("  load average (1 5 15 min) before {} / after {}".format(*loads))
         print(
             f"  daemon RSS {base / 1024:.1f} MiB idle → {loaded / 1024:.1f} MiB: "
             f"{(loaded - base) / args.links:.0f} KiB per link"

@@ -37,7 +37,7 @@ from .codes.states import (  # noqa: F401 - re-exported constants
     RDEOPT_PausedStates,
 )
 from .events.types import HangupStarted, Released
-from .ras.records import SAVED_PASSWORD_HANDLE, encode_statistics
+from .ras.records import SAVED_PASSWORD_HANDLE, encode_statistics, table_picker
 
 WM_RASDIALEVENT = 0xCCCD
 # RasGetEapUserIdentity flags (ras.h)
@@ -256,11 +256,14 @@ def GetConnectStatus(handle: int) -> tuple[int, int, str, str]:
     return int(s.state), s.error, s.device_type, s.device_name
 
 
+_ENUM_FIELDS = ("handle", "entry", "device_type", "device_name")
+
+
 def EnumConnections() -> list[tuple[int, str, str, str]]:
     try:
-        # Straight from the RASCONN rows: the tuple is all pywin32 gives.
-        rows = _ras().listing(False)
-        return [(r["handle"], r["entry"], r["device_type"], r["device_name"]) for r in rows]
+        # Straight from the rows of the columns form: the tuple is all pywin32 gives.
+        table = _ras().rasconn_table()
+        return list(map(table_picker(table, _ENUM_FIELDS), table["rows"]))
     except ApiError as exc:
         _raise(exc, "RasEnumConnections")
     return []

@@ -13,7 +13,6 @@ from ..codes import error_name, state_name
 from ..i18n import _
 from ..ras.records import (
     ConnectionRecord,
-    decode_rasconn,
     decode_record,
     encode_record,
     encode_statistics,
@@ -65,6 +64,15 @@ def print_status(
             print(_header(full=True))
             print(_record_line(record))
         return 0
+    if not full and not as_json:
+        conns = ras.enumerate()
+        if conns:
+            print(_header(full))
+        else:
+            print(_("No connections"))
+        for c in conns:
+            print(f"{c.handle:>5}  {c.entry:<24} {c.device_type:<7} {c.device_name}")
+        return 0
     rows = ras.listing(full, statistics=as_json)
     if as_json:
         _dump(rows)
@@ -74,9 +82,5 @@ def print_status(
         return 0
     print(_header(full))
     for row in rows:
-        if full:
-            print(_record_line(decode_record(row)))
-        else:
-            c = decode_rasconn(row)
-            print(f"{c.handle:>5}  {c.entry:<24} {c.device_type:<7} {c.device_name}")
+        print(_record_line(decode_record(row)))
     return 0

@@ -22,7 +22,7 @@ from ..ras.records import (
     HangupStarted,
     LinkStatistics,
     RasConn,
-    decode_rasconn,
+    decode_rasconn_table,
     decode_record,
     decode_statistics,
 )
@@ -71,8 +71,12 @@ def dial_body(
     return body
 
 
-def _list_params(full: bool, statistics: bool, phases: Iterable[Phase] | None) -> dict[str, Any]:
+def _list_params(
+    full: bool, statistics: bool, phases: Iterable[Phase] | None, columns: bool = False
+) -> dict[str, Any]:
     params: dict[str, Any] = {}
+    if columns:
+        params["form"] = "columns"
     if full:
         params["full"] = 1
     if statistics:
@@ -169,7 +173,15 @@ class Ras:
 
     def enumerate(self, phases: Iterable[Phase] | None = None) -> list[RasConn]:
         """RasEnumConnections: the RASCONN view."""
-        return [decode_rasconn(r) for r in self.listing(False, phases=phases)]
+        return decode_rasconn_table(self.rasconn_table(phases))
+
+    def rasconn_table(self, phases: Iterable[Phase] | None = None) -> dict[str, Any]:
+        """The RASCONN view in the API's columns form (``columns``, ``rows``): the compact
+        wire form, for callers that pick a few fields (see ``records.table_picker``)."""
+        table: dict[str, Any] = self.client.call(
+            "GET", CONNECTIONS, params=_list_params(False, False, phases, columns=True)
+        )
+        return table
 
     def listing(
         self, full: bool, statistics: bool = False, phases: Iterable[Phase] | None = None
@@ -300,8 +312,10 @@ class AsyncRas:
         return [decode_record(r) for r in rows]
 
     async def enumerate(self, phases: Iterable[Phase] | None = None) -> list[RasConn]:
-        rows = await self.client.call("GET", CONNECTIONS, params=_list_params(False, False, phases))
-        return [decode_rasconn(r) for r in rows]
+        table = await self.client.call(
+            "GET", CONNECTIONS, params=_list_params(False, False, phases, columns=True)
+        )
+        return decode_rasconn_table(table)
 
     async def statistics(self, handle: int) -> LinkStatistics:
         """RasGetConnectionStatistics."""

@@ -28,7 +28,7 @@ from ..store import Store
 from ..users import is_privileged
 from .big_answers import AnswerGate, send_json
 from .http import peer, query_int, read_json
-from .ras_listing import LIST_QUERY, RasconnCache, add_statistics, query_phases
+from .ras_listing import LIST_QUERY, RasconnCache, add_statistics, query_form, query_phases
 from .routes import Route
 from .sse import stream_events
 
@@ -314,13 +314,15 @@ class RasApi:
 
     async def list_connections(self, request: web.Request) -> web.Response:
         """RASCONN fields by default; ``full=1``: status records; ``statistics=1``: RAS_STATS
-        of each; ``phase=connected,dialing``: only those."""
+        of each; ``phase=connected,dialing``: only those; ``form=columns``: the RASCONN view as
+        columns and rows (:mod:`.ras_listing`)."""
         uid, phases = peer(request).uid, query_phases(request)
         full = query_int(request, "full", 0, 0, 1)
         statistics = query_int(request, "statistics", 0, 0, 1)
+        form = query_form(request, bool(full or statistics))
         if not full and not statistics:
-            text = self._rasconns.listing(self.m, uid, phases)
-            return web.Response(text=text, content_type="application/json")
+            body = self._rasconns.listing(self.m, uid, phases, form)
+            return web.Response(body=body, content_type="application/json")
         rows = (
             [encode_record(r) for r in self.m.list(uid, phases)]
             if full

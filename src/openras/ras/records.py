@@ -8,8 +8,9 @@ Windows structures (RASPPPIP, RASPPPLCP, …) because pywin32 programs read them
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from ..codes import RASCS, error_name, state_name
@@ -249,6 +250,36 @@ def decode_rasconn(d: Mapping[str, Any]) -> RasConn:
         d["guid"],
         d["flags"],
     )
+
+
+# The columns form of a RASCONN listing (``?form=columns``): ``{"columns": [...], "rows":
+# [[...], ...]}``, each row's values in the order of ``columns``. Half the bytes of the objects
+# form, and a list parses faster than an object.
+RASCONN_COLUMNS = tuple(f.name for f in dataclasses.fields(RasConn))
+
+
+def rasconn_row(conn: RasConn) -> list[Any]:
+    return [getattr(conn, name) for name in RASCONN_COLUMNS]
+
+
+def encode_rasconn_table(conns: Iterable[RasConn]) -> dict[str, Any]:
+    return {"columns": list(RASCONN_COLUMNS), "rows": [rasconn_row(c) for c in conns]}
+
+
+def table_picker(table: Mapping[str, Any], names: Sequence[str]) -> Callable[[Any], Any]:
+    """A getter of ``names``' values (a tuple, or the value for one name) from each row of a
+    columns-form listing; found by the table's own ``columns``, so a reader keeps working when
+    a daemon adds or reorders columns. A missing column raises KeyError."""
+    columns = list(table["columns"])
+    try:
+        return itemgetter(*(columns.index(name) for name in names))
+    except ValueError as exc:
+        raise KeyError(str(exc)) from None
+
+
+def decode_rasconn_table(table: Mapping[str, Any]) -> list[RasConn]:
+    pick = table_picker(table, RASCONN_COLUMNS)
+    return [RasConn(*pick(row)) for row in table["rows"]]
 
 
 def encode_projection(projection: Projection) -> dict[str, Any]:
