@@ -61,6 +61,8 @@ from .hdlc import (
     encode_protocol,
     escape,
 )
+from . import hdlc_batch
+from .hdlc_batch import VECTOR_MIN, batch_version, encode_batch
 from .ipcp import ANY, Ipcp, IpcpInfo
 from .ipv6cp import Ipv6cp, Ipv6cpInfo
 from .lcp import Lcp, LcpInfo
@@ -145,10 +147,29 @@ class PppEngine:
         if self._finished or not self._started:
             return
         deframer = self._deframer
-        raws = deframer.raw_frames(data)
+        stats = self.stats
+        packets = self.packets
+        if (
+            packets is not None
+            and not deframer.rx_accm
+            and len(data) >= VECTOR_MIN
+            and hdlc_batch.vector_ready()
+        ):
+            headers = self._data_headers
+            if headers is None:
+                headers = self._refresh()
+            if headers:
+                # The data path for a large read: its leading data frames decoded at once;
+                # whatever follows the first other frame comes back raw, for the loop below.
+                held = len(packets)
+                raws = hdlc_batch.decode_read(deframer, data, headers, packets)
+                stats.rx_packets += len(packets) - held
+            else:
+                raws = deframer.raw_frames(data)
+        else:
+            raws = deframer.raw_frames(data)
         count = len(raws)
         index = 0
-        stats = self.stats
         while index < count:
             headers = self._data_headers
             if headers is None:
@@ -244,6 +265,16 @@ class PppEngine:
         header4 = headers.get(c.PROTO_IPV4)  # None unless LCP and IPCP are Opened
         header6 = headers.get(c.PROTO_IPV6)
         mru, accm = self._peer_mru_now, self._tx_accm
+        if not accm and isinstance(packets, list) and len(packets) > 1:
+            # A batch of one network protocol, none refused: framed at once.
+            version = batch_version(packets)
+            header = header4 if version == 4 else header6 if version == 6 else None
+            if header is not None and max(map(len, packets)) <= mru:
+                data = encode_batch(packets, *header)
+                self._out.append(data)
+                self.stats.tx_frames += len(packets)
+                self.stats.tx_octets += len(data)
+                return 0
         out = self._out
         refused = frames = octets = 0
         escaped_fcs = FCS_ESCAPED_ACCM0
