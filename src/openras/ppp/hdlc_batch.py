@@ -18,6 +18,7 @@ NumPy is imported on first use (``preload`` lets the link do it off the event lo
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Collection, Iterable
 from itertools import chain, repeat
 from operator import itemgetter
@@ -35,6 +36,7 @@ _FLAG = b"\x7e"
 _ESC = b"\x7d"
 _first_octet = itemgetter(0)
 _np: Any = None
+_local = threading.local()
 
 
 def preload() -> None:
@@ -99,14 +101,21 @@ def decode_read(
         return deframer.raw_frames(data)
     np = _numpy()
     octets = np.frombuffer(data, np.uint8)
-    # 0x7D and 0x7E are the octets x with (x + 0x83) mod 256 < 2: one pass finds both.
-    special = np.flatnonzero((octets[first : last + 1] + np.uint8(0x83)) < 2)
+    work, mask = _scratch(np, len(data))
+    # Read as signed octets, 0x7D, 0x7E and 0x7F are the ones above 124: one pass finds them.
+    signed = octets[first : last + 1].view(np.int8)
+    special = np.flatnonzero(np.greater(signed, 124, out=mask[: signed.size]))
     special += first
-    is_flag = octets[special] == 0x7E
+    kinds = octets[special]
+    if (kinds == 0x7F).any():
+        special = special[kinds != 0x7F]
+        kinds = octets[special]
+    is_flag = kinds == 0x7E
     flag_at = np.flatnonzero(is_flag)  # the flags' places among the special octets
     escapes = special[~is_flag]
-    if escapes.size and ((octets[escapes + 1] + np.uint8(0x83)) < 2).any():
-        # 7D 7E (an abort) or 7D 7D (an escaped 0x7D's 0x7D): the exact path, for the read.
+    if escapes.size and (octets[escapes + 1].view(np.int8) > 124).any():
+        # 7D 7E (an abort) or 7D 7D (an escaped 0x7D's 0x7D), or a 7D 7F we need not
+        # tell apart: the exact path, for the whole read.
         return deframer.raw_frames(data)
     flags = special[flag_at]
     raws = deframer.read_ends(data, first, last)
@@ -119,12 +128,16 @@ def decode_read(
         stats.frames += 1
     # Unescape the whole read: drop every 0x7D (memchr), then XOR the octet after each.
     head_escapes = data.count(_ESC, 0, first)  # in the unfinished frame the read began with
-    plain = data.replace(_ESC, b"")
+    plain_octets = data.replace(_ESC, b"")
+    fixed = work[: len(plain_octets)]
     if escapes.size:
-        fixed = np.frombuffer(plain, np.uint8).copy()
+        # Fixed in the scratch buffer (warm memory: no fresh pages for each read).
+        fixed[:] = np.frombuffer(plain_octets, np.uint8)
         fixed[escapes - (head_escapes + np.arange(escapes.size))] ^= 0x20
-        plain = fixed.tobytes()
-    # A flag's place in ``plain``: its own, less the escapes before it.
+        view = memoryview(fixed)
+    else:
+        view = memoryview(plain_octets)
+    # A flag's place in the unescaped octets: its own, less the escapes before it.
     plain_flags = flags - (head_escapes - np.arange(flags.size)) - flag_at
     starts = plain_flags[:-1] + 1
     ends = plain_flags[1:]
@@ -136,27 +149,52 @@ def decode_read(
     count = starts.size
     if not count:
         return []
-    run, header = _good_run(np, plain, starts, ends, deframer.max_frame, protocols)
-    start_list = starts[:run].tolist()
-    end_list = ends[:run].tolist()
-    # The FCS of each frame of the run, in C; the run ends at the first failure.
-    view = memoryview(plain)
-    fcss = list(map(_crc, map(view.__getitem__, map(slice, start_list, end_list))))
-    if fcss.count(GOOD_FCS) != run:
-        run = next(i for i, fcs in enumerate(fcss) if fcs != GOOD_FCS)
-        del start_list[run:], end_list[run:]
-    if isinstance(header, int):
-        info_starts: Iterable[int] = map(int.__add__, start_list, repeat(header))
+    run, header = _good_run(np, view, starts, ends, deframer.max_frame, protocols)
+    if isinstance(header, int):  # one header for all: the data path's case
+        # Copy each packet out, then check the FCS over it, from the header's FCS on: each
+        # frame is touched twice, by the copy and by the CRC, with no other object made.
+        plain = fixed.tobytes() if escapes.size else plain_octets
+        ends = ends[:run]
+        infos = list(
+            map(
+                plain.__getitem__, map(slice, (starts[:run] + header).tolist(), (ends - 2).tolist())
+            )
+        )
+        s0 = int(starts[0])
+        computed = list(map(_crc, infos, repeat(_crc(view[s0 : s0 + header]))))
+        octets = np.frombuffer(plain, np.uint8)
+        sent = (octets[ends - 2] | octets[ends - 1].astype(np.uint16) << 8).tolist()
+        if computed != sent:
+            run = next(i for i, (a, b) in enumerate(zip(computed, sent)) if a != b)
+            del infos[run:]
+        packets += infos
     else:
+        start_list = starts[:run].tolist()
+        end_list = ends[:run].tolist()
+        # The FCS of each frame of the run, in C; the run ends at the first failure.
+        fcss = list(map(_crc, map(view.__getitem__, map(slice, start_list, end_list))))
+        if fcss.count(GOOD_FCS) != run:
+            run = next(i for i, fcs in enumerate(fcss) if fcs != GOOD_FCS)
+            del start_list[run:], end_list[run:]
         info_starts = map(int.__add__, start_list, header[:run].tolist())
-    info_ends = map(int.__sub__, end_list, repeat(2))
-    packets += map(plain.__getitem__, map(slice, info_starts, info_ends))
+        info_ends = map(int.__sub__, end_list, repeat(2))
+        packets += map(bytes, map(view.__getitem__, map(slice, info_starts, info_ends)))
     stats.frames += run
     if run == count:
         return []
     # The rest, raw, for the exact path.
     begin = map(int.__add__, raw_starts[run:].tolist(), repeat(1))
     return list(map(data.__getitem__, map(slice, begin, raw_ends[run:].tolist())))
+
+
+def _scratch(np: Any, size: int) -> tuple[Any, Any]:
+    """This thread's work arrays, at least ``size`` long: reused, so a read touches no fresh
+    pages (a new 200 KB array costs more in page faults than the pass over it)."""
+    arrays: tuple[Any, Any] | None = getattr(_local, "arrays", None)
+    if arrays is None or arrays[0].size < size:
+        size = max(size, 1 << 18)
+        arrays = _local.arrays = (np.empty(size, np.uint8), np.empty(size, np.bool_))
+    return arrays
 
 
 def _raw_frames_between(data: bytes, flags: list[int]) -> list[bytes]:
@@ -190,7 +228,7 @@ def _data_frame(deframer: Deframer, raw: bytes, protocols: Collection[int]) -> b
 
 def _good_run(
     np: Any,
-    plain: bytes,
+    plain: memoryview,
     starts: numpy.ndarray[Any, Any],
     ends: numpy.ndarray[Any, Any],
     max_frame: int,
@@ -205,7 +243,7 @@ def _good_run(
     if sizes.min() >= 4 and sizes.max() <= max_frame:
         # The usual case: every frame has the first one's header (checked octet by octet).
         s0 = int(starts[0])
-        first = decode_body(plain[s0 : s0 + 4])
+        first = decode_body(bytes(plain[s0 : s0 + 4]))
         if first is not None and first[0] in protocols:
             length = 4 - len(first[1])
             octets = np.frombuffer(plain, np.uint8)
