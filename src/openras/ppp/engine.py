@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from . import constants as c
+from . import hdlc_batch
 from .auth import Authentication, make_authenticator, make_peer
 from .config import PppConfig
 from .events import (
@@ -61,7 +62,6 @@ from .hdlc import (
     encode_protocol,
     escape,
 )
-from . import hdlc_batch
 from .hdlc_batch import VECTOR_MIN, batch_version, encode_batch
 from .ipcp import ANY, Ipcp, IpcpInfo
 from .ipv6cp import Ipv6cp, Ipv6cpInfo

@@ -19,10 +19,10 @@ NumPy is imported on first use (``preload`` lets the link do it off the event lo
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Iterable
-from itertools import chain, repeat
+from collections.abc import Collection
+from itertools import chain, pairwise, repeat
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from .fcs import crc16_sdlc as _crc
 from .hdlc import FCS_ESCAPED_ACCM0, GOOD_FCS, Deframer, decode_body, unescape
@@ -67,7 +67,8 @@ def encode_batch(packets: list[bytes], prefix: bytes, prefix_fcs: int) -> bytes:
     ``prefix`` (address/control and protocol, as sent: no 0x7D or 0x7E in it), escaped packet,
     escaped FCS, flag — octet for octet what ``encode_frame`` makes of each."""
     fcss = list(map(_crc, packets, repeat(prefix_fcs)))  # over prefix + packet, no copy
-    plain_tails = map(int.to_bytes, fcss, repeat(2), repeat("little"))
+    little: Literal["little"] = "little"
+    plain_tails = map(int.to_bytes, fcss, repeat(2), repeat(little))
     tails = map(FCS_ESCAPED_ACCM0.get, fcss, plain_tails)  # the 1 in 64 with a 0x7D or 0x7E
     # 0x7D first: escaping 0x7E adds some. Both one-octet replaces run on memchr.
     half = map(bytes.replace, packets, repeat(_ESC), repeat(b"\x7d\x5d"))
@@ -165,7 +166,7 @@ def decode_read(
         octets = np.frombuffer(plain, np.uint8)
         sent = (octets[ends - 2] | octets[ends - 1].astype(np.uint16) << 8).tolist()
         if computed != sent:
-            run = next(i for i, (a, b) in enumerate(zip(computed, sent)) if a != b)
+            run = next(i for i, (a, b) in enumerate(zip(computed, sent, strict=True)) if a != b)
             del infos[run:]
         packets += infos
     else:
@@ -199,7 +200,7 @@ def _scratch(np: Any, size: int) -> tuple[Any, Any]:
 
 def _raw_frames_between(data: bytes, flags: list[int]) -> list[bytes]:
     """The non-empty pieces of ``data`` between consecutive flags at ``flags``."""
-    return [data[a + 1 : b] for a, b in zip(flags, flags[1:], strict=False) if b > a + 1]
+    return [data[a + 1 : b] for a, b in pairwise(flags) if b > a + 1]
 
 
 def _data_frame(deframer: Deframer, raw: bytes, protocols: Collection[int]) -> bytes | None:

@@ -33,8 +33,8 @@ from ...ppp import (
     PppConfig,
     PppEngine,
     PppEvent,
+    hdlc_batch,
 )
-from ...ppp import hdlc_batch
 from .ppp_port import PortProtocol
 
 # The engine's reasons for finishing a link, in Windows' words (what RasDial reports).
