@@ -103,15 +103,13 @@ def decode_read(
     np = _numpy()
     octets = np.frombuffer(data, np.uint8)
     work, mask = _scratch(np, len(data))
-    # Read as signed octets, 0x7D, 0x7E and 0x7F are the ones above 124: one pass finds them.
-    signed = octets[first : last + 1].view(np.int8)
-    special = np.flatnonzero(np.greater(signed, 124, out=mask[: signed.size]))
+    # 0x7D and 0x7E are the octets x with (x + 0x83) mod 256 < 2, found in one scan of the
+    # scratch arrays (warm memory: no fresh pages for each read).
+    size = last + 1 - first
+    np.add(octets[first : last + 1], np.uint8(0x83), out=work[:size])
+    special = np.flatnonzero(np.less(work[:size], 2, out=mask[:size]))
     special += first
-    kinds = octets[special]
-    if (kinds == 0x7F).any():
-        special = special[kinds != 0x7F]
-        kinds = octets[special]
-    is_flag = kinds == 0x7E
+    is_flag = octets[special] == 0x7E
     flag_at = np.flatnonzero(is_flag)  # the flags' places among the special octets
     escapes = special[~is_flag]
     if escapes.size and (octets[escapes + 1].view(np.int8) > 124).any():
@@ -153,17 +151,13 @@ def decode_read(
     run, header = _good_run(np, view, starts, ends, deframer.max_frame, protocols)
     if isinstance(header, int):  # one header for all: the data path's case
         # Copy each packet out, then check the FCS over it, from the header's FCS on: each
-        # frame is touched twice, by the copy and by the CRC, with no other object made.
-        plain = fixed.tobytes() if escapes.size else plain_octets
+        # frame is touched twice, by the copy and by the CRC.
         ends = ends[:run]
-        infos = list(
-            map(
-                plain.__getitem__, map(slice, (starts[:run] + header).tolist(), (ends - 2).tolist())
-            )
-        )
+        slices = map(slice, (starts[:run] + header).tolist(), (ends - 2).tolist())
+        infos = list(map(bytes, map(view.__getitem__, slices)))
         s0 = int(starts[0])
         computed = list(map(_crc, infos, repeat(_crc(view[s0 : s0 + header]))))
-        octets = np.frombuffer(plain, np.uint8)
+        octets = np.frombuffer(view, np.uint8)
         sent = (octets[ends - 2] | octets[ends - 1].astype(np.uint16) << 8).tolist()
         if computed != sent:
             run = next(i for i, (a, b) in enumerate(zip(computed, sent, strict=True)) if a != b)
