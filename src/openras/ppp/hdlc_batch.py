@@ -152,13 +152,13 @@ def decode_read(
     if isinstance(header, int):  # one header for all: the data path's case
         # Copy each packet out, then check the FCS over it, from the header's FCS on: each
         # frame is touched twice, by the copy and by the CRC.
-        ends = ends[:run]
-        slices = map(slice, (starts[:run] + header).tolist(), (ends - 2).tolist())
+        fcs_at = ends[:run] - 2
+        slices = map(slice, (starts[:run] + header).tolist(), fcs_at.tolist())
         infos = list(map(bytes, map(view.__getitem__, slices)))
         s0 = int(starts[0])
         computed = list(map(_crc, infos, repeat(_crc(view[s0 : s0 + header]))))
         octets = np.frombuffer(view, np.uint8)
-        sent = (octets[ends - 2] | octets[ends - 1].astype(np.uint16) << 8).tolist()
+        sent = (octets[fcs_at + 1].astype(np.uint16) << 8 | octets[fcs_at]).tolist()
         if computed != sent:
             run = next(i for i, (a, b) in enumerate(zip(computed, sent, strict=True)) if a != b)
             del infos[run:]
@@ -235,18 +235,18 @@ def _good_run(
     number when every frame has the same header, as on a data path, else one per frame."""
     sizes = ends - starts
     count = sizes.size
-    if sizes.min() >= 4 and sizes.max() <= max_frame:
+    octets = np.frombuffer(plain, np.uint8)
+    smallest = int(sizes.min())
+    if smallest >= 4 and sizes.max() <= max_frame:
         # The usual case: every frame has the first one's header (checked octet by octet).
         s0 = int(starts[0])
         first = decode_body(bytes(plain[s0 : s0 + 4]))
         if first is not None and first[0] in protocols:
             length = 4 - len(first[1])
-            octets = np.frombuffer(plain, np.uint8)
-            if sizes.min() >= length + 2 and all(
+            if smallest >= length + 2 and all(
                 (octets[starts + i] == plain[s0 + i]).all() for i in range(length)
             ):
                 return count, length
-    octets = np.frombuffer(plain, np.uint8)
     last = octets.size - 1
     # Frames of 4 octets or more have their first 4 in range; shorter ones fail the size test.
     at = np.minimum(starts, last)
