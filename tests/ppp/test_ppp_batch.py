@@ -52,6 +52,8 @@ def frame_of(kind: str, payload: bytes, acfc: bool, pfc: bool) -> bytes:
         return encode_frame(0x20, packet, 0)
     if kind == "oversize":
         return encode_frame(c.PROTO_IPV4, packet + bytes(1600), 0, acfc, pfc)
+    if kind == "oversize_abort":  # too long even escaped, and aborted: counted oversize
+        return b"\x7e\x21" + bytes(3100) + payload.replace(b"\x7e", b"") + b"\x7d\x7e"
     if kind == "escaped_5d":  # 7D 7D: 0x5D escaped by its own 0x7D (odd, but the rule)
         body = b"\x21\x45\x5d" + payload
         body += fcs16(body).to_bytes(2, "little")

@@ -122,7 +122,7 @@ def decode_read(
     if raws:  # the frame the read's first flag ends
         info = _data_frame(deframer, raws[0], protocols)
         if info is None:  # the exact path decides, and everything after it waits its turn
-            return raws + _raw_frames_between(data, flags.tolist())
+            return raws + _raw_frames_between(deframer, data, flags.tolist())
         packets.append(info)
         stats.frames += 1
     # Unescape the whole read: drop every 0x7D (memchr), then XOR the octet after each.
@@ -140,11 +140,10 @@ def decode_read(
     plain_flags = flags - (head_escapes - np.arange(flags.size)) - flag_at
     starts = plain_flags[:-1] + 1
     ends = plain_flags[1:]
-    raw_starts, raw_ends = flags[:-1], flags[1:]
+    raw_starts = flags[:-1]
     whole = ends > starts  # back-to-back flags between frames hold nothing
     if not whole.all():
-        starts, ends = starts[whole], ends[whole]
-        raw_starts, raw_ends = raw_starts[whole], raw_ends[whole]
+        starts, ends, raw_starts = starts[whole], ends[whole], raw_starts[whole]
     count = starts.size
     if not count:
         return []
@@ -178,8 +177,7 @@ def decode_read(
     if run == count:
         return []
     # The rest, raw, for the exact path.
-    begin = map(int.__add__, raw_starts[run:].tolist(), repeat(1))
-    return list(map(data.__getitem__, map(slice, begin, raw_ends[run:].tolist())))
+    return _raw_frames_between(deframer, data, flags[flags >= raw_starts[run]].tolist())
 
 
 def _scratch(np: Any, size: int) -> tuple[Any, Any]:
@@ -192,9 +190,17 @@ def _scratch(np: Any, size: int) -> tuple[Any, Any]:
     return arrays
 
 
-def _raw_frames_between(data: bytes, flags: list[int]) -> list[bytes]:
-    """The non-empty pieces of ``data`` between consecutive flags at ``flags``."""
-    return [data[a + 1 : b] for a, b in pairwise(flags) if b > a + 1]
+def _raw_frames_between(deframer: Deframer, data: bytes, flags: list[int]) -> list[bytes]:
+    """What ``raw_frames`` makes of the octets between consecutive flags at ``flags``: each
+    non-empty piece, or an oversize count for one too long to be a frame even escaped."""
+    limit = 2 * deframer.max_frame + 4
+    raws = []
+    for start, end in pairwise(flags):
+        if end - start - 1 > limit:
+            deframer.stats.oversize += 1
+        elif end > start + 1:
+            raws.append(data[start + 1 : end])
+    return raws
 
 
 def _data_frame(deframer: Deframer, raw: bytes, protocols: Collection[int]) -> bytes | None:
