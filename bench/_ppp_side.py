@@ -66,6 +66,9 @@ def tun_config(role: str) -> TunConfig:
     return TunConfig(name=f"bench-{role}", local=local, peer=peer, mtu=1500)
 
 
+LINKS: list[Any] = []  # the PppLink, for its counters at the end
+
+
 async def run_ppp(role: str, sock: socket.socket) -> TunInterface:
     from openras.ppp import PppConfig
     from openras.ras.devices.ppp_link import PppLink
@@ -86,6 +89,7 @@ async def run_ppp(role: str, sock: socket.socket) -> TunInterface:
     else:
         config = PppConfig(echo_interval=0, ipv6=False, request_dns=False, allowed_auth=())
     link = PppLink(port, config)
+    LINKS.append(link)
     link.start()
     await asyncio.wait_for(link.up, 20)
     tun = TunInterface(tun_config(role))
@@ -164,6 +168,9 @@ async def main(mode: str, role: str, addr: str, port: int) -> None:
     t_end = resource.getrusage(resource.RUSAGE_SELF)  # this end's CPU time while packets flowed
     user, system = t_end.ru_utime - t_up.ru_utime, t_end.ru_stime - t_up.ru_stime
     print(f"cpu {user:.4f} {system:.4f}", flush=True)
+    for link in LINKS:
+        stats = link.engine.stats
+        print(f"rx_packets {stats.rx_packets} rx_whole_read {stats.rx_whole_read}", flush=True)
     os._exit(0)
 
 

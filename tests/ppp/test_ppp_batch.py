@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -205,24 +206,31 @@ def big(n: int, fill: Callable[[int], bytes] = os.urandom) -> list[bytes]:
     return [b"\x45" + fill(1400 + i % 99) for i in range(n)]
 
 
-def test_engines_agree_with_control_frames_among_data(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("cuts", [(), (5000, 40000)])
+def test_engines_agree_with_control_frames_among_data(
+    monkeypatch: pytest.MonkeyPatch, cuts: tuple[int, ...]
+) -> None:
     one, two = twin_links()
-    data = big(30)
-    wire = b"".join(encode_frame(0x21, p, 0, True, True) for p in data[:10])
+    data = big(40)
+    wire = b"".join(encode_frame(0x21, p, 0, True, True) for p in data[:25])
     # An LCP Echo-Request (answered), a frame for a protocol nobody runs (Protocol-Reject) and
     # a bad frame among the data.
     wire += encode_frame(c.PROTO_LCP, bytes([c.ECHO_REQ, 9, 0, 8]) + b"\0\0\0\0")
-    wire += b"".join(encode_frame(0x21, p, 0, True, True) for p in data[10:20])
+    wire += b"".join(encode_frame(0x21, p, 0, True, True) for p in data[25:30])
     wire += encode_frame(0x8207, b"\x01\x01\x00\x04", 0)
     wire += b"\x7e\x21\x45\x00\x7e"
-    wire += b"".join(encode_frame(0x21, p, 0, True, True) for p in data[20:])
-    reads = [wire[:5000], wire[5000:40000], wire[40000:]]
+    wire += b"".join(encode_frame(0x21, p, 0, True, True) for p in data[30:])
+    reads = cut(wire, list(cuts))
     fast = feed(monkeypatch, one.b, reads, True)
     slow = feed(monkeypatch, two.b, reads, False)
     assert fast[0] == slow[0] == data
     assert [type(e) for e in fast[1]] == [type(e) for e in slow[1]]
     assert fast[2] == slow[2] and fast[2]  # the Echo-Reply and the Protocol-Reject
-    assert fast[3] == slow[3]
+    # The same counters, but for how many packets came through the whole-read decoder: in one
+    # read, the 25 before the Echo-Request (the rest of the read goes frame by frame).
+    assert slow[3].rx_whole_read == 0
+    assert fast[3].rx_whole_read == 25 if not cuts else 0 < fast[3].rx_whole_read <= 25
+    assert replace(fast[3], rx_whole_read=0) == slow[3]
 
 
 def test_engines_agree_when_lcp_changes_the_accm_mid_read(
@@ -231,20 +239,21 @@ def test_engines_agree_when_lcp_changes_the_accm_mid_read(
     """A Configure-Request in the middle of a read takes LCP (and with it the ACCM 0 and the
     data path) down; the frames after it are decoded under the default ACCM at once."""
     one, two = twin_links()
-    data = big(12)
+    data = big(40)
     request = bytes([c.CONF_REQ, 50, 0, 4])  # no options: the default ACCM again
-    wire = b"".join(encode_frame(0x21, p, 0, True, True) for p in data[:6])
+    wire = b"".join(encode_frame(0x21, p, 0, True, True) for p in data[:25])
     wire += encode_frame(c.PROTO_LCP, request)
     # After it, frames as a peer would now send them: every control character escaped, or not.
-    wire += b"".join(encode_frame(0x21, p, 0xFFFFFFFF, True, True) for p in data[6:9])
-    wire += b"".join(encode_frame(0x21, p, 0, True, True) for p in data[9:])
+    wire += b"".join(encode_frame(0x21, p, 0xFFFFFFFF, True, True) for p in data[25:30])
+    wire += b"".join(encode_frame(0x21, p, 0, True, True) for p in data[30:])
     fast = feed(monkeypatch, one.b, [wire], True)
     slow = feed(monkeypatch, two.b, [wire], False)
-    assert fast[0] == slow[0] == data[:6]
+    assert fast[0] == slow[0] == data[:25]
     assert one.b._deframer.rx_accm == two.b._deframer.rx_accm == c.DEFAULT_ACCM
     assert [type(e) for e in fast[1]] == [type(e) for e in slow[1]]
     assert fast[2] == slow[2]
-    assert fast[3] == slow[3]
+    assert fast[3].rx_whole_read == 25 and slow[3].rx_whole_read == 0
+    assert replace(fast[3], rx_whole_read=0) == slow[3]
 
 
 def test_paired_engines_carry_a_bulk_transfer_both_ways(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -268,6 +277,7 @@ def test_paired_engines_carry_a_bulk_transfer_both_ways(monkeypatch: pytest.Monk
     for i in range(0, len(wire), 65536):
         server.receive_data(wire[i : i + 65536], link.now)
     assert server.packets == sent
+    assert server.stats.rx_whole_read >= len(sent) * 9 // 10  # all but a short last read
     assert server.stats.framing.frames - frames == len(sent)
     assert server.stats.framing.octets - octets == len(wire)
     assert server.stats.rx_packets >= len(sent)

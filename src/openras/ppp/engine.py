@@ -76,6 +76,7 @@ class LinkStats:
     tx_frames: int = 0
     tx_octets: int = 0
     rx_packets: int = 0
+    rx_whole_read: int = 0  # of rx_packets, those the whole-read decoder delivered
     rx_discarded: int = 0
     protocol_rejects_sent: int = 0
     framing: DeframerStats = field(default_factory=DeframerStats)
@@ -164,6 +165,7 @@ class PppEngine:
                 held = len(packets)
                 raws = hdlc_batch.decode_read(deframer, data, headers, packets)
                 stats.rx_packets += len(packets) - held
+                stats.rx_whole_read += len(packets) - held
             else:
                 raws = deframer.raw_frames(data)
         else:
