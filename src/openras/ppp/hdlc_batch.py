@@ -2,10 +2,11 @@
 ``Deframer.raw_frames`` + ``decode_packets`` and of ``send_packets``' per-packet framing.
 
 Per packet, C-speed work that does not depend on the frame is done once for a whole TCP read
-or TUN batch: NumPy finds every flag and escape of a read in two vector passes, the escapes are
+or TUN batch: NumPy finds every flag and escape of a read in one vector scan, the escapes are
 removed with one memchr-driven ``bytes.replace`` and the escaped octets fixed with one indexed
-XOR; the FCS (fastcrc) and the slicing of each packet run in C iterators (``map``), with no
-Python bytecode per frame. (Two-octet searches — ``bytes.replace(b"\\x7d\\x5e", …)``, ``split``
+XOR; the FCS (fastcrc) and the copying out of each packet run in C iterators (``map``), with no
+Python bytecode per frame. Sending, each packet is escaped with two one-octet replaces and the
+batch joined once. (Two-octet searches — ``bytes.replace(b"\\x7d\\x5e", …)``, ``split``
 on a pair — scan octet by octet and cost about 1 ns an octet; one-octet ones use memchr.)
 
 Anything unusual — an abort, a 0x7D escaping a 0x7D, a control protocol's frame, a bad FCS,
