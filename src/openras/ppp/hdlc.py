@@ -171,15 +171,32 @@ class Deframer:
     def raw_frames(self, data: bytes) -> list[bytes]:
         """Add octets from the wire; return the still escaped contents of the frames they
         completed, for ``decode`` one by one (it reads ``rx_accm`` when called)."""
-        self.stats.octets += len(data)
         find = data.find
         first = find(_FLAG_B)  # flags are found with memchr: bytes.split scans octet by octet
         if first < 0:
+            self.stats.octets += len(data)
             self._collect(data)
             return []
-        # data[:first] ends the frame collected so far; every piece between two flags is a
-        # whole frame, decoded without copying it through the buffer; the last one starts
-        # the next.
+        last = data.rfind(_FLAG_B)
+        raws = self.read_ends(data, first, last)
+        # Every piece between two flags is a whole frame, decoded without copying it through
+        # the buffer.
+        limit = 2 * self.max_frame + 4  # escaped octets can at most double the length
+        start = first + 1
+        while start <= last:
+            end = find(_FLAG_B, start)
+            if end - start > limit:
+                self.stats.oversize += 1
+            elif end > start:  # empty: back-to-back flags between frames
+                raws.append(data[start:end])
+            start = end + 1
+        return raws
+
+    def read_ends(self, data: bytes, first: int, last: int) -> list[bytes]:
+        """``raw_frames``' bookkeeping for a read whose first flag is at ``first`` and last at
+        ``last``: its octets counted, the frame its first flag ends returned (raw) or counted,
+        the one its last flag starts kept. The frames between the two are the caller's."""
+        self.stats.octets += len(data)
         raws: list[bytes] = []
         if self._synced:
             self._collect(data[:first])
@@ -192,15 +209,7 @@ class Deframer:
         self._synced = True
         self._raw.clear()
         self._overflow = False
-        limit = 2 * self.max_frame + 4  # escaped octets can at most double the length
-        start = first + 1
-        while (end := find(_FLAG_B, start)) >= 0:
-            if end - start > limit:
-                self.stats.oversize += 1
-            elif end > start:  # empty: back-to-back flags between frames
-                raws.append(data[start:end])
-            start = end + 1
-        self._collect(data[start:])
+        self._collect(data[last + 1 :])
         return raws
 
     def _collect(self, chunk: bytes) -> None:
