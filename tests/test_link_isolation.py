@@ -86,6 +86,44 @@ def test_socks_listener_carries_only_the_links_owner(
     assert f"uid {NOBODY}" in log and json.dumps(sshd.password) not in log
 
 
+EAGER_STRANGER = """
+import json, socket, struct
+answers = []
+for _ in range({tries}):
+    s = socket.create_connection(("127.0.0.1", {port}), timeout=5)
+    # Greeting and CONNECT in one write, at once: sent before any uid check can have ended.
+    s.sendall(b"\\x05\\x01\\x00" + b"\\x05\\x01\\x00\\x01" + socket.inet_aton("127.0.0.1")
+              + struct.pack(">H", {http_port}) + b"GET / HTTP/1.0\\r\\n\\r\\n")
+    data = b""
+    try:
+        while chunk := s.recv(4096):
+            data += chunk
+    except OSError:
+        pass
+    answers.append(len(data))
+    s.close()
+print(json.dumps(answers))
+"""
+
+
+def test_a_stranger_sending_at_once_gets_not_a_byte(
+    daemon_factory: Any, sshd: Any, http_server: Any, client_uids: tuple[int, int]
+) -> None:
+    """What a client sends before its uid is checked is held, never handed to SOCKS."""
+    daemon = daemon_factory('[daemon]\nallow_users = "*"\n')
+    owner, _ = client_uids
+    os.chmod(sshd.known_hosts, 0o644)
+    ssh_entry(daemon, sshd, "mine")
+    dialed = dial_as(daemon, owner, "mine", sshd.user, sshd.password)
+    assert dialed["rc"] == 0
+    port = socks_port(daemon, dialed["handle"])
+    code = EAGER_STRANGER.format(tries=20, port=port, http_port=http_server.port)
+    assert daemon.python_json(code, uid=NOBODY) == [0] * 20
+    mine = daemon.python_json(code.replace("range(20)", "range(1)"), uid=owner)
+    assert mine[0] > 0  # the owner's eager client is answered (SOCKS replies, then the page)
+    assert hang_up_as(daemon, owner, dialed["handle"]) == 0
+
+
 # -- item 4: joining another user's connection ----------------------------------------------------
 def test_another_user_joins_only_an_all_users_entry_with_its_credentials(
     daemon_factory: Any, sshd: Any, http_server: Any, client_uids: tuple[int, int]
@@ -275,3 +313,23 @@ def _exists(client: Any, name: str) -> bool:
     except ApiError:
         return False
     return True
+
+
+def test_a_time_wait_entry_of_the_same_addresses_never_names_the_peer(
+    tmp_path: Any, monkeypatch: Any
+) -> None:
+    """Loopback ports still in TIME_WAIT are reused (tcp_tw_reuse=2): /proc/net/tcp then lists
+    the old connection, with uid 0, beside the new one. Only the live one names the peer."""
+    from openras.ras.devices import socks_guard
+
+    header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid\n"
+    client, listener = "0100007F:C350", "0100007F:1F90"  # 127.0.0.1:50000 → 127.0.0.1:8080
+    time_wait = f"   0: {client} {listener} 06 00000000:00000000 03:00000F0C 00000000     0 0 0\n"
+    live = f"   1: {client} {listener} 01 00000000:00000000 00:00000000 00000000 65534 0 1\n"
+    table = tmp_path / "tcp"
+    monkeypatch.setattr(socks_guard, "TCP_TABLES", (str(table),))
+    peer, local = ("127.0.0.1", 50000), ("127.0.0.1", 8080)
+    table.write_text(header + time_wait + live)
+    assert socks_guard.loopback_peer_uid(peer, local) == NOBODY
+    table.write_text(header + time_wait)  # the new connection not listed: nobody is admitted
+    assert socks_guard.loopback_peer_uid(peer, local) is None

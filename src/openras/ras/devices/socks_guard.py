@@ -25,6 +25,12 @@ from asyncssh.socks import SSHSOCKSForwarder
 from ..records import LinkStatistics
 
 TCP_TABLES = ("/proc/net/tcp", "/proc/net/tcp6")
+# Only a live connection names its owner: a TIME_WAIT entry of the same addresses (the kernel
+# reuses loopback ports still in TIME_WAIT, tcp_tw_reuse=2) is listed with uid 0, and taking it
+# would admit anyone as root.
+ESTABLISHED = "01"
+# What a client may send before it is admitted (a SOCKS greeting and request are far smaller).
+HELD_MAX = 4096
 
 
 @dataclass
@@ -79,7 +85,7 @@ def loopback_peer_uid(peer: tuple[str, int], local: tuple[str, int]) -> int | No
                 next(lines, None)  # header
                 for line in lines:
                     fields = line.split()
-                    if len(fields) < 8:
+                    if len(fields) < 8 or fields[3] != ESTABLISHED:
                         continue
                     if _address(fields[1]) == want_local and _address(fields[2]) == want_remote:
                         return int(fields[7])
@@ -106,12 +112,17 @@ class _GuardedForwarder(SSHSOCKSForwarder):
         self._log = log
         self._tasks = tasks
         self._counters = counters
+        self._held: list[bytes] | None = []  # read before the peer was admitted
         counters.connections += 1
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         assert isinstance(transport, asyncio.Transport)
-        transport.pause_reading()  # nothing is read before the peer is known
+        # Nothing reaches the SOCKS forwarder before the peer is admitted. Pausing is not
+        # enough: before CPython 3.11.5 or so the transport starts reading after
+        # connection_made even when it was paused in it, so what comes early is held here.
+        self._held = []
+        transport.pause_reading()
         task = asyncio.get_running_loop().create_task(self._check(transport))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -125,7 +136,11 @@ class _GuardedForwarder(SSHSOCKSForwarder):
         if transport.is_closing():
             return
         if uid is not None and self._admit(uid):
-            transport.resume_reading()
+            held, self._held = self._held or [], None
+            for data in held:
+                self.data_received(data)
+            if not transport.is_closing():
+                transport.resume_reading()
             return
         self._log.warning(
             "SOCKS connection from %s:%s refused: uid %s may not use this link",
@@ -136,6 +151,15 @@ class _GuardedForwarder(SSHSOCKSForwarder):
         transport.abort()
 
     def data_received(self, data: bytes, datatype: Any = None) -> None:
+        if self._held is not None:  # not admitted (yet)
+            self._held.append(data)
+            if sum(map(len, self._held)) > HELD_MAX:
+                self._held = []
+                if self._transport is not None:
+                    self._transport.abort()
+            elif self._transport is not None:
+                self._transport.pause_reading()
+            return
         self._counters.bytes_xmit += len(data)
         self._counters.writes_xmit += 1
         super().data_received(data, datatype)
