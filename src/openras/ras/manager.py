@@ -22,7 +22,7 @@ from ..phonebook import Entry
 from ..users import is_privileged
 from . import redial
 from .connection import Connection, Reference
-from .devices.base import Device, DialContext, DialParams
+from .devices.base import Device, DialContext, DialParams, HandleLog
 from .hooks import HookRunner, HookSettings, refusal
 from .processes import ProcessRef
 from .records import (
@@ -224,7 +224,7 @@ class ConnectionManager:
             owner_uid=req.uid,
             progress=lambda state: self._progress(conn, state),
             link_lost=lambda code, detail: self._link_lost(conn, code, detail),
-            log=self.ctx.log.getChild(f"h{handle}"),
+            log=HandleLog(self.ctx.log, handle),
             options=dict(self.ctx.config.devices.get(kind, {})),
             state_dir=self.ctx.paths.state,
             holders=lambda: [r.uid for r in conn.refs],

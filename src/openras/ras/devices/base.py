@@ -27,6 +27,20 @@ from ..records import LinkStatistics, LinkStatus, Projection
 from ..userfiles import MAX_USER_FILE as MAX_USER_FILE
 from ..userfiles import read_user_file as read_user_file
 
+Log = logging.Logger | logging.LoggerAdapter[logging.Logger]
+
+
+class HandleLog(logging.LoggerAdapter):
+    """A handle's log lines, named by their handle. ``getChild(f"h{handle}")`` made a logger
+    per handle, and the logging module keeps every named logger for the process's life."""
+
+    def __init__(self, log: logging.Logger, handle: int) -> None:
+        super().__init__(log, {"handle": handle})
+        self.prefix = f"h{handle}: "
+
+    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
+        return self.prefix + str(msg), kwargs
+
 
 @dataclass
 class DialParams:
@@ -48,7 +62,7 @@ class DialContext:
     owner_uid: int
     progress: Callable[[RASCS], None]
     link_lost: Callable[[int, str], None]
-    log: logging.Logger
+    log: Log
     # Options from openras.toml's [devices] table, for tuning (keepalive, time-outs).
     options: dict[str, Any] = field(default_factory=dict)
     # The daemon's state directory (resolver files of links live under it).

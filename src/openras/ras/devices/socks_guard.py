@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import logging
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from asyncssh.listener import create_tcp_local_listener
 from asyncssh.socks import SSHSOCKSForwarder
 
 from ..records import LinkStatistics
+from .base import Log
 
 TCP_TABLES = ("/proc/net/tcp", "/proc/net/tcp6")
 # Only a live connection names its owner: a TIME_WAIT entry of the same addresses (the kernel
@@ -103,7 +103,7 @@ class _GuardedForwarder(SSHSOCKSForwarder):
         conn: asyncssh.SSHClientConnection,
         coro: Any,
         admit: Callable[[int], bool],
-        log: logging.Logger,
+        log: Log,
         tasks: set[asyncio.Task[None]],
         counters: RelayCounters,
     ) -> None:
@@ -175,7 +175,7 @@ async def open_guarded_socks(
     host: str,
     port: int,
     admit: Callable[[int], bool],
-    log: logging.Logger,
+    log: Log,
     counters: RelayCounters,
 ) -> asyncssh.SSHListener:
     """``conn.forward_socks(host, port)``, admitting only the uids ``admit`` accepts and
