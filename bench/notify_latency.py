@@ -57,8 +57,9 @@ asyncio.run(main(int(sys.argv[1])))
 """
 
 # The anchor's server: accepts clients; on each line from its control connection ("push
-# same" / "push blocking") writes one line (the event template of argv[2] with its send time) to
-# every reader, then to that measuring client (last, as openras's measuring client is).
+# same" / "push blocking", "fill same" / "fill blocking") writes one line (the event template of
+# argv[2] with its send time; "fill": an event that is read but not timed) to every reader, then
+# to that measuring client (last, as openras's measuring client is).
 ANCHOR_SERVER = r"""
 import asyncio, json, sys, time
 readers, measuring = [], {}
@@ -67,11 +68,13 @@ async def handle(reader, writer):
     first = (await reader.readline()).strip().decode()
     if first == "control":
         while line := await reader.readline():
+            verb, target = line.decode().split()
             template["time"] = time.time()
+            template["fill"] = verb == "fill"
             data = (json.dumps(template) + "\n").encode()
             for w in readers:
                 w.write(data)
-            measuring[line.split()[1].decode()].write(data)
+            measuring[target].write(data)
         return
     if first == "reader":
         readers.append(writer)
@@ -140,7 +143,9 @@ class SameWorkReader:
         writer.write(b"same\n")
         self._ready.set()
         while line := await reader.readline():
-            self._callbacks.put(json.loads(line))
+            event = json.loads(line)
+            if not event["fill"]:  # openras's hangup and released events make no callback
+                self._callbacks.put(event)
 
     def _callback_thread(self) -> None:
         while True:
@@ -170,16 +175,25 @@ class Anchor:
         self.same_work: list[float] = []
         self.blocking: list[float] = []
 
-    def batch(self, pushes: int) -> None:
-        for _ in range(pushes):
-            self.control.sendall(b"push same\n")
-            self.same_work.append(self.same.received.get(timeout=10))
+    def batch(self, dials: int) -> None:
+        """What ``dials`` openras dials put on the stream: each is two timed notifications
+        (OpenPort, the failure) and two events every reader reads too (hangup, released)."""
+        for _ in range(dials):
+            for _ in range(2):
+                self.control.sendall(b"push same\n")
+                self.same_work.append(self.same.received.get(timeout=10))
+                time.sleep(0.002)
+            self.control.sendall(b"fill same\nfill same\n")
             time.sleep(0.002)
-        for _ in range(pushes):
-            self.control.sendall(b"push blocking\n")
-            event = json.loads(self.stream.readline())
-            self.blocking.append(time.time() - float(event["time"]))
-            time.sleep(0.002)
+        for _ in range(dials):
+            for _ in range(2):
+                self.control.sendall(b"push blocking\n")
+                event = json.loads(self.stream.readline())
+                self.blocking.append(time.time() - float(event["time"]))
+                time.sleep(0.002)
+            self.control.sendall(b"fill blocking\nfill blocking\n")
+            for _ in range(2):
+                json.loads(self.stream.readline())
 
     def close(self) -> None:
         self.same.close()
@@ -271,7 +285,7 @@ def main() -> int:
             try:
                 for _ in range(BLOCKS):
                     ours.batch(args.dials // BLOCKS)
-                    bare.batch(2 * (args.dials // BLOCKS))  # a dial is two notifications
+                    bare.batch(args.dials // BLOCKS)
                 rows.append((count, ours.latencies()[0], bare.same_work, bare.blocking))
             finally:
                 ours.close()
