@@ -298,3 +298,28 @@ def test_an_idle_connection_the_daemon_closed_is_not_used_for_a_post(daemon_fact
         c.call("POST", "/v1/entries", json={"name": "after-idle", "lines": [["DEVICE", "ssh"]]})
         names = [e["name"] for e in c.call("GET", "/v1/entries")]
     assert "after-idle" in names
+
+
+def test_an_http_1_0_client_gets_bare_frames_from_the_ring(daemon: Any) -> None:
+    """The ring keeps each event as its chunk; an HTTP/1.0 client gets the frame cut out."""
+    import socket
+
+    with Client(home=str(daemon.home), autostart=False) as c:
+        since = int(c.call("GET", "/v1/health")["last_seq"])
+        c.call("POST", "/v1/entries", json={"name": "old-client", "lines": [["DEVICE", "ssh"]]})
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(10)
+        s.connect(str(daemon.socket))
+        s.sendall(b"GET /v1/events?since=%d&kinds=entry HTTP/1.0\r\n\r\n" % since)
+        parser = StreamParser()
+        got: list[Event] = []
+        raw = b""
+        while not got:
+            data = s.recv(65536)
+            assert data, "the daemon closed the stream before the event"
+            raw += data
+            got += parser.feed(data)
+    assert [getattr(e, "entry", "") for e in got] == ["old-client"]
+    body = raw.split(b"\r\n\r\n", 1)[1]
+    assert body.startswith(b": openras events")  # no chunk sizes: bare SSE frames
+    assert b"\n\nid: " in body and body.endswith(b"\n\n")

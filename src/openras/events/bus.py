@@ -32,18 +32,21 @@ E = TypeVar("E", bound=Event)
 
 
 class Item(NamedTuple):
-    """An event encoded once for every subscriber: its JSON, its SSE frame, and that frame as
-    one HTTP/1.1 chunk."""
+    """An event encoded once for every subscriber: its SSE frame as one HTTP/1.1 chunk. The
+    ring of recent events holds these, so only the chunk is kept: the bare frame (for an
+    HTTP/1.0 client) is cut out of it when asked for."""
 
     event: Event
-    json: str
-    frame: bytes
     chunk: bytes
+
+    @property
+    def frame(self) -> bytes:
+        return self.chunk[self.chunk.index(b"\r\n") + 2 : -2]
 
 
 def make_item(event: Event, text: str) -> Item:
     frame = f"id: {event.seq}\nevent: {event.kind.value}\ndata: {text}\n\n".encode()
-    return Item(event, text, frame, b"%x\r\n%s\r\n" % (len(frame), frame))
+    return Item(event, b"%x\r\n%s\r\n" % (len(frame), frame))
 
 
 def overflow_item(last: int) -> Item:
@@ -154,12 +157,13 @@ class EventBus:
         else:
             event = dataclasses.replace(event, seq=self._seq, time=time.time())
         data = encode(event)
-        item = make_item(event, json.dumps(data))
+        text = json.dumps(data)
+        item = make_item(event, text)
         self._ring.append(item)
         for sub in list(self._subs):
             sub._offer(item)
         # The log after the fan-out, in batches off the loop.
-        self._store.later.event(self._seq, event.time, data.get("handle"), item.json)
+        self._store.later.event(self._seq, event.time, data.get("handle"), text)
         self._since_trim += 1
         if self._since_trim >= 1000:
             self._since_trim = 0
