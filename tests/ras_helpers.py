@@ -36,6 +36,18 @@ def ssh_entry(daemon: Any, sshd: Any, name: str = "lab", **extra: str) -> str:
     return name
 
 
+def silent_entry(daemon: Any, name: str, port: int, tmp_path: Any, **extra: str) -> str:
+    """An SSH entry dialing a peer on loopback that never answers the handshake, with an
+    empty known-hosts file: its dial stays in OpenPort / ConnectDevice until told otherwise."""
+    known = tmp_path / f"{name}-known_hosts"
+    known.write_text("")
+    lines = [["DEVICE", "ssh"], ["PhoneNumber", f"127.0.0.1:{port}"], ["SshKnownHosts", str(known)]]
+    lines += [[k, v] for k, v in extra.items()]
+    with daemon.client() as c:
+        c.call("POST", "/v1/entries", json={"name": name, "lines": lines})
+    return name
+
+
 def wait_for(predicate: Any, timeout: float = 20.0, interval: float = 0.02) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

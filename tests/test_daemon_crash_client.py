@@ -11,7 +11,7 @@ import socket
 import threading
 from typing import Any
 
-from ras_helpers import wait_for
+from ras_helpers import silent_entry, wait_for
 
 from openras.client import Client
 from openras.client.ras import Notification, Ras
@@ -92,21 +92,7 @@ def _dial_a_silent_peer(
 ) -> tuple[Ras, Any, threading.Thread, list[Any]]:
     """A dial that hangs at the SSH handshake (the peer never answers), followed by a thread
     into ``notes``: the daemon can be killed in the middle of it."""
-    known = tmp_path / "known_hosts"
-    known.write_text("")
-    with daemon.client() as c:
-        c.call(
-            "POST",
-            "/v1/entries",
-            json={
-                "name": "slow",
-                "lines": [
-                    ["DEVICE", "ssh"],
-                    ["PhoneNumber", f"127.0.0.1:{peer.port}"],
-                    ["SshKnownHosts", str(known)],
-                ],
-            },
-        )
+    silent_entry(daemon, "slow", peer.port, tmp_path)
     ras = Ras(Client(home=str(daemon.home), autostart=autostart))
     started = ras.dial("slow", user="u", password="p")
     assert peer.accepted.wait(20)

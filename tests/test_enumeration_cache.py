@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from ras_helpers import ssh_entry, wait_for
+from ras_helpers import silent_entry, ssh_entry, wait_for
 
 from openras.client.api import ApiError
 from openras.client.ras import Ras
@@ -81,22 +81,7 @@ def _uncached(client: Any) -> list[RasConn]:
 def test_listing_follows_dials_state_changes_and_hang_ups(
     win32ras: Any, daemon: Any, sshd: Any, silent_port: int, tmp_path: Any
 ) -> None:
-    known = tmp_path / "known_hosts"
-    known.write_text("")
-    with daemon.client() as c:
-        c.call(
-            "POST",
-            "/v1/entries",
-            json={
-                "name": "slow",
-                "lines": [
-                    ["DEVICE", "ssh"],
-                    ["PhoneNumber", f"127.0.0.1:{silent_port}"],
-                    ["SshKnownHosts", str(known)],
-                    ["SshConnectTimeout", "5"],
-                ],
-            },
-        )
+    silent_entry(daemon, "slow", silent_port, tmp_path, SshConnectTimeout="5")
     ssh_entry(daemon, sshd)
     with daemon.client() as c:
         assert _views(c) == ([], {"columns": list(RASCONN_COLUMNS), "rows": []})

@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 import pytest
-from ras_helpers import SSH_STATES, events_of, ssh_entry, status_or_none, wait_for
+from ras_helpers import SSH_STATES, events_of, silent_entry, ssh_entry, status_or_none, wait_for
 
 from openras.codes import RASCS
 
@@ -45,21 +45,7 @@ def silent_server() -> Any:
 def test_hang_up_during_a_dial_stops_its_notifications(
     win32ras: Any, daemon: Any, silent_server: int, tmp_path: Any
 ) -> None:
-    known = tmp_path / "kh"
-    known.write_text("")
-    with daemon.client() as c:
-        c.call(
-            "POST",
-            "/v1/entries",
-            json={
-                "name": "stuck",
-                "lines": [
-                    ["DEVICE", "ssh"],
-                    ["PhoneNumber", f"127.0.0.1:{silent_server}"],
-                    ["SshKnownHosts", str(known)],
-                ],
-            },
-        )
+    silent_entry(daemon, "stuck", silent_server, tmp_path)
     calls: list[int] = []
     in_connect = threading.Event()
 
