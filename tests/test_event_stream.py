@@ -17,9 +17,6 @@ from openras.client.event_stream import StreamParser
 from openras.codes import RASCS, ErrorCode
 from openras.events.bus import make_item
 from openras.events.types import (
-    EVENT_TYPES as KINDS,
-)
-from openras.events.types import (
     EntryChanged,
     Event,
     HookOutcome,
@@ -179,21 +176,21 @@ def test_an_http_1_0_answer_ends_with_its_connection() -> None:
 # -- the codec ------------------------------------------------------------------------------
 
 
-def test_codec_round_trips_every_kind_with_typed_fields() -> None:
+def test_decoded_fields_have_their_declared_types() -> None:
+    """tests/test_events.py round-trips every kind by equality, which an enum's plain value
+    also passes (RASCS.Disconnected == 6): here the decoded objects are the enum members, the
+    tuples and the frozen instances themselves."""
     events = sample_events()
-    assert {type(e) for e in events} <= set(KINDS.values())
-    for event in events:
-        back = decode(json.loads(json.dumps(encode(event))))
-        assert back == event
-        assert type(back) is type(event)
-    state = decode(encode(events[1]))
+    state = decode(json.loads(json.dumps(encode(events[1]))))
     assert isinstance(state, StateChanged)
     assert state.state is RASCS.Disconnected and state.phase is Phase.DIALING
     assert state.notify is Notify.DISCONNECTION
-    hook = decode(encode(events[3]))
+    hook = decode(json.loads(json.dumps(encode(events[3]))))
     assert isinstance(hook, HookRan) and hook.outcome is HookOutcome.TIMED_OUT
+    assert hook.stage is HookStage.PRE_UP
     entry = decode(json.loads(json.dumps(encode(events[2]))))
     assert isinstance(entry, EntryChanged) and entry.names == ("a", "b")
+    assert type(entry.names) is tuple
     with pytest.raises(dataclasses.FrozenInstanceError):  # decoded events stay frozen
         entry.action = "x"  # type: ignore[misc]
 

@@ -37,6 +37,15 @@ def hang_up_as(daemon: Any, uid: int | None, handle: int) -> int:
     )
 
 
+def open_daemon(daemon_factory: Any, sshd: Any, entry: str, **extra: str) -> Any:
+    """A daemon every local user may talk to, with an SSH entry ``entry`` whose known-hosts
+    file every user can read."""
+    daemon = daemon_factory('[daemon]\nallow_users = "*"\n')
+    os.chmod(sshd.known_hosts, 0o644)
+    ssh_entry(daemon, sshd, entry, **extra)
+    return daemon
+
+
 def curl_through(port: int, url: str, uid: int | None) -> subprocess.CompletedProcess[str]:
     argv = ["curl", "-s", "--max-time", "10", "--socks5-hostname", f"127.0.0.1:{port}", url]
     if uid is None:
@@ -54,10 +63,8 @@ def socks_port(daemon: Any, handle: int) -> int:
 def test_socks_listener_carries_only_the_links_owner(
     daemon_factory: Any, sshd: Any, http_server: Any, client_uids: tuple[int, int]
 ) -> None:
-    daemon = daemon_factory('[daemon]\nallow_users = "*"\n')
+    daemon = open_daemon(daemon_factory, sshd, "mine")
     owner, other = client_uids
-    os.chmod(sshd.known_hosts, 0o644)
-    ssh_entry(daemon, sshd, "mine")
     url = f"http://127.0.0.1:{http_server.port}/"
 
     dialed = dial_as(daemon, owner, "mine", sshd.user, sshd.password)
@@ -110,10 +117,8 @@ def test_a_stranger_sending_at_once_gets_not_a_byte(
     daemon_factory: Any, sshd: Any, http_server: Any, client_uids: tuple[int, int]
 ) -> None:
     """What a client sends before its uid is checked is held, never handed to SOCKS."""
-    daemon = daemon_factory('[daemon]\nallow_users = "*"\n')
+    daemon = open_daemon(daemon_factory, sshd, "mine")
     owner, _ = client_uids
-    os.chmod(sshd.known_hosts, 0o644)
-    ssh_entry(daemon, sshd, "mine")
     dialed = dial_as(daemon, owner, "mine", sshd.user, sshd.password)
     assert dialed["rc"] == 0
     port = socks_port(daemon, dialed["handle"])
@@ -128,10 +133,8 @@ def test_a_stranger_sending_at_once_gets_not_a_byte(
 def test_another_user_joins_only_an_all_users_entry_with_its_credentials(
     daemon_factory: Any, sshd: Any, http_server: Any, client_uids: tuple[int, int]
 ) -> None:
-    daemon = daemon_factory('[daemon]\nallow_users = "*"\n')
+    daemon = open_daemon(daemon_factory, sshd, "private")
     owner, other = client_uids
-    os.chmod(sshd.known_hosts, 0o644)
-    ssh_entry(daemon, sshd, "private")
     mine = dial_as(daemon, owner, "private", sshd.user, sshd.password)
     assert mine["rc"] == 0
     # Same credentials, but the entry is not marked for all users: no ride.
@@ -163,10 +166,8 @@ def test_another_user_joins_only_an_all_users_entry_with_its_credentials(
 def test_roots_disconnect_ends_a_link_held_by_others(
     daemon_factory: Any, sshd: Any, client_uids: tuple[int, int]
 ) -> None:
-    daemon = daemon_factory('[daemon]\nallow_users = "*"\n')
+    daemon = open_daemon(daemon_factory, sshd, "shared", AllUsers="1")
     owner, other = client_uids
-    os.chmod(sshd.known_hosts, 0o644)
-    ssh_entry(daemon, sshd, "shared", AllUsers="1")
     first = dial_as(daemon, owner, "shared", sshd.user, sshd.password)
     assert dial_as(daemon, owner, "shared", sshd.user, sshd.password) == first
     assert dial_as(daemon, other, "shared", sshd.user, sshd.password) == first
