@@ -39,6 +39,7 @@ from _setup import Daemon, percentile, use_daemon
 
 SUBSCRIBERS_PER_PROCESS = 10
 BLOCKS = 10  # openras and the anchor take turns, this many times
+SETTLE = 0.1  # seconds of quiet before each block, for both
 
 # openras: event-stream readers (one /v1/events connection each), in one process.
 SUBSCRIBERS = r"""
@@ -175,25 +176,33 @@ class Anchor:
         self.same_work: list[float] = []
         self.blocking: list[float] = []
 
-    def batch(self, dials: int) -> None:
-        """What ``dials`` openras dials put on the stream: each is two timed notifications
-        (OpenPort, the failure) and two events every reader reads too (hangup, released)."""
-        for _ in range(dials):
-            for _ in range(2):
-                self.control.sendall(b"push same\n")
-                self.same_work.append(self.same.received.get(timeout=10))
-                time.sleep(0.002)
-            self.control.sendall(b"fill same\nfill same\n")
-            time.sleep(0.002)
-        for _ in range(dials):
-            for _ in range(2):
-                self.control.sendall(b"push blocking\n")
-                event = json.loads(self.stream.readline())
+    def batch(self, timeline: list[tuple[float, bool]]) -> None:
+        """Replay an openras block's event stream: each event at the same offset from the
+        block's first one, timed (a state change, a callback) or read only (hangup, released);
+        once to the same-work client, once to the blocking reader."""
+        time.sleep(SETTLE)
+        self._replay(timeline, b"same")
+        for _ in range(sum(1 for _, timed in timeline if timed)):
+            self.same_work.append(self.same.received.get(timeout=10))
+        time.sleep(SETTLE)
+        reader = threading.Thread(target=self._read_blocking, args=(timeline,))
+        reader.start()
+        self._replay(timeline, b"blocking")
+        reader.join(30)
+
+    def _replay(self, timeline: list[tuple[float, bool]], target: bytes) -> None:
+        start = time.monotonic()
+        for offset, timed in timeline:
+            delay = start + offset - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            self.control.sendall((b"push " if timed else b"fill ") + target + b"\n")
+
+    def _read_blocking(self, timeline: list[tuple[float, bool]]) -> None:
+        for _ in timeline:
+            event = json.loads(self.stream.readline())
+            if not event["fill"]:
                 self.blocking.append(time.time() - float(event["time"]))
-                time.sleep(0.002)
-            self.control.sendall(b"fill blocking\nfill blocking\n")
-            for _ in range(2):
-                json.loads(self.stream.readline())
 
     def close(self) -> None:
         self.same.close()
@@ -216,9 +225,14 @@ class Openras:
             self.since = int(c.call("GET", "/v1/health")["last_seq"])
         self.received: list[tuple[int, int, int, float]] = []
 
-    def batch(self, dials: int) -> None:
+    def batch(self, dials: int) -> list[tuple[float, bool]]:
+        """``dials`` dials, one after another; returns the block's event stream as the daemon
+        published it: each event's offset from the first, and whether it made a callback."""
         from openras import win32ras
 
+        time.sleep(SETTLE)
+        with self.daemon.client() as c:
+            before = int(c.call("GET", "/v1/health")["last_seq"])
         for _ in range(dials):
             done = threading.Event()
 
@@ -233,6 +247,14 @@ class Openras:
             assert rc == 0
             assert done.wait(10), (handle, self.received[-2:])
             win32ras.HangUp(handle)
+        with self.daemon.client() as c:
+            for _ in range(500):  # the last hang-up's events may follow HangUp's return
+                log = c.call("GET", "/v1/events/log", params={"since": before, "limit": 10000})
+                if log and log[-1]["kind"] == "released":
+                    break
+                time.sleep(0.01)
+        first = log[0]["time"]
+        return [(e["time"] - first, e["kind"] == "state") for e in log]
 
     def latencies(self) -> tuple[list[float], dict[str, Any]]:
         """Each callback's latency, and an event as the daemon sent it (the anchor's line)."""
@@ -284,8 +306,7 @@ def main() -> int:
             ours, bare = Openras(daemon, count), Anchor(path, count)
             try:
                 for _ in range(BLOCKS):
-                    ours.batch(args.dials // BLOCKS)
-                    bare.batch(args.dials // BLOCKS)
+                    bare.batch(ours.batch(args.dials // BLOCKS))
                 rows.append((count, ours.latencies()[0], bare.same_work, bare.blocking))
             finally:
                 ours.close()
