@@ -54,7 +54,9 @@ class BatchWriter:
         self.written = 0
 
     # -- what callers queue ------------------------------------------------------------------
-    def event(self, seq: int, when: float, handle: int | None, body: str) -> None:
+    def event(self, seq: int, when: float, handle: int | None, body: bytes) -> None:
+        """``body``: the event's JSON as UTF-8 (stored as text, decoded on the writer's
+        thread)."""
         self._add("event", (seq, when, handle, body))
 
     def put_connection(
@@ -146,6 +148,8 @@ class BatchWriter:
                 for kind, args in ops:
                     if kind == "connection":
                         args = (*args[:4], json.dumps(args[4]), args[5])
+                    elif kind == "event":
+                        args = (*args[:3], args[3].decode())
                     db.execute(SQL[kind], args)
                 db.execute("COMMIT")
             except BaseException as exc:

@@ -15,11 +15,12 @@ is a clean end; a connection lost without it raises :class:`ApiError` 711 (event
 from __future__ import annotations
 
 import asyncio
-import json
 import socket
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
+
+import orjson
 
 from ..codes import ErrorCode
 from ..events.types import Event, decode
@@ -185,7 +186,7 @@ class StreamParser:
                     continue
                 raw = b"\n".join(line[1:] if line[:1] == b" " else line for line in data)
             try:
-                event = decode(json.loads(raw.decode()))
+                event = decode(orjson.loads(raw))
             except (ValueError, TypeError, AttributeError) as exc:  # not one of our events
                 # (a UnicodeDecodeError is a ValueError)
                 raise stream_lost(f"malformed event: {exc}") from None

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-from typing import NamedTuple, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
+
+import orjson
 
 from ..store import Store
 from .types import Event, EventKind, Overflow, decode, encode
@@ -44,14 +45,21 @@ class Item(NamedTuple):
         return self.chunk[self.chunk.index(b"\r\n") + 2 : -2]
 
 
-def make_item(event: Event, text: str) -> Item:
-    frame = f"id: {event.seq}\nevent: {event.kind.value}\ndata: {text}\n\n".encode()
+def dumps(data: dict[str, Any]) -> bytes:
+    """An event's JSON object as UTF-8 (orjson: a sixth of ``json.dumps``'s time, and the
+    event path encodes every event once)."""
+    return orjson.dumps(data)
+
+
+def make_item(event: Event, body: bytes) -> Item:
+    """``body``: the event's JSON, ``dumps(encode(event))``."""
+    frame = b"id: %d\nevent: %s\ndata: %s\n\n" % (event.seq, event.kind.value.encode(), body)
     return Item(event, b"%x\r\n%s\r\n" % (len(frame), frame))
 
 
 def overflow_item(last: int) -> Item:
     overflow = Overflow(seq=last, time=time.time(), resume_from=last)
-    return make_item(overflow, json.dumps(encode(overflow)))
+    return make_item(overflow, dumps(encode(overflow)))
 
 
 class Sink(Protocol):
@@ -157,13 +165,13 @@ class EventBus:
         else:
             event = dataclasses.replace(event, seq=self._seq, time=time.time())
         data = encode(event)
-        text = json.dumps(data)
-        item = make_item(event, text)
+        body = dumps(data)
+        item = make_item(event, body)
         self._ring.append(item)
         for sub in list(self._subs):
             sub._offer(item)
         # The log after the fan-out, in batches off the loop.
-        self._store.later.event(self._seq, event.time, data.get("handle"), text)
+        self._store.later.event(self._seq, event.time, data.get("handle"), body)
         self._since_trim += 1
         if self._since_trim >= 1000:
             self._since_trim = 0
@@ -230,9 +238,7 @@ class EventBus:
         if self._ring and self._ring[0][0].seq <= since + 1:
             return [item for item in self._ring if item[0].seq > since]
         # Older than the ring: read the log (bounded), then the ring.
-        older = [
-            make_item(e, json.dumps(encode(e))) for e in self.logged(since, self._queue_size * 4)
-        ]
+        older = [make_item(e, dumps(encode(e))) for e in self.logged(since, self._queue_size * 4)]
         first_ring = self._ring[0][0].seq if self._ring else self._seq + 1
         if older and older[-1][0].seq < first_ring - 1:
             return older  # a page of the log; the caller ends the stream with a cut-off

@@ -144,9 +144,13 @@ class PppEngine:
         self.lcp.open(now)
         self.lcp.up(now)
 
-    def receive_data(self, data: bytes, now: float) -> None:
+    def receive_data(self, data: bytes, now: float) -> bool:
+        """Octets from the wire. Returns True when they carried more than IP packets for the
+        ``packets`` list (a control frame, an event): only then can events, output or the
+        timer have changed, which the caller must then look at."""
         if self._finished or not self._started:
-            return
+            return False
+        control = False
         deframer = self._deframer
         stats = self.stats
         packets = self.packets
@@ -189,6 +193,7 @@ class PppEngine:
             if frame is None:
                 continue
             protocol, info = frame
+            control = True
             if protocol in headers:  # what _dispatch would deliver, without its checks
                 stats.rx_packets += 1
                 self._events.append(PacketReceived(protocol, info))
@@ -196,6 +201,7 @@ class PppEngine:
             self._dispatch(Frame(protocol, info), now)
             if self._finished:
                 break
+        return control
 
     def get_timer(self) -> float | None:
         """When ``handle_timer`` wants to be called next; None: no timer running."""

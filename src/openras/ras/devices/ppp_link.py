@@ -122,8 +122,17 @@ class PppLink:
     # -- bytes and time in ----------------------------------------------------------------
 
     def _received(self, data: bytes) -> None:
-        self.engine.receive_data(data, self.loop.time())
-        self._service()
+        engine = self.engine
+        if engine.receive_data(data, self.loop.time()) or engine.packets is None:
+            self._service()
+            return
+        # IP packets only (the data path, most reads): no event, output or timer changed.
+        packets = engine.packets
+        if packets:
+            engine.packets = []
+            sink = self._packet_sink
+            assert sink is not None  # packets is a list only while there is a sink
+            sink(packets)
 
     def _lost(self) -> None:
         self.engine.connection_lost(self.loop.time())
