@@ -3,8 +3,8 @@
 The bus fans an event out first and only then hands it here; the writes queue up and one
 worker thread applies each batch in a single transaction on its own SQLite connection, in
 the order they were made. Without a running event loop (tests, start-up, shutdown) a write is
-applied at once. A daemon killed before a batch lands loses only the last milliseconds of
-the log; the connection records it finds at restart still say which links died with it.
+applied at once. A daemon killed before a batch lands loses only the last BATCH_DELAY (10 ms)
+or so of the log; the connection records it finds at restart still say which links died with it.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 Op = tuple[str, tuple[Any, ...]]
+BATCH_DELAY = 0.01  # seconds a write waits for others to join its batch
 
 SQL = {
     "event": "INSERT OR REPLACE INTO events(seq, time, handle, body) VALUES (?,?,?,?)",
@@ -82,9 +83,9 @@ class BatchWriter:
             self.flush()
             return
         self._scheduled = True
-        # After the current callback: everything published in this turn of the loop goes in
-        # one batch, after its fan-out.
-        loop.call_soon(self._submit)
+        # A little later: a dial's events and records go in one batch, and the writer's thread
+        # does not take the GIL from the loop while it is fanning the events out.
+        loop.call_later(BATCH_DELAY, self._submit)
 
     def _submit(self) -> None:
         self._scheduled = False

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import shlex
 import socket
+from dataclasses import dataclass
 
 import asyncssh
 
@@ -33,6 +34,15 @@ from .net import tcp_connect
 from .socks_guard import RelayCounters, open_guarded_socks
 
 DEFAULT_PORT = 22
+
+
+@dataclass(frozen=True)
+class _SshFiles:
+    known_path: str
+    known_data: bytes | None  # None: the file is missing
+    key_path: str
+    key_data: bytes | None
+    user: str
 
 
 def split_host_port(value: str, default_port: int) -> tuple[str, int]:
@@ -128,48 +138,54 @@ class SshDevice(Device):
             for state in (RASCS.DeviceConnected, RASCS.AllDevicesConnected, RASCS.Authenticate):
                 self.ctx.progress(state)
 
+    def _read_files(self, trust: str) -> _SshFiles:
+        """Blocking (NSS, files): SshKnownHosts (default: the dialing user's
+        ~/.ssh/known_hosts; hostkeys.py), SshKey ("~" is the dialing user's too) and the login
+        name. ``known_data`` is None when the known-hosts file is missing."""
+        ctx = self.ctx
+        uid = ctx.owner_uid
+        known_path = hostkeys.resolve_for(
+            ctx.entry.get("SshKnownHosts") or "", uid, "SshKnownHosts"
+        )
+        try:
+            known_data: bytes | None = hostkeys.load(known_path, uid, trust, "SshKnownHosts")
+        except RasError as exc:
+            if exc.code != hostkeys.MISSING:
+                raise
+            known_data = None
+        key_path = ctx.entry.get("SshKey") or ""
+        key_data = None
+        if key_path and known_data is not None:
+            key_path = hostkeys.resolve_for(
+                key_path, uid, "SshKey", ErrorCode.ERROR_CANNOT_OPEN_PHONEBOOK
+            )
+            key_data = read_user_file(key_path, uid, "SshKey", True)
+        user = ctx.params.user or (login_name(uid) if known_data is not None else "")
+        return _SshFiles(known_path, known_data, key_path, key_data, user)
+
     async def dial(self) -> None:
         ctx = self.ctx
         entry = ctx.entry
         ctx.progress(RASCS.OpenPort)
         self.host, self.port = split_host_port(ctx.phone_number, DEFAULT_PORT)
-        # The dialing user's ~/.ssh/known_hosts unless the entry names another (hostkeys.py).
         trust = f"openras entry trust {shlex.quote(entry.name)}"
-        known_path = await asyncio.to_thread(
-            hostkeys.resolve_for, entry.get("SshKnownHosts") or "", ctx.owner_uid, "SshKnownHosts"
-        )
-        try:
-            known_data = await asyncio.to_thread(
-                hostkeys.load, known_path, ctx.owner_uid, trust, "SshKnownHosts"
-            )
-        except RasError as exc:
-            if exc.code != hostkeys.MISSING:
-                raise
+        # The files and the login name, read as the dialing user, in one trip to a thread.
+        files = await asyncio.to_thread(self._read_files, trust)
+        known_path = files.known_path
+        if files.known_data is None:
             # Show the key the server offers, so the user can check it before trusting it.
             timeout = self._option("SshConnectTimeout", "connect_timeout", 20)
             offered = await hostkeys.server_key(self.host, self.port, timeout)
             raise hostkeys.missing(known_path, offered, trust) from None
-        known_hosts = hostkeys.parse(known_data, known_path)
-        key_path = entry.get("SshKey")
-        if key_path:
-            # "~/.ssh/id_ed25519" is the dialing user's, as for SshKnownHosts.
-            key_path = await asyncio.to_thread(
-                hostkeys.resolve_for,
-                key_path,
-                ctx.owner_uid,
-                "SshKey",
-                ErrorCode.ERROR_CANNOT_OPEN_PHONEBOOK,
-            )
-            key_data = await asyncio.to_thread(
-                read_user_file, key_path, ctx.owner_uid, "SshKey", True
-            )
+        known_hosts = hostkeys.parse(files.known_data, known_path)
+        if files.key_data is not None:
             try:
-                self.key = asyncssh.import_private_key(key_data)
+                self.key = asyncssh.import_private_key(files.key_data)
             except (ValueError, asyncssh.KeyImportError) as exc:
                 raise RasError(
-                    ErrorCode.ERROR_CANNOT_LOAD_PHONEBOOK, f"SshKey {key_path}: {exc}"
+                    ErrorCode.ERROR_CANNOT_LOAD_PHONEBOOK, f"SshKey {files.key_path}: {exc}"
                 ) from None
-        user = ctx.params.user or await asyncio.to_thread(login_name, ctx.owner_uid)
+        user = files.user
         if not user:
             raise RasError(ErrorCode.ERROR_AUTHENTICATION_FAILURE, "no user name for the SSH login")
         socks_port = int(self._option("SocksPort", "socks_port", 0))
