@@ -59,8 +59,10 @@ asyncio.run(main(int(sys.argv[1])))
 
 # The anchor's server: accepts clients; on each line from its control connection ("push
 # same" / "push blocking", "fill same" / "fill blocking") writes one line (the event template of
-# argv[2] with its send time; "fill": an event that is read but not timed) to every reader, then
-# to that measuring client (last, as openras's measuring client is).
+# argv[2] with its send time; "fill": an event that is read but not timed) to that measuring
+# client first, then to every reader: openras's measuring client is first too (the daemon writes
+# one client process's streams together, in the order the processes subscribed, and this
+# process's stream is the oldest).
 ANCHOR_SERVER = r"""
 import asyncio, json, sys, time
 readers, measuring = [], {}
@@ -73,9 +75,9 @@ async def handle(reader, writer):
             template["time"] = time.time()
             template["fill"] = verb == "fill"
             data = (json.dumps(template) + "\n").encode()
+            measuring[target].write(data)
             for w in readers:
                 w.write(data)
-            measuring[target].write(data)
         return
     if first == "reader":
         readers.append(writer)

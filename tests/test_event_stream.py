@@ -220,6 +220,53 @@ def test_the_bus_numbers_a_fresh_event_and_copies_a_published_one(tmp_path: Any)
     store.close()
 
 
+class _Sink:
+    """A subscriber that records the order it was offered events in."""
+
+    def __init__(self, name: str, order: list[str], bus: Any = None) -> None:
+        self.name, self.order, self.bus, self.closed = name, order, bus, False
+
+    def _offer(self, item: Any) -> None:
+        self.order.append(self.name)
+        if self.bus is not None:  # goes away while the event is being fanned out
+            self.close()
+
+    def close(self) -> None:
+        self.closed = True
+        self.bus._drop(self)
+
+
+def test_the_bus_writes_one_client_process_streams_together(tmp_path: Any) -> None:
+    """Grouped by client process, processes in the order they subscribed: each event wakes a
+    client process once (its readers would otherwise preempt the daemon mid-fan-out)."""
+    from openras.events.bus import EventBus
+    from openras.store import Store
+
+    store = Store(tmp_path / "s.db")
+    bus = EventBus(store)
+    order: list[str] = []
+    sinks = {name: _Sink(name, order) for name in ("a1", "b1", "a2", "c1", "b2", "a3")}
+    for name, sink in sinks.items():
+        bus.attach(sink, group=ord(name[0]))
+    bus.publish(EntryChanged(action="created", entry="x"))
+    assert order == ["a1", "a2", "a3", "b1", "b2", "c1"]
+    # A sink leaving during a fan-out neither stops it nor makes anyone get the event twice.
+    leaving = _Sink("b3", order, bus)
+    bus.attach(leaving, group=ord("b"))
+    order.clear()
+    bus.publish(EntryChanged(action="created", entry="y"))
+    assert order == ["a1", "a2", "a3", "b1", "b2", "b3", "c1"]
+    assert bus.subscribers == 6
+    # A process whose streams all left loses its place: it comes last when it is back.
+    for name in ("a1", "a2", "a3"):
+        bus._drop(sinks[name])
+    bus.attach(sinks["a1"], group=ord("a"))
+    order.clear()
+    bus.publish(EntryChanged(action="created", entry="z"))
+    assert order == ["b1", "b2", "c1", "a1"]
+    store.close()
+
+
 # -- against a real daemon --------------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ from aiohttp import HttpVersion11, web
 
 from ..events import Event, EventBus
 from ..events.bus import Item, overflow_item
+from .http import peer
 
 SSE_KEEPALIVE = 15.0
 SSE_WRITE_TIMEOUT = 30.0
@@ -35,8 +36,10 @@ class StreamSink:
         predicate: Any,
         chunked: bool,
         limit: int,
+        group: int = 0,
     ) -> None:
         self._bus = bus
+        self._group = group  # the client's pid: the bus writes one process's streams together
         self._transport = transport
         self._predicate = predicate
         self._chunked = chunked
@@ -74,7 +77,7 @@ class StreamSink:
             self.cut_off()
             return
         self._limit += self._transport.get_write_buffer_size()
-        self._bus.attach(self)
+        self._bus.attach(self, self._group)
 
     def cut_off(self) -> None:
         if not self.closed:
@@ -133,7 +136,8 @@ async def stream_events(
     if transport is None or transport.is_closing():
         return response
     assert isinstance(transport, asyncio.Transport)
-    sink = StreamSink(bus, transport, predicate, chunked, queue_size * BYTES_PER_EVENT)
+    limit = queue_size * BYTES_PER_EVENT
+    sink = StreamSink(bus, transport, predicate, chunked, limit, peer(request).pid)
     # No await from here to attach: nothing published meanwhile can be missed.
     sink.start(*bus.backlog(start))
     try:

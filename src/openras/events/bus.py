@@ -140,7 +140,12 @@ class EventBus:
         self._seq = max(store.last_seq(), int(store.get_meta("seq_reserved") or 0))
         self._reserved = self._seq
         self._ring: deque[Item] = deque(maxlen=max(replay, 1))
-        self._subs: set[Sink] = set()
+        # Subscribers grouped by client process (a stream's peer pid; 0 for in-process ones),
+        # and the fan-out order made of them: one process's streams are written one after the
+        # other, so each event wakes a client process once, not once per stream of it (woken
+        # readers preempt the daemon mid-fan-out).
+        self._groups: dict[int, dict[Sink, None]] = {}
+        self._order: list[Sink] = []
         self._queue_size = max(queue_size, 1)
         self._log_keep = log_keep
         self._since_trim = 0
@@ -168,7 +173,7 @@ class EventBus:
         body = dumps(data)
         item = make_item(event, body)
         self._ring.append(item)
-        for sub in list(self._subs):
+        for sub in self._order:  # a drop makes a new list: this one stays as it was
             sub._offer(item)
         # The log after the fan-out, in batches off the loop.
         self._store.later.event(self._seq, event.time, data.get("handle"), body)
@@ -207,7 +212,7 @@ class EventBus:
             sub._cut_off()
             return sub
         sub._limit = limit + sub.pending()
-        self._subs.add(sub)
+        self.attach(sub)
         return sub
 
     def backlog(self, since: int | None) -> tuple[list[Item], bool]:
@@ -216,9 +221,14 @@ class EventBus:
         items = self._replay(since) if since is not None and since < self._seq else []
         return items, bool(items) and items[-1].event.seq < self._seq
 
-    def attach(self, sink: Sink) -> None:
-        """Offer ``sink`` every event published from now on (its backlog given by the caller)."""
-        self._subs.add(sink)
+    def attach(self, sink: Sink, group: int = 0) -> None:
+        """Offer ``sink`` every event published from now on (its backlog given by the caller);
+        ``group``: the client process it belongs to (its streams are written together)."""
+        self._groups.setdefault(group, {})[sink] = None
+        self._reorder()
+
+    def _reorder(self) -> None:
+        self._order = [sink for members in self._groups.values() for sink in members]
 
     def logged(self, since: int, limit: int) -> list[Event]:
         """Events of the log after ``since`` (kinds this version knows), with those still on
@@ -247,14 +257,20 @@ class EventBus:
     def close_all(self) -> None:
         """End every subscription (daemon shutdown): their streams finish instead of lingering.
         The log is written out, and the next daemon numbers on from the last event."""
-        for sub in list(self._subs):
+        for sub in self._order:
             sub.close()
         self._store.later.flush()
         self._reserved = self._seq
         self._store.set_meta("seq_reserved", str(self._seq))
 
     def _drop(self, sub: Sink) -> None:
-        self._subs.discard(sub)
+        for group, members in self._groups.items():
+            if sub in members:
+                del members[sub]
+                if not members:
+                    del self._groups[group]
+                self._reorder()
+                return
 
     @property
     def queue_size(self) -> int:
@@ -262,4 +278,4 @@ class EventBus:
 
     @property
     def subscribers(self) -> int:
-        return len(self._subs)
+        return len(self._order)
