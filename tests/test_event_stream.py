@@ -15,7 +15,7 @@ import pytest
 from openras.client.api import ApiError, AsyncClient, Client
 from openras.client.event_stream import StreamParser
 from openras.codes import RASCS, ErrorCode
-from openras.events.bus import dumps, make_item
+from openras.events.bus import make_item
 from openras.events.types import (
     EntryChanged,
     Event,
@@ -27,6 +27,7 @@ from openras.events.types import (
     StateChanged,
     decode,
     encode,
+    encode_json,
 )
 
 HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -77,7 +78,7 @@ def wire(events: list[Event]) -> bytes:
     keep-alive between two), the terminating chunk."""
     out = HEAD + chunk(FIRST)
     for i, event in enumerate(events):
-        out += make_item(event, dumps(encode(event))).chunk
+        out += make_item(event, encode_json(event)).chunk
         if i == 1:
             out += chunk(b": keepalive\n\n")
     return out + b"0\r\n\r\n"
@@ -102,7 +103,7 @@ def test_every_split_of_the_stream_gives_the_same_events() -> None:
 
 
 def test_a_frame_split_over_chunks_and_several_frames_in_one_chunk() -> None:
-    one, two = (make_item(e, dumps(encode(e))).frame for e in sample_events()[:2])
+    one, two = (make_item(e, encode_json(e)).frame for e in sample_events()[:2])
     data = HEAD + chunk(one[:10]) + chunk(one[10:] + two) + b"0\r\n\r\n"
     got, parser = feed_in_pieces(data, 7)
     assert [e.seq for e in got] == [1, 2]
@@ -164,7 +165,7 @@ def test_multiline_data_and_no_space_after_the_colon() -> None:
 
 def test_an_http_1_0_answer_ends_with_its_connection() -> None:
     events = sample_events()
-    body = b"".join(make_item(e, dumps(encode(e))).frame for e in events)
+    body = b"".join(make_item(e, encode_json(e)).frame for e in events)
     parser = StreamParser()
     got = parser.feed(b"HTTP/1.0 200 OK\r\nContent-Type: text/event-stream\r\n\r\n" + body[:-1])
     got += parser.feed(body[-1:])

@@ -127,7 +127,8 @@ async def test_a_long_backlog_is_paged_with_cut_offs_and_nothing_is_skipped(tmp_
 
 
 def test_every_kind_round_trips_through_json(tmp_path) -> None:
-    """encode/decode (the HTTP edge) lose nothing, and a kind this version lacks decodes to None."""
+    """encode/decode (the HTTP edge) lose nothing, encode_json (the daemon's event path) makes
+    the same object, and a kind this version lacks decodes to None."""
     from openras.events import (
         EntryChanged,
         HangupStarted,
@@ -158,7 +159,7 @@ def test_every_kind_round_trips_through_json(tmp_path) -> None:
     events = [
         StateChanged(**base, recovered=True),
         ReferenceChanged(**base, joined_uid=4),
-        HangupStarted(**base, reason="r"),
+        HangupStarted(**base, reason="r", error=631, detail="user"),
         Released(**base),
         Redialing(**base, attempt=1, attempts=3),
         EntryChanged(action="imported", names=("a", "b")),
@@ -185,9 +186,13 @@ def test_every_kind_round_trips_through_json(tmp_path) -> None:
     assert {type(e) for e in events} == set(type(e) for e in events) and len(events) == len(
         EventKind
     )
+    from openras.events.types import encode_json
+
     for event in events:
         data = json.loads(json.dumps(encode(event)))
         assert data["kind"] == event.kind.value
         assert decode(data) == event
+        # The daemon's fast encoding (orjson from the dataclass) is the same JSON object.
+        assert json.loads(encode_json(event)) == encode(event)
     assert encode(events[0])["state_name"] == "RASCS_Connected"
     assert decode({"kind": "from-the-future", "seq": 1}) is None
