@@ -8,7 +8,6 @@ Run as root:  .venv/bin/python bench/scale.py [--links 1000]
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import socket
 import sys
@@ -18,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from operator import itemgetter
 from typing import Any
 
+import orjson
 from _setup import Daemon, Sshd, percentile, rss_kib, ssh_key_entries, use_daemon
 
 
@@ -61,6 +61,7 @@ def main() -> int:
     try:
         use_daemon(daemon)
         from openras import win32ras
+        from openras.ras.records import decode_record
 
         pid = ssh_key_entries(daemon, sshd, args.links)
         time.sleep(0.5)
@@ -115,6 +116,7 @@ def main() -> int:
         for label, path in (
             ("objects", "/v1/connections"),
             ("columns", "/v1/connections?form=columns"),
+            ("full", "/v1/connections?full=1"),
         ):
             parts[label] = raw_get(sock, path)
             raw = timed(lambda path=path: raw_get(sock, path), 100)
@@ -124,12 +126,18 @@ def main() -> int:
             )
         sock.close()
         body = parts["columns"]
-        parse = timed(lambda: json.loads(body), 100)
-        table = json.loads(body)
+        parse = timed(lambda: orjson.loads(body), 100)  # as the clients parse answers
+        table = orjson.loads(body)
         pick = itemgetter(*(table["columns"].index(n) for n in win32ras._ENUM_FIELDS))
         tuples = timed(lambda: list(map(pick, table["rows"])), 100)
         print(f"    {'client JSON parse, columns':<36}{p50(parse)}")
         print(f"    {'pywin32 tuples':<36}{p50(tuples)}")
+        print("  full records, by part:")
+        full_body = parts["full"]
+        rows = orjson.loads(full_body)
+        print(f"    {'client JSON parse':<36}{p50(timed(lambda: orjson.loads(full_body), 20))}")
+        decoding = timed(lambda: [decode_record(r) for r in rows], 20)
+        print(f"    {'ConnectionRecord objects':<36}{p50(decoding)}")
         loads = (" ".join(f"{x:.2f}" for x in la) for la in (load_before, os.getloadavg()))
         print("  load average (1 5 15 min) before {} / after {}".format(*loads))
         print(

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 CHUNK = 256 * 1024
@@ -45,9 +45,12 @@ class AnswerGate:
 async def send_json(
     request: web.Request, gate: AnswerGate, uid: int, build: Callable[[], Any], status: int = 200
 ) -> web.StreamResponse:
-    """Answer with ``json.dumps(build())``, ``build`` running in a worker thread."""
+    """Answer with ``build()`` as JSON, both running in a worker thread (orjson: a thousand
+    full records in a fifth of ``json.dumps``'s time; integer keys become strings, as there)."""
     async with gate.slot(uid):
-        body = await asyncio.to_thread(lambda: json.dumps(build()).encode())
+        body = await asyncio.to_thread(
+            lambda: orjson.dumps(build(), option=orjson.OPT_NON_STR_KEYS)
+        )
         response = web.StreamResponse(status=status)
         response.content_type = "application/json"
         response.content_length = len(body)
