@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 from typing import Annotated, Any
 
+import orjson
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
 
@@ -330,7 +331,10 @@ class RasApi:
         )
         if statistics:
             await add_statistics(self.m, rows)
-        return web.json_response(rows)
+        # orjson: a thousand full records are 0.7 MiB of JSON, a fifth of json.dumps's time on
+        # the loop.
+        body = orjson.dumps(rows, option=orjson.OPT_NON_STR_KEYS)
+        return web.Response(body=body, content_type="application/json")
 
     async def status(self, request: web.Request) -> web.Response:
         handle = int(request.match_info["handle"])

@@ -231,6 +231,14 @@ class HookRunner:
 
     async def _run_stage(self, handle: int, stage: HookStage, env: dict[str, str]) -> HookResult:
         directory = self.settings.directory / f"{stage.value}.d"
+        try:
+            # Most stages of most installations have no directory: one stat of a local config
+            # path tells, instead of a trip to a worker thread on every dial's path.
+            os.stat(directory)
+        except (FileNotFoundError, NotADirectoryError):
+            return HookResult(())
+        except OSError:
+            pass  # the listing says what it can
         hooks = await asyncio.to_thread(_listing, directory)
         runs = []
         for path in hooks:
