@@ -271,6 +271,36 @@ def test_the_bus_writes_one_client_process_streams_together(tmp_path: Any) -> No
 # -- against a real daemon --------------------------------------------------------------------
 
 
+READ_KINDS = """
+import json
+from openras.client.api import Client
+kinds = []
+with Client(autostart=False) as c:
+    for e in c.events(since={since}{filters}):
+        kinds.append(e.kind.value)
+        if getattr(e, "entry", None) == "last":
+            break
+print(json.dumps(kinds))
+"""
+
+
+def test_each_stream_shows_its_user_what_they_may_see(daemon_factory: Any) -> None:
+    """Root's unfiltered stream (no filter call in the fan-out) has everything; a user's
+    stream lacks root's refused dial; a filter keeps only its kinds."""
+    daemon = daemon_factory('[daemon]\nallow_users = "*"\n')
+    with Client(home=str(daemon.home), autostart=False) as c:
+        since = int(c.call("GET", "/v1/health")["last_seq"])
+        with pytest.raises(ApiError):
+            c.call("POST", "/v1/connections", json={"entry": "no-such-entry"})
+        c.call("POST", "/v1/entries", json={"name": "last", "lines": [["DEVICE", "ssh"]]})
+    root = daemon.python_json(READ_KINDS.format(since=since, filters=""))
+    nobody = daemon.python_json(READ_KINDS.format(since=since, filters=""), uid=65534)
+    only = daemon.python_json(READ_KINDS.format(since=since, filters=', kinds="entry"'))
+    assert root == ["refused", "entry"]
+    assert nobody == ["entry"]
+    assert only == ["entry"]
+
+
 def test_both_readers_get_the_daemons_events_in_order(daemon: Any) -> None:
     with Client(home=str(daemon.home), autostart=False) as c:
         since = int(c.call("GET", "/v1/health")["last_seq"])

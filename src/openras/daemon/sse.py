@@ -54,17 +54,20 @@ class StreamSink:
         self._transport.write(item.chunk if self._chunked else item.frame)
 
     def _offer(self, item: Item) -> None:
+        # The fan-out's inner loop (every event, every stream): locals, and the write inline.
         if self.closed:
             return
-        if self._transport.is_closing():  # the client went away
+        transport = self._transport
+        if transport.is_closing():  # the client went away
             self._end()
             return
         event: Event = item.event
-        if self._predicate is not None and not self._predicate(event):
+        predicate = self._predicate
+        if predicate is not None and not predicate(event):
             return
-        self._write(item)
+        transport.write(item.chunk if self._chunked else item.frame)
         self.last_seq = event.seq
-        if self._transport.get_write_buffer_size() > self._limit:
+        if transport.get_write_buffer_size() > self._limit:
             self.cut_off()
 
     def start(self, backlog: list[Item], truncated: bool) -> None:
