@@ -75,9 +75,21 @@ def _subscribers(daemon: Any) -> int:
     return int(float(line.split()[1]))
 
 
-def _kill(pid: int) -> None:
+def _stop(pid: int) -> None:
+    """Stop a daemon a client started: SIGTERM, so it says it is stopping and no client's event
+    hub takes it for a crash and starts another (a SIGKILL would look like one)."""
     with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
+        os.kill(pid, signal.SIGTERM)
+    wait_for(lambda: _gone(pid), 20)
+
+
+def _gone(pid: int) -> bool:
+    """Exited: no such process, or a zombie (the client that started it reaps it later)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
 
 
 def _follow(ras: Ras, handle: int, since: int, out: list[Any]) -> None:
@@ -121,7 +133,7 @@ def test_dial_view_ends_with_the_recovered_error_after_a_crash(daemon: Any, tmp_
         assert last.state == RASCS.Disconnected
     finally:
         for pid in started_pids:
-            _kill(pid)
+            _stop(pid)
         peer.close()
 
 
@@ -154,4 +166,4 @@ def test_long_lived_client_restarts_the_daemon_after_a_crash(daemon: Any) -> Non
     finally:
         pid = client.call("GET", "/v1/health")["pid"]
         client.close()
-        _kill(pid)
+        _stop(pid)

@@ -11,6 +11,7 @@ from ras_helpers import events_of, ssh_entry, wait_for
 
 from openras.client import bridge
 from openras.client.hub import EventHub
+from openras.codes import ErrorCode
 from openras.events import EventKind
 
 THREE_DIALS_ONE_STREAM = """
@@ -124,6 +125,28 @@ def test_a_daemon_restart_is_resumed_from_the_last_sequence_number(daemon: Any) 
     assert got.seqs == logged  # the stopping daemon's events, the new one's, the entry after
     assert got.kinds.count(EventKind.ENTRY) == 2 and got.lost == []
     assert hub.streams_opened >= 2
+
+
+def test_a_hub_never_starts_a_daemon_that_was_stopped(daemon: Any) -> None:
+    """A stop is someone's decision: the hub of a client that may start daemons waits for a
+    new one (its retry pauses) and then tells its subscribers, instead of starting one. (After
+    a crash it does start one: test_daemon_crash_client.py.)"""
+    from openras.client.transport import socket_answers
+
+    client = daemon.client()
+    hub = EventHub(client.paths, autostart=True)
+    got = Collector()
+    since = _last_seq(daemon)
+    sub = hub.subscribe(since, got.on_event, got.on_lost)
+    with daemon.client() as c:
+        c.call("POST", "/v1/entries", json={"name": "before", "lines": [["DEVICE", "ssh"]]})
+    assert got.wait_seq(_last_seq(daemon))
+    daemon.stop()  # SIGTERM: the daemon says "stopping" and ends its streams
+    wait_for(lambda: got.lost, 30)
+    sub.cancel()
+    assert got.lost[0].code == ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE
+    assert not socket_answers(str(client.paths.socket))  # nobody started another
+    assert EventKind.DAEMON in got.kinds
 
 
 def test_async_dial_and_sync_watch_in_one_process_share_the_stream(daemon: Any, sshd: Any) -> None:

@@ -5,7 +5,10 @@ The hub lives on the process's client loop (:mod:`.bridge`). It reads ``/v1/even
 keeps the newest events in a ring, and hands each event to every subscriber, each from its
 own sequence number (a subscriber joining late is first given what it missed from the ring).
 A stream that ends — cut off with ``overflow``, the daemon restarting — is read again from
-the last sequence number seen, so no subscriber loses an event or sees one twice. Delivery
+the last sequence number seen, so no subscriber loses an event or sees one twice. A daemon
+that died is started again (when the client may start one) to learn how its dials ended; one
+that said it was stopping is only waited for (within the retry pauses): a stop is someone's
+decision, and a process that merely listens must not undo it. Delivery
 is a plain callback run on the hub's loop; :class:`HubQueue` carries events to a thread or
 another event loop.
 """
@@ -21,7 +24,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from ..codes import ErrorCode
-from ..events.types import Event, Overflow
+from ..events.types import DaemonChanged, Event, Overflow
 from ..paths import Paths
 from . import bridge
 from .api import ApiError, AsyncClient
@@ -62,6 +65,7 @@ class HubSubscription:
 class EventHub:
     def __init__(self, paths: Paths, autostart: bool) -> None:
         self._client = AsyncClient(paths=paths, autostart=autostart)
+        self._autostart = autostart
         self._subs: set[HubSubscription] = set()
         self._ring: deque[Event] = deque(maxlen=RING)
         self._last = 0
@@ -103,15 +107,19 @@ class EventHub:
                 return  # cut off (the stream ends here): read again from the last event seen
             self._last = event.seq
             self._ring.append(event)
+            if isinstance(event, DaemonChanged) and event.action == "stopping":
+                self._client.autostart = False  # stopped on purpose: wait, never restart it
             for sub in list(self._subs):
                 sub._deliver(event)
 
     async def _run(self) -> None:
         self._failures = 0
+        self._client.autostart = self._autostart  # a new subscriber asked: as the client may
         while True:
             try:
                 self.streams_opened += 1
                 stream = await self._client.open_events(self._last, self._on_batch)
+                self._client.autostart = self._autostart
                 try:
                     await asyncio.shield(stream.done)
                 finally:
@@ -137,6 +145,7 @@ class EventHub:
 
     async def _subscribe_from_now(self, on_event: OnEvent, on_lost: OnLost) -> HubSubscription:
         if self._task is None or self._task.done():
+            self._client.autostart = self._autostart
             since = int((await self._client.call("GET", "/v1/health"))["last_seq"])
         else:
             since = self._last  # whatever is published from now on comes after it
