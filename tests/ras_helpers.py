@@ -132,3 +132,10 @@ class DialLab:
         ras = self.ras()
         ras.hangup(handle)
         assert ras.wait_gone(handle, timeout), f"handle {handle} still there"
+
+
+def logged_events(store: Any) -> list[dict[str, Any]]:
+    """An in-process store's event log, with the writes still batched for it (about 10 ms)
+    applied first."""
+    store.later.flush()
+    return list(store.events_since(0, 100_000))

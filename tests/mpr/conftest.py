@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from peers.smbd import smbd  # noqa: F401 - a fixture
+from ras_helpers import logged_events
 
 from openras import config as config_mod
 from openras.context import DaemonContext
@@ -84,7 +85,7 @@ async def mpr_factory(mpr_home: Path) -> AsyncIterator[Callable[..., Any]]:
 
 
 def events_of(service: MprService, kind: str) -> list[dict[str, Any]]:
-    return [e for e in service.ctx.store.events_since(0) if e["kind"] == kind]
+    return [e for e in logged_events(service.ctx.store) if e["kind"] == kind]
 
 
 @dataclass

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ras_helpers import logged_events
 
 from openras.codes import ErrorCode, RasError
 from openras.mpr import netresource as nr
@@ -160,7 +161,7 @@ async def test_remembered_restored_without_notifyees_then_forgotten(
     assert len(calls(log)) == 6  # the restore called nobody
     ev = [
         e
-        for e in again.ctx.store.events_since(0)
+        for e in logged_events(again.ctx.store)
         if e["kind"] == "net" and e["action"] == "restored"
     ]
     assert [e["local_name"] for e in ev] == ["X:"]

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ras_helpers import logged_events
 
 from openras.codes import ErrorCode, RasError
 from openras.mpr import netresource as nr
@@ -524,7 +525,7 @@ async def test_raising_and_hanging_notifyees_do_not_stop_mapping(
     assert "ValueError" in by_name["raising"] and "timed out" in by_name["hanging"]
     assert "timed out" in by_name["sleeper"]
     assert [c["dwNotifyStatus"] for c in calls(log)] == [1, 2]  # the good one saw both calls
-    kinds = [e for e in svc.ctx.store.events_since(0) if e["kind"] == "notifyee"]
+    kinds = [e for e in logged_events(svc.ctx.store) if e["kind"] == "notifyee"]
     assert {(e["notifyee"], e["operation"], e["phase"]) for e in kinds} == {
         ("raising", "add", "pre"),
         ("hanging", "add", "pre"),
@@ -559,7 +560,7 @@ async def test_insecure_notifyee_is_skipped_and_reported(
     assert not log.exists()  # never called
     assert [(e["notifyee"], e["phase"]) for e in out["notifyee_errors"]] == [("unsafe", "pre")]
     assert "insecure" in out["notifyee_errors"][0]["error"]
-    assert any(e["kind"] == "notifyee" for e in svc.ctx.store.events_since(0))
+    assert any(e["kind"] == "notifyee" for e in logged_events(svc.ctx.store))
 
 
 async def test_rejected_requests_notify_nobody(mpr_factory: Any, smbd: Any, ndir: Path) -> None:
