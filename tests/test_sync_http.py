@@ -43,6 +43,15 @@ def test_an_answer_split_anywhere_parses_the_same(answer: bytes) -> None:
         ), cut
 
 
+def test_a_large_body_in_many_reads() -> None:
+    body = bytes(range(256)) * 20_000  # 5 MB
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+    parser = AnswerParser()
+    reads = [answer[i : i + 4096] for i in range(0, len(answer), 4096)]
+    assert not any(parser.feed(r) for r in reads[:-1])
+    assert parser.feed(reads[-1]) and parser.body == body
+
+
 def test_a_body_to_the_end_of_the_connection_and_http_1_0() -> None:
     parser = AnswerParser()
     assert not parser.feed(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nsome ")

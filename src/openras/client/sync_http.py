@@ -42,6 +42,7 @@ class AnswerParser:
         self._length: int | None = None
         self._chunked = False
         self._parts: list[bytes] = []
+        self._have = 0  # octets of the body in _parts
         self.status = 0
         self.close = False
         self.body = b""
@@ -62,14 +63,15 @@ class AnswerParser:
                 self._length = 0
         if self._chunked:
             return self._chunks(buf)
-        if self._length is None:  # the body runs to the end of the connection
-            self._parts.append(buf)
-            self._buf = b""
-            return False
-        if len(buf) < self._length:
-            self._buf = buf
-            return False
-        self.body, self._buf = buf[: self._length], b""
+        # The body's reads are kept as they came and joined once (a large answer would
+        # otherwise be copied again at every read).
+        self._buf = b""
+        self._parts.append(buf)
+        self._have += len(buf)
+        if self._length is None or self._have < self._length:
+            return False  # (no length: the body runs to the end of the connection)
+        body = self._parts[0] if len(self._parts) == 1 else b"".join(self._parts)
+        self.body = body[: self._length] if len(body) > self._length else body
         return True
 
     def eof(self) -> bool:
