@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import socket
+from typing import Any
 
 from ...codes import ErrorCode, RasError
 
@@ -16,7 +18,15 @@ async def tcp_connect(host: str, port: int, limit: float) -> socket.socket:
     """
     loop = asyncio.get_running_loop()
     try:
-        infos = await asyncio.wait_for(loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), limit)
+        numeric = _numeric(host, port)
+        # A name is resolved in a worker thread (asyncio's getaddrinfo).
+        infos = (
+            numeric
+            if numeric is not None
+            else await asyncio.wait_for(
+                loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), limit
+            )
+        )
     except (OSError, TimeoutError) as exc:
         raise RasError(ErrorCode.ERROR_DNSNAME_NOT_RESOLVABLE, f"{host}: {exc}") from None
     last: Exception | None = None
@@ -35,3 +45,13 @@ async def tcp_connect(host: str, port: int, limit: float) -> socket.socket:
     if isinstance(last, TimeoutError):
         raise RasError(ErrorCode.ERROR_REQUEST_TIMEOUT, f"{host}:{port}: no answer")
     raise RasError(ErrorCode.ERROR_NO_ANSWER, f"{host}:{port}: {last}")
+
+
+def _numeric(host: str, port: int) -> list[tuple[Any, ...]] | None:
+    """An address literal's getaddrinfo answer, made here: with AI_NUMERICHOST it never waits
+    on a resolver, so it needs no trip to a worker thread. None for a name."""
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])  # an IPv6 literal may carry a scope
+    except ValueError:
+        return None
+    return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST)
