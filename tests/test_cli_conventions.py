@@ -15,7 +15,7 @@ from typing import Any
 import asyncssh
 import pytest
 from harness import PYTHON
-from ras_helpers import ssh_entry
+from ras_helpers import ssh_entry, wait_for
 
 from openras.cli.main import build_parser
 
@@ -198,8 +198,8 @@ def test_refusals_before_a_handle_are_logged(daemon: Any) -> None:
     assert {(e["entry"], e["error"]) for e in refused} >= {("nosuch", 623), ("pptp", 633)}
     if refused_625:
         assert ("bad", 625) in {(e["entry"], e["error"]) for e in refused}
-    log = daemon.log()
-    assert "dial refused" in log and "nosuch" in log and "633" in log
+    # The log is written by a thread of the daemon's: the lines come a moment later.
+    wait_for(lambda: "dial refused" in (log := daemon.log()) and "nosuch" in log and "633" in log)
 
 
 # -- validation when an entry is written ---------------------------------------------------

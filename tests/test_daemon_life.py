@@ -41,12 +41,12 @@ def test_reload_keeps_links_and_applies_config(daemon: Any, sshd: Any) -> None:
     # Still the same daemon, the link still up on the same handle.
     status = json.loads(daemon.cli("status", str(handle), "--json").stdout)
     assert status["state_name"] == "RASCS_Connected" and daemon.proc.poll() is None
-    assert "configuration reloaded" in daemon.log()
+    wait_for(lambda: "configuration reloaded" in daemon.log())  # the log is written by a thread
     # A file that does not load: refused, the daemon keeps running on the old configuration.
     (daemon.home / "openras.toml").write_text("[daemon\nbroken")
     r = daemon.cli("daemon", "reload")
     assert r.returncode == 87 and "Traceback" not in r.stderr
-    assert "reload refused" in daemon.log()
+    wait_for(lambda: "reload refused" in daemon.log())
     # SIGHUP itself (what systemd's ExecReload sends) does the same.
     (daemon.home / "openras.toml").write_text("[daemon]\nfailed_handle_grace = 3\n")
     with daemon.client() as c:

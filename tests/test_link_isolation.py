@@ -89,8 +89,9 @@ def test_socks_listener_carries_only_the_links_owner(
     assert http_server.token not in curl_through(port, url, NOBODY).stdout
     assert hang_up_as(daemon, None, dialed["handle"]) == 0
     wait_for(lambda: status_or_none(daemon, dialed["handle"]) is None)
-    log = daemon.log()
-    assert f"uid {NOBODY}" in log and json.dumps(sshd.password) not in log
+    # The log is written by a thread of the daemon's: wait for the refusal's line.
+    log = wait_for(lambda: f"uid {NOBODY}" in (text := daemon.log()) and text)
+    assert json.dumps(sshd.password) not in log
 
 
 EAGER_STRANGER = """

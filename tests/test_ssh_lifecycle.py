@@ -383,6 +383,7 @@ def test_saved_credentials_are_used_and_never_returned(
     assert all(sshd.password not in blob for blob in blobs)
     win32ras.HangUp(handle)
     wait_for(lambda: status_or_none(daemon, handle) is None)
+    daemon.stop()  # every queued log line written
     assert sshd.password not in daemon.log()
     assert os.stat(daemon.home / "openras.db").st_mode & 0o077 == 0
 

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from harness import Daemon
 from peers import require
+from ras_helpers import wait_for
 
 
 def notifications(listener: socket.socket, until: str, timeout: float = 30) -> list[str]:
@@ -83,6 +84,7 @@ def test_socket_activated_daemon_serves_the_handed_socket_and_notifies(activated
     still = os.stat(daemon.socket)
     assert (still.st_ino, still.st_dev) == (bound.st_ino, bound.st_dev)  # never re-bound
     # journald stamps lines itself: the daemon's own lines carry no timestamp.
+    wait_for(lambda: "listening on" in daemon.log())  # written by the daemon's log thread
     lines = [ln for ln in daemon.log().splitlines() if ln.startswith("openras ")]
     assert any("listening on" in ln for ln in lines), daemon.log()
     assert not any(ln[:4].isdigit() for ln in daemon.log().splitlines()), daemon.log()

@@ -3,14 +3,17 @@
 A daemon started by a client (or by the tests) has its stderr on ``daemon.log``. Logging then
 goes through a size-rotating handler on that file, and after each rotation stderr (fd 2) is
 pointed at the new file too, so that stray output and tracebacks are not written to a file that
-is no longer the log. Any other stderr (a terminal, journald) is left as it is.
+is no longer the log. Any other stderr (a terminal, journald) is left as it is. Either is
+written by a thread of its own, off the event loop.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import logging.handlers
 import os
+import queue
 import sys
 from pathlib import Path
 
@@ -48,8 +51,14 @@ def setup(
     else:
         handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(fmt))
+    # The file (or stderr) is written by a thread of its own: a log line costs the event loop
+    # a queue put, not its formatting, a stat of the file for rotation and a write.
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    listener = logging.handlers.QueueListener(records, handler)
+    listener.start()
+    atexit.register(listener.stop)  # what is queued is written before the process ends
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [logging.handlers.QueueHandler(records)]
     root.setLevel(level)
 
 
