@@ -105,15 +105,21 @@ def test_a_cut_off_stream_resumes_with_nothing_lost_or_repeated(daemon_factory: 
     assert hub.streams_opened >= 2 and got.lost == []  # it was cut off at least once
 
 
-def test_a_daemon_restart_is_resumed_from_the_last_sequence_number(daemon: Any) -> None:
-    client = daemon.client()
-    hub = EventHub(client.paths, autostart=False)
+def _following(daemon: Any, autostart: bool) -> tuple[EventHub, Collector, int, Any]:
+    """A hub of its own following the daemon, an entry's event seen through it: the hub, what
+    it collected, the sequence number it started after, its subscription."""
+    hub = EventHub(daemon.client().paths, autostart=autostart)
     got = Collector()
     since = _last_seq(daemon)
     sub = hub.subscribe(since, got.on_event, got.on_lost)
     with daemon.client() as c:
         c.call("POST", "/v1/entries", json={"name": "before", "lines": [["DEVICE", "ssh"]]})
     assert got.wait_seq(_last_seq(daemon))
+    return hub, got, since, sub
+
+
+def test_a_daemon_restart_is_resumed_from_the_last_sequence_number(daemon: Any) -> None:
+    hub, got, since, sub = _following(daemon, autostart=False)
     daemon.stop()
     daemon.start()
     with daemon.client() as c:
@@ -133,19 +139,12 @@ def test_a_hub_never_starts_a_daemon_that_was_stopped(daemon: Any) -> None:
     a crash it does start one: test_daemon_crash_client.py.)"""
     from openras.client.transport import socket_answers
 
-    client = daemon.client()
-    hub = EventHub(client.paths, autostart=True)
-    got = Collector()
-    since = _last_seq(daemon)
-    sub = hub.subscribe(since, got.on_event, got.on_lost)
-    with daemon.client() as c:
-        c.call("POST", "/v1/entries", json={"name": "before", "lines": [["DEVICE", "ssh"]]})
-    assert got.wait_seq(_last_seq(daemon))
+    _, got, _, sub = _following(daemon, autostart=True)
     daemon.stop()  # SIGTERM: the daemon says "stopping" and ends its streams
     wait_for(lambda: got.lost, 30)
     sub.cancel()
     assert got.lost[0].code == ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE
-    assert not socket_answers(str(client.paths.socket))  # nobody started another
+    assert not socket_answers(str(daemon.socket))  # nobody started another
     assert EventKind.DAEMON in got.kinds
 
 

@@ -25,6 +25,7 @@ import orjson
 from ..codes import ErrorCode
 from ..events.types import Event, decode
 from .api import ApiError, error_of, query_string
+from .http11 import next_chunk, parse_head
 
 MAX_HEAD = 64 * 1024  # a response head larger than this is not our daemon's
 MAX_ERROR_BODY = 1024 * 1024
@@ -105,18 +106,11 @@ class StreamParser:
         raise stream_lost("connection closed mid-stream")
 
     def _parse_head(self, head: bytes) -> None:
-        lines = head.split(b"\r\n")
-        parts = lines[0].split(b" ", 2)
-        if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
-            raise stream_lost("not an HTTP answer")
-        self.status = int(parts[1])
-        for line in lines[1:]:
-            name, _, value = line.partition(b":")
-            name = name.strip().lower()
-            if name == b"transfer-encoding":
-                self._chunked = b"chunked" in value.lower()
-            elif name == b"content-length" and value.strip().isdigit():
-                self._length = int(value)
+        try:
+            parsed = parse_head(head)
+        except ValueError as exc:
+            raise stream_lost(str(exc)) from None
+        self.status, self._chunked, self._length = parsed.status, parsed.chunked, parsed.length
 
     def _error(self, body: bytes) -> ApiError:
         self.ended = True
@@ -126,30 +120,21 @@ class StreamParser:
         events: list[Event] = []
         pos, size = 0, len(buf)
         while pos < size:
-            line_end = buf.find(b"\r\n", pos)
-            if line_end < 0:
-                if size - pos > 64:
-                    raise stream_lost("bad chunk size line")
-                break
             try:
-                length = int(buf[pos:line_end].split(b";", 1)[0], 16)
-            except ValueError:
-                raise stream_lost("bad chunk size line") from None
-            start = line_end + 2
-            if length == 0:  # the terminating chunk: the daemon ended the stream
+                found = next_chunk(buf, pos)
+            except ValueError as exc:
+                raise stream_lost(str(exc)) from None
+            if found is None:
+                break  # the chunk is not all here yet
+            chunk, pos = found
+            if chunk is None:  # the terminating chunk: the daemon ended the stream
                 self.ended = True
                 self._buf = b""
                 return events
-            if start + length + 2 > size:
-                break  # the chunk is not all here yet
-            if buf[start + length : start + length + 2] != b"\r\n":
-                raise stream_lost("bad chunk")
-            chunk = buf[start : start + length]
             if self._sse or not chunk.endswith(b"\n\n"):
                 chunk = self._complete(chunk)
             if chunk:
                 events += self._frames(chunk)
-            pos = start + length + 2
         self._buf = buf[pos:]
         return events
 

@@ -17,6 +17,8 @@ import socket
 import threading
 from urllib.parse import urlencode
 
+from .http11 import next_chunk, parse_head
+
 POOL_SIZE = 8  # idle connections kept; more threads than this open and close their own
 MAX_HEAD = 64 * 1024  # an answer's status line and headers; more is not our daemon
 READ_SIZE = 256 * 1024
@@ -83,49 +85,21 @@ class AnswerParser:
         return True
 
     def _parse_head(self, head: bytes) -> None:
-        lines = head.split(b"\r\n")
-        parts = lines[0].split(b" ", 2)
-        if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
-            raise ValueError("not an HTTP/1.x answer")
-        self.status = int(parts[1])
-        self.close = parts[0] == b"HTTP/1.0"
-        for line in lines[1:]:
-            name, _, value = line.partition(b":")
-            name = name.strip().lower()
-            if name == b"content-length":
-                if not value.strip().isdigit():
-                    raise ValueError("bad Content-Length")
-                self._length = int(value)
-            elif name == b"transfer-encoding":
-                self._chunked = b"chunked" in value.lower()
-            elif name == b"connection":
-                tokens = value.lower()
-                self.close = b"close" in tokens or (self.close and b"keep-alive" not in tokens)
-        if self._chunked:
-            self._length = None
+        parsed = parse_head(head)
+        self.status, self.close = parsed.status, parsed.close
+        self._length, self._chunked = parsed.length, parsed.chunked
 
     def _chunks(self, buf: bytes) -> bool:
-        pos, size = 0, len(buf)
-        while True:
-            line_end = buf.find(b"\r\n", pos)
-            if line_end < 0:
-                if size - pos > 64:
-                    raise ValueError("bad chunk size line")
-                break
-            try:
-                length = int(buf[pos:line_end].split(b";", 1)[0], 16)
-            except ValueError:
-                raise ValueError("bad chunk size line") from None
-            start = line_end + 2
-            if length == 0:  # the last chunk; no trailers from our daemon
-                if buf.find(b"\r\n", start) < 0:
-                    break
+        pos = 0
+        while (found := next_chunk(buf, pos)) is not None:
+            chunk, after = found
+            if chunk is None:  # the last chunk; no trailers from our daemon
+                if buf.find(b"\r\n", after) < 0:
+                    break  # its blank line is still to come: read it again then
                 self.body, self._buf = b"".join(self._parts), b""
                 return True
-            if start + length + 2 > size:
-                break
-            self._parts.append(buf[start : start + length])
-            pos = start + length + 2
+            self._parts.append(chunk)
+            pos = after
         self._buf = buf[pos:]
         return False
 
