@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from openras.client.api import ApiError, Client
-from openras.client.sync_http import MAX_HEAD, AnswerParser, SyncPool
+from openras.client.http11 import MAX_HEAD
+from openras.client.sync_http import AnswerParser, SyncPool
 from openras.codes import ErrorCode
 
 JSON = b'{"handle": 3, "entry": "lab", "text": "\\r\\n\\r\\n inside the body"}'

@@ -25,9 +25,8 @@ import orjson
 from ..codes import ErrorCode
 from ..events.types import Event, decode
 from .api import ApiError, error_of, query_string
-from .http11 import next_chunk, parse_head
+from .http11 import next_chunk, take_head
 
-MAX_HEAD = 64 * 1024  # a response head larger than this is not our daemon's
 MAX_ERROR_BODY = 1024 * 1024
 # Reads go into one buffer kept for the stream's life: a plain asyncio Protocol receives with
 # recv(256 KiB), and allocating (mmap) and trimming that much for each few-hundred-byte event
@@ -72,14 +71,15 @@ class StreamParser:
             return []
         buf = self._buf + data if self._buf else data
         if self._head:
-            end = buf.find(b"\r\n\r\n")
-            if end < 0:
-                if len(buf) > MAX_HEAD:
-                    raise stream_lost("response head too large")
+            try:
+                taken = take_head(buf)
+            except ValueError as exc:
+                raise stream_lost(str(exc)) from None
+            if taken is None:
                 self._buf = buf
                 return []
-            self._parse_head(buf[:end])
-            buf = buf[end + 4 :]
+            head, buf = taken
+            self.status, self._chunked, self._length = head.status, head.chunked, head.length
             self._head = False
         if self.status >= 300:
             self._buf = buf
@@ -104,13 +104,6 @@ class StreamParser:
             self.ended = True  # an HTTP/1.0 answer ends with its connection
             return
         raise stream_lost("connection closed mid-stream")
-
-    def _parse_head(self, head: bytes) -> None:
-        try:
-            parsed = parse_head(head)
-        except ValueError as exc:
-            raise stream_lost(str(exc)) from None
-        self.status, self._chunked, self._length = parsed.status, parsed.chunked, parsed.length
 
     def _error(self, body: bytes) -> ApiError:
         self.ended = True

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+MAX_HEAD = 64 * 1024  # an answer's status line and headers; more is not our daemon's
 MAX_CHUNK_LINE = 64  # a chunk size line longer than this is not our daemon's
 
 
@@ -39,6 +40,17 @@ def parse_head(head: bytes) -> Head:
             tokens = value.lower()
             close = b"close" in tokens or (close and b"keep-alive" not in tokens)
     return Head(int(parts[1]), None if chunked else length, chunked, close)
+
+
+def take_head(buf: bytes) -> tuple[Head, bytes] | None:
+    """The head at the start of ``buf``, parsed, and the bytes after it; None while it is not
+    all there yet."""
+    end = buf.find(b"\r\n\r\n")
+    if end < 0:
+        if len(buf) > MAX_HEAD:
+            raise ValueError("answer head too large")
+        return None
+    return parse_head(buf[:end]), buf[end + 4 :]
 
 
 def next_chunk(buf: bytes, pos: int) -> tuple[bytes | None, int] | None:

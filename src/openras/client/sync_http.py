@@ -17,10 +17,9 @@ import socket
 import threading
 from urllib.parse import urlencode
 
-from .http11 import next_chunk, parse_head
+from .http11 import next_chunk, take_head
 
 POOL_SIZE = 8  # idle connections kept; more threads than this open and close their own
-MAX_HEAD = 64 * 1024  # an answer's status line and headers; more is not our daemon
 READ_SIZE = 256 * 1024
 
 
@@ -52,14 +51,13 @@ class AnswerParser:
     def feed(self, data: bytes) -> bool:
         buf = self._buf + data if self._buf else data
         if self._in_head:
-            end = buf.find(b"\r\n\r\n")
-            if end < 0:
-                if len(buf) > MAX_HEAD:
-                    raise ValueError("answer head too large")
+            taken = take_head(buf)
+            if taken is None:
                 self._buf = buf
                 return False
-            self._parse_head(buf[:end])
-            buf = buf[end + 4 :]
+            head, buf = taken
+            self.status, self.close = head.status, head.close
+            self._length, self._chunked = head.length, head.chunked
             self._in_head = False
             if self._head_only or self.status in (204, 304) or 100 <= self.status < 200:
                 self._length = 0
@@ -83,11 +81,6 @@ class AnswerParser:
         self.body = b"".join(self._parts)
         self.close = True
         return True
-
-    def _parse_head(self, head: bytes) -> None:
-        parsed = parse_head(head)
-        self.status, self.close = parsed.status, parsed.close
-        self._length, self._chunked = parsed.length, parsed.chunked
 
     def _chunks(self, buf: bytes) -> bool:
         pos = 0
