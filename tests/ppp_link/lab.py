@@ -7,9 +7,11 @@ there on 127.0.0.1:PORT is what slirp's 10.0.2.2:PORT reaches.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from harness import Daemon
@@ -119,6 +121,12 @@ class Lab(DialLab):
         line = proc.stdout.readline()
         assert line.strip().isdigit(), line
         return int(line)
+
+    def serve_file(self, directory: Path, name: str, content: bytes) -> int:
+        """``content`` as ``directory/name``, served by :meth:`http_server`; returns its port."""
+        (directory / name).write_bytes(content)
+        os.chmod(directory, 0o755)  # pytest makes it 0700
+        return self.http_server(str(directory))
 
     def links(self) -> str:
         return self.run(["ip", "-o", "link"]).stdout

@@ -17,9 +17,7 @@ from .lab import PPP_STATES, names
 def test_bulk_download_arrives_intact_and_is_counted(lab_factory: Any, tmp_path: Path) -> None:
     lab = lab_factory("tcp")
     payload = os.urandom(8 << 20)  # random: ~12 octets a frame to escape, fast reads
-    (tmp_path / "blob.bin").write_bytes(payload)
-    os.chmod(tmp_path, 0o755)
-    port = lab.http_server(str(tmp_path))
+    port = lab.serve_file(tmp_path, "blob.bin", payload)
     lab.entry()
     handle, notes = lab.dial()
     assert names(notes) == PPP_STATES, (notes, lab.daemon.log())

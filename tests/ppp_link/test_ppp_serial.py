@@ -19,9 +19,7 @@ from .lab import KEEPALIVE_BOUND, PPP_AUTH_STATES, PPP_STATES, names, slirp_pids
 def test_pty_dial_projection_data_and_hangup(lab_factory: Any, tmp_path: Path) -> None:
     lab = lab_factory("pty")
     token = os.urandom(16).hex()
-    (tmp_path / "index.html").write_text(token)
-    os.chmod(tmp_path, 0o755)
-    port = lab.http_server(str(tmp_path))
+    port = lab.serve_file(tmp_path, "index.html", token.encode())
     lab.entry()
     handle, notes = lab.dial()
     assert names(notes) == PPP_STATES, (notes, lab.daemon.log())

@@ -13,9 +13,7 @@ from .lab import PPP_STATES, names
 def test_pty_link_statistics_after_a_download(lab_factory: Any, tmp_path: Path) -> None:
     lab = lab_factory("pty")
     payload = 300_000
-    (tmp_path / "blob.bin").write_bytes(os.urandom(payload))
-    os.chmod(tmp_path, 0o755)
-    port = lab.http_server(str(tmp_path))
+    port = lab.serve_file(tmp_path, "blob.bin", os.urandom(payload))
     lab.entry(BaudRate=57600)
     handle, notes = lab.dial()
     assert names(notes) == PPP_STATES, (notes, lab.daemon.log())

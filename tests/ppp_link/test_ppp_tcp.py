@@ -57,9 +57,7 @@ def test_data_through_the_tun_interface_and_cleanup_on_hangup(
 ) -> None:
     lab = lab_factory("tcp")
     token = os.urandom(16).hex()
-    (tmp_path / "index.html").write_text(token)
-    os.chmod(tmp_path, 0o755)
-    port = lab.http_server(str(tmp_path))
+    port = lab.serve_file(tmp_path, "index.html", token.encode())
     handle = connect(lab)
     links, routes = lab.links(), lab.routes()
     assert " lab: " in links and "POINTOPOINT" in links
