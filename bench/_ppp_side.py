@@ -14,9 +14,7 @@
 
 Both make the interface with ``TunInterface.open`` (same addresses, MTU 1500). Prints "up"
 once packets flow, then runs until stdin closes, and prints "cpu USER SYSTEM": the seconds of
-CPU it used in between (getrusage: microseconds, where os.times counts 10 ms ticks). The PPP
-end says "up" only once NumPy is imported and OpenBLAS's thread has gone idle: a daemon does
-that once, at its first link.
+CPU it used in between (getrusage: microseconds, where os.times counts 10 ms ticks).
 """
 
 from __future__ import annotations
@@ -98,13 +96,6 @@ async def run_ppp(role: str, sock: socket.socket) -> TunInterface:
     link.packet_sink = tun.write_packets
     port.on_pause = tun.pause
     tun.start(link.send_packets)
-    # A daemon imports NumPy (the whole-read decoder's) once, at its first PPP link; this
-    # fresh process waits for that one-off before its CPU time is counted.
-    assert link.batch_ready is not None
-    await link.batch_ready
-    # NumPy's import also starts OpenBLAS's thread, which spins for about 0.13 s of CPU before
-    # it sleeps (measured with /proc/self/task/*/schedstat); a daemon pays that once too.
-    await asyncio.sleep(0.4)
     return tun
 
 

@@ -282,7 +282,6 @@ def bench_framing(megabytes: int = 64) -> tuple[float, float, float, float]:
     from openras.ppp.fcs import fcs16
     from openras.ppp.hdlc import Deframer, encode_frame
 
-    hdlc_batch.preload()
     packet = os.urandom(1500)
     count = megabytes * (1 << 20) // len(packet)
     t0 = time.perf_counter()

@@ -27,7 +27,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 PACKAGES=(
-    # Python: Debian's interpreter for the venv, headers and a compiler for wheels without binaries
+    # Python: Debian's interpreter for the venv, headers and a compiler for the PPP data path's
+    # C framing (src/openras/ppp/_hdlc.c) and for wheels without binaries
     python3 python3-venv python3-dev gcc
     # Real test peers: SSH/SFTP, PPP (slirp behind socat), SMB, VPN
     openssh-server openssh-client slirp socat samba smbclient openvpn
@@ -48,7 +49,7 @@ PACKAGES=(
 # What a machine that only runs openras needs (the daemon dials IKEv2 through charon and
 # OpenVPN through openvpn; SSH and SFTP are asyncssh, SMB is smbprotocol: no system packages).
 RUNTIME_PACKAGES=(
-    python3 python3-venv fuse3 libfuse3-3 iproute2 util-linux procps
+    python3 python3-venv python3-dev gcc fuse3 libfuse3-3 iproute2 util-linux procps
     strongswan-charon libcharon-extra-plugins openvpn ca-certificates
 )
 if [ "$MODE" = runtime ]; then
@@ -100,6 +101,12 @@ if [ "$MODE" = runtime ]; then
     .venv/bin/python -m pip install -qq --disable-pip-version-check .
 else
     .venv/bin/python -m pip install -qq --disable-pip-version-check -e '.[test]'
+fi
+# The C framing is optional to pip (a package built without a compiler frames in Python, at a
+# quarter of the speed); here it must have been built.
+if ! .venv/bin/python -c 'import openras.ppp._hdlc' 2>/dev/null; then
+    echo "install.sh: the PPP C framing (src/openras/ppp/_hdlc.c) did not build" >&2
+    exit 1
 fi
 
 echo "install.sh: ok ($(.venv/bin/python --version), $(.venv/bin/pip --version | cut -d' ' -f1-2))"

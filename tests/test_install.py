@@ -72,6 +72,9 @@ def test_wheel_gives_a_working_client_and_daemon(clean_venv: Path, tmp_path: Pat
     bin_ = clean_venv / "bin"
     r = _run([str(bin_ / "python"), "-c", "import openras; print(openras.__file__)"], env)
     assert r.stdout.startswith(str(clean_venv)), r.stdout  # the wheel's copy, not the checkout
+    # The wheel carries the PPP data path's C framing, built from src/openras/ppp/_hdlc.c.
+    r = _run([str(bin_ / "python"), "-c", "import openras.ppp._hdlc as c; print(c.__file__)"], env)
+    assert r.returncode == 0 and r.stdout.startswith(str(clean_venv)), (r.stdout, r.stderr)
     r = _run([str(bin_ / "pip"), "check"], env)
     assert r.returncode == 0 and "No broken requirements found." in r.stdout, r.stdout
     r = _run([str(bin_ / "openras"), "--version"], env)

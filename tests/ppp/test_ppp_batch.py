@@ -1,8 +1,9 @@
-"""The whole-read decoder and whole-batch framing (``hdlc_batch``) against the frame-by-frame
-reference (``Deframer.raw_frames`` + ``decode``, ``encode_frame``): the same packets and other
-frames in the same order, the same counters, for reads cut anywhere, with garbage, aborts, bad
-FCS, short, oversize and bad-header frames, control frames among data, and an ACCM change by
-LCP in the middle of a read."""
+"""The whole-read decoder and whole-batch framing (``hdlc_batch``, C in ``_hdlc``) against the
+frame-by-frame reference (``Deframer.raw_frames`` + ``decode``, ``encode_frame``): the same
+packets and other frames in the same order, the same counters, for reads cut anywhere, with
+garbage, aborts, bad FCS, short, oversize and bad-header frames, control frames among data, and
+an ACCM change by LCP in the middle of a read; and the C module's own checks of what it is
+given."""
 
 from __future__ import annotations
 
@@ -17,13 +18,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from openras.ppp import PacketReceived, PppEngine, hdlc_batch
+from openras.ppp import _hdlc as c_framing  # built by install.sh (gcc, python3-dev)
 from openras.ppp import constants as c
 from openras.ppp.fcs import crc16_sdlc, fcs16
 from openras.ppp.hdlc import Deframer, encode_frame, escape
 
 from .pairing import Link, client_config, of_type, server_config
-
-hdlc_batch.preload()
 
 SPECIAL = [0x7D, 0x7E, 0x7F, 0x00, 0x11, 0x13, 0x1F, 0x20, 0x5D, 0x5E, 0xFF, 0x03, 0x21]
 # Payloads rich in the octets that matter (flags, escapes, control characters, header octets).
@@ -155,16 +155,92 @@ def test_a_read_of_data_frames_is_decoded_at_once(packets: list[bytes]) -> None:
     st.lists(payloads.filter(bool), min_size=1, max_size=20),
     st.sampled_from([b"", b"\xff\x03"]),
     st.sampled_from([b"\x21", b"\x00\x21", b"\x57", b"\x00\x57"]),
+    st.booleans(),
 )
 def test_batch_framing_is_encode_frame_of_each(
-    packets: list[bytes], address: bytes, protocol: bytes
+    packets: list[bytes], address: bytes, protocol: bytes, in_c: bool
 ) -> None:
     prefix = address + protocol
     expected = b"".join(
         encode_frame(int.from_bytes(protocol, "big"), p, 0, not address, len(protocol) == 1)
         for p in packets
     )
-    assert hdlc_batch.encode_batch(packets, prefix, crc16_sdlc(prefix)) == expected
+    # The C framing, and the Python one a package built without a compiler uses.
+    with pytest.MonkeyPatch.context() as patch:
+        if not in_c:
+            patch.setattr(hdlc_batch, "_c", None)
+        assert hdlc_batch.encode_batch(packets, prefix, crc16_sdlc(prefix)) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(payloads, max_size=12),
+    st.sampled_from([0, 0xFFFFFFFF, 0x000A0000, 0x80000001]),
+    st.sampled_from([b"", b"\x21", b"\xff\x03\x00\x21", b"\xff\x03\xc0\x21"]),
+)
+def test_c_framing_escapes_what_the_accm_asks(
+    packets: list[bytes], accm: int, prefix: bytes
+) -> None:
+    """Under any ACCM, from bytes, bytearrays and memoryviews alike: prefix, packet and FCS
+    escaped as ``escape`` does."""
+    expected = b"".join(
+        b"\x7e" + escape(prefix + p + fcs16(prefix + p).to_bytes(2, "little"), accm) + b"\x7e"
+        for p in packets
+    )
+    kinds = [bytes, bytearray, lambda p: memoryview(bytes(p))]
+    mixed = [kinds[i % 3](p) for i, p in enumerate(packets)]
+    assert c_framing.encode_frames(mixed, prefix, accm) == expected
+
+
+def test_c_framing_refuses_what_it_cannot_take() -> None:
+    """Wrong arguments are errors, never a read outside the buffer."""
+    wire = encode_frame(0x21, b"\x45abc", 0, True, True)
+    out: list[bytes] = []
+    with pytest.raises(TypeError):
+        c_framing.encode_frames([b"ok", 7], b"\x21", 0)
+    with pytest.raises(TypeError):
+        c_framing.encode_frames(None, b"\x21", 0)
+    with pytest.raises(ValueError):
+        c_framing.encode_frames([b"ok"], bytes(65), 0)
+    for first, last in [(-1, len(wire) - 1), (0, len(wire)), (0, 3), (5, 0), (1, len(wire) - 1)]:
+        with pytest.raises(ValueError):
+            c_framing.decode_frames(wire, first, last, (0x21,), 1500, out)
+    with pytest.raises(ValueError):
+        c_framing.decode_frames(wire, 0, len(wire) - 1, (0x21,), 3, out)
+    with pytest.raises(ValueError):
+        c_framing.decode_frames(wire, 0, len(wire) - 1, tuple(range(17)), 1500, out)
+    with pytest.raises(TypeError):
+        c_framing.decode_frames(wire, 0, len(wire) - 1, (0x21,), 1500, ())
+    with pytest.raises(TypeError):
+        c_framing.decode_frames(wire, 0, len(wire) - 1, ("x",), 1500, out)
+    assert out == []
+    assert c_framing.decode_frames(wire, 0, len(wire) - 1, (0x21,), 1500, out) == (
+        len(wire) - 1,
+        1,
+    )
+    assert out == [b"\x45abc"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(payloads, st.integers(4, 1600))
+def test_c_decoder_stops_where_the_exact_path_must_take_over(junk: bytes, max_frame: int) -> None:
+    """Any octets between two flags: each frame the C decoder keeps is one ``decode`` keeps as
+    a data frame, and it stops at the first it does not keep."""
+    wire = b"\x7e" + junk + b"\x7e"
+    out: list[bytes] = []
+    stop, count = c_framing.decode_frames(wire, 0, len(wire) - 1, (0x21, 0x57), max_frame, out)
+    assert count == len(out) and wire[stop] == 0x7E
+    deframer = Deframer(max_frame=max_frame, rx_accm=0)
+    kept = []
+    for raw in deframer.raw_frames(wire[: stop + 1]):
+        frame = deframer.decode(raw)
+        assert frame is not None and frame[0] in (0x21, 0x57)
+        kept.append(frame[1])
+    assert kept == out
+    rest = [f for f in deframer.raw_frames(wire[stop:]) if f]
+    if stop != len(wire) - 1:  # the frame it left is one the exact path does not keep as data
+        frame = Deframer(max_frame=max_frame, rx_accm=0).decode(rest[0]) if rest else None
+        assert frame is None or frame[0] not in (0x21, 0x57)
 
 
 def test_batch_version() -> None:
@@ -194,7 +270,7 @@ def twin_links() -> tuple[Link, Link]:
 def feed(
     monkeypatch: pytest.MonkeyPatch, engine: PppEngine, reads: list[bytes], vector: bool
 ) -> tuple[list[bytes], list[Any], bytes, Any]:
-    monkeypatch.setattr(hdlc_batch, "vector_ready", lambda: vector)
+    monkeypatch.setattr(hdlc_batch, "c_framing", lambda: vector)
     engine.packets = []
     for read in reads:
         engine.receive_data(read, 0.0)
@@ -227,9 +303,10 @@ def test_engines_agree_with_control_frames_among_data(
     assert [type(e) for e in fast[1]] == [type(e) for e in slow[1]]
     assert fast[2] == slow[2] and fast[2]  # the Echo-Reply and the Protocol-Reject
     # The same counters, but for how many packets came through the whole-read decoder: in one
-    # read, the 25 before the Echo-Request (the rest of the read goes frame by frame).
+    # read, the 25 before the Echo-Request (the rest of the read goes frame by frame); cut in
+    # three, those 25 and the 3 to 5 that begin the last read, before the 0x8207 frame.
     assert slow[3].rx_whole_read == 0
-    assert fast[3].rx_whole_read == 25 if not cuts else 0 < fast[3].rx_whole_read <= 25
+    assert fast[3].rx_whole_read == 25 if not cuts else 28 <= fast[3].rx_whole_read <= 30
     assert replace(fast[3], rx_whole_read=0) == slow[3]
 
 
@@ -259,7 +336,7 @@ def test_engines_agree_when_lcp_changes_the_accm_mid_read(
 def test_paired_engines_carry_a_bulk_transfer_both_ways(monkeypatch: pytest.MonkeyPatch) -> None:
     """Two engines in memory, the data path on both: batches framed at once, reads decoded
     at once, counters as the frame-by-frame path keeps them."""
-    monkeypatch.setattr(hdlc_batch, "vector_ready", lambda: True)
+    monkeypatch.setattr(hdlc_batch, "c_framing", lambda: True)
     link = Link(PppEngine(client_config(ipv6=False)), PppEngine(server_config(None))).start()
     client, server = link.a, link.b
     client.packets, server.packets = [], []

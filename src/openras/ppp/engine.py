@@ -62,7 +62,7 @@ from .hdlc import (
     encode_protocol,
     escape,
 )
-from .hdlc_batch import VECTOR_MIN, batch_version, encode_batch
+from .hdlc_batch import batch_version, encode_batch
 from .ipcp import ANY, Ipcp, IpcpInfo
 from .ipv6cp import Ipv6cp, Ipv6cpInfo
 from .lcp import Lcp, LcpInfo
@@ -154,17 +154,12 @@ class PppEngine:
         deframer = self._deframer
         stats = self.stats
         packets = self.packets
-        if (
-            packets is not None
-            and not deframer.rx_accm
-            and len(data) >= VECTOR_MIN
-            and hdlc_batch.vector_ready()
-        ):
+        if packets is not None and not deframer.rx_accm and hdlc_batch.c_framing():
             headers = self._data_headers
             if headers is None:
                 headers = self._refresh()
             if headers:
-                # The data path for a large read: its leading data frames decoded at once;
+                # The data path: a read's leading data frames decoded at once, in C;
                 # whatever follows the first other frame comes back raw, for the loop below.
                 held = len(packets)
                 raws = hdlc_batch.decode_read(deframer, data, headers, packets)

@@ -33,7 +33,6 @@ from ...ppp import (
     PppConfig,
     PppEngine,
     PppEvent,
-    hdlc_batch,
 )
 from .ppp_port import PortProtocol
 
@@ -96,7 +95,6 @@ class PppLink:
         self.auth_method: AuthMethod | None = None
         self.ipv6_up = False
         self._packet_sink: Callable[[list[bytes]], Any] | None = None
-        self.batch_ready: asyncio.Future[None] | None = None
 
     @property
     def packet_sink(self) -> Callable[[list[bytes]], Any] | None:
@@ -109,10 +107,6 @@ class PppLink:
         self._packet_sink = sink
         # The engine then collects packets in a list, not as one event object each.
         self.engine.packets = [] if sink is not None else None
-        if sink is not None and self.batch_ready is None:
-            # NumPy for the whole-read decoder, imported off the loop (once per process);
-            # reads take the per-frame path until it is there.
-            self.batch_ready = self.loop.run_in_executor(None, hdlc_batch.preload)
 
     def start(self) -> None:
         self.port.attach(self._received, self._lost)
