@@ -57,21 +57,15 @@ static uint16_t crc_short(uint16_t crc, const unsigned char *p, Py_ssize_t n)
 }
 
 /* The FCS of `data` (bytes-like, its octets at p[0:n]), continuing from the FCS `initial`
- * unless -1; -1 with an exception set on failure. Short data by table, the rest by fastcrc. */
-static long fcs_of(PyObject *data, const unsigned char *p, Py_ssize_t n, long initial)
+ * (NULL: from the start; `register` is then 0xFFFF, else initial ^ 0xFFFF); -1 with an
+ * exception set on failure. Short data by table, the rest by fastcrc. */
+static long fcs_of(PyObject *data, const unsigned char *p, Py_ssize_t n, PyObject *initial,
+                   uint16_t reg)
 {
-    if (n <= SHORT_FRAME) {
-        uint16_t start = initial >= 0 ? (uint16_t)(initial ^ 0xFFFF) : 0xFFFF;
-        return crc_short(start, p, n) ^ 0xFFFF;
-    }
-    PyObject *args[2] = {data, NULL}, *value;
-    if (initial >= 0) {
-        args[1] = PyLong_FromLong(initial);
-        if (args[1] == NULL)
-            return -1;
-    }
-    value = PyObject_Vectorcall(crc, args, initial >= 0 ? 2 : 1, NULL);
-    Py_XDECREF(args[1]);
+    if (n <= SHORT_FRAME)
+        return crc_short(reg, p, n) ^ 0xFFFF;
+    PyObject *args[2] = {data, initial};
+    PyObject *value = PyObject_Vectorcall(crc, args, initial != NULL ? 2 : 1, NULL);
     if (value == NULL)
         return -1;
     long fcs = PyLong_AsLong(value);
@@ -149,7 +143,7 @@ static void release_all(Py_buffer *views, Py_ssize_t count)
  * under `accm` (the peer's receive ACCM; 0x7D and 0x7E always), flag. */
 static PyObject *encode_frames(PyObject *Py_UNUSED(self), PyObject *args)
 {
-    PyObject *packets, *seq, *out = NULL;
+    PyObject *packets, *seq, *out = NULL, *initial = NULL;
     Py_buffer prefix;
     unsigned long accm;
     if (!PyArg_ParseTuple(args, "Oy*k:encode_frames", &packets, &prefix, &accm))
@@ -195,10 +189,13 @@ static PyObject *encode_frames(PyObject *Py_UNUSED(self), PyObject *args)
     if (out == NULL)
         goto done;
     unsigned char *o = (unsigned char *)PyBytes_AS_STRING(out);
-    long prefix_fcs = crc_short(0xFFFF, prefix.buf, prefix.len) ^ 0xFFFF;
+    uint16_t prefix_reg = crc_short(0xFFFF, prefix.buf, prefix.len);
+    initial = PyLong_FromLong(prefix_reg ^ 0xFFFF); /* fastcrc continues from an FCS */
+    if (initial == NULL)
+        goto fail;
     for (Py_ssize_t i = 0; i < count; i++) {
         const unsigned char *p = views[i].buf;
-        long fcs = fcs_of(items[i], p, views[i].len, prefix_fcs); /* over prefix + packet */
+        long fcs = fcs_of(items[i], p, views[i].len, initial, prefix_reg); /* prefix + packet */
         if (fcs < 0)
             goto fail;
         unsigned char tail[2] = {(unsigned char)(fcs & 0xFF), (unsigned char)(fcs >> 8)};
@@ -215,6 +212,7 @@ static PyObject *encode_frames(PyObject *Py_UNUSED(self), PyObject *args)
 fail:
     Py_CLEAR(out);
 done:
+    Py_XDECREF(initial);
     if (views != NULL) {
         release_all(views, held);
         PyMem_Free(views);
@@ -308,12 +306,12 @@ static PyObject *decode_frames(PyObject *Py_UNUSED(self), PyObject *args)
             break;
         long fcs;
         if (size <= SHORT_FRAME) {
-            fcs = fcs_of(NULL, body, size, -1);
+            fcs = fcs_of(NULL, body, size, NULL, 0xFFFF);
         } else {
             PyObject *frame = PyMemoryView_FromMemory((char *)body, size, PyBUF_READ);
             if (frame == NULL)
                 goto done;
-            fcs = fcs_of(frame, body, size, -1);
+            fcs = fcs_of(frame, body, size, NULL, 0xFFFF);
             Py_DECREF(frame);
             if (fcs < 0)
                 goto done;
