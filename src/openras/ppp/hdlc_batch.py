@@ -21,7 +21,7 @@ from operator import itemgetter
 from typing import Literal
 
 from .fcs import crc16_sdlc as _crc
-from .hdlc import FCS_ESCAPED_ACCM0, GOOD_FCS, Deframer, unescape
+from .hdlc import FCS_ESCAPED_ACCM0, Deframer
 
 try:
     from . import _hdlc as _c
@@ -85,13 +85,14 @@ def decode_read(
         return deframer.raw_frames(data)
     raws = deframer.read_ends(data, first, last)
     stats = deframer.stats
+    wanted = tuple(protocols)
     if raws:  # the frame the read's first flag ends, begun in an earlier read
-        info = _data_frame(deframer, raws[0], protocols)
-        if info is None:  # the exact path decides, and everything after it waits its turn
+        whole = _FLAG + raws[0] + _FLAG
+        _, count = _c.decode_frames(whole, 0, len(whole) - 1, wanted, deframer.max_frame, packets)
+        if not count:  # the exact path decides, and everything after it waits its turn
             return raws + _raw_frames_between(deframer, data, _flags(data, first, last))
-        packets.append(info)
         stats.frames += 1
-    stop, count = _c.decode_frames(data, first, last, tuple(protocols), deframer.max_frame, packets)
+    stop, count = _c.decode_frames(data, first, last, wanted, deframer.max_frame, packets)
     stats.frames += count
     if stop == last:
         return []
@@ -120,27 +121,3 @@ def _raw_frames_between(deframer: Deframer, data: bytes, flags: list[int]) -> li
         elif end > start + 1:
             raws.append(data[start + 1 : end])
     return raws
-
-
-def _data_frame(deframer: Deframer, raw: bytes, protocols: Collection[int]) -> bytes | None:
-    """The information of ``raw`` if it is a good frame of ``protocols`` (not counted), else
-    None: the exact path is to count and handle it."""
-    if raw[-1] == 0x7D:
-        return None
-    body = unescape(raw) if _ESC in raw else raw
-    size = len(body)
-    if size < 4 or size > deframer.max_frame or _crc(body) != GOOD_FCS:
-        return None
-    start = 2 if body[0] == 0xFF and body[1] == 0x03 else 0
-    end = size - 2
-    if start >= end:
-        return None
-    protocol = body[start]
-    if protocol & 1:
-        start += 1
-    elif end - start < 2 or not body[start + 1] & 1:
-        return None
-    else:
-        protocol = protocol << 8 | body[start + 1]
-        start += 2
-    return body[start:end] if protocol in protocols else None
