@@ -6,6 +6,7 @@ Other components (the MPR's remembered connections) add their tables with
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -23,6 +24,7 @@ log = logging.getLogger("openras.store")
 _DISK_ERRORS = {13, 10}
 # Event-log rows kept in memory while the disk is full (the oldest are dropped past this).
 MAX_PENDING_EVENTS = 10_000
+COUNTER_BLOCK = 256  # counter values (handles) reserved per write
 
 
 def disk_error(exc: BaseException) -> bool:
@@ -71,6 +73,7 @@ class Store:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.executescript(SCHEMA)
+        self._counters: dict[str, list[int]] = {}  # key: [last value given, reserved up to]
         # Writes that a full disk refused, kept in order and written when there is room again:
         # the live state is in memory, so a link's teardown never waits on the disk.
         self._pending_conns: dict[int, tuple[str, int, int, str, float] | None] = {}
@@ -138,6 +141,9 @@ class Store:
 
     def close(self) -> None:
         self.later.close()
+        for key, (used, _) in self._counters.items():  # the next start: right after the last
+            with contextlib.suppress(sqlite3.Error):
+                self.set_meta(key, str(used))
         self.db.close()
 
     # -- meta ---------------------------------------------------------------
@@ -149,11 +155,19 @@ class Store:
         self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
 
     def next_counter(self, key: str, start: int = 1) -> int:
-        """A persistent counter: values are never reused, across daemon restarts too."""
-        with self.db:
-            value = int(self.get_meta(key, str(start - 1)) or start - 1) + 1
-            self.set_meta(key, str(value))
-        return value
+        """A persistent counter: values are never reused, across daemon restarts and crashes.
+
+        Values are reserved COUNTER_BLOCK at a time (one write per block, not one per dial on
+        the event loop); a crash skips what was left of the block, a clean ``close`` does not.
+        """
+        counter = self._counters.get(key)
+        if counter is None or counter[0] >= counter[1]:
+            used = counter[0] if counter else int(self.get_meta(key) or start - 1)
+            counter = [used, used + COUNTER_BLOCK]
+            self.set_meta(key, str(counter[1]))
+            self._counters[key] = counter
+        counter[0] += 1
+        return counter[0]
 
     # -- entries ------------------------------------------------------------
     def put_entry(self, name: str, owner_uid: int, lines: list[tuple[str, str]]) -> None:
