@@ -366,3 +366,30 @@ def test_paired_engines_carry_a_bulk_transfer_both_ways(monkeypatch: pytest.Monk
     assert server.send_packets(answers[:1]) == 0
     client.receive_data(server.data_to_send(), link.now)
     assert client.packets == answers + answers[:1]
+
+
+@pytest.mark.parametrize("in_c", [True, False])
+def test_batches_under_a_negotiated_accm_are_escaped_as_the_peer_asked(
+    monkeypatch: pytest.MonkeyPatch, in_c: bool
+) -> None:
+    """A peer that asked for XON/XOFF (0x11, 0x13) escaped gets them escaped in every frame of a
+    batch, one packet or many, and decodes the packets back; in C, or frame by frame without it."""
+    monkeypatch.setattr(hdlc_batch, "c_framing", lambda: in_c)
+    xon_xoff = 0x000A0000
+    link = Link(
+        PppEngine(client_config(ipv6=False)),
+        PppEngine(server_config(None, ipv6=False, accm=xon_xoff)),
+    ).start()
+    client, server = link.a, link.b
+    server.packets = []
+    sent = big(5, lambda n: bytes([0x11, 0x13, 0x7D, 0x7E, 0x20]) * (n // 5))
+    for batch in (sent[:1], sent[1:]):
+        assert client.send_packets(batch) == 0
+        wire = client.data_to_send()
+        expected = b"".join(encode_frame(0x21, p, xon_xoff, True, True) for p in batch)
+        assert wire == expected
+        assert b"\x11" not in wire and b"\x13" not in wire
+        server.receive_data(wire, link.now)
+    # Under a non-zero receive ACCM the server takes each frame on the exact path: events.
+    received = [e.data for e in of_type(server.events(), PacketReceived)]
+    assert server.packets + received == sent

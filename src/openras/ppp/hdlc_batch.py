@@ -41,12 +41,14 @@ def c_framing() -> bool:
 # -- sending ------------------------------------------------------------------------------------
 
 
-def encode_batch(packets: list[bytes], prefix: bytes, prefix_fcs: int) -> bytes:
-    """Frames of ``packets`` (one network protocol, every one non-empty) under ACCM 0: flag,
-    ``prefix`` (address/control and protocol, as sent: no 0x7D or 0x7E in it), escaped packet,
-    escaped FCS, flag — octet for octet what ``encode_frame`` makes of each."""
+def encode_batch(packets: list[bytes], prefix: bytes, prefix_fcs: int, accm: int = 0) -> bytes:
+    """Frames of ``packets`` (one network protocol, every one non-empty): flag, ``prefix``
+    (address/control and protocol, as sent: no 0x7D or 0x7E in it), escaped packet, escaped
+    FCS, flag — octet for octet what ``encode_frame`` makes of each. A non-zero ``accm`` (the
+    peer's receive ACCM) needs the C framing."""
     if _c is not None:
-        return _c.encode_frames(packets, prefix, 0)
+        return _c.encode_frames(packets, prefix, accm)
+    assert not accm, "only the C framing escapes control characters in a batch"
     fcss = list(map(_crc, packets, repeat(prefix_fcs)))  # over prefix + packet, no copy
     little: Literal["little"] = "little"
     plain_tails = map(int.to_bytes, fcss, repeat(2), repeat(little))
