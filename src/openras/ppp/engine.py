@@ -113,6 +113,7 @@ class PppEngine:
         # header, its FCS so far) for each network protocol that can carry packets now (LCP
         # and its NCP Opened). None: to be rebuilt.
         self._data_headers: dict[int, tuple[bytes, int]] | None = {}
+        self._data_protocols: tuple[int, ...] = ()
         # When a list, received IP packets are appended to it instead of PacketReceived
         # events (the adapter's data path: no event object per packet).
         self.packets: list[bytes] | None = None
@@ -162,7 +163,7 @@ class PppEngine:
                 # The data path: a read's leading data frames decoded at once, in C;
                 # whatever follows the first other frame comes back raw, for the loop below.
                 held = len(packets)
-                raws = hdlc_batch.decode_read(deframer, data, headers, packets)
+                raws = hdlc_batch.decode_read(deframer, data, self._data_protocols, packets)
                 stats.rx_packets += len(packets) - held
                 stats.rx_whole_read += len(packets) - held
             else:
@@ -277,7 +278,8 @@ class PppEngine:
             # ACCM; without it, in Python under ACCM 0 when that beats the loop below).
             version = batch_version(packets)
             header = header4 if version == 4 else header6 if version == 6 else None
-            if header is not None and max(map(len, packets)) <= mru:
+            longest = len(packets[0]) if len(packets) == 1 else max(map(len, packets))
+            if header is not None and longest <= mru:
                 data = encode_batch(packets, *header, accm)
                 self._out.append(data)
                 self.stats.tx_frames += len(packets)
@@ -325,6 +327,7 @@ class PppEngine:
                     headers[protocol] = header, crc16_sdlc(header)
         self._peer_mru_now = self._peer_mru()
         self._data_headers = headers
+        self._data_protocols = tuple(headers)  # the same, as the C decoder takes them
         return headers
 
     def close(self, now: float) -> None:

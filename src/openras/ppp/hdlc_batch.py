@@ -61,6 +61,9 @@ def encode_batch(packets: list[bytes], prefix: bytes, prefix_fcs: int, accm: int
 
 def batch_version(packets: list[bytes]) -> int:
     """4 or 6 when every packet is a non-empty IPv4 (IPv6) packet, else 0 (mixed or odd)."""
+    if len(packets) == 1:  # a TCP acknowledgement, mostly: no passes over a list
+        version = packets[0][0] >> 4 if packets[0] else 0
+        return version if version in (4, 6) else 0
     if not packets or not min(map(len, packets)):
         return 0
     firsts = bytes(map(_first_octet, packets))
@@ -87,7 +90,7 @@ def decode_read(
         return deframer.raw_frames(data)
     raws = deframer.read_ends(data, first, last)
     stats = deframer.stats
-    wanted = tuple(protocols)
+    wanted = protocols if type(protocols) is tuple else tuple(protocols)
     if raws:  # the frame the read's first flag ends, begun in an earlier read
         whole = _FLAG + raws[0] + _FLAG
         _, count = _c.decode_frames(whole, 0, len(whole) - 1, wanted, deframer.max_frame, packets)
