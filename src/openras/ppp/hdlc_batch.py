@@ -1,5 +1,5 @@
-"""HDLC framing of whole batches under ACCM 0: the data path's fast versions of
-``Deframer.raw_frames`` + ``decode_packets`` and of ``send_packets``' per-packet framing.
+"""HDLC framing of whole batches: the data path's fast versions of ``Deframer.raw_frames`` +
+``decode_packets`` (receive ACCM 0) and of ``send_packets``' per-packet framing.
 
 The framing itself is C (``_hdlc``, built with the package): a TUN batch framed into one
 ``bytes``, a TCP read's frames unescaped and checked one after the other, each packet copied
