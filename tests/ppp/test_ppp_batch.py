@@ -213,6 +213,8 @@ def test_c_framing_refuses_what_it_cannot_take() -> None:
         c_framing.decode_frames(wire, 0, len(wire) - 1, (0x21,), 1500, ())
     with pytest.raises(TypeError):
         c_framing.decode_frames(wire, 0, len(wire) - 1, ("x",), 1500, out)
+    with pytest.raises(TypeError):  # bytes only: a bytearray could change under the scan
+        c_framing.decode_frames(bytearray(wire), 0, len(wire) - 1, (0x21,), 1500, out)  # type: ignore[arg-type]
     assert out == []
     assert c_framing.decode_frames(wire, 0, len(wire) - 1, (0x21,), 1500, out) == (
         len(wire) - 1,

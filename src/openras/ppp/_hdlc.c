@@ -57,7 +57,7 @@ static uint16_t crc_short(uint16_t crc, const unsigned char *p, Py_ssize_t n)
 }
 
 /* The FCS of `data` (bytes-like, its octets at p[0:n]), continuing from the FCS `initial`
- * (NULL: from the start; `register` is then 0xFFFF, else initial ^ 0xFFFF); -1 with an
+ * (NULL: from the start) whose register `reg` is (0xFFFF, else initial ^ 0xFFFF); -1 with an
  * exception set on failure. Short data by table, the rest by fastcrc. */
 static long fcs_of(PyObject *data, const unsigned char *p, Py_ssize_t n, PyObject *initial,
                    uint16_t reg)
@@ -82,7 +82,8 @@ static inline Py_ssize_t find_special(const unsigned char *p, Py_ssize_t n)
     const __m128i flag = _mm_set1_epi8(FLAG), esc = _mm_set1_epi8(ESC);
     for (; i + 16 <= n; i += 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(p + i));
-        int hits = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, flag), _mm_cmpeq_epi8(v, esc)));
+        __m128i special = _mm_or_si128(_mm_cmpeq_epi8(v, flag), _mm_cmpeq_epi8(v, esc));
+        int hits = _mm_movemask_epi8(special);
         if (hits)
             return i + __builtin_ctz((unsigned)hits);
     }
@@ -232,7 +233,7 @@ static Py_ssize_t unescape_frame(const unsigned char *data, Py_ssize_t start, Py
     for (;;) {
         /* data[last] is a flag: the search always ends at or before it. */
         Py_ssize_t run = find_special(data + i, last + 1 - i);
-        if (o + run > room)
+        if (o + run > room || i + run > last) /* the second: never, while data[last] is a flag */
             return -1;
         memcpy(body + o, data + i, (size_t)run);
         o += run;
@@ -256,16 +257,18 @@ static Py_ssize_t unescape_frame(const unsigned char *data, Py_ssize_t start, Py
  * the exact path (`last` when none is), and how many were appended. */
 static PyObject *decode_frames(PyObject *Py_UNUSED(self), PyObject *args)
 {
-    Py_buffer view;
+    PyObject *octets, *protocols, *packets, *result = NULL, *seq = NULL;
     Py_ssize_t first, last, max_frame;
-    PyObject *protocols, *packets, *result = NULL, *seq = NULL;
     long wanted[MAX_PROTOCOLS];
-    if (!PyArg_ParseTuple(args, "y*nnOnO!:decode_frames", &view, &first, &last, &protocols,
-                          &max_frame, &PyList_Type, &packets))
+    /* bytes only: immutable, so the flag at `last` that ends every scan stays there while
+     * fastcrc runs without the GIL. */
+    if (!PyArg_ParseTuple(args, "O!nnOnO!:decode_frames", &PyBytes_Type, &octets, &first, &last,
+                          &protocols, &max_frame, &PyList_Type, &packets))
         return NULL;
-    const unsigned char *data = view.buf;
+    const unsigned char *data = (const unsigned char *)PyBytes_AS_STRING(octets);
+    Py_ssize_t length = PyBytes_GET_SIZE(octets);
     unsigned char *body = NULL;
-    if (first < 0 || last < first || last >= view.len || data[first] != FLAG
+    if (first < 0 || last < first || last >= length || data[first] != FLAG
         || data[last] != FLAG) {
         PyErr_SetString(PyExc_ValueError, "first and last must be flags, first <= last");
         goto done;
@@ -348,7 +351,6 @@ static PyObject *decode_frames(PyObject *Py_UNUSED(self), PyObject *args)
 done:
     PyMem_Free(body);
     Py_XDECREF(seq);
-    PyBuffer_Release(&view);
     return result;
 }
 

@@ -5,7 +5,7 @@ from typing_extensions import Buffer
 
 def encode_frames(packets: Sequence[Buffer], prefix: Buffer, accm: int) -> bytes: ...
 def decode_frames(
-    data: Buffer,
+    data: bytes,
     first: int,
     last: int,
     protocols: Sequence[int],
