@@ -167,3 +167,31 @@ def test_long_lived_client_restarts_the_daemon_after_a_crash(daemon: Any) -> Non
         pid = client.call("GET", "/v1/health")["pid"]
         client.close()
         _stop(pid)
+
+
+def test_a_daemon_killed_right_after_the_dial_answer_still_knows_the_handle(
+    daemon: Any, tmp_path: Any
+) -> None:
+    """The dial's first record is in the store before its answer: killed at once (well inside
+    the write batches' 10 ms), the next daemon recovers the handle and says how it ended, so a
+    dialer following it is never left waiting."""
+    peer = SilentPeer()
+    started_pids: list[int] = []
+    try:
+        silent_entry(daemon, "slow", peer.port, tmp_path)
+        ras = Ras(Client(home=str(daemon.home), autostart=True))
+        for _ in range(3):
+            started = ras.dial("slow", user="u", password="p")
+            daemon_pid = ras.client.call("GET", "/v1/health")["pid"]
+            os.kill(daemon_pid, signal.SIGKILL)
+            wait_for(lambda pid=daemon_pid: _gone(pid), 20)
+            record = ras.status(started.handle)  # a new daemon, started by this client
+            started_pids.append(ras.client.call("GET", "/v1/health")["pid"])
+            assert record.state == RASCS.Disconnected
+            assert record.error == ErrorCode.ERROR_NO_CONNECTION
+            notes = list(ras.notifications(started.handle, started.seq))
+            assert notes and notes[-1].error == ErrorCode.ERROR_NO_CONNECTION
+    finally:
+        for pid in started_pids:
+            _stop(pid)
+        peer.close()

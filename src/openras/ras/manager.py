@@ -152,6 +152,13 @@ class ConnectionManager:
         if conn.dial_tag:  # the dial's first event carries its dialer's tag
             fields.setdefault("tag", conn.dial_tag)
             conn.dial_tag = ""
+        first = not conn.recorded
+        if first:
+            # A new handle's first record is written at once, before anyone hears of the
+            # handle: after a crash the next daemon then knows it and says how its dial ended.
+            # (Batched, a record could be lost with the daemon, leaving its dialer waiting.)
+            conn.recorded = True
+            self._persist(conn, at_once=True)
         event = self.ctx.events.publish(
             EVENTS[trigger](
                 handle=conn.handle,
@@ -171,11 +178,11 @@ class ConnectionManager:
         )
         if phase is Phase.RELEASED:
             self.ctx.store.later.delete_connection(conn.handle)
-        else:
+        elif not first:
             self._persist(conn)
         return event
 
-    def _persist(self, conn: Connection) -> None:
+    def _persist(self, conn: Connection, at_once: bool = False) -> None:
         if conn.handle not in self.conns:
             return
         record = encode_record(conn.record())
@@ -184,9 +191,9 @@ class ConnectionManager:
             for r in conn.refs
         ]
         record["was_connected"] = conn.was_connected
-        self.ctx.store.later.put_connection(
-            conn.handle, conn.entry_name, int(conn.state), conn.error, record
-        )
+        store = self.ctx.store
+        put = store.put_connection if at_once else store.later.put_connection
+        put(conn.handle, conn.entry_name, int(conn.state), conn.error, record)
 
     # -- dial -----------------------------------------------------------------------
     async def dial(self, req: DialRequest) -> DialStarted:
@@ -486,6 +493,7 @@ class ConnectionManager:
                 guid=record.get("guid", ""),
                 created=record.get("created", time.time()),
                 failed_at=time.time(),
+                recorded=True,
             )
             self.conns[handle] = conn
             self._fire(
