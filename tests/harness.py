@@ -151,6 +151,38 @@ class Daemon:
 
     def cleanup(self) -> None:
         self.stop()
+        self._stop_strays()
         import shutil
 
         shutil.rmtree(self.home, ignore_errors=True)
+
+    def _stop_strays(self, timeout: float = 20) -> None:
+        """Daemons a client autostarted in this home that the test did not stop (it failed
+        first, say): SIGTERM, so that no client's event hub takes it for a crash."""
+        want = f"OPENRAS_HOME={self.home}".encode()
+        strays = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                if b"openras\0daemon" not in Path(f"/proc/{entry}/cmdline").read_bytes():
+                    continue
+                if want not in Path(f"/proc/{entry}/environ").read_bytes().split(b"\0"):
+                    continue
+                os.kill(int(entry), signal.SIGTERM)
+                strays.append(int(entry))
+            except OSError:
+                continue
+        deadline = time.monotonic() + timeout
+        for pid in strays:
+            while time.monotonic() < deadline and _running(pid):
+                time.sleep(0.05)
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (the client that started it reaps it later)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
