@@ -4,6 +4,7 @@ a long-lived client's next call starts a daemon again instead of answering 711."
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -11,6 +12,7 @@ import socket
 import threading
 from typing import Any
 
+import pytest
 from ras_helpers import silent_entry, wait_for
 
 from openras.client import Client
@@ -195,3 +197,42 @@ def test_a_daemon_killed_right_after_the_dial_answer_still_knows_the_handle(
         for pid in started_pids:
             _stop(pid)
         peer.close()
+
+
+@pytest.mark.parametrize("in_asyncio", [False, True])
+def test_a_dial_view_starts_no_daemon_after_a_stop(daemon: Any, in_asyncio: bool) -> None:
+    """A stop is someone's decision: a dial view whose final event never came (here, a handle
+    nobody dialed) ends with the loss once its hub gives up, and no daemon is started to ask
+    how the dial ended, as none is started by the hub itself."""
+    from openras.client import AsyncClient
+    from openras.client.ras import AsyncRas
+    from openras.client.transport import socket_answers
+
+    since = int(daemon.client().call("GET", "/v1/health")["last_seq"])
+    notes: list[Any] = []
+
+    def follow() -> None:
+        try:
+            if in_asyncio:
+
+                async def run() -> None:
+                    ras = AsyncRas(AsyncClient(paths=daemon.client().paths, autostart=True))
+                    notes.extend([n async for n in ras.notifications(424242, since)])
+
+                asyncio.run(run())
+            else:
+                ras = Ras(Client(home=str(daemon.home), autostart=True))
+                notes.extend(ras.notifications(424242, since))
+        except Exception as exc:  # the test reports what ended the view
+            notes.append(exc)
+
+    t = threading.Thread(target=follow)
+    t.start()
+    wait_for(lambda: _subscribers(daemon) >= 1)
+    daemon.stop()  # SIGTERM: the daemon says "stopping"
+    t.join(60)
+    assert not t.is_alive(), "the dial view never ended"
+    assert notes and isinstance(notes[-1], Notification), notes
+    assert notes[-1].error == ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE
+    assert notes[-1].state == RASCS.Disconnected
+    assert not socket_answers(str(daemon.socket))  # nobody started another

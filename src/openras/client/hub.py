@@ -72,6 +72,7 @@ class EventHub:
         self._task: asyncio.Task[None] | None = None
         self._failures = 0  # stream losses in a row
         self.streams_opened = 0  # /v1/events connections made (resumes included)
+        self.stopped = False  # the daemon said it was stopping, and none answered since
 
     # -- on the hub's loop -----------------------------------------------------------------
     def _subscribe(self, since: int, on_event: OnEvent, on_lost: OnLost) -> HubSubscription:
@@ -109,6 +110,7 @@ class EventHub:
             self._ring.append(event)
             if isinstance(event, DaemonChanged) and event.action == "stopping":
                 self._client.autostart = False  # stopped on purpose: wait, never restart it
+                self.stopped = True
             for sub in list(self._subs):
                 sub._deliver(event)
 
@@ -120,6 +122,7 @@ class EventHub:
                 self.streams_opened += 1
                 stream = await self._client.open_events(self._last, self._on_batch)
                 self._client.autostart = self._autostart
+                self.stopped = False
                 try:
                     await asyncio.shield(stream.done)
                 finally:

@@ -132,13 +132,19 @@ class Ras:
 
         Read from the process's shared event stream (:mod:`.hub`)."""
         follower = DialFollower(handle, since)
-        stream = HubQueue(self.hub(), since)
+        hub = self.hub()
+        stream = HubQueue(hub, since)
         try:
             for event in stream:
                 yield from follower.feed(event)
                 if follower.done:
                     return
         except ApiError as lost:
+            if hub.stopped:
+                # Stopped on purpose and not back: the view ends here. Asking how the dial
+                # ended would start a daemon again, which the hub itself never does.
+                yield follower.give_up(lost)
+                return
             try:
                 exists = self._exists(handle)
             except ApiError as exc:
@@ -254,7 +260,8 @@ class AsyncRas:
         Read from the process's shared event stream (:mod:`.hub`), which resumes from the
         last sequence number after a cut-off or a daemon restart: nothing lost or repeated."""
         follower = DialFollower(handle, since)
-        stream = HubQueue(hub_for(self.client.paths, self.client.autostart), since)
+        hub = hub_for(self.client.paths, self.client.autostart)
+        stream = HubQueue(hub, since)
         try:
             async for event in stream:
                 for note in follower.feed(event):
@@ -262,6 +269,9 @@ class AsyncRas:
                 if follower.done:
                     return
         except ApiError as lost:
+            if hub.stopped:  # stopped on purpose: no daemon started to ask (see Ras)
+                yield follower.give_up(lost)
+                return
             try:
                 exists = await self._exists(handle)
             except ApiError as exc:
