@@ -175,12 +175,12 @@ class Daemon:
                 continue
         deadline = time.monotonic() + timeout
         for pid in strays:
-            while time.monotonic() < deadline and _running(pid):
+            while time.monotonic() < deadline and running(pid):
                 time.sleep(0.05)
 
 
-def _running(pid: int) -> bool:
-    """Alive and not a zombie (the client that started it reaps it later)."""
+def running(pid: int) -> bool:
+    """Alive and not a zombie (a daemon's starter, a client, reaps it later)."""
     try:
         with open(f"/proc/{pid}/stat") as f:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"

@@ -13,6 +13,7 @@ import threading
 from typing import Any
 
 import pytest
+from harness import running
 from ras_helpers import silent_entry, wait_for
 
 from openras.client import Client
@@ -86,12 +87,7 @@ def _stop(pid: int) -> None:
 
 
 def _gone(pid: int) -> bool:
-    """Exited: no such process, or a zombie (the client that started it reaps it later)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
-        return True
+    return not running(pid)
 
 
 def _follow(ras: Ras, handle: int, since: int, out: list[Any]) -> None:
