@@ -47,7 +47,8 @@ PACKAGES=(
 )
 
 # What a machine that only runs openras needs (the daemon dials IKEv2 through charon and
-# OpenVPN through openvpn; SSH and SFTP are asyncssh, SMB is smbprotocol: no system packages).
+# OpenVPN through openvpn; SSH and SFTP are asyncssh, SMB is smbprotocol: no system packages;
+# gcc and python3-dev build the PPP data path's C framing).
 RUNTIME_PACKAGES=(
     python3 python3-venv python3-dev gcc fuse3 libfuse3-3 iproute2 util-linux procps
     strongswan-charon libcharon-extra-plugins openvpn ca-certificates
