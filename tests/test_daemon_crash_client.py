@@ -9,6 +9,7 @@ import contextlib
 import os
 import signal
 import socket
+import sqlite3
 import threading
 from typing import Any
 
@@ -16,7 +17,7 @@ import pytest
 from harness import running
 from ras_helpers import silent_entry, wait_for
 
-from openras.client import Client
+from openras.client import ApiError, Client
 from openras.client.ras import Notification, Ras
 from openras.codes import RASCS, ErrorCode
 
@@ -192,6 +193,64 @@ def test_a_daemon_killed_right_after_the_dial_answer_still_knows_the_handle(
     finally:
         for pid in started_pids:
             _stop(pid)
+        peer.close()
+
+
+def test_a_dial_waiting_for_its_first_record_holds_nothing_else_up(
+    daemon: Any, tmp_path: Any
+) -> None:
+    """A dial's first record is written on the store's thread, the dial waiting for it: with
+    the database's write lock held by someone else (the test, as a long write batch would),
+    the daemon goes on answering — here a second dial of the same entry, refused as in
+    progress — and the first dial goes on once the lock is free, its record in the store.
+    (Written on the loop, SQLite's busy handler slept there: the whole daemon waited.)"""
+    peer = SilentPeer()
+    database = str(daemon.home / "openras.db")
+    results: list[Any] = []
+
+    def dial() -> None:
+        try:
+            results.append(Ras(Client(home=str(daemon.home))).dial("slow", user="u", password="p"))
+        except ApiError as exc:
+            results.append(exc)
+
+    try:
+        silent_entry(daemon, "slow", peer.port, tmp_path)
+        # One dial first: the blocks of handles and sequence numbers it reserves are written
+        # on the loop (once a few hundred dials), and with the lock held would wait.
+        with daemon.client() as c:
+            first = Ras(c).dial("slow", user="u", password="p")
+            c.call("DELETE", f"/v1/connections/{first.handle}")
+            wait_for(lambda: c.call("GET", "/v1/connections") == [])
+        lock = sqlite3.connect(database, isolation_level=None)
+        lock.execute("BEGIN IMMEDIATE")
+        try:
+            dials = [threading.Thread(target=dial) for _ in range(2)]
+            for t in dials:
+                t.start()
+            # Whichever came second was answered while the first waits for the store.
+            wait_for(lambda: len(results) == 1)
+            refused = results[0]
+            assert isinstance(refused, ApiError), refused
+            assert refused.code == ErrorCode.ERROR_DIAL_ALREADY_IN_PROGRESS
+            assert sum(t.is_alive() for t in dials) == 1
+            with daemon.client() as c:
+                assert c.call("GET", "/v1/connections") == []  # no one's to see yet
+        finally:
+            lock.execute("COMMIT")
+            lock.close()
+        for t in dials:
+            t.join(30)
+        started = results[1]
+        assert not isinstance(started, ApiError), started
+        with contextlib.closing(sqlite3.connect(database)) as db:
+            row = db.execute(
+                "SELECT entry FROM connections WHERE handle=?", (started.handle,)
+            ).fetchone()
+        assert row == ("slow",)
+        with daemon.client() as c:
+            c.call("DELETE", f"/v1/connections/{started.handle}")
+    finally:
         peer.close()
 
 

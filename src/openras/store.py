@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from .store_batch import BatchWriter
+from .store_batch import SQL, BatchWriter
 
 log = logging.getLogger("openras.store")
 
@@ -25,6 +25,8 @@ _DISK_ERRORS = {13, 10}
 # Event-log rows kept in memory while the disk is full (the oldest are dropped past this).
 MAX_PENDING_EVENTS = 10_000
 COUNTER_BLOCK = 256  # counter values (handles) reserved per write
+BUSY_TIMEOUT_MS = 5000  # how long a write here waits for another connection's (Python's default)
+SQL_PUT_CONNECTION = SQL["connection"]
 
 
 def disk_error(exc: BaseException) -> bool:
@@ -68,7 +70,9 @@ class Store:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         os.close(fd)
         os.chmod(path, 0o600)
-        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.db = sqlite3.connect(
+            path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+        )
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=ON")
@@ -243,6 +247,24 @@ class Store:
         return (row[0], row[1], row[2]) if row else None
 
     # -- connection records ---------------------------------------------------
+    def put_connection_nowait(
+        self, handle: int, entry: str, state: int, error: int, record: dict[str, Any]
+    ) -> bool:
+        """Write the record now if nothing stands in the way, without waiting: False when
+        another connection (the batch writer's) holds the write lock or the write fails. On
+        the event loop a wait for the lock is SQLite's busy handler sleeping there."""
+        if self.pending:
+            return False  # what a full disk refused goes first, in order
+        row = (handle, entry, state, error, json.dumps(record), time.time())
+        self.db.execute("PRAGMA busy_timeout=0")
+        try:
+            self.db.execute(SQL_PUT_CONNECTION, row)
+        except sqlite3.Error:
+            return False
+        finally:
+            self.db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        return True
+
     def put_connection(
         self, handle: int, entry: str, state: int, error: int, record: dict[str, Any]
     ) -> None:
@@ -251,14 +273,7 @@ class Store:
         def keep() -> None:
             self._pending_conns[handle] = row
 
-        self._write_behind(
-            lambda: self.db.execute(
-                "INSERT OR REPLACE INTO connections(handle, entry, state, error, record, updated) "
-                "VALUES (?,?,?,?,?,?)",
-                (handle, *row),
-            ),
-            keep,
-        )
+        self._write_behind(lambda: self.db.execute(SQL_PUT_CONNECTION, (handle, *row)), keep)
 
     def delete_connection(self, handle: int) -> None:
         def keep() -> None:

@@ -93,12 +93,21 @@ class BatchWriter:
         if ops:
             self._run(ops)
 
-    def _run(self, ops: list[Op]) -> None:
+    def commit_now(self) -> asyncio.Future[None]:
+        """Write what is queued now, on the writer's thread (on the event loop): the future
+        completes once it is committed (or held back by a full disk). The loop never waits on
+        SQLite's lock itself: a write colliding with a batch in progress made SQLite's busy
+        handler sleep a millisecond or more on the loop."""
+        ops, self._ops = self._ops, []
+        return asyncio.wrap_future(self._run(ops))
+
+    def _run(self, ops: list[Op]) -> Future[None]:
         if self._executor is None:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix="openras-store")
         future = self._executor.submit(self._write, ops)
         self._inflight.add(future)
         future.add_done_callback(self._inflight.discard)
+        return future
 
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:

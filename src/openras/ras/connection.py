@@ -50,7 +50,6 @@ class Connection:
     redial_task: asyncio.Task[None] | None = None
     dial_tag: str = ""  # the dialer's tag, until the dial's first event carries it
     open_announced: bool = False  # OpenPort announced by the manager, not yet by the device
-    recorded: bool = False  # its first record is in the store (written at once: see _fire)
 
     @property
     def redial_pending(self) -> bool:

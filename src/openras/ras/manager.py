@@ -93,6 +93,7 @@ class ConnectionManager:
         self._by_key: dict[tuple[str, str], Connection] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._reaper: asyncio.Task[None] | None = None
+        self._stopping = False  # stop() began: no new dial is started
         self.stats = {"dials": 0, "connected": 0, "failed": 0, "link_lost": 0, "released": 0}
         self.hooks = HookRunner(
             HookSettings.from_config(ctx.config.raw, ctx.paths.config), ctx.events, ctx.uid, ctx.log
@@ -105,6 +106,7 @@ class ConnectionManager:
 
     async def stop(self) -> None:
         """SIGTERM: hang every link up cleanly, then forget them."""
+        self._stopping = True
         if self._reaper:
             self._reaper.cancel()
         for conn in list(self.conns.values()):
@@ -152,13 +154,6 @@ class ConnectionManager:
         if conn.dial_tag:  # the dial's first event carries its dialer's tag
             fields.setdefault("tag", conn.dial_tag)
             conn.dial_tag = ""
-        first = not conn.recorded
-        if first:
-            # A new handle's first record is written at once, before anyone hears of the
-            # handle: after a crash the next daemon then knows it and says how its dial ended.
-            # (Batched, a record could be lost with the daemon, leaving its dialer waiting.)
-            conn.recorded = True
-            self._persist(conn, at_once=True)
         event = self.ctx.events.publish(
             EVENTS[trigger](
                 handle=conn.handle,
@@ -178,22 +173,31 @@ class ConnectionManager:
         )
         if phase is Phase.RELEASED:
             self.ctx.store.later.delete_connection(conn.handle)
-        elif not first:
+        else:
             self._persist(conn)
         return event
 
-    def _persist(self, conn: Connection, at_once: bool = False) -> None:
-        if conn.handle not in self.conns:
-            return
+    def _persist(self, conn: Connection) -> None:
+        if conn.handle in self.conns:
+            self._write_record(conn)
+
+    def _write_record(self, conn: Connection) -> None:
+        """Queue the connection's record for the store's next batch."""
+        self.ctx.store.later.put_connection(*self._record_row(conn))
+
+    def _store_record_now(self, conn: Connection) -> bool:
+        """Write the connection's record now if the store's lock is free (never waits)."""
+        return self.ctx.store.put_connection_nowait(*self._record_row(conn))
+
+    @staticmethod
+    def _record_row(conn: Connection) -> tuple[int, str, int, int, dict[str, Any]]:
         record = encode_record(conn.record())
         record["refs_detail"] = [
             [r.uid, r.process.pid if r.process else 0, r.process.start if r.process else None]
             for r in conn.refs
         ]
         record["was_connected"] = conn.was_connected
-        store = self.ctx.store
-        put = store.put_connection if at_once else store.later.put_connection
-        put(conn.handle, conn.entry_name, int(conn.state), conn.error, record)
+        return conn.handle, conn.entry_name, int(conn.state), conn.error, record
 
     # -- dial -----------------------------------------------------------------------
     async def dial(self, req: DialRequest) -> DialStarted:
@@ -247,9 +251,28 @@ class ConnectionManager:
             refs=[Reference(req.uid, ProcessRef.of(req.pid))],
             dial_tag=req.tag,
         )
+        # The new handle's first record is in the store before anyone hears of the handle:
+        # after a crash the next daemon knows it and says how its dial ended (batched, it
+        # could be lost with the daemon, leaving its dialer waiting). Written at once unless
+        # the store's writer holds the lock: then on the writer's thread, the dial waiting for
+        # it and the loop serving meanwhile (the key taken: a second dial of the entry is "in
+        # progress"; the handle no one's to see or hang up yet).
+        if not self._store_record_now(conn):
+            self._by_key[conn.key] = conn
+            self._write_record(conn)
+            try:
+                await self.ctx.store.later.commit_now()
+                if self._stopping:
+                    raise RasError(
+                        ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE, "the daemon is stopping"
+                    )
+            except BaseException:
+                del self._by_key[conn.key]
+                self.ctx.store.later.delete_connection(handle)
+                raise
+        self._by_key[conn.key] = conn
         seq = self.ctx.events.last_seq
         self.conns[handle] = conn
-        self._by_key[conn.key] = conn
         # OpenPort ("the port is about to be opened") is announced here, before the dial's
         # answer is written: a client following the dial (by its tag) has the notification
         # while it still waits for the answer, not after processing it. The device's own
@@ -493,7 +516,6 @@ class ConnectionManager:
                 guid=record.get("guid", ""),
                 created=record.get("created", time.time()),
                 failed_at=time.time(),
-                recorded=True,
             )
             self.conns[handle] = conn
             self._fire(
