@@ -17,6 +17,10 @@ Both are measured with 1 subscriber (the measuring client only) and with 100: th
 are stream readers in other processes (SUBSCRIBERS_PER_PROCESS connections each) that decode
 every event (openras: ``AsyncClient.events()``; anchor: asyncio readline + json.loads).
 
+Both servers run in a session of their own (the daemon always does), the readers and the
+measuring clients in this script's: with the kernel's autogroup scheduling (Debian's default)
+CPU is shared between sessions first.
+
 Run as root:  .venv/bin/python bench/notify_latency.py [--dials 150]
 """
 
@@ -111,9 +115,15 @@ asyncio.run(main(sys.argv[1], int(sys.argv[2])))
 """
 
 
-def spawn(code: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+def spawn(
+    code: str, *args: str, env: dict[str, str] | None = None, session: bool = False
+) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
-        [sys.executable, "-c", code, *args], env=env, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", code, *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=session,
     )
     assert proc.stdout is not None and proc.stdout.readline().strip() == "started"
     return proc
@@ -305,7 +315,11 @@ def main() -> int:
         warm.batch(1)
         template = warm.latencies()[1]
         warm.close()
-        server = spawn(ANCHOR_SERVER, path, json.dumps(template))
+        # The anchor's server in a session of its own, as the daemon is (started by the
+        # harness, or autostarted by a client, or by systemd): with autogroup scheduling
+        # the kernel shares the CPU between sessions first, so a server sharing this
+        # script's session would pool its CPU with the readers' and the measuring client's.
+        server = spawn(ANCHOR_SERVER, path, json.dumps(template), session=True)
         rows = []
         for count in (1, 100):
             # Interleaved in blocks, so both sides see the same machine over the run.
