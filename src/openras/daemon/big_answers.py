@@ -16,6 +16,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from ..timeouts import within
+
 CHUNK = 256 * 1024
 WRITE_TIMEOUT = 30.0
 PER_USER = 2
@@ -58,7 +60,7 @@ async def send_json(
         view = memoryview(body)
         try:
             for start in range(0, len(body), CHUNK):
-                await asyncio.wait_for(response.write(view[start : start + CHUNK]), WRITE_TIMEOUT)
+                await within(response.write(view[start : start + CHUNK]), WRITE_TIMEOUT)
             await response.write_eof()
         except (TimeoutError, ConnectionError):
             if request.transport is not None:

@@ -17,6 +17,7 @@ from aiohttp import HttpVersion11, web
 
 from ..events import Event, EventBus
 from ..events.bus import Item, overflow_item
+from ..timeouts import within
 from .http import peer
 
 SSE_KEEPALIVE = 15.0
@@ -146,12 +147,12 @@ async def stream_events(
     try:
         while not sink.done.done():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(sink.done), SSE_KEEPALIVE)
+                await within(asyncio.shield(sink.done), SSE_KEEPALIVE)
             sink.keepalive()
     finally:
         sink.close()
     with contextlib.suppress(Exception):
-        await asyncio.wait_for(response.write_eof(), SSE_WRITE_TIMEOUT)
+        await within(response.write_eof(), SSE_WRITE_TIMEOUT)
     if not transport.is_closing():
         transport.close()
     # A client that never reads must not keep the socket: drop it after the time-out.

@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import NamedTuple, Protocol, TypeVar
 
 from ..store import Store
+from ..timeouts import within
 from .types import Event, EventKind, Overflow, decode, encode_json
 
 Predicate = Callable[[Event], bool]
@@ -100,7 +101,7 @@ class Subscription:
                 return None
             self._wakeup.clear()
             try:
-                await asyncio.wait_for(self._wakeup.wait(), timeout)
+                await within(self._wakeup.wait(), timeout)
             except TimeoutError:
                 return None
         item = self._queue.popleft()

@@ -12,11 +12,11 @@ directories.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..codes import WN, ErrorCode, RasError
+from ..timeouts import within
 from .netresource import (
     NETRESOURCE,
     RESOURCE_GLOBALNET,
@@ -86,7 +86,7 @@ async def browse(
     for p in asked:
         request = BrowseRequest(container.lpRemoteName, credentials(p), owner_uid, options(p))
         try:
-            return await asyncio.wait_for(p.browse(request), limit)
+            return await within(p.browse(request), limit)
         except RasError as exc:
             if exc.code not in DECLINES or len(asked) == 1:
                 if exc.code == WN.WN_NOT_SUPPORTED:

@@ -94,6 +94,7 @@ from typing import Any
 
 from ..codes import WN, ErrorCode
 from ..events import EventBus, NotifyeeReport
+from ..timeouts import within
 from .netresource import NETRESOURCE, NOTIFY_POST, NOTIFY_PRE
 
 DEFAULT_TIMEOUT = 10.0
@@ -294,7 +295,7 @@ class PythonNotifyee(Notifyee):
         thread = threading.Thread(target=work, name=f"notifyee-{self.name}", daemon=True)
         thread.start()
         try:
-            value = await asyncio.wait_for(asyncio.shield(future), self.timeout)
+            value = await within(asyncio.shield(future), self.timeout)
         except TimeoutError:
             self._hung = thread
             raise NotifyeeFailure(f"timed out after {self.timeout:g} s") from None
@@ -389,7 +390,7 @@ class ExecutableNotifyee(Notifyee):
             except OSError as exc:
                 raise NotifyeeFailure(f"cannot run: {exc.strerror}") from None
             try:
-                rc = await asyncio.wait_for(proc.wait(), self.timeout)
+                rc = await within(proc.wait(), self.timeout)
             except (TimeoutError, asyncio.CancelledError) as exc:
                 # Its own session: the group is the one it was started in, nobody else's.
                 with contextlib.suppress(ProcessLookupError, PermissionError):

@@ -39,6 +39,7 @@ from typing import Any
 
 from ..codes import WN, ErrorCode, RasError, error_string
 from ..events import EventBus, NetChanged
+from ..timeouts import within
 from ..users import login_name
 from .browse import browse
 from .enumeration import Enumerations, snapshot
@@ -275,7 +276,7 @@ class Router:
                 options=self._options(p),
             )
             try:
-                return await asyncio.wait_for(p.connect(request), self.connect_timeout)
+                return await within(p.connect(request), self.connect_timeout)
             except RasError as exc:
                 failure = (
                     exc.extended or exc.code,
@@ -912,7 +913,7 @@ class Router:
 
         async def close(c: Connection) -> None:
             try:
-                await asyncio.wait_for(c.conn.close(True), self.connect_timeout)
+                await within(c.conn.close(True), self.connect_timeout)
             except Exception as exc:
                 self.log.warning("closing %s at shutdown: %s", c.remote_name, exc)
             await self._remove_drive_dir(c.uid, c.local_name)

@@ -34,6 +34,7 @@ from typing import Any
 from ..codes import ErrorCode, RasError, error_name, state_name
 from ..events import EventBus, HookOutcome, HookRan, HookStage
 from ..mpr.notifyees import SAFE_PATH, NotifyeeFailure, check_secure
+from ..timeouts import within
 from .records import ConnectionRecord
 
 DEFAULT_TIMEOUT = 30.0
@@ -288,7 +289,7 @@ class HookRunner:
                 return ran(HookOutcome.SKIPPED, started, detail=f"cannot run: {exc.strerror}")
             self._procs.add(proc.pid)
             try:
-                rc = await asyncio.wait_for(proc.wait(), timeout)
+                rc = await within(proc.wait(), timeout)
             except (TimeoutError, asyncio.CancelledError) as exc:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(proc.pid, signal.SIGKILL)

@@ -19,6 +19,7 @@ from ..codes.states import RASCF_AllUsers, RASCF_OwnerKnown, RASCF_OwnerMatch
 from ..context import DaemonContext
 from ..events.types import ConnectionEvent, HookStage, Notify, Phase
 from ..phonebook import Entry
+from ..timeouts import within
 from ..users import is_privileged
 from . import redial
 from .connection import Connection, Reference
@@ -387,7 +388,7 @@ class ConnectionManager:
 
     async def _release_device(self, conn: Connection, device: Device) -> None:
         try:
-            await asyncio.wait_for(device.hangup(), TEARDOWN_TIMEOUT)
+            await within(device.hangup(), TEARDOWN_TIMEOUT)
         except Exception:
             self.ctx.log.exception("handle %d: device teardown failed", conn.handle)
 

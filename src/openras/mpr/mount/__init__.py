@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from ...codes import ErrorCode, RasError
+from ...timeouts import within
 from ..providers.base import ConnectRequest, ProviderConnection
 from ..providers.names import RemoteName
 from .readahead import widen_read_ahead
@@ -261,7 +262,7 @@ class MountConnection(ProviderConnection):
         with contextlib.suppress(Exception):
             self._writer.close()
         try:
-            await asyncio.wait_for(self.proc.wait(), grace)
+            await within(self.proc.wait(), grace)
             return
         except TimeoutError:
             pass
@@ -271,7 +272,7 @@ class MountConnection(ProviderConnection):
             with contextlib.suppress(ProcessLookupError):
                 self.proc.send_signal(sig)  # by PID: asyncio's Process targets exactly this child
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.proc.wait(), 5.0)
+                await within(self.proc.wait(), 5.0)
 
 
 def _pin_directory(path: Path, owner_uid: int) -> int:
@@ -352,7 +353,7 @@ async def mount(
         await writer.drain()
         timeout = float(session.get("timeout", 20.0)) + READY_MARGIN
         try:
-            line = await asyncio.wait_for(reader.readline(), timeout)
+            line = await within(reader.readline(), timeout)
         except TimeoutError:
             raise RasError(
                 ErrorCode.ERROR_EXTENDED_ERROR,
@@ -392,7 +393,7 @@ async def mount(
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(proc.wait(), 5)
+                await within(proc.wait(), 5)
         if is_mount_point(mount_point):
             await _run(FUSERMOUNT, "-u", "-z", "--", str(mount_point))
         if created:

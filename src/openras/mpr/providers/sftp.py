@@ -48,6 +48,7 @@ import asyncssh
 
 from ... import hostkeys
 from ...codes import ErrorCode, RasError
+from ...timeouts import within
 from ...users import is_privileged, login_name
 from ..netresource import (
     NETRESOURCE,
@@ -183,7 +184,7 @@ class SftpTarget:
                     ErrorCode.ERROR_INVALID_PARAMETER, f"key {self.key}: {exc}"
                 ) from None
         try:
-            conn = await asyncio.wait_for(
+            conn = await within(
                 asyncssh.connect(
                     self.name.host,
                     self.port,
@@ -228,7 +229,7 @@ class SftpTarget:
                 ErrorCode.ERROR_BAD_NET_NAME, f"{where}: cannot reach the server: {exc}"
             ) from None
         try:
-            sftp = await asyncio.wait_for(conn.start_sftp_client(), self.timeout)
+            sftp = await within(conn.start_sftp_client(), self.timeout)
             root = await self._root(sftp)
         except BaseException as exc:
             conn.close()

@@ -50,6 +50,7 @@ from typing import Any
 
 from ...codes import RASCS, ErrorCode, RasError
 from ...codes.states import RASP_PppIp
+from ...timeouts import within
 from ..link.charon import CharonSettings, charon_unavailable_reason
 from ..link.resolv import remove_resolv, write_resolv
 from ..link.sa_counters import child_sa_statistics
@@ -287,7 +288,7 @@ class IkeV2Device(Device):
         await self._load(eap_id, cacerts, dpd)
         self._progress(RASCS.PortOpened)
         try:
-            await asyncio.wait_for(self._negotiate(), ike_timeout)
+            await within(self._negotiate(), ike_timeout)
         except TimeoutError:
             if self._init_response:
                 raise RasError(
@@ -426,7 +427,7 @@ class IkeV2Device(Device):
         deadline = loop.time() + wait
         while not done():
             try:
-                event = await asyncio.wait_for(self._events.get(), max(deadline - loop.time(), 0))
+                event = await within(self._events.get(), max(deadline - loop.time(), 0))
             except TimeoutError:
                 return
             if event.kind is IkeEventKind.LOG:

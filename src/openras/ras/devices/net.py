@@ -8,6 +8,7 @@ import socket
 from typing import Any
 
 from ...codes import ErrorCode, RasError
+from ...timeouts import within
 
 
 async def tcp_connect(host: str, port: int, limit: float) -> socket.socket:
@@ -23,9 +24,7 @@ async def tcp_connect(host: str, port: int, limit: float) -> socket.socket:
         infos = (
             numeric
             if numeric is not None
-            else await asyncio.wait_for(
-                loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), limit
-            )
+            else await within(loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), limit)
         )
     except (OSError, TimeoutError) as exc:
         raise RasError(ErrorCode.ERROR_DNSNAME_NOT_RESOLVABLE, f"{host}: {exc}") from None
@@ -34,7 +33,7 @@ async def tcp_connect(host: str, port: int, limit: float) -> socket.socket:
         sock = socket.socket(family, type_, proto)
         sock.setblocking(False)
         try:
-            await asyncio.wait_for(loop.sock_connect(sock, addr), limit)
+            await within(loop.sock_connect(sock, addr), limit)
             return sock
         except (OSError, TimeoutError) as exc:
             sock.close()

@@ -54,6 +54,7 @@ from typing import Any
 
 from ...codes import RASCS, ErrorCode, RasError
 from ...codes.states import RASP_PppIp
+from ...timeouts import within
 from ...users import is_privileged
 from ..link import openvpn_mgmt as mgmt
 from ..link.if_counters import interface_statistics
@@ -587,7 +588,7 @@ class OpenVpnDevice(Device):
             with contextlib.suppress(ProcessLookupError):
                 proc.send_signal(signal.SIGTERM)
         try:
-            await asyncio.wait_for(proc.wait(), wait)
+            await within(proc.wait(), wait)
         except TimeoutError:
             # The leader is alive and unreaped, so its process group number is still ours.
             with contextlib.suppress(ProcessLookupError, PermissionError):

@@ -19,6 +19,7 @@ from typing import Any
 from ...codes import RASCS, RasError
 from ...codes.states import RASP_PppIp, RASP_PppIpv6, RASP_PppLcp
 from ...ppp import IpUp, LinkDown
+from ...timeouts import within
 from ..records import LinkStatistics, LinkStatus, Projection, Scalar
 from .base import Device, DialContext, default_route
 from .ppp_config import ppp_config, static_dns
@@ -166,7 +167,7 @@ class PppDevice(Device):
             if self.port is not None:
                 if not self.port.closed:
                     try:
-                        await asyncio.wait_for(self.release_port(), timeout + 5)
+                        await within(self.release_port(), timeout + 5)
                     except Exception as exc:  # hang-up goes on: closing the port drops DTR anyway
                         self.ctx.log.info("handle %d: releasing the port: %r", self.ctx.handle, exc)
                 self.port.close()

@@ -34,6 +34,7 @@ from ...ppp import (
     PppEngine,
     PppEvent,
 )
+from ...timeouts import within
 from .ppp_port import PortProtocol
 
 # The engine's reasons for finishing a link, in Windows' words (what RasDial reports).
@@ -229,7 +230,7 @@ class PppLink:
             self.engine.close(self.loop.time())
             self._service()
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(asyncio.shield(self.done), wait)
+                await within(asyncio.shield(self.done), wait)
         if self._timer is not None:
             self._timer.cancel()
             self._timer = self._timer_at = None

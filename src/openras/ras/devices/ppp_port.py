@@ -9,6 +9,8 @@ import asyncio
 import contextlib
 from typing import Any
 
+from ...timeouts import within
+
 WRITE_HIGH_WATER = 256 * 1024  # bytes queued towards the line before the TUN reader pauses
 
 
@@ -88,7 +90,7 @@ class PortProtocol(asyncio.Protocol):
         if not self.buffer and not self.closed:
             self.changed.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.changed.wait(), wait)
+                await within(self.changed.wait(), wait)
         data = bytes(self.buffer)
         self.buffer.clear()
         return data

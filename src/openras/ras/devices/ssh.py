@@ -21,6 +21,7 @@ import asyncssh
 from ... import hostkeys
 from ...codes import RASCS, ErrorCode, RasError
 from ...codes.states import RASP_PppIp, RASP_Socks
+from ...timeouts import within
 from ...users import login_name
 from ..records import (
     LinkStatistics,
@@ -201,7 +202,7 @@ class SshDevice(Device):
         ctx.progress(RASCS.PortOpened)
         ctx.progress(RASCS.ConnectDevice)
         try:
-            self.conn = await asyncio.wait_for(
+            self.conn = await within(
                 asyncssh.connect(
                     sock=sock,
                     host=self.host,
@@ -280,11 +281,11 @@ class SshDevice(Device):
         if self.listener is not None:
             self.listener.close()
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.listener.wait_closed(), 5)
+                await within(self.listener.wait_closed(), 5)
         if self.conn is not None:
             self.conn.close()
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.conn.wait_closed(), 5)
+                await within(self.conn.wait_closed(), 5)
         elif self._sock is not None:
             self._sock.close()  # hung up during key exchange: asyncssh never took the socket
 
