@@ -105,7 +105,9 @@ def test_daemon_started_on_demand_keeps_nothing_of_its_client(tmp_path: Path) ->
     home = tmp_path / "home"
     work = tmp_path / "work"
     work.mkdir()
-    env = {**Daemon().env, "OPENRAS_HOME": str(home), "CLIENT_SECRET_ENV": "x"}
+    helper = Daemon()  # only for its environment: its home is not used, and removed at once
+    env = {**helper.env, "OPENRAS_HOME": str(home), "CLIENT_SECRET_ENV": "x"}
+    helper.cleanup()
     env.pop("OPENRAS_NO_AUTOSTART", None)
     code = (
         "import json; from openras.client import Client; "
