@@ -7,6 +7,7 @@ daemon's ``hooks/<stage>.d`` directories that record their environment in files.
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -238,3 +239,42 @@ def test_an_insecure_hook_is_skipped_and_reported(
     )
     assert "state" in kinds and "hook" not in kinds
     lab.hangup(handle)
+
+
+HOLD = """#!/bin/sh
+# pre-down of entry "held": say so, then hold the shutdown until the test releases it.
+[ "$OPENRAS_ENTRY" = held ] || exit 0
+out="$(dirname "$0")/../../out"
+touch "$out/holding"
+i=0
+while [ ! -e "$out/release" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
+exit 0
+"""
+
+
+def test_a_dial_while_the_daemon_stops_is_refused(lab: Any, sshd: Any) -> None:
+    """SIGTERM hangs every link up, pre-down hooks included, while the API still answers: a
+    dial sent then is refused (711, the daemon is stopping), not started behind the
+    shutdown's back."""
+    from openras.client import ApiError
+    from openras.client.ras import Ras
+    from openras.codes import ErrorCode
+
+    lab, out = lab(extra={"pre-down.d/60-hold": HOLD})
+    ssh_entry(lab.daemon, sshd, "held")
+    ssh_entry(lab.daemon, sshd, "later")
+    _, notes = lab.dial("held")
+    assert notes[-1].state == RASCS.Connected
+    assert lab.daemon.proc is not None
+    lab.daemon.proc.send_signal(signal.SIGTERM)
+    try:
+        wait_for(lambda: (out / "holding").exists())  # the shutdown waits in pre-down
+        user, password = lab.credentials
+        with lab.daemon.client() as c:
+            with pytest.raises(ApiError) as refused:
+                Ras(c).dial("later", user=user, password=password)
+        assert refused.value.code == ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE
+        assert "stopping" in str(refused.value)
+    finally:
+        (out / "release").touch()
+    assert lab.daemon.proc.wait(30) == 0

@@ -201,7 +201,12 @@ class ConnectionManager:
         return conn.handle, conn.entry_name, int(conn.state), conn.error, record
 
     # -- dial -----------------------------------------------------------------------
+    def _refuse_when_stopping(self) -> None:
+        if self._stopping:
+            raise RasError(ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE, "the daemon is stopping")
+
     async def dial(self, req: DialRequest) -> DialStarted:
+        self._refuse_when_stopping()  # its links are being hung up: no new one
         self.stats["dials"] += 1
         existing = self._by_key.get((req.phonebook, req.entry_name))
         if existing is not None:
@@ -259,16 +264,17 @@ class ConnectionManager:
         # it and the loop serving meanwhile (the key taken: a second dial of the entry is "in
         # progress"; the handle no one's to see or hang up yet).
         if not self._store_record_now(conn):
+            before = self._by_key.get(conn.key)  # a failed or hanging-up handle of the entry
             self._by_key[conn.key] = conn
             self._write_record(conn)
             try:
                 await self.ctx.store.later.commit_now()
-                if self._stopping:
-                    raise RasError(
-                        ErrorCode.ERROR_RASMAN_CANNOT_INITIALIZE, "the daemon is stopping"
-                    )
+                self._refuse_when_stopping()
             except BaseException:
-                del self._by_key[conn.key]
+                if before is None:
+                    del self._by_key[conn.key]
+                else:
+                    self._by_key[conn.key] = before
                 self.ctx.store.later.delete_connection(handle)
                 raise
         self._by_key[conn.key] = conn
