@@ -12,8 +12,6 @@ import logging
 import os
 import sqlite3
 import time
-from collections import deque
-from collections.abc import Callable
 from typing import Any
 
 from .store_batch import SQL, BatchWriter
@@ -78,12 +76,6 @@ class Store:
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.executescript(SCHEMA)
         self._counters: dict[str, list[int]] = {}  # key: [last value given, reserved up to]
-        # Writes that a full disk refused, kept in order and written when there is room again:
-        # the live state is in memory, so a link's teardown never waits on the disk.
-        self._pending_conns: dict[int, tuple[str, int, int, str, float] | None] = {}
-        self._pending_events: deque[tuple[int, float, int | None, str]] = deque(
-            maxlen=MAX_PENDING_EVENTS
-        )
         # The hot path's writes (event log, connection records), batched off the event loop;
         # a batch a full disk refused waits in the writer and is retried with the next one.
         self.later = BatchWriter(
@@ -92,53 +84,13 @@ class Store:
 
     @property
     def pending(self) -> int:
-        return len(self._pending_conns) + len(self._pending_events) + self.later.pending
-
-    def _write_behind(self, write: Callable[[], object], keep: Callable[[], object]) -> None:
-        """``write`` now if the disk lets us (after what is waiting), else ``keep`` it."""
-        if self.pending:
-            self.flush_pending()
-        if not self.pending:
-            try:
-                write()
-                return
-            except sqlite3.Error as exc:
-                if not disk_error(exc):
-                    raise
-                log.warning("the store cannot be written (%s); keeping records in memory", exc)
-        keep()
+        """Writes a full disk refused, held in memory until they can be written."""
+        return self.later.pending
 
     def flush_pending(self) -> bool:
-        """Write what a full disk refused; True once nothing is waiting."""
+        """Try what a full disk refused again; True once nothing is waiting."""
         self.later.retry()
-        if not self.pending:
-            return True
-        try:
-            self.db.execute("BEGIN")
-            self.db.executemany(
-                "INSERT OR REPLACE INTO events(seq, time, handle, body) VALUES (?,?,?,?)",
-                list(self._pending_events),
-            )
-            for handle, row in self._pending_conns.items():
-                if row is None:
-                    self.db.execute("DELETE FROM connections WHERE handle=?", (handle,))
-                else:
-                    self.db.execute(
-                        "INSERT OR REPLACE INTO connections"
-                        "(handle, entry, state, error, record, updated) VALUES (?,?,?,?,?,?)",
-                        (handle, *row),
-                    )
-            self.db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            if self.db.in_transaction:
-                self.db.execute("ROLLBACK")
-            if not disk_error(exc):
-                raise
-            return False
-        log.info("the store is writable again: %d record(s) written", self.pending)
-        self._pending_events.clear()
-        self._pending_conns.clear()
-        return True
+        return not self.pending
 
     def add_schema(self, sql: str) -> None:
         self.db.executescript(sql)
@@ -265,38 +217,11 @@ class Store:
             self.db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         return True
 
-    def put_connection(
-        self, handle: int, entry: str, state: int, error: int, record: dict[str, Any]
-    ) -> None:
-        row = (entry, state, error, json.dumps(record), time.time())
-
-        def keep() -> None:
-            self._pending_conns[handle] = row
-
-        self._write_behind(lambda: self.db.execute(SQL_PUT_CONNECTION, (handle, *row)), keep)
-
-    def delete_connection(self, handle: int) -> None:
-        def keep() -> None:
-            self._pending_conns[handle] = None
-
-        self._write_behind(
-            lambda: self.db.execute("DELETE FROM connections WHERE handle=?", (handle,)), keep
-        )
-
     def list_connections(self) -> list[dict[str, Any]]:
         rows = self.db.execute("SELECT record FROM connections ORDER BY handle").fetchall()
         return [json.loads(r[0]) for r in rows]
 
     # -- event log --------------------------------------------------------------
-    def append_event(self, seq: int, when: float, handle: int | None, body: dict[str, Any]) -> None:
-        row = (seq, when, handle, json.dumps(body))
-        self._write_behind(
-            lambda: self.db.execute(
-                "INSERT INTO events(seq, time, handle, body) VALUES (?,?,?,?)", row
-            ),
-            lambda: self._pending_events.append(row),
-        )
-
     def last_seq(self) -> int:
         row = self.db.execute("SELECT MAX(seq) FROM events").fetchone()
         return int(row[0] or 0)
