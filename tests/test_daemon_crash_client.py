@@ -15,36 +15,11 @@ from typing import Any
 
 import pytest
 from harness import running
-from ras_helpers import silent_entry, wait_for
+from ras_helpers import SilentPeer, silent_entry, wait_for
 
 from openras.client import ApiError, Client
 from openras.client.ras import Notification, Ras
 from openras.codes import RASCS, ErrorCode
-
-
-class SilentPeer:
-    """A TCP listener that accepts and never says a word: an SSH dial waits there."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        self.accepted = threading.Event()
-        self.conns: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        with contextlib.suppress(OSError):
-            while True:
-                conn, _ = self.sock.accept()
-                self.conns.append(conn)
-                self.accepted.set()
-
-    def close(self) -> None:
-        self.sock.close()
-        for c in self.conns:
-            c.close()
 
 
 class DyingDaemon:

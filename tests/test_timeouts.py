@@ -4,12 +4,10 @@ and the daemon's hang-up of a dial whose connect has just succeeded, against a r
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
 from typing import Any
 
 import pytest
-from ras_helpers import silent_entry, wait_for
+from ras_helpers import SilentPeer, silent_entry, wait_for
 
 from openras.client.ras import Ras
 from openras.timeouts import within
@@ -56,36 +54,11 @@ def test_within_times_out_and_returns() -> None:
     asyncio.run(main())
 
 
-class Listener:
-    """A TCP listener that accepts and never says a word: the dial's connect succeeds at
-    once, its SSH handshake then waits."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
-        self.conns: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        try:
-            while True:
-                self.conns.append(self.sock.accept()[0])
-        except OSError:
-            return
-
-    def close(self) -> None:
-        self.sock.close()
-        for c in self.conns:
-            c.close()
-
-
 def test_a_hang_up_right_after_the_dial_always_ends_the_handle(daemon: Any, tmp_path: Any) -> None:
     """Dial and hang up at once, many times: the hang-up's cancellation may land just as the
     dial's TCP connect succeeds. Each handle must be released at once, not after the SSH
     handshake's time-out (20 s) it would otherwise have gone on to."""
-    peer = Listener()
+    peer = SilentPeer()
     try:
         silent_entry(daemon, "silent", peer.port, tmp_path)
         with daemon.client() as c:
